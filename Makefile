@@ -1,0 +1,137 @@
+# minihv: build, ISO, run, test, debug, bench. `make help` lists the targets.
+
+BUILD      ?= build
+CC         := gcc
+NASM       := nasm
+LD         := ld
+CMDLINE    ?=
+TESTS      ?= *
+TEST_CMDLINE ?= tests=$(TESTS) $(EXTRA_CMDLINE)
+GDB_PORT   ?= 1234
+QEMU_MEM   ?= 3G
+
+WARN   := -Wall -Wextra -Werror -Wmissing-prototypes -Wstrict-prototypes -Wshadow -Wundef
+INCS   := -Iinclude -Iarch/x86 -Ivmx -Iept -Imm
+KCFLAGS := -std=gnu11 -O2 -g $(WARN) $(INCS) -ffreestanding -fno-stack-protector \
+	-fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only -mcmodel=small \
+	-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-strict-aliasing \
+	-fno-asynchronous-unwind-tables -MMD -MP
+KLDFLAGS := -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T linker.ld
+
+KSRC := $(wildcard boot/*.c arch/x86/*.c mm/*.c lib/*.c vmx/*.c ept/*.c tests/*.c tests/kernel/*.c)
+KASM := $(wildcard boot/*.asm arch/x86/*.asm)
+KOBJ := $(patsubst %.c,$(BUILD)/k/%.o,$(KSRC)) $(patsubst %.asm,$(BUILD)/k/%.o,$(KASM))
+
+# Pure modules: compiled for the kernel above and for the host unit tests below.
+PURE := lib/printf.c lib/strutil.c lib/cmdline.c boot/mb2.c mm/frame.c mm/pt.c mm/x86pt.c \
+	mm/memmap.c tests/select.c
+HCFLAGS := -std=gnu11 -O1 -g $(WARN) -Wno-missing-prototypes $(INCS) -Itests/host \
+	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -MMD -MP
+HOST_TESTS := $(patsubst tests/host/%.c,$(BUILD)/host/%,$(wildcard tests/host/test_*.c))
+HOST_OBJ := $(patsubst %.c,$(BUILD)/h/%.o,$(PURE) tests/host/shim.c)
+
+KERNEL := $(BUILD)/minihv.elf
+
+.PHONY: all help deps kernel iso run test test-host test-qemu test-bochs test-kvm \
+	debug gdb bench clean
+all: kernel $(BUILD)/minihv.iso $(BUILD)/minihv-test.iso $(HOST_TESTS)
+
+help:
+	@echo "make run          boot minihv under QEMU, serial console on this terminal"
+	@echo "make test         host unit tests + self-tests under QEMU TCG, Bochs (and KVM if present)"
+	@echo "make test-host | test-qemu | test-bochs | test-kvm   one part of 'make test'"
+	@echo "make debug        QEMU halted with its GDB stub on port $(GDB_PORT)"
+	@echo "make gdb          attach gdb to 'make debug' (symbols, breakpoint at kmain)"
+	@echo "make bench        deterministic counts and host-side timings"
+	@echo "variables: TESTS=GLOB[,-GLOB]  CMDLINE='...'  GDB_PORT=N  EMU=qemu|bochs"
+
+deps:
+	@scripts/deps.sh
+
+kernel: $(KERNEL)
+
+$(BUILD)/k/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(KCFLAGS) -c $< -o $@
+
+$(BUILD)/k/%.o: %.asm
+	@mkdir -p $(dir $@)
+	$(NASM) -f elf64 -g -F dwarf $< -o $@
+
+# Two links: the first without symbols, the second with the table generated
+# from the first. .ksyms sits after all code (linker.ld), so no function moves;
+# the check below proves it.
+$(BUILD)/ksyms0.S: scripts/mksyms.sh
+	@mkdir -p $(BUILD)
+	scripts/mksyms.sh > $@
+$(BUILD)/%.o: $(BUILD)/%.S
+	$(CC) -c $< -o $@
+$(BUILD)/minihv.pass1.elf: $(KOBJ) $(BUILD)/ksyms0.o linker.ld
+	$(LD) $(KLDFLAGS) -o $@ $(KOBJ) $(BUILD)/ksyms0.o
+$(BUILD)/ksyms.S: $(BUILD)/minihv.pass1.elf scripts/mksyms.sh
+	scripts/mksyms.sh $< > $@
+$(KERNEL): $(BUILD)/minihv.pass1.elf $(BUILD)/ksyms.o
+	$(LD) $(KLDFLAGS) -o $@ $(KOBJ) $(BUILD)/ksyms.o
+	@nm -n $(BUILD)/minihv.pass1.elf | grep ' [tT] ' > $(BUILD)/syms1.txt
+	@nm -n $@ | grep ' [tT] ' > $(BUILD)/syms2.txt
+	@cmp -s $(BUILD)/syms1.txt $(BUILD)/syms2.txt || \
+		{ echo "ksyms: functions moved between link passes"; rm -f $@; exit 1; }
+	@grub-file --is-x86-multiboot2 $@ || { echo "$@: no valid multiboot2 header"; rm -f $@; exit 1; }
+
+# ISO images: the run image boots with CMDLINE, the test image with TEST_CMDLINE.
+# The command line is part of the image, so it is a dependency (stamp file).
+define iso_rule
+$(BUILD)/$(1).cmdline: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(2)' | cmp -s - $$@ || echo '$(2)' > $$@
+$(BUILD)/$(1).iso: $(KERNEL) iso/grub.cfg.in $(BUILD)/$(1).cmdline $(3)
+	@rm -rf $(BUILD)/$(1).d && mkdir -p $(BUILD)/$(1).d/boot/grub
+	cp $(KERNEL) $(BUILD)/$(1).d/boot/minihv.elf
+	sed -e 's|@CMDLINE@|$(2)|' -e 's|@MODULES@||' iso/grub.cfg.in > $(BUILD)/$(1).d/boot/grub/grub.cfg
+	grub-mkrescue -o $$@ $(BUILD)/$(1).d 2> $(BUILD)/$(1).mkrescue.log || \
+		{ cat $(BUILD)/$(1).mkrescue.log; exit 1; }
+endef
+.PHONY: FORCE
+FORCE:
+$(eval $(call iso_rule,minihv,$(CMDLINE)))
+$(eval $(call iso_rule,minihv-test,$(TEST_CMDLINE)))
+
+iso: $(BUILD)/minihv.iso $(BUILD)/minihv-test.iso
+
+run: deps $(BUILD)/minihv.iso
+	scripts/run.sh $(or $(EMU),qemu) $(BUILD)/minihv.iso
+
+# Host unit tests of the pure modules, under ASan/UBSan.
+$(BUILD)/h/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HCFLAGS) -c $< -o $@
+$(BUILD)/host/%: tests/host/%.c $(HOST_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(HCFLAGS) $< $(HOST_OBJ) -o $@
+
+test: deps all
+	scripts/test.sh all
+test-host: $(HOST_TESTS)
+	scripts/test.sh host
+test-qemu: deps all
+	scripts/test.sh qemu
+test-bochs: deps all
+	scripts/test.sh bochs
+test-kvm: deps all
+	scripts/test.sh kvm
+
+debug: deps $(BUILD)/minihv-test.iso
+	@echo "QEMU halted, GDB stub on localhost:$(GDB_PORT). In another terminal: make gdb"
+	scripts/run.sh debug $(BUILD)/minihv-test.iso $(GDB_PORT)
+
+gdb: $(KERNEL)
+	gdb -q -x scripts/gdbinit -ex 'target remote localhost:$(GDB_PORT)' \
+		-ex 'break kmain' -ex 'continue' $(KERNEL)
+
+bench: deps all
+	scripts/bench.sh
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,137 @@
+/* Control registers, CPUID bits and one-line wrappers for privileged instructions. */
+#ifndef MINIHV_CPU_H
+#define MINIHV_CPU_H
+
+#include "compiler.h"
+
+#define X86_CR0_PE (1UL << 0)
+#define X86_CR0_MP (1UL << 1)
+#define X86_CR0_ET (1UL << 4)
+#define X86_CR0_NE (1UL << 5)
+#define X86_CR0_WP (1UL << 16)
+#define X86_CR0_PG (1UL << 31)
+
+#define X86_CR4_PAE (1UL << 5)
+#define X86_CR4_PGE (1UL << 7)
+#define X86_CR4_VMXE (1UL << 13)
+
+#define X86_RFLAGS_IF (1UL << 9)
+
+/* CPUID feature bits: leaf 1 ECX/EDX, leaf 0x80000001 EDX (SDM vol. 2A, CPUID). */
+#define CPUID_1_ECX_VMX (1u << 5)
+#define CPUID_1_ECX_HYPERVISOR (1u << 31)
+#define CPUID_80000001_EDX_NX (1u << 20)
+#define CPUID_80000001_EDX_PDPE1GB (1u << 26)
+#define CPUID_80000001_EDX_LM (1u << 29)
+
+struct cpuid_regs {
+	uint32_t eax, ebx, ecx, edx;
+};
+
+static inline struct cpuid_regs cpuid_count(uint32_t leaf, uint32_t sub)
+{
+	struct cpuid_regs r;
+
+	__asm__ __volatile__("cpuid"
+			     : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
+			     : "a"(leaf), "c"(sub));
+	return r;
+}
+
+static inline struct cpuid_regs cpuid(uint32_t leaf)
+{
+	return cpuid_count(leaf, 0);
+}
+
+static inline uint64_t rdmsr(uint32_t msr)
+{
+	uint32_t lo, hi;
+
+	__asm__ __volatile__("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static inline void wrmsr(uint32_t msr, uint64_t v)
+{
+	__asm__ __volatile__("wrmsr" ::"c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32))
+			     : "memory");
+}
+
+#define DEFINE_CR(n)                                                                 \
+	static inline unsigned long read_cr##n(void)                                 \
+	{                                                                            \
+		unsigned long v;                                                     \
+		__asm__ __volatile__("mov %%cr" #n ", %0" : "=r"(v));                \
+		return v;                                                            \
+	}                                                                            \
+	static inline void write_cr##n(unsigned long v)                              \
+	{                                                                            \
+		__asm__ __volatile__("mov %0, %%cr" #n ::"r"(v) : "memory");         \
+	}
+DEFINE_CR(0)
+DEFINE_CR(2)
+DEFINE_CR(3)
+DEFINE_CR(4)
+#undef DEFINE_CR
+
+static inline unsigned long read_rflags(void)
+{
+	unsigned long v;
+
+	__asm__ __volatile__("pushfq; popq %0" : "=r"(v));
+	return v;
+}
+
+static inline void invlpg(uint64_t va)
+{
+	__asm__ __volatile__("invlpg (%0)" ::"r"(va) : "memory");
+}
+
+static inline void outb(uint16_t port, uint8_t v)
+{
+	__asm__ __volatile__("outb %0, %1" ::"a"(v), "Nd"(port));
+}
+
+static inline void outw(uint16_t port, uint16_t v)
+{
+	__asm__ __volatile__("outw %0, %1" ::"a"(v), "Nd"(port));
+}
+
+static inline uint8_t inb(uint16_t port)
+{
+	uint8_t v;
+
+	__asm__ __volatile__("inb %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+static inline uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static inline void cpu_relax(void)
+{
+	__asm__ __volatile__("pause" ::: "memory");
+}
+
+static inline __noreturn void cpu_halt_forever(void)
+{
+	for (;;)
+		__asm__ __volatile__("cli; hlt");
+}
+
+/*
+ * Exception-safe probes (arch/x86/probe.asm): run one instruction and return
+ * -1 if it completed, or the vector of the exception it raised. The trap
+ * handler finds the instruction in the exception table and resumes after it.
+ */
+int probe_ud(void);
+int probe_read64(const volatile void *addr, uint64_t *val);
+int probe_write64(volatile void *addr, uint64_t val);
+int probe_rdmsr(uint32_t msr, uint64_t *val);
+
+#endif

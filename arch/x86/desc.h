@@ -1,0 +1,52 @@
+/* Descriptor tables: GDT with a TSS, IDT for the 32 exceptions. */
+#ifndef MINIHV_DESC_H
+#define MINIHV_DESC_H
+
+#include "compiler.h"
+
+#define GDT_KERNEL_CS 0x08
+#define GDT_KERNEL_DS 0x10
+#define GDT_TSS 0x18
+
+/* Interrupt stack table slots (1-based in the IDT gate). */
+#define IST_DF 1
+#define IST_NMI 2
+#define IST_MC 3
+#define IST_STACK_SIZE 8192
+
+#define X86_EXC_DE 0
+#define X86_EXC_DB 1
+#define X86_EXC_NMI 2
+#define X86_EXC_BP 3
+#define X86_EXC_UD 6
+#define X86_EXC_DF 8
+#define X86_EXC_GP 13
+#define X86_EXC_PF 14
+#define X86_EXC_MC 18
+#define X86_NR_EXCEPTIONS 32
+
+struct tss64 {
+	uint32_t reserved0;
+	uint64_t rsp[3];
+	uint64_t reserved1;
+	uint64_t ist[7];
+	uint64_t reserved2;
+	uint16_t reserved3;
+	uint16_t iomap_base;
+} __packed;
+
+_Static_assert(sizeof(struct tss64) == 104, "64-bit TSS is 104 bytes (SDM 3A, 8.7)");
+
+struct desc_ptr {
+	uint16_t limit;
+	uint64_t base;
+} __packed;
+
+void gdt_init(void);
+void idt_init(void);
+/* For the VMCS host-state area. */
+uint64_t gdt_base(void);
+uint64_t idt_base(void);
+uint64_t tss_base(void);
+
+#endif

@@ -1,0 +1,19 @@
+#include "exit.h"
+#include "cpu.h"
+#include "ports.h"
+#include "printk.h"
+
+__noreturn void emu_exit(int status)
+{
+	printk("minihv: exit status %d\n", status);
+	/* QEMU: exits here with (status << 1) | 1; elsewhere the port is unused. */
+	outb(QEMU_DEBUG_EXIT_PORT, (uint8_t)status);
+	/* Bochs: pass breaks into the debugger, which quits (exit 0); fail is a panic (exit 1). */
+	if (status == 0) {
+		outb(BOCHS_SHUTDOWN_PORT, 'D');
+	} else {
+		for (const char *s = "Shutdown"; *s; s++)
+			outb(BOCHS_SHUTDOWN_PORT, (uint8_t)*s);
+	}
+	cpu_halt_forever();
+}

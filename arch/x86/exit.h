@@ -1,0 +1,16 @@
+#ifndef MINIHV_EXIT_H
+#define MINIHV_EXIT_H
+
+#include "compiler.h"
+
+#define EXIT_PASS 0
+#define EXIT_FAIL 1
+#define EXIT_PANIC 2
+
+/*
+ * Leave the emulator with @status. Prints "minihv: exit status N" first so the
+ * status can be read from the serial log whatever the emulator reports.
+ */
+__noreturn void emu_exit(int status);
+
+#endif

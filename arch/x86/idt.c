@@ -1,0 +1,43 @@
+#include "desc.h"
+#include "traps.h"
+
+struct idt_gate {
+	uint16_t off_lo;
+	uint16_t sel;
+	uint8_t ist;
+	uint8_t type; /* 0x8e: present, DPL 0, 64-bit interrupt gate (IF cleared on entry) */
+	uint16_t off_mid;
+	uint32_t off_hi;
+	uint32_t reserved;
+} __packed;
+
+_Static_assert(sizeof(struct idt_gate) == 16, "64-bit IDT gate is 16 bytes");
+
+#define GATE_INTERRUPT 0x8e
+
+extern const uint64_t isr_table[X86_NR_EXCEPTIONS];
+static struct idt_gate idt[256] __aligned(16);
+
+void idt_init(void)
+{
+	for (unsigned v = 0; v < X86_NR_EXCEPTIONS; v++) {
+		uint64_t off = isr_table[v];
+		struct idt_gate *g = &idt[v];
+
+		g->off_lo = off & 0xffff;
+		g->off_mid = (off >> 16) & 0xffff;
+		g->off_hi = off >> 32;
+		g->sel = GDT_KERNEL_CS;
+		g->type = GATE_INTERRUPT;
+		/* #DF and NMI get known-good stacks: the current one may be the problem. */
+		g->ist = v == X86_EXC_DF ? IST_DF : v == X86_EXC_NMI ? IST_NMI :
+			 v == X86_EXC_MC ? IST_MC : 0;
+	}
+	struct desc_ptr p = { .limit = sizeof(idt) - 1, .base = (uint64_t)idt };
+	__asm__ __volatile__("lidt %0" ::"m"(p));
+}
+
+uint64_t idt_base(void)
+{
+	return (uint64_t)idt;
+}

@@ -1,0 +1,38 @@
+/* COM1 at 115200 8N1: the console. '\n' goes out as "\r\n". */
+#include "serial.h"
+#include "cpu.h"
+#include "ports.h"
+
+void serial_init(void)
+{
+	uint16_t div = UART_BAUD_BASE / 115200;
+
+	outb(COM1_BASE + UART_IER, 0);
+	outb(COM1_BASE + UART_LCR, UART_LCR_DLAB);
+	outb(COM1_BASE + UART_DLL, div & 0xff);
+	outb(COM1_BASE + UART_DLM, div >> 8);
+	outb(COM1_BASE + UART_LCR, UART_LCR_8N1);
+	outb(COM1_BASE + UART_FCR, UART_FCR_ENABLE_CLEAR);
+	outb(COM1_BASE + UART_MCR, UART_MCR_DTR_RTS_OUT2);
+}
+
+static void serial_raw(char c)
+{
+	/* Bounded wait: a missing UART must not hang the kernel. */
+	for (int i = 0; i < 100000 && !(inb(COM1_BASE + UART_LSR) & UART_LSR_THRE); i++)
+		cpu_relax();
+	outb(COM1_BASE + UART_THR, (uint8_t)c);
+}
+
+void serial_putc(char c)
+{
+	if (c == '\n')
+		serial_raw('\r');
+	serial_raw(c);
+}
+
+void serial_write(const char *s, size_t n)
+{
+	while (n--)
+		serial_putc(*s++);
+}

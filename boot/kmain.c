@@ -1,0 +1,93 @@
+/*
+ * C entry: console, descriptor tables, boot information, physical memory,
+ * host page tables, then the self-tests the command line asks for.
+ */
+#include "bootinfo.h"
+#include "bug.h"
+#include "cpu.h"
+#include "desc.h"
+#include "exit.h"
+#include "hostpt.h"
+#include "kstring.h"
+#include "ktest.h"
+#include "memmap.h"
+#include "options.h"
+#include "printk.h"
+#include "serial.h"
+
+void kmain(uint32_t magic, uint32_t mbi_pa);
+
+struct boot_info boot_info;
+struct frame_alloc phys_frames;
+static uint64_t frame_bitmap[MEMMAP_MAX_PHYS / PAGE_SIZE / 64];
+
+extern char _kernel_start[], _kernel_end[];
+
+/* The information is bounded by its own total_size; cap what we trust. */
+#define MBI_MAX_BYTES (1u << 20)
+
+static void print_boot_info(const struct boot_info *bi)
+{
+	pr_info("boot: loader '%s', cmdline '%s'\n", bi->loader, bi->cmdline);
+	for (unsigned i = 0; i < bi->nregions; i++)
+		pr_info("boot: mem [%#014llx-%#014llx) type %u\n",
+			(unsigned long long)bi->regions[i].base,
+			(unsigned long long)(bi->regions[i].base + bi->regions[i].len),
+			bi->regions[i].type);
+	for (unsigned i = 0; i < bi->nmodules; i++)
+		pr_info("boot: module '%s' [%#llx-%#llx)\n", bi->modules[i].name,
+			(unsigned long long)bi->modules[i].start,
+			(unsigned long long)bi->modules[i].end);
+	pr_info("boot: ACPI RSDP %s %#llx\n", bi->rsdp ? (bi->rsdp_rev == 2 ? "v2" : "v1") : "none",
+		(unsigned long long)bi->rsdp);
+}
+
+void kmain(uint32_t magic, uint32_t mbi_pa)
+{
+	char err[1024];
+
+	serial_init();
+	printk("minihv: booting\n");
+	gdt_init();
+	idt_init();
+
+	if (magic != MB2_BOOT_MAGIC)
+		panic("bad multiboot2 magic %#x", magic);
+	const void *mbi = (const void *)(uintptr_t)mbi_pa;
+	uint32_t total = *(const uint32_t *)mbi;
+	if (mb2_parse(mbi, mbi_pa, MIN(total, MBI_MAX_BYTES), &boot_info, err, sizeof(err)))
+		panic("multiboot2 information rejected: %s", err);
+
+	int nbad = options_parse(boot_info.cmdline, err, sizeof(err));
+	console_quiet = kopts.quiet;
+	if (nbad)
+		printk("minihv: bad command line '%s': %s\n", boot_info.cmdline, err);
+	print_boot_info(&boot_info);
+
+	if (boot_info.ram_top > MEMMAP_MAX_PHYS)
+		printk("minihv: RAM above %llu GiB is not used (the frame bitmap ends there)\n",
+		       (unsigned long long)MEMMAP_MAX_PHYS >> 30);
+	struct phys_range image = { (uint64_t)_kernel_start, (uint64_t)_kernel_end, "kernel" };
+	char memerr[256];
+	if (memmap_setup(&phys_frames, frame_bitmap, &boot_info, &image, 1, memerr,
+			 sizeof(memerr)))
+		panic("%s", memerr);
+	pr_info("mm: %llu MiB free of %llu MiB available\n",
+		(unsigned long long)(phys_frames.nfree << PAGE_SHIFT) >> 20,
+		(unsigned long long)boot_info.ram_avail >> 20);
+
+	/* Cover at least 4 GiB so MMIO (local APIC, ...) stays reachable. */
+	int r = hostpt_init(MAX(boot_info.ram_top, 4ULL << 30));
+	if (r)
+		panic("host page tables: error %d", r);
+	pr_info("mm: host page tables at %#llx, %lu table pages\n",
+		(unsigned long long)host_pt.root, host_pt.table_pages);
+
+	if (kopts.have_tests || nbad) {
+		struct ktest_summary s = ktest_run(kopts.have_tests ? kopts.tests : NULL, nbad > 0,
+						   err);
+		emu_exit(s.failed ? EXIT_FAIL : EXIT_PASS);
+	}
+	printk("minihv: nothing to run (no tests= option); exiting\n");
+	emu_exit(EXIT_PASS);
+}

@@ -1,0 +1,64 @@
+/*
+ * Everything the kernel takes from the multiboot2 information, parsed and
+ * checked once (boot/mb2.c, pure and host-tested).
+ */
+#ifndef MINIHV_BOOTINFO_H
+#define MINIHV_BOOTINFO_H
+
+#include "compiler.h"
+
+/* Multiboot2 information tag types (multiboot2 spec, section 3.6). */
+#define MB2_TAG_END 0
+#define MB2_TAG_CMDLINE 1
+#define MB2_TAG_LOADER 2
+#define MB2_TAG_MODULE 3
+#define MB2_TAG_MEMINFO 4
+#define MB2_TAG_MMAP 6
+#define MB2_TAG_ACPI_OLD 14
+#define MB2_TAG_ACPI_NEW 15
+
+#define MB2_BOOT_MAGIC 0x36d76289u
+#define MB2_MEM_AVAILABLE 1
+
+#define BI_MAX_REGIONS 128
+#define BI_MAX_MODULES 8
+#define BI_CMDLINE_MAX 512
+#define BI_NAME_MAX 64
+
+struct mem_region {
+	uint64_t base;
+	uint64_t len;
+	uint32_t type; /* 1 available, 3 ACPI, 4 preserve, 5 bad */
+};
+
+struct boot_module {
+	uint64_t start; /* physical, [start, end) */
+	uint64_t end;
+	char name[BI_NAME_MAX];
+};
+
+struct boot_info {
+	uint64_t mbi_start; /* physical range of the information itself */
+	uint64_t mbi_end;
+	char cmdline[BI_CMDLINE_MAX];
+	char loader[BI_NAME_MAX];
+	struct mem_region regions[BI_MAX_REGIONS];
+	unsigned nregions;
+	struct boot_module modules[BI_MAX_MODULES];
+	unsigned nmodules;
+	uint64_t rsdp;       /* physical address of the RSDP copy in the info, 0 if none */
+	unsigned rsdp_rev;   /* 1 (ACPI 1.0 RSDP) or 2 (XSDP) */
+	uint64_t ram_top;    /* end of the highest available region */
+	uint64_t ram_avail;  /* bytes in available regions */
+};
+
+/*
+ * Parse the multiboot2 information at @mbi (host pointer; @mbi_pa is its
+ * physical address, recorded for the allocator). @avail bounds how many bytes
+ * may be read at all. Returns 0, or -EINVAL with a message naming the problem
+ * in @err.
+ */
+int mb2_parse(const void *mbi, uint64_t mbi_pa, size_t avail, struct boot_info *bi, char *err,
+	      size_t errlen);
+
+#endif

@@ -1,0 +1,9 @@
+#ifndef MINIHV_GLOB_H
+#define MINIHV_GLOB_H
+
+#include "compiler.h"
+
+/* Match @s against the first @patlen bytes of @pat ('*' and '?'). */
+bool glob_match(const char *pat, size_t patlen, const char *s);
+
+#endif

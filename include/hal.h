@@ -1,0 +1,16 @@
+/*
+ * The hardware-abstraction layer seen by the pure modules (frame allocator,
+ * page-table walker, parsers, invalidation tracking). The kernel implements it
+ * over its identity-mapped physical memory; tests/host/shim.c implements it
+ * over a malloc'd arena so the same code runs under ASan/UBSan.
+ */
+#ifndef MINIHV_HAL_H
+#define MINIHV_HAL_H
+
+#include "compiler.h"
+
+/* Host-virtual address of physical address @pa (direct map). */
+void *phys_to_virt(uint64_t pa);
+uint64_t virt_to_phys(const void *va);
+
+#endif

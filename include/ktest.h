@@ -1,0 +1,55 @@
+/*
+ * In-kernel self-tests. KTEST(name) registers a test in the .ktests linker
+ * section; the harness (tests/ktest.c) runs those the `tests=` option selects
+ * and prints KTAP/TAP lines: "ok N name", "not ok N name",
+ * "ok N name # SKIP reason", then "N passed, N failed, N skipped".
+ * An unexpected exception inside a test fails that test and the run goes on.
+ */
+#ifndef MINIHV_KTEST_H
+#define MINIHV_KTEST_H
+
+#include "compiler.h"
+#include "printk.h"
+
+struct ktest {
+	const char *name;
+	void (*fn)(void);
+};
+
+#define KTEST(n)                                                                   \
+	static void ktest_fn_##n(void);                                            \
+	static const struct ktest ktest_##n __used __section(".ktests." #n)          \
+		__aligned(8) = { #n, ktest_fn_##n };                               \
+	static void ktest_fn_##n(void)
+
+/* Record a failed expectation; returns @ok so callers can bail out. */
+bool ktest_check(bool ok, const char *file, int line, const char *expr, const char *fmt, ...)
+	__printf(5, 6);
+/* Mark the current test skipped with @reason (printed after "# SKIP"). */
+void ktest_skip(const char *fmt, ...) __printf(1, 2);
+
+#define CHECK(cond, ...) ktest_check(!!(cond), __FILE__, __LINE__, #cond, "" __VA_ARGS__)
+#define CHECK_EQ(a, b)                                                                 \
+	({                                                                             \
+		unsigned long long __a = (unsigned long long)(a),                      \
+				   __b = (unsigned long long)(b);                      \
+		ktest_check(__a == __b, __FILE__, __LINE__, #a " == " #b,              \
+			    "%#llx != %#llx", __a, __b);                               \
+	})
+
+struct ktest_summary {
+	unsigned passed, failed, skipped;
+};
+
+/*
+ * Run the tests matching @spec ("GLOB[,GLOB...]", "-GLOB" excludes; NULL runs
+ * none). @pre_failures are failures found before any test ran (a bad command
+ * line), reported as a failed "boot_cmdline" test with @pre_msg.
+ */
+struct ktest_summary ktest_run(const char *spec, unsigned pre_failures, const char *pre_msg);
+/* Would the test named @name run under @spec? (pure; host-tested) */
+bool ktest_selected(const char *spec, const char *name);
+/* Name of the running test, NULL outside tests. */
+const char *ktest_current(void);
+
+#endif

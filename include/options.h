@@ -1,0 +1,18 @@
+/* The kernel's command-line options (boot/options.c holds the table). */
+#ifndef MINIHV_OPTIONS_H
+#define MINIHV_OPTIONS_H
+
+#include "compiler.h"
+
+struct kernel_options {
+	char tests[256]; /* tests= value, "" when none given */
+	bool have_tests;
+	bool quiet;
+};
+
+extern struct kernel_options kopts;
+
+/* Parses @line into kopts; returns the number of errors, messages in @err. */
+int options_parse(const char *line, char *err, size_t errlen);
+
+#endif

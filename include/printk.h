@@ -1,0 +1,19 @@
+/* Formatted output. kvsnprintf is pure (host-tested); printk goes to the console. */
+#ifndef MINIHV_PRINTK_H
+#define MINIHV_PRINTK_H
+
+#include <stdarg.h>
+#include "compiler.h"
+
+int kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+int ksnprintf(char *buf, size_t size, const char *fmt, ...) __printf(3, 4);
+
+/* Always printed: test results, warnings, panics. */
+int printk(const char *fmt, ...) __printf(1, 2);
+int vprintk(const char *fmt, va_list ap);
+/* Informational: suppressed by the `quiet` command-line option. */
+int pr_info(const char *fmt, ...) __printf(1, 2);
+
+extern bool console_quiet;
+
+#endif

@@ -1,0 +1,113 @@
+/*
+ * One 4-level page-table walker for every radix-tree format minihv builds:
+ * the host page tables (mm/hostpt.c, the primary MMU) and, later, EPT (the
+ * secondary MMU). A format supplies its entry encoding through struct pt_fmt;
+ * the walker owns the tree shape: allocation, splitting, freeing.
+ * Pure: table pages come from a struct frame_alloc and are reached through
+ * phys_to_virt(), so the walker is host-tested.
+ *
+ * Levels count from the leaf: 1 = 4 KiB (PT), 2 = 2 MiB (PD), 3 = 1 GiB (PDPT),
+ * 4 = PML4. Ranges are half-open [va, va + size).
+ */
+#ifndef MINIHV_PT_H
+#define MINIHV_PT_H
+
+#include "compiler.h"
+#include "frame.h"
+
+typedef uint64_t pte_t;
+
+#define PT_LEVEL_4K 1
+#define PT_LEVEL_2M 2
+#define PT_LEVEL_1G 3
+#define PT_LEVELS 4
+#define PT_ENTRIES 512
+#define PT_VA_BITS 48
+
+/* Format-independent protection; a format maps it onto its own bits. */
+#define PT_PROT_R 1u
+#define PT_PROT_W 2u
+#define PT_PROT_X 4u
+#define PT_PROT_RW (PT_PROT_R | PT_PROT_W)
+#define PT_PROT_RWX (PT_PROT_R | PT_PROT_W | PT_PROT_X)
+
+static inline unsigned pt_level_shift(int level)
+{
+	return PAGE_SHIFT + 9u * (unsigned)(level - 1);
+}
+
+static inline uint64_t pt_level_size(int level)
+{
+	return 1ULL << pt_level_shift(level);
+}
+
+static inline unsigned pt_index(uint64_t va, int level)
+{
+	return (unsigned)(va >> pt_level_shift(level)) & (PT_ENTRIES - 1);
+}
+
+static inline const char *pt_level_name(int level)
+{
+	static const char *const names[] = { "none", "4K", "2M", "1G", "512G" };
+
+	return level >= 0 && level <= PT_LEVELS ? names[level] : "?";
+}
+
+struct pt_fmt {
+	const char *name;
+	bool (*present)(pte_t e);
+	/* A present entry at @level > 1 maps a page rather than a table. */
+	bool (*huge)(pte_t e);
+	/* Physical address of the table or page the entry points to. */
+	uint64_t (*addr)(pte_t e, int level);
+	unsigned (*prot)(pte_t e);
+	pte_t (*mk_table)(uint64_t pa);
+	pte_t (*mk_leaf)(uint64_t pa, int level, unsigned prot);
+};
+
+struct pt {
+	const struct pt_fmt *fmt;
+	struct frame_alloc *fa;
+	uint64_t root;          /* physical address of the level-4 table */
+	unsigned leaf_levels;   /* bit L set: level L may hold a leaf (bit 1 always) */
+	unsigned long table_pages;
+};
+
+/* What a walk found for one address. */
+struct pt_walk {
+	int level;          /* level of the leaf, 0 if not mapped */
+	uint64_t pa;        /* physical address of the byte at va */
+	unsigned prot;
+	pte_t entries[PT_LEVELS + 1]; /* entries[L] as read at level L (read once) */
+	int depth;          /* lowest level read */
+};
+
+int pt_init(struct pt *pt, const struct pt_fmt *fmt, struct frame_alloc *fa,
+	    unsigned leaf_levels);
+/* Frees every table page (not the pages the leaves point to). */
+void pt_destroy(struct pt *pt);
+
+/*
+ * Map [va, va + size) to [pa, pa + size) with leaves of @level. va, pa and
+ * size must be aligned to the level; -EEXIST if anything is already mapped
+ * there (nothing is changed then), -ENOMEM if tables run out.
+ */
+int pt_map(struct pt *pt, uint64_t va, uint64_t pa, uint64_t size, unsigned prot, int level);
+/* Same, choosing the largest allowed level that alignment permits per chunk. */
+int pt_map_best(struct pt *pt, uint64_t va, uint64_t pa, uint64_t size, unsigned prot);
+/*
+ * Remove every mapping in the range, splitting huge leaves that straddle its
+ * edges and freeing tables left empty. Returns the number of present leaves
+ * removed (>= 0) or -ENOMEM if a split could not allocate.
+ */
+long pt_unmap(struct pt *pt, uint64_t va, uint64_t size);
+/* Set @prot on every mapping in the range; returns leaves changed or -errno. */
+long pt_protect(struct pt *pt, uint64_t va, uint64_t size, unsigned prot);
+/* Split the leaf of @level that maps @va into 512 leaves of level - 1. */
+int pt_split(struct pt *pt, uint64_t va, int level);
+/* Walk for @va reading each entry once; returns 0 or -ENOENT. */
+int pt_lookup(const struct pt *pt, uint64_t va, struct pt_walk *w);
+/* Level of the mapping of @va, 0 if none. */
+int pt_mapping_level(const struct pt *pt, uint64_t va);
+
+#endif

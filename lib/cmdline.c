@@ -1,0 +1,152 @@
+#include "cmdline.h"
+#include "kerrno.h"
+#include "kstring.h"
+#include "printk.h"
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+int parse_size(const char *s, size_t len, uint64_t *out)
+{
+	unsigned base = 10;
+	uint64_t v = 0;
+	size_t i = 0;
+	unsigned shift = 0;
+
+	if (len >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		i = 2;
+	}
+	if (i == len)
+		return -EINVAL;
+	for (; i < len; i++) {
+		char c = s[i];
+		unsigned d;
+
+		if (c >= '0' && c <= '9')
+			d = (unsigned)(c - '0');
+		else if (base == 16 && c >= 'a' && c <= 'f')
+			d = (unsigned)(c - 'a' + 10);
+		else if (base == 16 && c >= 'A' && c <= 'F')
+			d = (unsigned)(c - 'A' + 10);
+		else
+			break;
+		if (v > (UINT64_MAX - d) / base)
+			return -ERANGE;
+		v = v * base + d;
+	}
+	if (i < len) {
+		switch (s[i]) {
+		case 'k': case 'K': shift = 10; break;
+		case 'm': case 'M': shift = 20; break;
+		case 'g': case 'G': shift = 30; break;
+		default: return -EINVAL;
+		}
+		if (i + 1 != len || (base == 16 && i == 2))
+			return -EINVAL;
+		if (v > (UINT64_MAX >> shift))
+			return -ERANGE;
+	}
+	*out = v << shift;
+	return 0;
+}
+
+struct errbuf {
+	char *buf;
+	size_t size;
+	size_t len;
+	int count;
+};
+
+static void add_error(struct errbuf *e, const char *msg)
+{
+	if (e->size && e->len < e->size - 1)
+		e->len += (size_t)ksnprintf(e->buf + e->len, e->size - e->len, "%s%s",
+					    e->count ? "; " : "", msg);
+	if (e->len >= e->size && e->size)
+		e->len = e->size - 1;
+	e->count++;
+}
+
+static void list_valid(char *msg, size_t size, const struct opt_def *defs, size_t ndefs)
+{
+	size_t n = strlen(msg);
+
+	n += (size_t)ksnprintf(msg + n, n < size ? size - n : 0, "; valid keys:");
+	for (size_t i = 0; i < ndefs && n < size; i++)
+		n += (size_t)ksnprintf(msg + n, size - n, " %s", defs[i].syntax);
+}
+
+int cmdline_parse(const char *line, const struct opt_def *defs, size_t ndefs, opt_fn fn,
+		  void *ctx, char *err, size_t errlen)
+{
+	struct errbuf e = { .buf = err, .size = errlen, .len = 0, .count = 0 };
+	char msg[512];
+
+	if (errlen)
+		err[0] = '\0';
+	const char *p = line;
+	while (*p) {
+		while (is_space(*p))
+			p++;
+		if (!*p)
+			break;
+		const char *tok = p;
+		while (*p && !is_space(*p))
+			p++;
+		size_t toklen = (size_t)(p - tok);
+		const char *eq = tok;
+		while (eq < p && *eq != '=')
+			eq++;
+		size_t keylen = (size_t)(eq - tok);
+		const char *val = eq < p ? eq + 1 : NULL;
+		size_t vlen = val ? (size_t)(p - val) : 0;
+
+		const struct opt_def *def = NULL;
+		for (size_t i = 0; i < ndefs; i++) {
+			if (strlen(defs[i].key) == keylen && !strncmp(defs[i].key, tok, keylen)) {
+				def = &defs[i];
+				break;
+			}
+		}
+		if (!def) {
+			ksnprintf(msg, sizeof(msg), "unknown option '%.*s'", (int)toklen, tok);
+			list_valid(msg, sizeof(msg), defs, ndefs);
+			add_error(&e, msg);
+			continue;
+		}
+
+		uint64_t num = 0;
+		int bad = 0;
+		if (def->type == OPT_FLAG && val) {
+			ksnprintf(msg, sizeof(msg), "option '%s' takes no value (got '%.*s')",
+				  def->key, (int)vlen, val);
+			bad = 1;
+		} else if (def->type != OPT_FLAG && (!val || vlen == 0)) {
+			ksnprintf(msg, sizeof(msg), "option '%s' needs a value: %s", def->key,
+				  def->syntax);
+			bad = 1;
+		} else if (def->type == OPT_SIZE) {
+			int r = parse_size(val, vlen, &num);
+			if (r) {
+				ksnprintf(msg, sizeof(msg), "option '%s': bad number '%.*s' (%s): %s",
+					  def->key, (int)vlen, val,
+					  r == -ERANGE ? "too large" : "not N[K|M|G]", def->syntax);
+				bad = 1;
+			}
+		}
+		if (!bad && fn) {
+			char why[256] = "";
+			if (fn(ctx, def, val, vlen, num, why, sizeof(why))) {
+				ksnprintf(msg, sizeof(msg), "option '%s': %s", def->key,
+					  why[0] ? why : "rejected");
+				bad = 1;
+			}
+		}
+		if (bad)
+			add_error(&e, msg);
+	}
+	return e.count;
+}

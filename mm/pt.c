@@ -1,0 +1,316 @@
+/*
+ * The generic walker. Every entry of a live table is written with
+ * WRITE_ONCE and read with READ_ONCE into a local, never re-read (seed 003:
+ * an entry can change under a lockless reader, and re-reading it could walk
+ * into a huge page as if it were a table). Tables are filled before they are
+ * linked in, so a concurrent walker sees either the old or the new subtree.
+ */
+#include "pt.h"
+#include "bug.h"
+#include "hal.h"
+#include "kerrno.h"
+#include "kstring.h"
+
+static pte_t *table_of(uint64_t pa)
+{
+	return phys_to_virt(pa);
+}
+
+static int alloc_table(struct pt *pt, uint64_t *pa)
+{
+	int r = frame_alloc(pt->fa, FRAME_ORDER_4K, pa);
+
+	if (r)
+		return r;
+	memset(table_of(*pa), 0, PAGE_SIZE);
+	pt->table_pages++;
+	return 0;
+}
+
+static void free_table(struct pt *pt, uint64_t pa)
+{
+	frame_free(pt->fa, pa, FRAME_ORDER_4K);
+	pt->table_pages--;
+}
+
+static bool is_leaf(const struct pt *pt, pte_t e, int level)
+{
+	return level == PT_LEVEL_4K || pt->fmt->huge(e);
+}
+
+int pt_init(struct pt *pt, const struct pt_fmt *fmt, struct frame_alloc *fa,
+	    unsigned leaf_levels)
+{
+	pt->fmt = fmt;
+	pt->fa = fa;
+	pt->table_pages = 0;
+	pt->leaf_levels = (leaf_levels | (1u << PT_LEVEL_4K)) &
+			  ((1u << PT_LEVEL_4K) | (1u << PT_LEVEL_2M) | (1u << PT_LEVEL_1G));
+	return alloc_table(pt, &pt->root);
+}
+
+static void free_subtree(struct pt *pt, uint64_t table, int level)
+{
+	pte_t *t = table_of(table);
+
+	for (int i = 0; level > PT_LEVEL_4K && i < PT_ENTRIES; i++) {
+		pte_t e = t[i];
+		if (pt->fmt->present(e) && !is_leaf(pt, e, level))
+			free_subtree(pt, pt->fmt->addr(e, level), level - 1);
+	}
+	free_table(pt, table);
+}
+
+void pt_destroy(struct pt *pt)
+{
+	if (pt->root)
+		free_subtree(pt, pt->root, PT_LEVELS);
+	pt->root = 0;
+}
+
+static bool table_empty(const struct pt *pt, uint64_t table)
+{
+	const pte_t *t = table_of(table);
+
+	for (int i = 0; i < PT_ENTRIES; i++)
+		if (pt->fmt->present(READ_ONCE(t[i])))
+			return false;
+	return true;
+}
+
+/*
+ * Pointer to the entry for @va at @level, allocating tables on the way when
+ * @alloc. Returns NULL with *err set: -ENOENT (not present, !alloc),
+ * -EEXIST (a huge leaf above @level covers va), -ENOMEM.
+ */
+static pte_t *entry_at(struct pt *pt, uint64_t va, int level, bool alloc, int *err)
+{
+	uint64_t table = pt->root;
+
+	for (int l = PT_LEVELS; l > level; l--) {
+		pte_t *slot = &table_of(table)[pt_index(va, l)];
+		pte_t e = READ_ONCE(*slot);
+
+		if (!pt->fmt->present(e)) {
+			uint64_t next;
+
+			if (!alloc) {
+				*err = -ENOENT;
+				return NULL;
+			}
+			*err = alloc_table(pt, &next);
+			if (*err)
+				return NULL;
+			WRITE_ONCE(*slot, pt->fmt->mk_table(next));
+			table = next;
+			continue;
+		}
+		if (is_leaf(pt, e, l)) {
+			*err = -EEXIST;
+			return NULL;
+		}
+		table = pt->fmt->addr(e, l);
+	}
+	return &table_of(table)[pt_index(va, level)];
+}
+
+static bool range_ok(uint64_t va, uint64_t size, uint64_t align)
+{
+	return size && IS_ALIGNED(va, align) && IS_ALIGNED(size, align) &&
+	       va + size > va && va + size <= (1ULL << PT_VA_BITS);
+}
+
+int pt_map(struct pt *pt, uint64_t va, uint64_t pa, uint64_t size, unsigned prot, int level)
+{
+	uint64_t sz = level >= PT_LEVEL_4K && level <= PT_LEVEL_1G ? pt_level_size(level) : 0;
+
+	if (!sz || !(pt->leaf_levels & (1u << level)) || !range_ok(va, size, sz) ||
+	    !IS_ALIGNED(pa, sz))
+		return -EINVAL;
+	/* Check the whole range first so a refusal changes nothing. */
+	for (uint64_t off = 0; off < size; off += sz) {
+		struct pt_walk w;
+
+		if (pt_lookup(pt, va + off, &w) == 0)
+			return -EEXIST;
+	}
+	for (uint64_t off = 0; off < size; off += sz) {
+		int err;
+		pte_t *slot = entry_at(pt, va + off, level, true, &err);
+
+		if (!slot || pt->fmt->present(READ_ONCE(*slot))) {
+			/* Roll back what this call mapped; tables it built go too. */
+			if (off)
+				pt_unmap(pt, va, off);
+			return slot ? -EEXIST : err;
+		}
+		WRITE_ONCE(*slot, pt->fmt->mk_leaf(pa + off, level, prot));
+	}
+	return 0;
+}
+
+int pt_map_best(struct pt *pt, uint64_t va, uint64_t pa, uint64_t size, unsigned prot)
+{
+	if (!range_ok(va, size, PAGE_SIZE) || !IS_ALIGNED(pa, PAGE_SIZE))
+		return -EINVAL;
+	for (uint64_t off = 0; off < size;) {
+		int level = PT_LEVEL_1G;
+
+		while (level > PT_LEVEL_4K &&
+		       (!(pt->leaf_levels & (1u << level)) ||
+			!IS_ALIGNED(va + off, pt_level_size(level)) ||
+			!IS_ALIGNED(pa + off, pt_level_size(level)) ||
+			size - off < pt_level_size(level)))
+			level--;
+		int r = pt_map(pt, va + off, pa + off, pt_level_size(level), prot, level);
+		if (r) {
+			if (off)
+				pt_unmap(pt, va, off);
+			return r;
+		}
+		off += pt_level_size(level);
+	}
+	return 0;
+}
+
+/* Replace the huge leaf in *slot (at @level) by a table of 512 smaller leaves. */
+static int split_entry(struct pt *pt, pte_t *slot, int level)
+{
+	pte_t e = READ_ONCE(*slot);
+	uint64_t table, base = pt->fmt->addr(e, level), sub = pt_level_size(level - 1);
+	unsigned prot = pt->fmt->prot(e);
+	int r = alloc_table(pt, &table);
+
+	if (r)
+		return r;
+	pte_t *t = table_of(table);
+	for (int i = 0; i < PT_ENTRIES; i++)
+		t[i] = pt->fmt->mk_leaf(base + (uint64_t)i * sub, level - 1, prot);
+	WRITE_ONCE(*slot, pt->fmt->mk_table(table));
+	return 0;
+}
+
+int pt_split(struct pt *pt, uint64_t va, int level)
+{
+	int err;
+
+	if (level < PT_LEVEL_2M || level > PT_LEVEL_1G)
+		return -EINVAL;
+	pte_t *slot = entry_at(pt, va, level, false, &err);
+	if (!slot)
+		return err == -EEXIST ? -EINVAL : err;
+	pte_t e = READ_ONCE(*slot);
+	if (!pt->fmt->present(e))
+		return -ENOENT;
+	if (!pt->fmt->huge(e))
+		return -EINVAL; /* already a table */
+	if (!(pt->leaf_levels & (1u << (level - 1))))
+		return -EINVAL;
+	return split_entry(pt, slot, level);
+}
+
+enum range_op { OP_UNMAP, OP_PROTECT };
+
+/*
+ * Apply @op to [start, end) inside the table at @table (level @level, whose
+ * first entry maps @base). Returns the number of leaves changed or -errno.
+ */
+static long walk_range(struct pt *pt, uint64_t table, int level, uint64_t base, uint64_t start,
+		       uint64_t end, enum range_op op, unsigned prot)
+{
+	uint64_t sz = pt_level_size(level);
+	pte_t *t = table_of(table);
+	long count = 0;
+
+	for (unsigned i = pt_index(start, level); i < PT_ENTRIES; i++) {
+		uint64_t eb = base + (uint64_t)i * sz, ee = eb + sz;
+
+		if (eb >= end)
+			break;
+		pte_t e = READ_ONCE(t[i]);
+		if (!pt->fmt->present(e))
+			continue;
+		bool covered = eb >= start && ee <= end;
+
+		if (is_leaf(pt, e, level)) {
+			if (covered) {
+				if (op == OP_UNMAP)
+					WRITE_ONCE(t[i], 0);
+				else
+					WRITE_ONCE(t[i], pt->fmt->mk_leaf(pt->fmt->addr(e, level),
+									   level, prot));
+				count++;
+				continue;
+			}
+			/* A huge leaf straddles an edge of the range: split it first. */
+			int r = split_entry(pt, &t[i], level);
+			if (r)
+				return r;
+			e = READ_ONCE(t[i]);
+		}
+		uint64_t child = pt->fmt->addr(e, level);
+		if (covered && op == OP_UNMAP) {
+			long n = walk_range(pt, child, level - 1, eb, eb, ee, op, prot);
+			if (n < 0)
+				return n;
+			WRITE_ONCE(t[i], 0);
+			free_subtree(pt, child, level - 1);
+			count += n;
+			continue;
+		}
+		long n = walk_range(pt, child, level - 1, eb, MAX(start, eb), MIN(end, ee), op,
+				    prot);
+		if (n < 0)
+			return n;
+		count += n;
+		if (op == OP_UNMAP && table_empty(pt, child)) {
+			WRITE_ONCE(t[i], 0);
+			free_table(pt, child);
+		}
+	}
+	return count;
+}
+
+long pt_unmap(struct pt *pt, uint64_t va, uint64_t size)
+{
+	if (!range_ok(va, size, PAGE_SIZE))
+		return -EINVAL;
+	return walk_range(pt, pt->root, PT_LEVELS, 0, va, va + size, OP_UNMAP, 0);
+}
+
+long pt_protect(struct pt *pt, uint64_t va, uint64_t size, unsigned prot)
+{
+	if (!range_ok(va, size, PAGE_SIZE))
+		return -EINVAL;
+	return walk_range(pt, pt->root, PT_LEVELS, 0, va, va + size, OP_PROTECT, prot);
+}
+
+int pt_lookup(const struct pt *pt, uint64_t va, struct pt_walk *w)
+{
+	uint64_t table = pt->root;
+
+	memset(w, 0, sizeof(*w));
+	for (int l = PT_LEVELS; l >= PT_LEVEL_4K; l--) {
+		pte_t e = READ_ONCE(table_of(table)[pt_index(va, l)]);
+
+		w->entries[l] = e;
+		w->depth = l;
+		if (!pt->fmt->present(e))
+			return -ENOENT;
+		if (is_leaf(pt, e, l)) {
+			w->level = l;
+			w->pa = pt->fmt->addr(e, l) + (va & (pt_level_size(l) - 1));
+			w->prot = pt->fmt->prot(e);
+			return 0;
+		}
+		table = pt->fmt->addr(e, l);
+	}
+	BUG_ON(1); /* level 1 entries are always leaves */
+}
+
+int pt_mapping_level(const struct pt *pt, uint64_t va)
+{
+	struct pt_walk w;
+
+	return pt_lookup(pt, va, &w) ? 0 : w.level;
+}

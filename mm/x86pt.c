@@ -1,0 +1,57 @@
+#include "x86pt.h"
+
+bool x86_pt_nx;
+
+static bool x86_present(pte_t e)
+{
+	return e & X86_PTE_P;
+}
+
+static bool x86_huge(pte_t e)
+{
+	return e & X86_PTE_PS;
+}
+
+static uint64_t x86_addr(pte_t e, int level)
+{
+	/* A huge leaf's bit 12 is PAT, not address: mask to the page size. */
+	uint64_t a = e & X86_PTE_ADDR_MASK;
+
+	return (level > PT_LEVEL_4K && (e & X86_PTE_PS)) ? a & ~(pt_level_size(level) - 1) : a;
+}
+
+static unsigned x86_prot(pte_t e)
+{
+	return PT_PROT_R | ((e & X86_PTE_W) ? PT_PROT_W : 0) |
+	       ((e & X86_PTE_NX) ? 0 : PT_PROT_X);
+}
+
+static pte_t x86_mk_table(uint64_t pa)
+{
+	/* Permissions are decided at the leaf: tables allow everything. */
+	return pa | X86_PTE_P | X86_PTE_W;
+}
+
+static pte_t x86_mk_leaf(uint64_t pa, int level, unsigned prot)
+{
+	/* x86 paging has no write-only or execute-only pages: present means readable. */
+	pte_t e = pa | X86_PTE_P;
+
+	if (prot & PT_PROT_W)
+		e |= X86_PTE_W;
+	if (!(prot & PT_PROT_X) && x86_pt_nx)
+		e |= X86_PTE_NX;
+	if (level > PT_LEVEL_4K)
+		e |= X86_PTE_PS;
+	return e;
+}
+
+const struct pt_fmt x86_pt_fmt = {
+	.name = "x86-64",
+	.present = x86_present,
+	.huge = x86_huge,
+	.addr = x86_addr,
+	.prot = x86_prot,
+	.mk_table = x86_mk_table,
+	.mk_leaf = x86_mk_leaf,
+};

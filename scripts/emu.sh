@@ -1,0 +1,42 @@
+# Emulator command lines, shared by run.sh and test.sh (sourced, not run).
+QEMU_MEM=${QEMU_MEM:-3G}
+BOCHS_MEGS=${BOCHS_MEGS:-3072}
+BOCHS_CPU=${BOCHS_CPU:-corei7_skylake_x}
+
+# qemu_cmd tcg|kvm ISO stdio|FILE -> CMD array
+qemu_cmd() {
+	local accel=$1 iso=$2 serial=$3 cpu
+	if [ "$accel" = kvm ]; then
+		accel="kvm"; cpu="host"
+	else
+		accel="tcg"; cpu="max"
+	fi
+	[ "$serial" = stdio ] || serial="file:$serial"
+	CMD=(qemu-system-x86_64 -machine pc -accel "$accel" -cpu "$cpu" -m "$QEMU_MEM"
+		-display none -vga none -nodefaults -no-reboot
+		-serial "$serial" -device isa-debug-exit,iobase=0xf4,iosize=0x04
+		-cdrom "$iso" -boot d)
+}
+
+# bochs_cmd ISO SERIAL_LOG -> CMD array (writes the config beside the log)
+bochs_cmd() {
+	local iso=$1 log=$2 dir
+	dir=$(dirname "$log")
+	cat > "$dir/bochsrc" <<EOC
+megs: $BOCHS_MEGS
+cpu: model=$BOCHS_CPU, count=1, ips=100000000, reset_on_triple_fault=0
+romimage: file=/usr/share/bochs/BIOS-bochs-latest, options=fastboot
+vgaromimage: file=/usr/share/vgabios/vgabios.bin
+ata0-master: type=cdrom, path=$iso, status=inserted
+boot: cdrom
+com1: enabled=1, mode=file, dev=$log
+display_library: term
+log: $dir/bochs.log
+panic: action=fatal
+error: action=report
+plugin_ctrl: speaker=0
+clock: sync=none, time0=946684800
+EOC
+	printf 'continue\nquit\n' > "$dir/bochs.rc"
+	CMD=(bochs -q -f "$dir/bochsrc" -rc "$dir/bochs.rc")
+}

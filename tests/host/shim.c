@@ -1,0 +1,90 @@
+/*
+ * Host implementation of include/hal.h and include/bug.h for the unit tests:
+ * "physical memory" is an aligned malloc'd arena, warnings are counted.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "bug.h"
+#include "hal.h"
+#include "hostshim.h"
+
+unsigned long warn_count;
+uint8_t *arena;
+uint64_t arena_size;
+
+void arena_init(uint64_t size)
+{
+	free(arena);
+	arena = aligned_alloc(1 << 21, size);
+	if (!arena) {
+		perror("arena");
+		exit(2);
+	}
+	arena_size = size;
+}
+
+void *phys_to_virt(uint64_t pa)
+{
+	if (pa >= arena_size) {
+		fprintf(stderr, "phys_to_virt(%#llx) outside the %#llx-byte arena\n",
+			(unsigned long long)pa, (unsigned long long)arena_size);
+		abort();
+	}
+	return arena + pa;
+}
+
+uint64_t virt_to_phys(const void *va)
+{
+	return (uint64_t)((const uint8_t *)va - arena);
+}
+
+void warn_slowpath(const char *file, int line, const char *cond)
+{
+	warn_count++;
+	fprintf(stderr, "# WARNING at %s:%d: %s\n", file, line, cond);
+}
+
+void panic_at(const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "PANIC at %s:%d: ", file, line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	abort();
+}
+
+/* TAP helpers */
+static int tap_n, tap_failed, tap_cur_failed;
+static const char *tap_name;
+
+void tap_begin(const char *name)
+{
+	tap_name = name;
+	tap_cur_failed = 0;
+}
+
+void tap_end(void)
+{
+	tap_n++;
+	printf("%s %d %s\n", tap_cur_failed ? "not ok" : "ok", tap_n, tap_name);
+	tap_failed += tap_cur_failed;
+}
+
+int tap_check(int ok, const char *file, int line, const char *expr)
+{
+	if (!ok) {
+		printf("# %s: FAIL %s:%d: %s\n", tap_name, file, line, expr);
+		tap_cur_failed = 1;
+	}
+	return ok;
+}
+
+int tap_finish(void)
+{
+	printf("%d passed, %d failed, 0 skipped\n", tap_n - tap_failed, tap_failed);
+	return tap_failed ? 1 : 0;
+}

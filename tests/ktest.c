@@ -1,0 +1,93 @@
+#include "ktest.h"
+#include "bug.h"
+#include "kstring.h"
+#include "traps.h"
+
+extern const struct ktest __ktests_start[], __ktests_end[];
+
+static const struct ktest *current;
+static bool cur_failed, cur_skipped;
+static char skip_reason[160];
+static struct kjmp_buf abort_jmp;
+
+const char *ktest_current(void)
+{
+	return current ? current->name : NULL;
+}
+
+bool ktest_check(bool ok, const char *file, int line, const char *expr, const char *fmt, ...)
+{
+	if (ok)
+		return true;
+	cur_failed = true;
+	printk("# %s: FAIL %s:%d: %s", current ? current->name : "?", file, line, expr);
+	if (fmt[0]) {
+		va_list ap;
+
+		printk(": ");
+		va_start(ap, fmt);
+		vprintk(fmt, ap);
+		va_end(ap);
+	}
+	printk("\n");
+	return false;
+}
+
+void ktest_skip(const char *fmt, ...)
+{
+	va_list ap;
+
+	cur_skipped = true;
+	va_start(ap, fmt);
+	kvsnprintf(skip_reason, sizeof(skip_reason), fmt, ap);
+	va_end(ap);
+}
+
+/* An exception no probe expected, inside a test: report it and abandon the test. */
+static void test_exception(struct trap_frame *f)
+{
+	if (!current)
+		return; /* not in a test: the caller panics */
+	printk("# %s: unexpected exception, test abandoned\n", current->name);
+	trap_dump(f);
+	cur_failed = true;
+	klongjmp(&abort_jmp, 1);
+}
+
+struct ktest_summary ktest_run(const char *spec, unsigned pre_failures, const char *pre_msg)
+{
+	struct ktest_summary s = { 0, 0, 0 };
+	unsigned n = 0, total = pre_failures ? 1 : 0;
+
+	for (const struct ktest *t = __ktests_start; t < __ktests_end; t++)
+		total += ktest_selected(spec, t->name);
+	printk("TAP version 13\n1..%u\n", total);
+	if (pre_failures) {
+		printk("# %s\nnot ok %u boot_cmdline\n", pre_msg, ++n);
+		s.failed++;
+	}
+	trap_unexpected_hook = test_exception;
+	for (const struct ktest *t = __ktests_start; t < __ktests_end; t++) {
+		if (!ktest_selected(spec, t->name))
+			continue;
+		current = t;
+		cur_failed = cur_skipped = false;
+		if (ksetjmp(&abort_jmp) == 0)
+			t->fn();
+		n++;
+		if (cur_failed) {
+			printk("not ok %u %s\n", n, t->name);
+			s.failed++;
+		} else if (cur_skipped) {
+			printk("ok %u %s # SKIP %s\n", n, t->name, skip_reason);
+			s.skipped++;
+		} else {
+			printk("ok %u %s\n", n, t->name);
+			s.passed++;
+		}
+		current = NULL;
+	}
+	trap_unexpected_hook = NULL;
+	printk("%u passed, %u failed, %u skipped\n", s.passed, s.failed, s.skipped);
+	return s;
+}

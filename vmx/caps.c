@@ -1,0 +1,35 @@
+#include "vmx_caps.h"
+#include "cpu.h"
+#include "kstring.h"
+#include "msr.h"
+
+void vmx_probe(struct vmx_caps *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->vmx = cpuid(1).ecx & CPUID_1_ECX_VMX;
+	if (!c->vmx)
+		return;
+	c->basic = rdmsr(MSR_IA32_VMX_BASIC);
+	c->misc = rdmsr(MSR_IA32_VMX_MISC);
+	c->procbased = rdmsr(MSR_IA32_VMX_PROCBASED_CTLS);
+	/* Allowed-1 settings are the high 32 bits of a capability MSR. */
+	if (!((c->procbased >> 32) & VMX_PROC_SECONDARY))
+		return;
+	c->procbased2 = rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2);
+	uint32_t allowed2 = (uint32_t)(c->procbased2 >> 32);
+	c->ept = allowed2 & VMX_PROC2_EPT;
+	c->vpid = allowed2 & VMX_PROC2_VPID;
+	c->unrestricted = allowed2 & VMX_PROC2_UNRESTRICTED;
+	if (!c->ept && !c->vpid)
+		return;
+	c->ept_vpid_cap = rdmsr(MSR_IA32_VMX_EPT_VPID_CAP);
+	uint64_t cap = c->ept_vpid_cap;
+	c->ept_walk4 = c->ept && (cap & VMX_EPT_CAP_WALK4);
+	c->ept_wb = c->ept && (cap & VMX_EPT_CAP_WB);
+	c->ept_2m = c->ept && (cap & VMX_EPT_CAP_2M);
+	c->ept_1g = c->ept && (cap & VMX_EPT_CAP_1G);
+	c->ept_ad = c->ept && (cap & VMX_EPT_CAP_AD);
+	c->invept = c->ept && (cap & VMX_EPT_CAP_INVEPT);
+	c->invept_single = c->invept && (cap & VMX_EPT_CAP_INVEPT_SINGLE);
+	c->invept_all = c->invept && (cap & VMX_EPT_CAP_INVEPT_ALL);
+}
