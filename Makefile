@@ -10,12 +10,12 @@ TEST_CMDLINE ?= tests=$(TESTS) $(EXTRA_CMDLINE)
 GDB_PORT   ?= 1234
 QEMU_MEM   ?= 3G
 
-WARN   := -Wall -Wextra -Werror -Wmissing-prototypes -Wstrict-prototypes -Wshadow -Wundef
+WARN   := -Wall -Wextra -Werror -Wno-format-zero-length -Wmissing-prototypes -Wstrict-prototypes -Wshadow -Wundef
 INCS   := -Iinclude -Iarch/x86 -Ivmx -Iept -Imm
 KCFLAGS := -std=gnu11 -O2 -g $(WARN) $(INCS) -ffreestanding -fno-stack-protector \
 	-fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only -mcmodel=small \
 	-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-strict-aliasing \
-	-fno-asynchronous-unwind-tables -MMD -MP
+	-fno-asynchronous-unwind-tables -fno-optimize-sibling-calls -MMD -MP
 KLDFLAGS := -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T linker.ld
 
 KSRC := $(wildcard boot/*.c arch/x86/*.c mm/*.c lib/*.c vmx/*.c ept/*.c tests/*.c tests/kernel/*.c)
@@ -85,10 +85,10 @@ $(BUILD)/$(1).cmdline: FORCE
 	@mkdir -p $(BUILD)
 	@echo '$(2)' | cmp -s - $$@ || echo '$(2)' > $$@
 $(BUILD)/$(1).iso: $(KERNEL) iso/grub.cfg.in $(BUILD)/$(1).cmdline $(3)
-	@rm -rf $(BUILD)/$(1).d && mkdir -p $(BUILD)/$(1).d/boot/grub
-	cp $(KERNEL) $(BUILD)/$(1).d/boot/minihv.elf
-	sed -e 's|@CMDLINE@|$(2)|' -e 's|@MODULES@||' iso/grub.cfg.in > $(BUILD)/$(1).d/boot/grub/grub.cfg
-	grub-mkrescue -o $$@ $(BUILD)/$(1).d 2> $(BUILD)/$(1).mkrescue.log || \
+	@rm -rf $(BUILD)/$(1).isodir && mkdir -p $(BUILD)/$(1).isodir/boot/grub
+	cp $(KERNEL) $(BUILD)/$(1).isodir/boot/minihv.elf
+	sed -e 's|@CMDLINE@|$(2)|' -e 's|@MODULES@||' iso/grub.cfg.in > $(BUILD)/$(1).isodir/boot/grub/grub.cfg
+	grub-mkrescue -o $$@ $(BUILD)/$(1).isodir 2> $(BUILD)/$(1).mkrescue.log || \
 		{ cat $(BUILD)/$(1).mkrescue.log; exit 1; }
 endef
 .PHONY: FORCE
@@ -134,4 +134,4 @@ bench: deps all
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -type f -name '*.d' 2>/dev/null)

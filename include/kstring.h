@@ -15,6 +15,7 @@ size_t strlen(const char *s);
 int strcmp(const char *a, const char *b);
 int strncmp(const char *a, const char *b, size_t n);
 char *strchr(const char *s, int c);
+char *strstr(const char *haystack, const char *needle);
 
 /* Always the project's own (both builds): copy with truncation, always NUL-terminated. */
 size_t kstrlcpy(char *dst, const char *src, size_t size);

@@ -49,6 +49,12 @@ struct ktest_summary {
 struct ktest_summary ktest_run(const char *spec, unsigned pre_failures, const char *pre_msg);
 /* Would the test named @name run under @spec? (pure; host-tested) */
 bool ktest_selected(const char *spec, const char *name);
+struct trap_frame;
+/*
+ * Run @fn; if it takes an exception no probe expected, copy the frame to @f
+ * and return true (the harness's own recovery path, used by its tests).
+ */
+bool ktest_catch(void (*fn)(void), struct trap_frame *f);
 /* Name of the running test, NULL outside tests. */
 const char *ktest_current(void);
 

@@ -80,7 +80,7 @@ static void put_str(struct out *o, const char *s, int flags, int width, int prec
 
 	if (!s)
 		s = "(null)";
-	while (s[n] && (prec < 0 || n < prec))
+	while ((prec < 0 || n < prec) && s[n])
 		n++;
 	if (!(flags & F_LEFT))
 		pad(o, ' ', width - n);

@@ -1,6 +1,8 @@
 # Emulator command lines, shared by run.sh and test.sh (sourced, not run).
 QEMU_MEM=${QEMU_MEM:-3G}
 BOCHS_MEGS=${BOCHS_MEGS:-3072}
+# Bochs caps its host allocation at 2048 MiB; it pages the rest of guest RAM on demand.
+BOCHS_HOST_MEGS=${BOCHS_HOST_MEGS:-2048}
 BOCHS_CPU=${BOCHS_CPU:-corei7_skylake_x}
 
 # qemu_cmd tcg|kvm ISO stdio|FILE -> CMD array
@@ -23,7 +25,7 @@ bochs_cmd() {
 	local iso=$1 log=$2 dir
 	dir=$(dirname "$log")
 	cat > "$dir/bochsrc" <<EOC
-megs: $BOCHS_MEGS
+memory: guest=$BOCHS_MEGS, host=$BOCHS_HOST_MEGS
 cpu: model=$BOCHS_CPU, count=1, ips=100000000, reset_on_triple_fault=0
 romimage: file=/usr/share/bochs/BIOS-bochs-latest, options=fastboot
 vgaromimage: file=/usr/share/vgabios/vgabios.bin

@@ -13,7 +13,7 @@ if [ $# -eq 0 ]; then
 	echo '.globl ksyms_names; ksyms_names: .byte 0'
 	exit 0
 fi
-nm -n --defined-only "$1" | awk '
+nm -n --defined-only "$1" | awk 'BEGIN { n = 0 }
 NF == 3 && $2 ~ /^[tT]$/ { addr[n] = $1; name[n] = $3; n++ }
 END {
 	# _etext (linker.ld) is last: it closes the last function.

@@ -9,6 +9,8 @@ static const struct ktest *current;
 static bool cur_failed, cur_skipped;
 static char skip_reason[160];
 static struct kjmp_buf abort_jmp;
+static struct kjmp_buf *catch_jmp;     /* set inside ktest_catch() */
+static struct trap_frame *catch_frame;
 
 const char *ktest_current(void)
 {
@@ -46,12 +48,34 @@ void ktest_skip(const char *fmt, ...)
 /* An exception no probe expected, inside a test: report it and abandon the test. */
 static void test_exception(struct trap_frame *f)
 {
+	if (catch_jmp) {
+		struct kjmp_buf *j = catch_jmp;
+
+		*catch_frame = *f;
+		catch_jmp = NULL;
+		trap_dump(f);
+		klongjmp(j, 1);
+	}
 	if (!current)
 		return; /* not in a test: the caller panics */
 	printk("# %s: unexpected exception, test abandoned\n", current->name);
 	trap_dump(f);
 	cur_failed = true;
 	klongjmp(&abort_jmp, 1);
+}
+
+bool ktest_catch(void (*fn)(void), struct trap_frame *f)
+{
+	struct kjmp_buf j;
+
+	catch_frame = f;
+	if (ksetjmp(&j) == 0) {
+		catch_jmp = &j;
+		fn();
+		catch_jmp = NULL;
+		return false;
+	}
+	return true;
 }
 
 struct ktest_summary ktest_run(const char *spec, unsigned pre_failures, const char *pre_msg)
