@@ -21,6 +21,7 @@ int parse_size(const char *s, size_t len, uint64_t *out)
 	}
 	if (i == len)
 		return -EINVAL;
+	size_t first = i; /* a suffix needs digits before it: "K" alone is no number */
 	for (; i < len; i++) {
 		char c = s[i];
 		unsigned d;
@@ -44,7 +45,7 @@ int parse_size(const char *s, size_t len, uint64_t *out)
 		case 'g': case 'G': shift = 30; break;
 		default: return -EINVAL;
 		}
-		if (i + 1 != len || (base == 16 && i == 2))
+		if (i + 1 != len || i == first)
 			return -EINVAL;
 		if (v > (UINT64_MAX >> shift))
 			return -ERANGE;

@@ -22,12 +22,13 @@ bool glob_match(const char *pat, size_t patlen, const char *s)
 	size_t i = 0;
 
 	while (*s) {
-		if (i < patlen && (pat[i] == '?' || pat[i] == *s)) {
-			i++;
-			s++;
-		} else if (i < patlen && pat[i] == '*') {
+		/* '*' first: it is a wildcard even where the string holds a '*'. */
+		if (i < patlen && pat[i] == '*') {
 			star = pat + i++;
 			star_s = s;
+		} else if (i < patlen && (pat[i] == '?' || pat[i] == *s)) {
+			i++;
+			s++;
 		} else if (star) {
 			i = (size_t)(star - pat) + 1;
 			s = ++star_s;
