@@ -62,7 +62,7 @@ tally() {
 	printf '%-10s %d passed, %d failed, %d skipped (%ss) log: %s\n' "$label:" "$p" "$f" "$s" "$secs" "$log"
 	if [ "$f" != 0 ]; then
 		for w in "${why[@]}"; do echo "  $label: $w"; done
-		grep -aE '^not ok|FAIL|PANIC|EXCEPTION|WARNING|^# ' "$log" | grep -v '^# SKIP' | head -40 | sed "s/^/  $label| /"
+		grep -aE '^not ok|: FAIL |^PANIC' "$log" | head -40 | sed "s/^/  $label| /"
 		[ ${#why[@]} -gt 0 ] && tail -n 15 "$log" | sed "s/^/  $label> /"
 	fi
 	grep -aE '^ok [0-9]+ .*# SKIP' "$log" | sed "s/^/  $label skip: /"
