@@ -87,7 +87,8 @@ struct ktest_summary ktest_run(const char *spec, unsigned pre_failures, const ch
 		total += ktest_selected(spec, t->name);
 	printk("TAP version 13\n1..%u\n", total);
 	if (pre_failures) {
-		printk("# %s\nnot ok %u boot_cmdline\n", pre_msg, ++n);
+		printk("# boot_cmdline: FAIL bad command line: %s\nnot ok %u boot_cmdline\n", pre_msg,
+		       ++n);
 		s.failed++;
 	}
 	trap_unexpected_hook = test_exception;
