@@ -1,0 +1,26 @@
+/* VMXON/VMXOFF on the real (emulated) CPU; skips only where CPUID has no VMX. */
+#include "cpu.h"
+#include "kerrno.h"
+#include "ktest.h"
+#include "vmx.h"
+
+KTEST(vmx_on_off)
+{
+	struct vmx_cpu c = { 0 };
+	char why[200];
+	int r = vmx_enable(&c, why, sizeof(why));
+
+	if (r == -ENODEV) {
+		ktest_skip("no VMX (%s)", why);
+		return;
+	}
+	if (!CHECK(r == 0, "vmx_enable: %d: %s", r, why))
+		return;
+	CHECK(read_cr4() & X86_CR4_VMXE);
+	CHECK_EQ(vmx_enable(&c, why, sizeof(why)), -EBUSY);
+	vmx_disable(&c);
+	CHECK(!(read_cr4() & X86_CR4_VMXE), "CR4.VMXE still set after VMXOFF");
+	/* A second round trip works: nothing was left behind. */
+	CHECK_EQ(vmx_enable(&c, why, sizeof(why)), 0);
+	vmx_disable(&c);
+}

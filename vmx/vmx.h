@@ -1,0 +1,36 @@
+/*
+ * VMX operation on this CPU: VMXON and VMXOFF with every precondition of
+ * SDM vol. 3C, 24.7 checked and each refusal naming the check that failed.
+ */
+#ifndef MINIHV_VMX_H
+#define MINIHV_VMX_H
+
+#include "compiler.h"
+#include "vmx_caps.h"
+
+struct vmx_cpu {
+	bool on;
+	uint64_t vmxon_pa;   /* 4 KiB VMXON region */
+	unsigned long saved_cr0, saved_cr4;
+	struct vmx_caps caps;
+};
+
+/* 0, or -ENODEV/-EPERM/-EINVAL/-EIO/-EBUSY with the reason in @why. */
+int vmx_enable(struct vmx_cpu *c, char *why, size_t len);
+void vmx_disable(struct vmx_cpu *c);
+
+/* One-line wrappers: 0 on success, -EIO when the instruction reports VMfail. */
+static inline int vmxon(uint64_t pa)
+{
+	bool fail;
+
+	__asm__ __volatile__("vmxon %1; setbe %0" : "=q"(fail) : "m"(pa) : "cc", "memory");
+	return fail ? -5 : 0;
+}
+
+static inline void vmxoff(void)
+{
+	__asm__ __volatile__("vmxoff" ::: "cc", "memory");
+}
+
+#endif
