@@ -51,6 +51,7 @@ const char *errno_name(int err)
 	case E2BIG: return "E2BIG";
 	case EAGAIN: return "EAGAIN";
 	case ENOMEM: return "ENOMEM";
+	case EACCES: return "EACCES";
 	case EFAULT: return "EFAULT";
 	case EBUSY: return "EBUSY";
 	case EEXIST: return "EEXIST";

@@ -74,10 +74,11 @@ static bool run_free(const struct frame_alloc *fa, uint64_t first, unsigned orde
 
 int frame_alloc(struct frame_alloc *fa, unsigned order, uint64_t *pa)
 {
-	uint64_t count = 1ULL << order;
+	uint64_t count;
 
 	if (order > FRAME_ORDER_1G)
 		return -EINVAL;
+	count = 1ULL << order; /* only now: a shift by 64 or more is undefined */
 	if (order == 0) {
 		for (uint64_t w = fa->hint; w < fa->nframes / 64; w++) {
 			if (fa->bitmap[w] == ~0ULL)
@@ -105,7 +106,8 @@ int frame_alloc(struct frame_alloc *fa, unsigned order, uint64_t *pa)
 
 int frame_free(struct frame_alloc *fa, uint64_t pa, unsigned order)
 {
-	uint64_t first = pa >> PAGE_SHIFT, count = 1ULL << order;
+	/* A bad order is refused below; never shift by it (undefined past 63). */
+	uint64_t first = pa >> PAGE_SHIFT, count = order <= FRAME_ORDER_1G ? 1ULL << order : 0;
 
 	if (WARN_ON(order > FRAME_ORDER_1G || !IS_ALIGNED(first, count) ||
 		    first + count > fa->nframes || (pa & (PAGE_SIZE - 1))))

@@ -139,9 +139,15 @@ int pt_map(struct pt *pt, uint64_t va, uint64_t pa, uint64_t size, unsigned prot
 		pte_t *slot = entry_at(pt, va + off, level, true, &err);
 
 		if (!slot || pt->fmt->present(READ_ONCE(*slot))) {
-			/* Roll back what this call mapped; tables it built go too. */
-			if (off)
-				pt_unmap(pt, va, off);
+			/*
+			 * Roll back what this call mapped; tables it built go too,
+			 * also the empty ones built for this chunk before -ENOMEM
+			 * (nothing was mapped under them: their parent was absent).
+			 */
+			uint64_t undo = off + (!slot && err == -ENOMEM ? sz : 0);
+
+			if (undo)
+				pt_unmap(pt, va, undo);
 			return slot ? -EEXIST : err;
 		}
 		WRITE_ONCE(*slot, pt->fmt->mk_leaf(pa + off, level, prot));

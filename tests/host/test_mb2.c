@@ -24,9 +24,8 @@ static void put32(size_t off, uint32_t v)
 
 static void mb_begin(void)
 {
-	memset(mb, 0xAA, sizeof(mb));
-	put32(0, 0);
-	put32(4, 0);
+	memset(mb, 0xAA, sizeof(mb)); /* junk where nothing is written */
+	memset(mb, 0, 8);
 	mb_len = 8;
 }
 
@@ -99,6 +98,22 @@ static const struct ent basic_map[] = {
 	{ 0x200000000ULL, 0, 1 }, /* empty: no effect on ram_top */
 };
 
+/* Build header, @build and end tag: must be refused with @word in the message. */
+#define REJECTS(build, word)      \
+	do {                       \
+		mb_begin();        \
+		build;             \
+		mb_finish();       \
+		T(rejects(word));  \
+	} while (0)
+
+/* The common start: header and a 4-entry memory map. */
+static void mb_begin_mmap(void)
+{
+	mb_begin();
+	mb_mmap(basic_map, 4, 24);
+}
+
 static void mb_finish(void)
 {
 	mb_tag(0, NULL, 0);
@@ -148,25 +163,20 @@ static void test_valid(void)
 	size_t xsdp = mb_rsdp(15, "RSD PTR ", 36, 0x22);
 	mb_finish();
 
-	T(parse() == 0);
-	T(err[0] == '\0');
+	T(parse() == 0 && err[0] == '\0');
 	T(bi.mbi_start == MBI_PA && bi.mbi_end == MBI_PA + mb_len);
-	T(!strcmp(bi.cmdline, "tests=* quiet"));
-	T(!strcmp(bi.loader, "GRUB 2.12"));
+	T(!strcmp(bi.cmdline, "tests=* quiet") && !strcmp(bi.loader, "GRUB 2.12"));
 	T(bi.nregions == ARRAY_SIZE(basic_map));
 	for (unsigned i = 0; i < bi.nregions && i < ARRAY_SIZE(basic_map); i++)
 		T(bi.regions[i].base == basic_map[i].base && bi.regions[i].len == basic_map[i].len &&
 		  bi.regions[i].type == basic_map[i].type);
 	T(bi.ram_top == 0x140000000ULL);
 	T(bi.ram_avail == 0x9fc00ULL + 0x7ff00000ULL + 0x40000000ULL);
-	T(bi.nmodules == 2);
-	T(bi.modules[0].start == 0x200000 && bi.modules[0].end == 0x210000);
+	T(bi.nmodules == 2 && bi.modules[0].start == 0x200000 && bi.modules[0].end == 0x210000);
 	T(!strcmp(bi.modules[0].name, "initrd.img arg=1"));
-	T(bi.modules[1].start == 0x300000 && bi.modules[1].end == 0x300000);
-	T(bi.modules[1].name[0] == '\0');
+	T(bi.modules[1].start == 0x300000 && bi.modules[1].end == 0x300000 && !bi.modules[1].name[0]);
 	/* The XSDP is preferred; rsdp points at the copy inside the info. */
-	T(bi.rsdp_rev == 2);
-	T(bi.rsdp == MBI_PA + xsdp + 8);
+	T(bi.rsdp_rev == 2 && bi.rsdp == MBI_PA + xsdp + 8);
 	/* A larger avail than total_size is fine. */
 	T(parse_at(mb_len + 64 <= sizeof(mb) ? mb_len + 64 : mb_len, MBI_PA) == 0);
 }
@@ -174,8 +184,7 @@ static void test_valid(void)
 static void test_rsdp_choice(void)
 {
 	/* New before old: still the new one. */
-	mb_begin();
-	mb_mmap(basic_map, 4, 24);
+	mb_begin_mmap();
 	size_t xsdp = mb_rsdp(15, "RSD PTR ", 36, 0);
 	mb_rsdp(14, "RSD PTR ", 20, 0);
 	mb_finish();
@@ -202,8 +211,7 @@ static void test_mmap_wide_entries(void)
 	mb_begin();
 	mb_mmap(basic_map, 6, 32);
 	mb_finish();
-	T(parse() == 0);
-	T(bi.nregions == 6);
+	T(parse() == 0 && bi.nregions == 6);
 	T(bi.regions[5].base == 0x100000000ULL && bi.regions[5].len == 0x40000000);
 	T(bi.regions[3].type == 1 && bi.regions[4].type == 2);
 	T(bi.ram_top == 0x140000000ULL);
@@ -211,8 +219,7 @@ static void test_mmap_wide_entries(void)
 
 static void test_bad_header(void)
 {
-	mb_begin();
-	mb_mmap(basic_map, 4, 24);
+	mb_begin_mmap();
 	mb_finish();
 	T(parse_at(mb_len, MBI_PA + 4) == -EINVAL && strstr(err, "aligned"));
 	T(parse_at(mb_len, MBI_PA + 1) == -EINVAL && strstr(err, "aligned"));
@@ -235,8 +242,7 @@ static void test_bad_tags(void)
 	size_t t;
 
 	/* A tag whose size is below its own header. */
-	mb_begin();
-	mb_mmap(basic_map, 4, 24);
+	mb_begin_mmap();
 	t = mb_str(1, "x");
 	mb_finish();
 	put32(t + 4, 4);
@@ -251,21 +257,18 @@ static void test_bad_tags(void)
 	T(rejects("past end"));
 
 	/* No end tag at all: total_size stops right after the mmap. */
-	mb_begin();
-	mb_mmap(basic_map, 4, 24);
+	mb_begin_mmap();
 	put32(0, (uint32_t)mb_len);
 	T(rejects("no end tag"));
 
 	/* total_size leaves 4 bytes: not room for another tag header. */
-	mb_begin();
-	mb_mmap(basic_map, 4, 24);
+	mb_begin_mmap();
 	put32(0, (uint32_t)mb_len + 4);
 	mb_len += 4;
 	T(rejects("past end"));
 
 	/* End tag with the wrong size. */
-	mb_begin();
-	mb_mmap(basic_map, 4, 24);
+	mb_begin_mmap();
 	t = mb_tag(0, "\0\0\0\0\0\0\0\0", 8);
 	put32(0, (uint32_t)mb_len);
 	T(rejects("expected 8"));
@@ -275,10 +278,7 @@ static void test_bad_mmap(void)
 {
 	size_t t;
 
-	mb_begin();
-	mb_str(1, "quiet");
-	mb_finish();
-	T(rejects("no memory map"));
+	REJECTS(mb_str(1, "quiet"), "no memory map");
 
 	static const uint32_t bad_sizes[] = { 0, 8, 16, 20, 28, 30 };
 	for (unsigned i = 0; i < ARRAY_SIZE(bad_sizes); i++) {
@@ -289,10 +289,7 @@ static void test_bad_mmap(void)
 		T(rejects("entry size"));
 	}
 
-	mb_begin();
-	mb_mmap(basic_map, 0, 24);
-	mb_finish();
-	T(rejects("no entries"));
+	REJECTS(mb_mmap(basic_map, 0, 24), "no entries");
 
 	/* Room for less than one entry. */
 	mb_begin();
@@ -302,22 +299,13 @@ static void test_bad_mmap(void)
 	T(rejects("no entries"));
 
 	/* mmap tag smaller than its 16-byte header. */
-	mb_begin();
-	t = mb_tag(6, "\x18\0\0\0", 4);
-	mb_finish();
-	T(rejects("header"));
+	REJECTS(mb_tag(6, "\x18\0\0\0", 4), "header");
 
 	static const struct ent wrap[] = { { 0xfffffffffffff000ULL, 0x2000, 1 } };
-	mb_begin();
-	mb_mmap(wrap, 1, 24);
-	mb_finish();
-	T(rejects("wraps"));
+	REJECTS(mb_mmap(wrap, 1, 24), "wraps");
 
 	static const struct ent none[] = { { 0, 0x100000, 2 }, { 0x100000, 0, 1 } };
-	mb_begin();
-	mb_mmap(none, 2, 24);
-	mb_finish();
-	T(rejects("no available RAM"));
+	REJECTS(mb_mmap(none, 2, 24), "no available RAM");
 
 	static struct ent many[BI_MAX_REGIONS + 1];
 	for (unsigned i = 0; i < ARRAY_SIZE(many); i++)
@@ -327,52 +315,31 @@ static void test_bad_mmap(void)
 	mb_finish();
 	T(parse() == 0 && bi.nregions == BI_MAX_REGIONS);
 	T(bi.ram_top == (uint64_t)BI_MAX_REGIONS << 20);
-	mb_begin();
-	mb_mmap(many, BI_MAX_REGIONS + 1, 24);
-	mb_finish();
-	T(rejects("more than"));
+	REJECTS(mb_mmap(many, BI_MAX_REGIONS + 1, 24), "more than");
 
-	mb_begin();
-	mb_mmap(basic_map, 2, 24);
-	mb_mmap(basic_map, 2, 24);
-	mb_finish();
-	T(rejects("second memory map"));
+	REJECTS(mb_mmap(basic_map, 2, 24); mb_mmap(basic_map, 2, 24), "second memory map");
 }
 
 static void test_bad_modules(void)
 {
 	size_t t;
 
-	mb_begin();
-	mb_mmap(basic_map, 4, 24);
-	mb_module(0x300000, 0x2fffff, "m");
-	mb_finish();
-	T(rejects("below start"));
+	REJECTS(mb_mmap(basic_map, 4, 24); mb_module(0x300000, 0x2fffff, "m"), "below start");
 
-	mb_begin();
-	mb_mmap(basic_map, 4, 24);
+	mb_begin_mmap();
 	t = mb_module(0x300000, 0x400000, "abcdefg"); /* 16 + 8 bytes */
 	mb_finish();
 	memset(mb + t + 16, 'x', 8);                  /* name without its NUL */
 	T(rejects("unterminated"));
 
-	mb_begin();
-	mb_mmap(basic_map, 4, 24);
-	t = mb_tag(3, "\0\0\x30\0\0\0\x40\0", 8);     /* no room for a name */
-	mb_finish();
-	T(rejects("too small"));
+	REJECTS(mb_mmap(basic_map, 4, 24); mb_tag(3, "\0\0\x30\0\0\0\x40\0", 8), "too small"); /* no room for a name */
 
 	char longname[100];
 	memset(longname, 'n', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
-	mb_begin();
-	mb_mmap(basic_map, 4, 24);
-	mb_module(0x300000, 0x400000, longname);
-	mb_finish();
-	T(rejects("longer than"));
+	REJECTS(mb_mmap(basic_map, 4, 24); mb_module(0x300000, 0x400000, longname), "longer than");
 
-	mb_begin();
-	mb_mmap(basic_map, 4, 24);
+	mb_begin_mmap();
 	for (unsigned i = 0; i < BI_MAX_MODULES; i++)
 		mb_module(0x300000 + i * 0x1000, 0x301000 + i * 0x1000, "m");
 	mb_finish();
@@ -400,11 +367,7 @@ static void test_bad_strings(void)
 	char longline[BI_CMDLINE_MAX + 10];
 	memset(longline, 'c', sizeof(longline) - 1);
 	longline[sizeof(longline) - 1] = '\0';
-	mb_begin();
-	mb_str(1, longline);
-	mb_mmap(basic_map, 4, 24);
-	mb_finish();
-	T(rejects("longer than"));
+	REJECTS(mb_str(1, longline); mb_mmap(basic_map, 4, 24), "longer than");
 
 	/* The longest cmdline that fits. */
 	longline[BI_CMDLINE_MAX - 1] = '\0';
@@ -424,36 +387,16 @@ static void test_bad_strings(void)
 
 static void test_bad_rsdp(void)
 {
-	mb_begin();
-	mb_mmap(basic_map, 4, 24);
-	mb_rsdp(14, "RSD PTX ", 20, 0);
-	mb_finish();
-	T(rejects("bad signature"));
+	REJECTS(mb_mmap(basic_map, 4, 24); mb_rsdp(14, "RSD PTX ", 20, 0), "bad signature");
 
-	mb_begin();
-	mb_mmap(basic_map, 4, 24);
-	mb_rsdp(15, "rsd ptr ", 36, 0);
-	mb_finish();
-	T(rejects("bad signature"));
+	REJECTS(mb_mmap(basic_map, 4, 24); mb_rsdp(15, "rsd ptr ", 36, 0), "bad signature");
 
-	mb_begin();
-	mb_mmap(basic_map, 4, 24);
-	mb_rsdp(14, "RSD PTR ", 19, 0);
-	mb_finish();
-	T(rejects("RSDP needs 20"));
+	REJECTS(mb_mmap(basic_map, 4, 24); mb_rsdp(14, "RSD PTR ", 19, 0), "RSDP needs 20");
 
 	/* An XSDP tag holding only a v1-sized RSDP. */
-	mb_begin();
-	mb_mmap(basic_map, 4, 24);
-	mb_rsdp(15, "RSD PTR ", 20, 0);
-	mb_finish();
-	T(rejects("RSDP needs 36"));
+	REJECTS(mb_mmap(basic_map, 4, 24); mb_rsdp(15, "RSD PTR ", 20, 0), "RSDP needs 36");
 
-	mb_begin();
-	mb_mmap(basic_map, 4, 24);
-	mb_tag(14, NULL, 0);
-	mb_finish();
-	T(rejects("RSDP needs"));
+	REJECTS(mb_mmap(basic_map, 4, 24); mb_tag(14, NULL, 0), "RSDP needs");
 }
 
 static void test_small_err_buffer(void)
