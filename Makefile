@@ -18,19 +18,45 @@ KCFLAGS := -std=gnu11 -O2 -g $(WARN) $(INCS) -ffreestanding -fno-stack-protector
 	-fno-asynchronous-unwind-tables -fno-optimize-sibling-calls -MMD -MP
 KLDFLAGS := -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T linker.ld
 
-KSRC := $(wildcard boot/*.c arch/x86/*.c mm/*.c lib/*.c vmx/*.c ept/*.c tests/*.c tests/kernel/*.c)
-KASM := $(wildcard boot/*.asm arch/x86/*.asm)
+KSRC := $(filter-out vmx/asm-offsets.c,$(wildcard boot/*.c arch/x86/*.c mm/*.c lib/*.c vmx/*.c \
+	ept/*.c tests/*.c tests/kernel/*.c))
+KASM := $(wildcard boot/*.asm arch/x86/*.asm vmx/*.asm)
 KOBJ := $(patsubst %.c,$(BUILD)/k/%.o,$(KSRC)) $(patsubst %.asm,$(BUILD)/k/%.o,$(KASM))
 
 # Pure modules: compiled for the kernel above and for the host unit tests below.
 PURE := lib/printf.c lib/strutil.c lib/cmdline.c boot/mb2.c mm/frame.c mm/pt.c mm/x86pt.c \
-	mm/memmap.c tests/select.c
+	mm/memmap.c tests/select.c ept/ept_fmt.c ept/memslot.c ept/inval.c
 HCFLAGS := -std=gnu11 -O1 -g $(WARN) -Wno-missing-prototypes $(INCS) -Itests/host \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -MMD -MP
 HOST_TESTS := $(patsubst tests/host/%.c,$(BUILD)/host/%,$(wildcard tests/host/test_*.c))
 HOST_OBJ := $(patsubst %.c,$(BUILD)/h/%.o,$(PURE) tests/host/shim.c)
 
 KERNEL := $(BUILD)/minihv.elf
+
+# Guest images: flat binaries at guest-physical 1 MiB, linked into the kernel
+# (the self-test guest) and shipped as a multiboot2 module (the demo guest).
+GUESTS := hello testguest
+GCFLAGS := -std=gnu11 -O2 $(WARN) -Iinclude -Iguest -ffreestanding -fno-stack-protector \
+	-fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only -fno-asynchronous-unwind-tables \
+	-fno-tree-loop-distribute-patterns -MMD -MP
+GUEST_BINOBJ := $(patsubst %,$(BUILD)/guest/%.bin.o,$(GUESTS))
+KOBJ += $(GUEST_BINOBJ)
+.SECONDARY:
+
+$(BUILD)/guest/%.o: guest/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(GCFLAGS) -c $< -o $@
+$(BUILD)/guest/start.o: guest/start.asm
+	@mkdir -p $(dir $@)
+	$(NASM) -f elf64 $< -o $@
+$(BUILD)/guest/%.elf: $(BUILD)/guest/%.o $(BUILD)/guest/start.o guest/guest.ld
+	$(LD) -nostdlib -z noexecstack --no-warn-rwx-segments -T guest/guest.ld -o $@ $(BUILD)/guest/start.o $<
+$(BUILD)/guest/%.bin: $(BUILD)/guest/%.elf
+	objcopy -O binary $< $@
+# Symbols _binary_NAME_bin_start/_end (lib/guests.c).
+$(BUILD)/guest/%.bin.o: $(BUILD)/guest/%.bin
+	cd $(BUILD)/guest && objcopy -I binary -O elf64-x86-64 -B i386:x86-64 \
+		--rename-section .data=.rodata.guest,alloc,load,readonly,data,contents $*.bin $*.bin.o
 
 .PHONY: all help deps kernel iso run test test-host test-qemu test-bochs test-kvm \
 	debug gdb bench clean
@@ -54,9 +80,15 @@ $(BUILD)/k/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(KCFLAGS) -c $< -o $@
 
-$(BUILD)/k/%.o: %.asm
+$(BUILD)/k/%.o: %.asm $(BUILD)/asm-offsets.inc
 	@mkdir -p $(dir $@)
-	$(NASM) -f elf64 -g -F dwarf $< -o $@
+	$(NASM) -f elf64 -g -F dwarf -I$(BUILD)/ $< -o $@
+
+# Structure offsets for assembly, generated from C (vmx/asm-offsets.c).
+$(BUILD)/asm-offsets.inc: vmx/asm-offsets.c vmx/vcpu.h vmx/vmcs_defs.h
+	@mkdir -p $(BUILD)
+	$(CC) $(filter-out -MMD -MP,$(KCFLAGS)) -S $< -o $(BUILD)/asm-offsets.s
+	sed -n 's/.*->\([A-Z0-9_]*\) \$$\{0,1\}\([0-9]*\).*/\1 equ \2/p' $(BUILD)/asm-offsets.s > $@
 
 # Two links: the first without symbols, the second with the table generated
 # from the first. .ksyms sits after all code (linker.ld), so no function moves;

@@ -107,6 +107,8 @@ long pt_protect(struct pt *pt, uint64_t va, uint64_t size, unsigned prot);
 int pt_split(struct pt *pt, uint64_t va, int level);
 /* Walk for @va reading each entry once; returns 0 or -ENOENT. */
 int pt_lookup(const struct pt *pt, uint64_t va, struct pt_walk *w);
+/* Pointer to the leaf entry mapping @va and its level; NULL if not mapped. */
+pte_t *pt_find_leaf(const struct pt *pt, uint64_t va, int *level);
 /* Level of the mapping of @va, 0 if none. */
 int pt_mapping_level(const struct pt *pt, uint64_t va);
 

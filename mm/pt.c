@@ -320,3 +320,22 @@ int pt_mapping_level(const struct pt *pt, uint64_t va)
 
 	return pt_lookup(pt, va, &w) ? 0 : w.level;
 }
+
+pte_t *pt_find_leaf(const struct pt *pt, uint64_t va, int *level)
+{
+	uint64_t table = pt->root;
+
+	for (int l = PT_LEVELS; l >= PT_LEVEL_4K; l--) {
+		pte_t *slot = &table_of(table)[pt_index(va, l)];
+		pte_t e = READ_ONCE(*slot);
+
+		if (!pt->fmt->present(e))
+			return NULL;
+		if (is_leaf(pt, e, l)) {
+			*level = l;
+			return slot;
+		}
+		table = pt->fmt->addr(e, l);
+	}
+	return NULL;
+}

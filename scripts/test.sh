@@ -62,10 +62,10 @@ tally() {
 	printf '%-10s %d passed, %d failed, %d skipped (%ss) log: %s\n' "$label:" "$p" "$f" "$s" "$secs" "$log"
 	if [ "$f" != 0 ]; then
 		for w in "${why[@]}"; do echo "  $label: $w"; done
-		grep -aE '^not ok|: FAIL |^PANIC' "$log" | head -40 | sed "s/^/  $label| /"
-		[ ${#why[@]} -gt 0 ] && tail -n 15 "$log" | sed "s/^/  $label> /"
+		grep -aE '^not ok|: FAIL |^PANIC' "$log" | head -40 | sed "s#^#  $label| #"
+		[ ${#why[@]} -gt 0 ] && tail -n 15 "$log" | sed "s#^#  $label> #"
 	fi
-	grep -aE '^ok [0-9]+ .*# SKIP' "$log" | sed "s/^/  $label skip: /"
+	grep -aE '^ok [0-9]+ .*# SKIP' "$log" | sed "s#^#  $label skip: #"
 }
 
 run_host() {

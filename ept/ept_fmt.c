@@ -1,0 +1,56 @@
+#include "ept.h"
+
+static bool ept_present(pte_t e)
+{
+	/* Any of R/W/X set: an entry with none of them is "not present". */
+	return e & EPT_RWX;
+}
+
+static bool ept_huge(pte_t e)
+{
+	return e & EPT_LARGE;
+}
+
+static uint64_t ept_addr(pte_t e, int level)
+{
+	uint64_t a = e & EPT_ADDR_MASK;
+
+	return (level > PT_LEVEL_4K && (e & EPT_LARGE)) ? a & ~(pt_level_size(level) - 1) : a;
+}
+
+static unsigned ept_prot(pte_t e)
+{
+	return ((e & EPT_R) ? PT_PROT_R : 0) | ((e & EPT_W) ? PT_PROT_W : 0) |
+	       ((e & EPT_X) ? PT_PROT_X : 0);
+}
+
+static pte_t ept_mk_table(uint64_t pa)
+{
+	/* Non-leaf entries allow everything; the leaf decides. */
+	return pa | EPT_RWX;
+}
+
+static pte_t ept_mk_leaf(uint64_t pa, int level, unsigned prot)
+{
+	pte_t e = pa | (EPT_MT_WB << EPT_MT_SHIFT);
+
+	if (prot & PT_PROT_R)
+		e |= EPT_R;
+	if (prot & PT_PROT_W)
+		e |= EPT_W | EPT_R; /* write-only is a misconfiguration: W implies R */
+	if (prot & PT_PROT_X)
+		e |= EPT_X;
+	if (level > PT_LEVEL_4K)
+		e |= EPT_LARGE;
+	return e;
+}
+
+const struct pt_fmt ept_fmt = {
+	.name = "EPT",
+	.present = ept_present,
+	.huge = ept_huge,
+	.addr = ept_addr,
+	.prot = ept_prot,
+	.mk_table = ept_mk_table,
+	.mk_leaf = ept_mk_leaf,
+};

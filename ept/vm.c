@@ -1,0 +1,188 @@
+/* VM lifetime, guest RAM backing, guest-memory access and EPT flushes. */
+#include "vm.h"
+#include "bug.h"
+#include "ept.h"
+#include "hostpt.h"
+#include "kerrno.h"
+#include "kstring.h"
+#include "printk.h"
+#include "vmx_caps.h"
+
+/* Each VM gets its own 4 TiB window of host-virtual space for its RAM. */
+#define VM_HVA_WINDOW (4ULL << 40)
+#define VM_HVA_WINDOWS 16
+#define INVEPT_SINGLE 1
+#define INVEPT_GLOBAL 2
+
+static int next_vm_id;
+
+static void invept(unsigned long type, uint64_t eptp)
+{
+	struct {
+		uint64_t eptp, reserved;
+	} desc = { eptp, 0 };
+
+	__asm__ __volatile__("invept %0, %1" ::"m"(desc), "r"(type) : "cc", "memory");
+}
+
+void vm_flush_ept(struct vm *vm)
+{
+	invept(vm->invept_single ? INVEPT_SINGLE : INVEPT_GLOBAL, vm->eptp);
+	vm->stats.invept++;
+}
+
+void vm_mark_bugged(struct vm *vm, const char *file, int line, const char *why)
+{
+	if (vm->bugged)
+		return;
+	vm->bugged = true;
+	ksnprintf(vm->bug_reason, sizeof(vm->bug_reason), "%s at %s:%d", why, file, line);
+	printk("VM[%s]: bugged: %s; the VM is stopped, the host carries on\n", vm->name,
+	       vm->bug_reason);
+}
+
+int vm_create(struct vm *vm, const char *name, const struct vmx_caps *caps, char *err,
+	      size_t errlen)
+{
+	unsigned levels = 1u << PT_LEVEL_4K;
+
+	memset(vm, 0, sizeof(*vm));
+	if (!caps->ept || !caps->ept_walk4 || !caps->ept_wb) {
+		ksnprintf(err, errlen, "EPT with a 4-level walk and write-back memory is required");
+		return -EOPNOTSUPP;
+	}
+	if (!caps->invept || !(caps->invept_single || caps->invept_all)) {
+		ksnprintf(err, errlen, "INVEPT (single-context or global) is required");
+		return -EOPNOTSUPP;
+	}
+	vm->id = next_vm_id++ % VM_HVA_WINDOWS;
+	vm->name = name;
+	vm->ept_max_level = PT_LEVEL_4K;
+	if (caps->ept_2m) {
+		levels |= 1u << PT_LEVEL_2M;
+		vm->ept_max_level = PT_LEVEL_2M;
+	}
+	if (caps->ept_1g) {
+		levels |= 1u << PT_LEVEL_1G;
+		vm->ept_max_level = PT_LEVEL_1G;
+	}
+	vm->ept_ad = caps->ept_ad;
+	vm->invept_single = caps->invept_single;
+	int r = pt_init(&vm->ept, &ept_fmt, &phys_frames, levels);
+	if (r) {
+		ksnprintf(err, errlen, "no memory for the EPT root");
+		return r;
+	}
+	vm->eptp = ept_pointer(vm->ept.root, vm->ept_ad);
+	vm->hva_next = HOST_DYN_BASE + (uint64_t)vm->id * VM_HVA_WINDOW;
+	mmu_inval_init(&vm->inval, &vm->mmu_lock);
+	return 0;
+}
+
+/*
+ * Unmap and free the host pages backing [hva, hva + size), including the
+ * parts of huge pages that stick out of it (a skewed slot starts mid-page).
+ */
+static void free_backing(uint64_t hva, uint64_t size)
+{
+	uint64_t lo = hva, hi = hva + size;
+
+	for (uint64_t va = hva; va < hva + size;) {
+		struct pt_walk w;
+
+		if (host_lookup(va, &w)) {
+			va += PAGE_SIZE;
+			continue;
+		}
+		uint64_t sz = pt_level_size(w.level), start = ALIGN_DOWN(va, sz);
+		frame_free(&phys_frames, ALIGN_DOWN(w.pa, sz), 9 * (w.level - 1));
+		lo = MIN(lo, start);
+		hi = MAX(hi, start + sz);
+		va = start + sz;
+	}
+	if (hi > lo)
+		host_unmap(lo, hi - lo);
+}
+
+void vm_destroy(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->slots.n; i++) {
+		const struct memslot *s = &vm->slots.slot[i];
+
+		free_backing(s->hva, s->npages << PAGE_SHIFT);
+	}
+	if (vm->ept.root) {
+		vm_flush_ept(vm);
+		pt_destroy(&vm->ept);
+	}
+	vm->slots.n = 0;
+}
+
+int vm_add_ram(struct vm *vm, uint64_t gpa, uint64_t size, int backing_level, unsigned flags,
+	       uint64_t hva_skew, char *err, size_t errlen)
+{
+	uint64_t bsz = pt_level_size(backing_level);
+	unsigned order = 9 * (unsigned)(backing_level - 1);
+
+	if (backing_level < PT_LEVEL_4K || backing_level > PT_LEVEL_1G ||
+	    !(host_leaf_levels() & (1u << backing_level))) {
+		ksnprintf(err, errlen, "host pages of level %d (%s) are not available",
+			  backing_level, pt_level_name(backing_level));
+		return -EOPNOTSUPP;
+	}
+	if (!size || !IS_ALIGNED(size, bsz) || !IS_ALIGNED(gpa, PAGE_SIZE)) {
+		ksnprintf(err, errlen, "RAM [%#llx, +%#llx) must be a multiple of its %s backing",
+			  (unsigned long long)gpa, (unsigned long long)size,
+			  pt_level_name(backing_level));
+		return -EINVAL;
+	}
+	/*
+	 * A skewed slot starts hva_skew 4 KiB pages into its first host page, so
+	 * gfn and hva are not congruent; one more backing page covers the tail.
+	 */
+	uint64_t hva = ALIGN_UP(vm->hva_next, 1ULL << 30);
+	uint64_t mapped = size + (hva_skew ? bsz : 0);
+	if (hva_skew * PAGE_SIZE >= bsz && hva_skew) {
+		ksnprintf(err, errlen, "skew of %llu pages exceeds one %s page",
+			  (unsigned long long)hva_skew, pt_level_name(backing_level));
+		return -EINVAL;
+	}
+	for (uint64_t off = 0; off < mapped; off += bsz) {
+		uint64_t pa;
+		int r = frame_alloc(&phys_frames, order, &pa);
+
+		if (!r) {
+			r = host_map(hva + off, pa, bsz, PT_PROT_RW, backing_level);
+			if (r)
+				frame_free(&phys_frames, pa, order);
+		}
+		if (r) {
+			free_backing(hva, off);
+			ksnprintf(err, errlen, "cannot back RAM [%#llx, +%#llx) with %s pages: %s",
+				  (unsigned long long)gpa, (unsigned long long)size,
+				  pt_level_name(backing_level), errno_name(r));
+			return r;
+		}
+		/* Guests must not see what the host left in a frame. */
+		memset((void *)(hva + off), 0, bsz);
+	}
+	int r = memslot_add(&vm->slots, gpa, size, hva + hva_skew * PAGE_SIZE, flags, err, errlen);
+	if (r) {
+		free_backing(hva, mapped);
+		return r;
+	}
+	vm->hva_next = hva + mapped + (1ULL << 30);
+	return 0;
+}
+
+void *vm_gpa_to_host(struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	struct memslot *s = memslot_find(&vm->slots, gpa >> PAGE_SHIFT);
+
+	if (!s || gpa + len < gpa)
+		return NULL;
+	uint64_t last = len ? (gpa + len - 1) >> PAGE_SHIFT : gpa >> PAGE_SHIFT;
+	if (last - s->base_gfn >= s->npages)
+		return NULL;
+	return (void *)(memslot_gfn_to_hva(s, gpa >> PAGE_SHIFT) + (gpa & (PAGE_SIZE - 1)));
+}

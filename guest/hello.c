@@ -1,0 +1,65 @@
+/* The demo guest of `make run`: greets through both consoles, touches memory, exits. */
+#include "guest.h"
+
+#define TOUCH_BYTES (8u << 20) /* 8 MiB from 4 MiB up: a few thousand EPT faults */
+#define TOUCH_BASE (4u << 20)
+
+static char buf[96];
+
+static char *fmt_u(char *p, unsigned long long v)
+{
+	char tmp[24];
+	int n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
+
+long guest_main(uint64_t ram, uint64_t cmd, uint64_t arg, uint64_t arg2)
+{
+	struct hc_stats st;
+	uint32_t a, b, c, d;
+	char sig[13];
+
+	(void)cmd, (void)arg, (void)arg2;
+	cpuid(HV_CPUID_LEAF, &a, &b, &c, &d);
+	for (int i = 0; i < 4; i++) {
+		sig[i] = (char)(b >> (8 * i));
+		sig[4 + i] = (char)(c >> (8 * i));
+		sig[8 + i] = (char)(d >> (8 * i));
+	}
+	sig[12] = 0;
+	hc_puts("Hello from a minihv guest (hypercall console)\n");
+	serial_puts("Hello from a minihv guest (COM1), hypervisor signature: ");
+	serial_puts(sig);
+	serial_puts("\n");
+
+	uint64_t end = TOUCH_BASE + TOUCH_BYTES <= ram ? TOUCH_BASE + TOUCH_BYTES : ram;
+	volatile uint64_t *p;
+	for (p = (volatile uint64_t *)TOUCH_BASE; (uint64_t)p < end; p += 512)
+		*p = (uint64_t)p;
+	for (p = (volatile uint64_t *)TOUCH_BASE; (uint64_t)p < end; p += 512)
+		if (*p != (uint64_t)p)
+			return 1;
+
+	if (hypercall(HC_STATS, (uint64_t)&st, sizeof(st)) != sizeof(st))
+		return 2;
+	char *q = buf;
+	const char *s = "touched memory; exits so far: ";
+	while (*s)
+		*q++ = *s++;
+	q = fmt_u(q, st.exits);
+	s = ", EPT violations: ";
+	while (*s)
+		*q++ = *s++;
+	q = fmt_u(q, st.ept_violations);
+	*q++ = '\n';
+	*q = 0;
+	hc_puts(buf);
+	return 0;
+}

@@ -1,0 +1,100 @@
+/*
+ * The guest of the VMX self-tests: one image, the command in RSI picks what
+ * it does (tests/kernel/test_guest*.c). Return values other than 0 name the
+ * check that failed.
+ */
+#include "guest.h"
+#include "testguest.h"
+
+static long do_cpuid(void)
+{
+	static const char want[] = HV_SIGNATURE;
+	uint32_t r[4];
+
+	cpuid(HV_CPUID_LEAF, &r[0], &r[1], &r[2], &r[3]);
+	const char *sig = (const char *)&r[1]; /* EBX, ECX, EDX */
+	for (int i = 0; i < 12; i++)
+		if (sig[i] != want[i])
+			return 1;
+	if (r[0] < HV_CPUID_LEAF)
+		return 4;
+	cpuid(1, &r[0], &r[1], &r[2], &r[3]);
+	if (r[2] & (1u << 5))
+		return 2; /* VMX must be hidden */
+	if (!(r[2] & (1u << 31)))
+		return 3; /* hypervisor bit must be set */
+	return 0;
+}
+
+static long do_hypercalls(void)
+{
+	static char msg[] = "hypercall console works";
+	static struct hc_stats st;
+
+	if (hypercall(HC_WRITE, (uint64_t)msg, sizeof(msg) - 1) != sizeof(msg) - 1)
+		return 1;
+	if (hypercall(HC_WRITE, (uint64_t)"\n", 1) != 1)
+		return 2;
+	if (hypercall(HC_WRITE, 0xdead00000000ULL, 8) != HC_EFAULT)
+		return 3;
+	if (hypercall(HC_WRITE, (uint64_t)msg, HC_WRITE_MAX + 1) != HC_EINVAL)
+		return 4;
+	if (hypercall(999, 0, 0) != HC_ENOSYS)
+		return 5;
+	if (hypercall(HC_STATS, (uint64_t)&st, sizeof(st)) != sizeof(st))
+		return 6;
+	if (st.hypercalls < 5 || st.exits < 5)
+		return 7;
+	if (hypercall(HC_STATS, 0xdead00000000ULL, sizeof(st)) != HC_EFAULT)
+		return 8;
+	return 0;
+}
+
+static long do_pattern(uint64_t base, uint64_t size)
+{
+	volatile uint64_t *p = (volatile uint64_t *)base;
+	uint64_t n = size / 8;
+
+	for (uint64_t i = 0; i < n; i++)
+		p[i] = TESTGUEST_PATTERN(base + i * 8);
+	for (uint64_t i = 0; i < n; i++)
+		if (p[i] != TESTGUEST_PATTERN(base + i * 8))
+			return 1;
+	return 0;
+}
+
+long guest_main(uint64_t ram, uint64_t cmd, uint64_t arg, uint64_t arg2)
+{
+	(void)ram;
+	switch (cmd) {
+	case TG_CPUID:
+		return do_cpuid();
+	case TG_HLT:
+		__asm__ __volatile__("hlt");
+		return 100; /* not reached: the hypervisor stops a halted guest */
+	case TG_HYPERCALLS:
+		return do_hypercalls();
+	case TG_SERIAL:
+		serial_puts("serial console works\n");
+		return 0;
+	case TG_PATTERN:
+		return do_pattern(arg, arg2);
+	case TG_TOUCH:
+		for (uint64_t a = arg; a < arg + arg2; a += 4096)
+			*(volatile uint8_t *)a = 1;
+		return 0;
+	case TG_READ:
+		return *(volatile uint8_t *)arg;
+	case TG_WRITE:
+		*(volatile uint8_t *)arg = 1;
+		return 0;
+	case TG_TRIPLE_FAULT:
+		__asm__ __volatile__("ud2"); /* no IDT: #UD -> #DF -> triple fault */
+		return 100;
+	case TG_LOOP:
+		for (;;)
+			__asm__ __volatile__("" ::: "memory");
+	default:
+		return 99;
+	}
+}

@@ -1,0 +1,138 @@
+/* Guests that exercise each exit minihv handles. Run under Bochs/KVM; skip without VMX. */
+#include "guest_util.h"
+#include "ept.h"
+#include "kstring.h"
+
+KTEST(guest_cpuid)
+{
+	struct guest g;
+
+	if (!test_guest_create(&g, TG_CPUID, 0, 0))
+		return;
+	test_guest_run_ok(&g);
+	CHECK_EQ(g.vm.stats.exits[EXIT_REASON_CPUID], 2);
+	guest_destroy(&g);
+}
+
+KTEST(guest_hlt)
+{
+	struct guest g;
+
+	if (!test_guest_create(&g, TG_HLT, 0, 0))
+		return;
+	CHECK_EQ(guest_run(&g), STOP_HLT);
+	CHECK_EQ(g.vm.stats.exits[EXIT_REASON_HLT], 1);
+	CHECK(strstr(g.vcpu.stop_reason, "halted"), "reason: %s", g.vcpu.stop_reason);
+	guest_destroy(&g);
+}
+
+KTEST(guest_hypercalls)
+{
+	struct guest g;
+
+	if (!test_guest_create(&g, TG_HYPERCALLS, 0, 0))
+		return;
+	test_guest_run_ok(&g);
+	/* 7 calls checked by the guest (the bad ones get errors back) + HC_EXIT. */
+	CHECK_EQ(g.vm.stats.exits[EXIT_REASON_VMCALL], 8);
+	CHECK_EQ(g.vm.stats.hypercalls, 8);
+	guest_destroy(&g);
+}
+
+KTEST(guest_serial)
+{
+	struct guest g;
+
+	if (!test_guest_create(&g, TG_SERIAL, 0, 0))
+		return;
+	test_guest_run_ok(&g);
+	/* "serial console works\n": 21 THR writes, each after at least one LSR read. */
+	CHECK(g.vm.stats.io_exits >= 42, "only %llu I/O exits",
+	      (unsigned long long)g.vm.stats.io_exits);
+	guest_destroy(&g);
+}
+
+KTEST(guest_triple_fault)
+{
+	struct guest g;
+
+	if (!test_guest_create(&g, TG_TRIPLE_FAULT, 0, 0))
+		return;
+	CHECK_EQ(guest_run(&g), STOP_TRIPLE_FAULT);
+	CHECK_EQ(g.vm.stats.exits[EXIT_REASON_TRIPLE_FAULT], 1);
+	guest_destroy(&g);
+}
+
+KTEST(guest_watchdog)
+{
+	struct guest g;
+
+	if (!test_guest_create(&g, TG_LOOP, 0, 0))
+		return;
+	if (!g.vcpu.timer_value) {
+		CHECK(0, "the CPU offers no VMX-preemption timer: a runaway guest cannot be stopped");
+		guest_destroy(&g);
+		return;
+	}
+	g.vcpu.timer_slices_left = 3;
+	CHECK_EQ(guest_run(&g), STOP_WATCHDOG);
+	CHECK_EQ(g.vm.stats.exits[EXIT_REASON_PREEMPTION_TIMER], 3);
+	guest_destroy(&g);
+}
+
+KTEST(guest_bad_gpa)
+{
+	struct guest g;
+
+	if (!test_guest_create(&g, TG_READ, 3 * SZ_1G + 0x1234, 0))
+		return;
+	CHECK_EQ(guest_run(&g), STOP_BAD_GPA);
+	CHECK(strstr(g.vcpu.stop_reason, "0xc0001234") && strstr(g.vcpu.stop_reason, "RIP"),
+	      "reason does not name the address and RIP: %s", g.vcpu.stop_reason);
+	guest_destroy(&g);
+}
+
+KTEST(guest_readonly_slot)
+{
+	struct guest g;
+
+	/* Reading a read-only slot works ... */
+	if (!test_guest_create(&g, TG_READ, SZ_1G + 8, 0))
+		return;
+	if (test_guest_add_ram(&g, SZ_1G, SZ_2M, PT_LEVEL_4K, MEMSLOT_READONLY, 0))
+		test_guest_run_ok(&g);
+	guest_destroy(&g);
+	/* ... writing it stops the guest. */
+	if (!test_guest_create(&g, TG_WRITE, SZ_1G + 8, 0))
+		return;
+	if (test_guest_add_ram(&g, SZ_1G, SZ_2M, PT_LEVEL_4K, MEMSLOT_READONLY, 0)) {
+		CHECK_EQ(guest_run(&g), STOP_READONLY);
+		CHECK(strstr(g.vcpu.stop_reason, "0x40000008"), "reason: %s", g.vcpu.stop_reason);
+	}
+	guest_destroy(&g);
+}
+
+KTEST(guest_ept_misconfig)
+{
+	struct guest g;
+	char why[160];
+	int level;
+
+	if (!test_guest_create(&g, TG_READ, SZ_1G, 0))
+		return;
+	if (!test_guest_add_ram(&g, SZ_1G, SZ_2M, PT_LEVEL_4K, 0, 0))
+		goto out;
+	/* Map the page the guest will read, then break its entry on purpose. */
+	CHECK_EQ(ept_handle_violation(&g.vm, SZ_1G, EPT_QUAL_READ, why, sizeof(why)), 0);
+	pte_t *e = pt_find_leaf(&g.vm.ept, SZ_1G, &level);
+	if (!CHECK(e != NULL, "no EPT leaf after the fault"))
+		goto out;
+	*e = ept_misconfigured_entry(*e);
+	vm_flush_ept(&g.vm);
+	printk("# a VM-bug message below is deliberate\n");
+	CHECK_EQ(guest_run(&g), STOP_BUGGED);
+	CHECK(g.vm.bugged);
+	CHECK_EQ(g.vm.stats.exits[EXIT_REASON_EPT_MISCONFIG], 1);
+out:
+	guest_destroy(&g);
+}

@@ -1,0 +1,113 @@
+#include "loader.h"
+#include "vmcs.h"
+#include "bug.h"
+#include "frame.h"
+#include "kerrno.h"
+#include "kstring.h"
+#include "printk.h"
+#include "x86pt.h"
+
+struct vmx_cpu this_cpu;
+
+int hv_ready(char *why, size_t len)
+{
+	if (this_cpu.on)
+		return 0;
+	return vmx_enable(&this_cpu, why, len);
+}
+
+/* Identity-map [0, 4 GiB) for the guest with 2 MiB pages. */
+static void write_guest_page_tables(struct vm *vm)
+{
+	uint64_t *pml4 = vm_gpa_to_host(vm, GUEST_PML4, PAGE_SIZE);
+	uint64_t *pdpt = vm_gpa_to_host(vm, GUEST_PDPT, PAGE_SIZE);
+
+	pml4[0] = GUEST_PDPT | X86_PTE_P | X86_PTE_W;
+	for (uint64_t i = 0; i < 4; i++) {
+		uint64_t *pd = vm_gpa_to_host(vm, GUEST_PD + i * PAGE_SIZE, PAGE_SIZE);
+
+		pdpt[i] = (GUEST_PD + i * PAGE_SIZE) | X86_PTE_P | X86_PTE_W;
+		for (uint64_t j = 0; j < PT_ENTRIES; j++)
+			pd[j] = ((i * PT_ENTRIES + j) << 21) | X86_PTE_P | X86_PTE_W | X86_PTE_PS;
+	}
+}
+
+int guest_create(struct guest *g, const char *name, const void *image, size_t len, uint64_t ram,
+		 uint64_t cmd, uint64_t arg, uint64_t arg2, char *err, size_t errlen)
+{
+	memset(g, 0, sizeof(*g));
+	int r = hv_ready(err, errlen);
+	if (r)
+		return r;
+	if (ram < GUEST_MIN_RAM || !IS_ALIGNED(ram, PAGE_SIZE) || ram > GUEST_MAPPED_GPA) {
+		ksnprintf(err, errlen, "guest RAM %#llx: need 4 KiB multiple in [2 MiB, 4 GiB]",
+			  (unsigned long long)ram);
+		return -EINVAL;
+	}
+	/* Leave 64 KiB of stack above the image. */
+	if (len > ram - GUEST_LOAD - 0x10000) {
+		ksnprintf(err, errlen, "guest image of %zu bytes does not fit in %llu KiB of RAM",
+			  len, (unsigned long long)ram >> 10);
+		return -E2BIG;
+	}
+	r = vm_create(&g->vm, name, &this_cpu.caps, err, errlen);
+	if (r)
+		return r;
+	r = vm_add_ram(&g->vm, 0, ram, PT_LEVEL_4K, 0, 0, err, errlen);
+	if (r) {
+		vm_destroy(&g->vm);
+		return r;
+	}
+	write_guest_page_tables(&g->vm);
+	memcpy(vm_gpa_to_host(&g->vm, GUEST_LOAD, len), image, len);
+
+	struct vcpu_entry e = {
+		.rip = GUEST_LOAD, .rsp = ram, .cr3 = GUEST_PML4,
+		.rdi = ram, .rsi = cmd, .rdx = arg,
+	};
+	r = vcpu_create(&g->vcpu, &g->vm, &this_cpu, &e, err, errlen);
+	if (r) {
+		vm_destroy(&g->vm);
+		return r;
+	}
+	g->vcpu.regs.rcx = arg2;
+	g->have_vcpu = true;
+	return 0;
+}
+
+enum vcpu_stop guest_run(struct guest *g)
+{
+	enum vcpu_stop s = vcpu_run(&g->vcpu);
+
+	if (s != STOP_EXIT || g->vcpu.exit_code)
+		printk("guest[%s]: stopped (%s): %s\n", g->vm.name, vcpu_stop_name(s),
+		       g->vcpu.stop_reason);
+	return s;
+}
+
+void guest_destroy(struct guest *g)
+{
+	if (g->have_vcpu)
+		vcpu_destroy(&g->vcpu);
+	g->have_vcpu = false;
+	vm_destroy(&g->vm);
+}
+
+void guest_print_stats(const struct guest *g)
+{
+	const struct vm_stats *st = &g->vm.stats;
+
+	printk("VM[%s] statistics: %llu exits, %llu EPT violations, %llu retries, %llu INVEPTs\n",
+	       g->vm.name, (unsigned long long)st->exits_total,
+	       (unsigned long long)st->ept_violations, (unsigned long long)st->ept_retries,
+	       (unsigned long long)st->invept);
+	printk("VM[%s]   EPT leaves installed: %llu x 4K, %llu x 2M, %llu x 1G; "
+	       "EPT table pages: %lu\n", g->vm.name,
+	       (unsigned long long)st->ept_installed[PT_LEVEL_4K],
+	       (unsigned long long)st->ept_installed[PT_LEVEL_2M],
+	       (unsigned long long)st->ept_installed[PT_LEVEL_1G], g->vm.ept.table_pages);
+	for (unsigned r = 0; r < EXIT_REASON_MAX; r++)
+		if (st->exits[r])
+			printk("VM[%s]   exit %-18s %llu\n", g->vm.name, exit_reason_name(r),
+			       (unsigned long long)st->exits[r]);
+}

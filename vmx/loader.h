@@ -1,0 +1,44 @@
+/*
+ * Running a guest image: one VM with RAM at guest-physical 0, identity page
+ * tables, the image at 1 MiB and one vCPU (README.md, "Guest ABI").
+ */
+#ifndef MINIHV_GUEST_LOADER_H
+#define MINIHV_GUEST_LOADER_H
+
+#include "compiler.h"
+#include "vcpu.h"
+#include "vm.h"
+#include "vmx.h"
+
+#define GUEST_PML4 0x1000ULL
+#define GUEST_PDPT 0x2000ULL
+#define GUEST_PD 0x3000ULL      /* 4 page directories: 4 GiB of 2 MiB pages */
+#define GUEST_PT_END 0x7000ULL
+#define GUEST_LOAD 0x100000ULL  /* image load address and entry point */
+#define GUEST_MIN_RAM (2ULL << 20)
+#define GUEST_MAPPED_GPA (4ULL << 30) /* the guest page tables map [0, 4 GiB) */
+
+/* The CPU's VMX state; hv_ready() turns VMX on the first time. */
+extern struct vmx_cpu this_cpu;
+/* 0 when VMX is on; -ENODEV (no VMX) or another -errno with the reason in @why. */
+int hv_ready(char *why, size_t len);
+
+struct guest {
+	struct vm vm;
+	struct vcpu vcpu;
+	bool have_vcpu;
+};
+
+/*
+ * Create the VM, give it @ram bytes (4 KiB backing) at GPA 0, write the page
+ * tables, copy the image and create the vCPU with RDI = ram, RSI = cmd,
+ * RDX = arg, RCX = arg2. Extra memory can be added with vm_add_ram() before
+ * guest_run(). Returns 0 or -errno with a message.
+ */
+int guest_create(struct guest *g, const char *name, const void *image, size_t len, uint64_t ram,
+		 uint64_t cmd, uint64_t arg, uint64_t arg2, char *err, size_t errlen);
+enum vcpu_stop guest_run(struct guest *g);
+void guest_destroy(struct guest *g);
+void guest_print_stats(const struct guest *g);
+
+#endif

@@ -1,0 +1,64 @@
+/*
+ * VMCS access. The width of every field is checked at compile time: writing
+ * a 64-bit value to a 32-bit field (or the reverse) does not build.
+ */
+#ifndef MINIHV_VMCS_H
+#define MINIHV_VMCS_H
+
+#include "compiler.h"
+#include "vmcs_defs.h"
+
+/* Instruction wrappers: 0 on success, -EIO on VMfail (CF or ZF set). */
+static inline int __vmwrite(unsigned long field, unsigned long v)
+{
+	bool fail;
+
+	__asm__ __volatile__("vmwrite %2, %1; setbe %0"
+			     : "=q"(fail)
+			     : "r"(field), "rm"(v)
+			     : "cc", "memory");
+	return fail ? -5 : 0;
+}
+
+static inline unsigned long __vmread(unsigned long field)
+{
+	unsigned long v = 0;
+
+	__asm__ __volatile__("vmread %1, %0" : "+rm"(v) : "r"(field) : "cc");
+	return v;
+}
+
+static inline int vmclear(uint64_t pa)
+{
+	bool fail;
+
+	__asm__ __volatile__("vmclear %1; setbe %0" : "=q"(fail) : "m"(pa) : "cc", "memory");
+	return fail ? -5 : 0;
+}
+
+static inline int vmptrld(uint64_t pa)
+{
+	bool fail;
+
+	__asm__ __volatile__("vmptrld %1; setbe %0" : "=q"(fail) : "m"(pa) : "cc", "memory");
+	return fail ? -5 : 0;
+}
+
+#define VMCS_CHECK(f, w)                                                            \
+	_Static_assert(__builtin_constant_p(f) && VMCS_WIDTH(f) == (w),             \
+		       "VMCS field " #f " accessed with the wrong width")
+
+#define vmcs_write16(f, v) ({ VMCS_CHECK(f, VMCS_W16); __vmwrite(f, (uint16_t)(v)); })
+#define vmcs_write32(f, v) ({ VMCS_CHECK(f, VMCS_W32); __vmwrite(f, (uint32_t)(v)); })
+#define vmcs_write64(f, v) ({ VMCS_CHECK(f, VMCS_W64); __vmwrite(f, (uint64_t)(v)); })
+#define vmcs_writel(f, v) ({ VMCS_CHECK(f, VMCS_WNAT); __vmwrite(f, (unsigned long)(v)); })
+#define vmcs_read16(f) ({ VMCS_CHECK(f, VMCS_W16); (uint16_t)__vmread(f); })
+#define vmcs_read32(f) ({ VMCS_CHECK(f, VMCS_W32); (uint32_t)__vmread(f); })
+#define vmcs_read64(f) ({ VMCS_CHECK(f, VMCS_W64); (uint64_t)__vmread(f); })
+#define vmcs_readl(f) ({ VMCS_CHECK(f, VMCS_WNAT); __vmread(f); })
+
+/* Names for diagnostics (vmx/names.c). */
+const char *vm_instruction_error_name(unsigned err);
+const char *exit_reason_name(unsigned reason);
+
+#endif
