@@ -60,7 +60,7 @@ $(BUILD)/guest/%.bin.o: $(BUILD)/guest/%.bin
 
 .PHONY: all help deps kernel iso run test test-host test-qemu test-bochs test-kvm \
 	debug gdb bench clean
-all: kernel $(BUILD)/minihv.iso $(BUILD)/minihv-test.iso $(HOST_TESTS)
+all: kernel iso $(HOST_TESTS)
 
 help:
 	@echo "make run          boot minihv under QEMU, serial console on this terminal"
@@ -110,28 +110,31 @@ $(KERNEL): $(BUILD)/minihv.pass1.elf $(BUILD)/ksyms.o
 		{ echo "ksyms: functions moved between link passes"; rm -f $@; exit 1; }
 	@grub-file --is-x86-multiboot2 $@ || { echo "$@: no valid multiboot2 header"; rm -f $@; exit 1; }
 
-# ISO images: the run image boots with CMDLINE, the test image with TEST_CMDLINE.
+# ISO images: $(1) name, $(2) kernel command line, $(3) guest module or empty.
 # The command line is part of the image, so it is a dependency (stamp file).
 define iso_rule
 $(BUILD)/$(1).cmdline: FORCE
 	@mkdir -p $(BUILD)
-	@echo '$(2)' | cmp -s - $$@ || echo '$(2)' > $$@
+	@echo '$(2) $(3)' | cmp -s - $$@ || echo '$(2) $(3)' > $$@
 $(BUILD)/$(1).iso: $(KERNEL) iso/grub.cfg.in $(BUILD)/$(1).cmdline $(3)
 	@rm -rf $(BUILD)/$(1).isodir && mkdir -p $(BUILD)/$(1).isodir/boot/grub
 	cp $(KERNEL) $(BUILD)/$(1).isodir/boot/minihv.elf
-	sed -e 's|@CMDLINE@|$(2)|' -e 's|@MODULES@||' iso/grub.cfg.in > $(BUILD)/$(1).isodir/boot/grub/grub.cfg
+	$(if $(3),cp $(3) $(BUILD)/$(1).isodir/boot/guest.bin)
+	sed -e 's|@CMDLINE@|$(2)|' -e 's|@MODULES@|$(if $(3),	module2 /boot/guest.bin guest)|' \
+		iso/grub.cfg.in > $(BUILD)/$(1).isodir/boot/grub/grub.cfg
 	grub-mkrescue -o $$@ $(BUILD)/$(1).isodir 2> $(BUILD)/$(1).mkrescue.log || \
 		{ cat $(BUILD)/$(1).mkrescue.log; exit 1; }
 endef
 .PHONY: FORCE
 FORCE:
-$(eval $(call iso_rule,minihv,$(CMDLINE)))
-$(eval $(call iso_rule,minihv-test,$(TEST_CMDLINE)))
+$(eval $(call iso_rule,minihv,$(CMDLINE),$(BUILD)/guest/hello.bin))
+$(eval $(call iso_rule,minihv-test,$(TEST_CMDLINE),))
+$(eval $(call iso_rule,minihv-bench,bench quiet,))
 
-iso: $(BUILD)/minihv.iso $(BUILD)/minihv-test.iso
+iso: $(BUILD)/minihv.iso $(BUILD)/minihv-test.iso $(BUILD)/minihv-bench.iso
 
 run: deps $(BUILD)/minihv.iso
-	scripts/run.sh $(or $(EMU),qemu) $(BUILD)/minihv.iso
+	scripts/run.sh $(or $(EMU),auto) $(BUILD)/minihv.iso
 
 # Host unit tests of the pure modules, under ASan/UBSan.
 $(BUILD)/h/%.o: %.c

@@ -13,6 +13,7 @@
 #include "memmap.h"
 #include "options.h"
 #include "printk.h"
+#include "run_guest.h"
 #include "serial.h"
 
 void kmain(uint32_t magic, uint32_t mbi_pa);
@@ -88,6 +89,13 @@ void kmain(uint32_t magic, uint32_t mbi_pa)
 						   err);
 		emu_exit(s.failed ? EXIT_FAIL : EXIT_PASS);
 	}
-	printk("minihv: nothing to run (no tests= option); exiting\n");
+	if (kopts.bench) {
+		bench_run();
+		emu_exit(EXIT_PASS);
+	}
+	const struct boot_module *gm = find_guest_module(&boot_info);
+	if (gm)
+		emu_exit(run_guest_module(gm) ? EXIT_FAIL : EXIT_PASS);
+	printk("minihv: nothing to run (no tests= option, no \"guest\" module); exiting\n");
 	emu_exit(EXIT_PASS);
 }

@@ -8,6 +8,8 @@ struct kernel_options kopts;
 static const struct opt_def option_defs[] = {
 	{ "tests", OPT_STRING, "tests=GLOB[,GLOB...][,-GLOB...]" },
 	{ "quiet", OPT_FLAG, "quiet" },
+	{ "guest_mem", OPT_SIZE, "guest_mem=N[K|M|G]" },
+	{ "bench", OPT_FLAG, "bench" },
 };
 
 static int set_option(void *ctx, const struct opt_def *def, const char *val, size_t len,
@@ -27,12 +29,22 @@ static int set_option(void *ctx, const struct opt_def *def, const char *val, siz
 		o->have_tests = true;
 	} else if (!strcmp(def->key, "quiet")) {
 		o->quiet = true;
+	} else if (!strcmp(def->key, "guest_mem")) {
+		if (num < (2ULL << 20) || num > (4ULL << 30) || num % 4096) {
+			ksnprintf(err, errlen, "%llu bytes: need a 4 KiB multiple in [2M, 4G]",
+				  (unsigned long long)num);
+			return 1;
+		}
+		o->guest_mem = num;
+	} else if (!strcmp(def->key, "bench")) {
+		o->bench = true;
 	}
 	return 0;
 }
 
 int options_parse(const char *line, char *err, size_t errlen)
 {
+	kopts.guest_mem = 32ULL << 20;
 	/* GRUB may pass the kernel's path first: it is not an option. */
 	while (*line == ' ')
 		line++;

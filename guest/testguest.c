@@ -63,6 +63,22 @@ static long do_pattern(uint64_t base, uint64_t size)
 	return 0;
 }
 
+static long cpuid_bench(uint64_t n)
+{
+	uint32_t a, b, c, d, lo, hi;
+	uint64_t t0, t1;
+
+	if (!n)
+		return -1;
+	__asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
+	t0 = ((uint64_t)hi << 32) | lo;
+	for (uint64_t i = 0; i < n; i++)
+		cpuid(0, &a, &b, &c, &d);
+	__asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
+	t1 = ((uint64_t)hi << 32) | lo;
+	return (long)((t1 - t0) / n);
+}
+
 long guest_main(uint64_t ram, uint64_t cmd, uint64_t arg, uint64_t arg2)
 {
 	(void)ram;
@@ -94,6 +110,8 @@ long guest_main(uint64_t ram, uint64_t cmd, uint64_t arg, uint64_t arg2)
 	case TG_LOOP:
 		for (;;)
 			__asm__ __volatile__("" ::: "memory");
+	case TG_CPUID_BENCH:
+		return cpuid_bench(arg);
 	default:
 		return 99;
 	}

@@ -12,6 +12,7 @@
 #define TG_WRITE 8         /* RDX = address: write one byte */
 #define TG_TRIPLE_FAULT 9
 #define TG_LOOP 10
+#define TG_CPUID_BENCH 11 /* RDX = iterations: returns average TSC ticks per CPUID */
 
 /* The value TG_PATTERN stores at guest-physical address a. */
 #define TESTGUEST_PATTERN(a) (((a) * 0x9e3779b97f4a7c15ULL) ^ 0x5a5a5a5a5a5a5a5aULL)

@@ -8,6 +8,8 @@ struct kernel_options {
 	char tests[256]; /* tests= value, "" when none given */
 	bool have_tests;
 	bool quiet;
+	uint64_t guest_mem; /* RAM of the guest given as the "guest" module */
+	bool bench;         /* run the measurements of `make bench` */
 };
 
 extern struct kernel_options kopts;

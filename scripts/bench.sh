@@ -24,5 +24,22 @@ measure() { # label, serial log, then the command
 
 qemu_cmd tcg "$ISO" "$OUT/qemu-tcg.serial"
 measure qemu-tcg "$OUT/qemu-tcg.serial" "${CMD[@]}"
-bochs_cmd "$ISO" "$OUT/bochs.serial"
-measure bochs "$OUT/bochs.serial" "${CMD[@]}"
+
+# The guest measurements (kernel option `bench`) need VMX: Bochs, and KVM
+# when this CPU offers VMX to it.
+bench_iso=$BUILD/minihv-bench.iso
+for model in ${BENCH_CPUS:-corei7_skylake_x corei7_ivy_bridge_3770k}; do
+	BOCHS_CPU=$model bochs_cmd "$bench_iso" "$OUT/bochs-$model.serial"
+	start=$(date +%s.%N)
+	timeout -k 10 900 "${CMD[@]}" > "$OUT/bochs-$model.stdout" 2>&1 </dev/null
+	awk -v a="$start" -v b="$(date +%s.%N)" -v m="$model" \
+		'BEGIN { printf "bochs %s: bench run %.1f s wall\n", m, b - a }'
+	grep -a '^bench:' "$OUT/bochs-$model.serial" | tr -d '\r' | sed "s/^/  bochs $model /"
+done
+if [ -c /dev/kvm ] && [ -w /dev/kvm ] && grep -qw vmx /proc/cpuinfo; then
+	qemu_cmd kvm "$bench_iso" "$OUT/qemu-kvm.serial"
+	timeout -k 5 600 "${CMD[@]}" > "$OUT/qemu-kvm.stdout" 2>&1 </dev/null
+	grep -a '^bench:' "$OUT/qemu-kvm.serial" | tr -d '\r' | sed 's/^/  qemu-kvm /'
+else
+	echo "qemu-kvm: not measured (no /dev/kvm with VMX on this host)"
+fi

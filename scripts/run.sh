@@ -6,6 +6,15 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/emu.sh"
 mode=$1 iso=$2
+if [ "$mode" = auto ]; then
+	# Guests need VMX: QEMU/KVM when this CPU has it, else Bochs (QEMU TCG has none).
+	if [ -c /dev/kvm ] && [ -w /dev/kvm ] && grep -qw vmx /proc/cpuinfo; then
+		mode=kvm
+	else
+		mode=bochs
+		echo "run.sh: no KVM with VMX here: booting under Bochs (Ctrl-C stops it)" >&2
+	fi
+fi
 case "$mode" in
 qemu)  qemu_cmd tcg "$iso" stdio; exec "${CMD[@]}" ;;
 kvm)   qemu_cmd kvm "$iso" stdio; exec "${CMD[@]}" ;;
@@ -15,8 +24,10 @@ bochs)
 	bochs_cmd "$iso" "$log"
 	"${CMD[@]}" >/dev/null 2>&1 </dev/null &
 	pid=$!
+	trap 'kill $pid 2>/dev/null; sleep 1; kill -9 $pid 2>/dev/null' INT TERM
 	touch "$log"
 	tail -f "$log" --pid=$pid
+	wait $pid
 	;;
 *) echo "run.sh: unknown emulator '$mode' (qemu, kvm, bochs, debug)" >&2; exit 2 ;;
 esac

@@ -24,7 +24,7 @@ static inline bool test_guest_create(struct guest *g, uint64_t cmd, uint64_t arg
 			     arg2, err, sizeof(err));
 
 	if (r == -ENODEV) {
-		ktest_skip("no VMX: %s", err);
+		ktest_skip("%s", err); /* "no VMX: ..." */
 		return false;
 	}
 	return CHECK(r == 0, "guest_create: %s (%s)", err, errno_name(r));
