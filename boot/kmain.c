@@ -82,7 +82,7 @@ void kmain(uint32_t magic, uint32_t mbi_pa)
 	if (r)
 		panic("host page tables: error %d", r);
 	pr_info("mm: host page tables at %#llx, %lu table pages\n",
-		(unsigned long long)host_pt.root, host_pt.table_pages);
+		(unsigned long long)host_mm.pt.root, host_mm.pt.table_pages);
 
 	if (kopts.have_tests || nbad) {
 		struct ktest_summary s = ktest_run(kopts.have_tests ? kopts.tests : NULL, nbad > 0,

@@ -25,20 +25,9 @@ static void invept(unsigned long type, uint64_t eptp)
 	__asm__ __volatile__("invept %0, %1" ::"m"(desc), "r"(type) : "cc", "memory");
 }
 
-void vm_flush_ept(struct vm *vm)
+static void vm_invept(struct vm *vm)
 {
 	invept(vm->invept_single ? INVEPT_SINGLE : INVEPT_GLOBAL, vm->eptp);
-	vm->stats.invept++;
-}
-
-void vm_mark_bugged(struct vm *vm, const char *file, int line, const char *why)
-{
-	if (vm->bugged)
-		return;
-	vm->bugged = true;
-	ksnprintf(vm->bug_reason, sizeof(vm->bug_reason), "%s at %s:%d", why, file, line);
-	printk("VM[%s]: bugged: %s; the VM is stopped, the host carries on\n", vm->name,
-	       vm->bug_reason);
 }
 
 int vm_create(struct vm *vm, const char *name, const struct vmx_caps *caps, char *err,
@@ -75,7 +64,8 @@ int vm_create(struct vm *vm, const char *name, const struct vmx_caps *caps, char
 	}
 	vm->eptp = ept_pointer(vm->ept.root, vm->ept_ad);
 	vm->hva_next = HOST_DYN_BASE + (uint64_t)vm->id * VM_HVA_WINDOW;
-	mmu_inval_init(&vm->inval, &vm->mmu_lock);
+	vm->flush = vm_invept;
+	vm_mmu_attach(vm, &host_mm);
 	return 0;
 }
 
@@ -106,6 +96,8 @@ static void free_backing(uint64_t hva, uint64_t size)
 
 void vm_destroy(struct vm *vm)
 {
+	/* Stop listening first: tearing down the backing must not call back into us. */
+	vm_mmu_detach(vm);
 	for (unsigned i = 0; i < vm->slots.n; i++) {
 		const struct memslot *s = &vm->slots.slot[i];
 
@@ -166,7 +158,7 @@ int vm_add_ram(struct vm *vm, uint64_t gpa, uint64_t size, int backing_level, un
 		/* Guests must not see what the host left in a frame. */
 		memset((void *)(hva + off), 0, bsz);
 	}
-	int r = memslot_add(&vm->slots, gpa, size, hva + hva_skew * PAGE_SIZE, flags, err, errlen);
+	int r = vm_memslot_add(vm, gpa, size, hva + hva_skew * PAGE_SIZE, flags, err, errlen);
 	if (r) {
 		free_backing(hva, mapped);
 		return r;

@@ -8,6 +8,7 @@
 
 #include "inval.h"
 #include "memslot.h"
+#include "mm.h"
 #include "pt.h"
 #include "spinlock.h"
 #include "vmcs_defs.h"
@@ -19,9 +20,21 @@ struct vm_stats {
 	uint64_t ept_installed[PT_LEVELS];  /* leaves installed, by level (1 = 4K) */
 	uint64_t ept_spurious;              /* violation on an already-mapped gfn */
 	uint64_t ept_retries;               /* faults thrown away by retry checks */
+	uint64_t ept_retries_unlocked;      /* ... of which by the lockless pre-check */
+	uint64_t ept_zaps;                  /* EPT leaves zapped by invalidations */
+	uint64_t invalidations;             /* begin/end batches that touched a memslot */
+	uint64_t host_faultins;             /* backing pages the fault path mapped in */
 	uint64_t invept;
 	uint64_t hypercalls;
 	uint64_t io_exits;
+};
+
+/* Points in the fault path where a test can run an invalidation (race harness). */
+enum fault_step {
+	FAULT_STEP_SNAPSHOT, /* after the seq snapshot */
+	FAULT_STEP_WALKED,   /* after the host page-table walk */
+	FAULT_STEP_LOCK,     /* just before taking mmu_lock to install */
+	FAULT_STEPS,
 };
 
 struct vm {
@@ -39,6 +52,11 @@ struct vm {
 	bool bugged;            /* VM_BUG_ON fired: never run it again */
 	char bug_reason[160];
 	struct vm_stats stats;
+	struct mm *mm;          /* the primary MMU holding this VM's backing */
+	struct mmu_notifier mn;
+	void (*flush)(struct vm *vm); /* INVEPT in the kernel, a counter in host tests */
+	void (*fault_hook)(struct vm *vm, enum fault_step step, void *ctx);
+	void *fault_hook_ctx;
 };
 
 struct vmx_caps;
@@ -73,9 +91,27 @@ void vm_mark_bugged(struct vm *vm, const char *file, int line, const char *why);
 /* Flush the VM's EPT translations (single-context INVEPT when supported). */
 void vm_flush_ept(struct vm *vm);
 
-/* EPT violation at @gpa with exit qualification @qual: 0 to resume the
- * guest, -EFAULT (no slot), -EACCES (write to read-only), -errno otherwise;
- * @why says what happened. */
+/* ept/mmu.c (pure, host-tested): the secondary MMU against vm->mm. */
+
+/* Subscribe @vm to @mm's notifiers; vm->ept, vm->flush must be set up. */
+void vm_mmu_attach(struct vm *vm, struct mm *mm);
+void vm_mmu_detach(struct vm *vm);
+/*
+ * EPT violation at @gpa with exit qualification @qual. Returns 0 to resume
+ * the guest (mapped, or retry), -EFAULT (no memslot), -EACCES (write to a
+ * read-only slot), -EPERM (write to a page the host write-protected: the
+ * vCPU exits to its caller, who may restore access and resume), -errno
+ * otherwise; @why says what happened.
+ */
 int ept_handle_violation(struct vm *vm, uint64_t gpa, uint64_t qual, char *why, size_t len);
+/* Memslot changes wait for (here: are refused during) active invalidations. */
+int vm_memslot_add(struct vm *vm, uint64_t gpa, uint64_t size, uint64_t hva, unsigned flags,
+		   char *err, size_t errlen);
+int vm_memslot_remove(struct vm *vm, uint64_t gpa);
+/*
+ * Invariant: every present EPT leaf maps the frame the host page tables map
+ * for its gfn. Returns the number of leaves that do not (first one in @why).
+ */
+long ept_check_coherent(struct vm *vm, char *why, size_t len);
 
 #endif

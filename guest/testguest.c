@@ -110,6 +110,17 @@ long guest_main(uint64_t ram, uint64_t cmd, uint64_t arg, uint64_t arg2)
 	case TG_LOOP:
 		for (;;)
 			__asm__ __volatile__("" ::: "memory");
+	case TG_INC_YIELD:
+		for (;;) {
+			hypercall(HC_YIELD, *(volatile uint64_t *)arg, 0);
+			*(volatile uint64_t *)arg += 1;
+		}
+	case TG_TOUCH_YIELD:
+		for (uint64_t round = 1;; round++) {
+			for (uint64_t a = arg; a < arg + arg2; a += 4096)
+				*(volatile uint8_t *)a = (uint8_t)round;
+			hypercall(HC_YIELD, round, 0);
+		}
 	case TG_CPUID_BENCH:
 		return cpuid_bench(arg);
 	default:

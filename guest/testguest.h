@@ -12,6 +12,8 @@
 #define TG_WRITE 8         /* RDX = address: write one byte */
 #define TG_TRIPLE_FAULT 9
 #define TG_LOOP 10
+#define TG_INC_YIELD 12   /* RDX = address: forever { yield(*addr); *addr += 1; } */
+#define TG_TOUCH_YIELD 13 /* RDX = base, RCX = size: forever { touch each page; yield(round); } */
 #define TG_CPUID_BENCH 11 /* RDX = iterations: returns average TSC ticks per CPUID */
 
 /* The value TG_PATTERN stores at guest-physical address a. */

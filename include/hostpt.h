@@ -1,7 +1,7 @@
 /*
- * The host page tables: minihv's PRIMARY MMU. Every change to a live host
- * mapping goes through the functions below and nowhere else, so that the
- * invalidation notifiers (a later issue) can bracket each of them.
+ * The host page tables: minihv's PRIMARY MMU (host_mm, a struct mm). Every
+ * change to a live host mapping goes through mm_*() on host_mm (or the
+ * host_* shorthands below), which notify the secondary MMUs.
  *
  * Layout: [0, direct_map_end) is identity-mapped (the kernel, its stacks and
  * the frames it allocates); addresses at or above HOST_DYN_BASE are free for
@@ -10,11 +10,11 @@
 #ifndef MINIHV_HOSTPT_H
 #define MINIHV_HOSTPT_H
 
-#include "pt.h"
+#include "mm.h"
 
 #define HOST_DYN_BASE 0x0000010000000000ULL /* 1 TiB */
 
-extern struct pt host_pt;
+extern struct mm host_mm;
 extern struct frame_alloc phys_frames;
 
 int hostpt_init(uint64_t direct_map_end);

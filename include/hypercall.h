@@ -10,6 +10,7 @@
 #define HC_WRITE 1   /* (gpa, len): print len bytes (<= HC_WRITE_MAX) on the console */
 #define HC_EXIT 2    /* (code): stop this guest with exit code `code` */
 #define HC_STATS 3   /* (gpa, len): copy struct hc_stats (or its first len bytes) */
+#define HC_YIELD 4   /* (value): pause; the host may act on the guest's memory, then resume */
 
 #define HC_WRITE_MAX 4096
 

@@ -107,6 +107,16 @@ long pt_protect(struct pt *pt, uint64_t va, uint64_t size, unsigned prot);
 int pt_split(struct pt *pt, uint64_t va, int level);
 /* Walk for @va reading each entry once; returns 0 or -ENOENT. */
 int pt_lookup(const struct pt *pt, uint64_t va, struct pt_walk *w);
+/*
+ * Clear every present leaf that overlaps [va, va + size), whole (a huge leaf
+ * that straddles an edge goes entirely: nothing is split, nothing
+ * allocated). With @keep_prot != 0, leaves whose protection is within
+ * @keep_prot stay. Returns the number of leaves cleared. Tables stay.
+ */
+long pt_zap(struct pt *pt, uint64_t va, uint64_t size, unsigned keep_prot);
+/* Call @fn for each present leaf overlapping [va, va + size); stops when fn returns false. */
+void pt_for_each_leaf(struct pt *pt, uint64_t va, uint64_t size,
+		      bool (*fn)(void *ctx, uint64_t leaf_va, int level, pte_t *entry), void *ctx);
 /* Pointer to the leaf entry mapping @va and its level; NULL if not mapped. */
 pte_t *pt_find_leaf(const struct pt *pt, uint64_t va, int *level);
 /* Level of the mapping of @va, 0 if none. */

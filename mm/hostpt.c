@@ -1,3 +1,8 @@
+/*
+ * The kernel's primary MMU instance: the host page tables, a struct mm whose
+ * TLB flush is invlpg / a CR3 reload. All host-mapping changes go through
+ * the mm_* operations (mm/mm.c) and so through the notifiers.
+ */
 #include "hostpt.h"
 #include "bug.h"
 #include "cpu.h"
@@ -6,7 +11,7 @@
 #include "printk.h"
 #include "x86pt.h"
 
-struct pt host_pt;
+struct mm host_mm;
 
 /* Flushing page by page beats a full flush only for small ranges. */
 #define FLUSH_ALL_THRESHOLD (64 * PAGE_SIZE)
@@ -33,66 +38,46 @@ static void flush_range(uint64_t va, uint64_t size)
 int hostpt_init(uint64_t direct_map_end)
 {
 	x86_pt_nx = rdmsr(MSR_EFER) & EFER_NXE;
-	int r = pt_init(&host_pt, &x86_pt_fmt, &phys_frames, host_leaf_levels());
+	int r = pt_init(&host_mm.pt, &x86_pt_fmt, &phys_frames, host_leaf_levels());
 	if (r)
 		return r;
 	/* The direct map is executable: it holds the kernel text. */
-	r = pt_map_best(&host_pt, 0, 0, ALIGN_UP(direct_map_end, pt_level_size(PT_LEVEL_2M)),
+	r = pt_map_best(&host_mm.pt, 0, 0, ALIGN_UP(direct_map_end, pt_level_size(PT_LEVEL_2M)),
 			PT_PROT_RWX);
 	if (r)
 		return r;
-	write_cr3(host_pt.root);
+	host_mm.flush_tlb = flush_range;
+	host_mm.dyn_base = HOST_DYN_BASE; /* the direct map never changes */
+	write_cr3(host_mm.pt.root);
 	return 0;
-}
-
-static bool in_direct_map(uint64_t va, uint64_t size)
-{
-	return va < HOST_DYN_BASE || va + size > (1ULL << PT_VA_BITS);
 }
 
 int host_map(uint64_t va, uint64_t pa, uint64_t size, unsigned prot, int level)
 {
-	if (in_direct_map(va, size))
-		return -EINVAL;
-	/* Nothing was mapped here, so no TLB entry can be stale. */
-	return pt_map(&host_pt, va, pa, size, prot, level);
+	return mm_map(&host_mm, va, pa, size, prot, level);
 }
 
 long host_unmap(uint64_t va, uint64_t size)
 {
-	if (in_direct_map(va, size))
-		return -EINVAL;
-	long r = pt_unmap(&host_pt, va, size);
-	flush_range(va, size);
-	return r;
+	return mm_unmap(&host_mm, va, size);
 }
 
 long host_protect(uint64_t va, uint64_t size, unsigned prot)
 {
-	if (in_direct_map(va, size))
-		return -EINVAL;
-	long r = pt_protect(&host_pt, va, size, prot);
-	flush_range(va, size);
-	return r;
+	return mm_protect(&host_mm, va, size, prot, false);
 }
 
 int host_split(uint64_t va, int level)
 {
-	if (in_direct_map(va, 1))
-		return -EINVAL;
-	int r = pt_split(&host_pt, va, level);
-	/* Same translations, smaller pages: flush so no stale huge TLB entry mixes in. */
-	if (!r)
-		flush_range(ALIGN_DOWN(va, pt_level_size(level)), pt_level_size(level));
-	return r;
+	return mm_split(&host_mm, va, level);
 }
 
 int host_lookup(uint64_t va, struct pt_walk *w)
 {
-	return pt_lookup(&host_pt, va, w);
+	return pt_lookup(&host_mm.pt, va, w);
 }
 
 int host_mapping_level(uint64_t va)
 {
-	return pt_mapping_level(&host_pt, va);
+	return pt_mapping_level(&host_mm.pt, va);
 }

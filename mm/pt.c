@@ -339,3 +339,69 @@ pte_t *pt_find_leaf(const struct pt *pt, uint64_t va, int *level)
 	}
 	return NULL;
 }
+
+struct leaf_iter {
+	struct pt *pt;
+	uint64_t start, end;
+	bool (*fn)(void *ctx, uint64_t leaf_va, int level, pte_t *entry);
+	void *ctx;
+	bool stop;
+};
+
+static void iter_table(struct leaf_iter *it, uint64_t table, int level, uint64_t base)
+{
+	uint64_t sz = pt_level_size(level);
+	pte_t *t = table_of(table);
+
+	for (unsigned i = pt_index(MAX(it->start, base), level); i < PT_ENTRIES && !it->stop; i++) {
+		uint64_t eb = base + (uint64_t)i * sz;
+
+		if (eb >= it->end)
+			break;
+		pte_t e = READ_ONCE(t[i]);
+		if (!it->pt->fmt->present(e))
+			continue;
+		if (is_leaf(it->pt, e, level)) {
+			if (!it->fn(it->ctx, eb, level, &t[i]))
+				it->stop = true;
+			continue;
+		}
+		iter_table(it, it->pt->fmt->addr(e, level), level - 1, eb);
+	}
+}
+
+void pt_for_each_leaf(struct pt *pt, uint64_t va, uint64_t size,
+		      bool (*fn)(void *ctx, uint64_t leaf_va, int level, pte_t *entry), void *ctx)
+{
+	struct leaf_iter it = { pt, va, va + size, fn, ctx, false };
+
+	if (size && va + size > va)
+		iter_table(&it, pt->root, PT_LEVELS, 0);
+}
+
+struct zap_ctx {
+	const struct pt *pt;
+	unsigned keep_prot;
+	long zapped;
+};
+
+static bool zap_one(void *ctx, uint64_t leaf_va, int level, pte_t *entry)
+{
+	struct zap_ctx *z = ctx;
+	pte_t e = READ_ONCE(*entry);
+
+	(void)leaf_va, (void)level;
+	if (z->keep_prot && !(z->pt->fmt->prot(e) & ~z->keep_prot))
+		return true; /* nothing the new protection takes away */
+	WRITE_ONCE(*entry, 0);
+	z->zapped++;
+	return true;
+}
+
+long pt_zap(struct pt *pt, uint64_t va, uint64_t size, unsigned keep_prot)
+{
+	struct zap_ctx z = { pt, keep_prot, 0 };
+
+	pt_for_each_leaf(pt, va, size, zap_one, &z);
+	return z.zapped;
+}

@@ -146,6 +146,11 @@ static void handle_vmcall(struct vcpu *v)
 	case HC_STATS:
 		ret = hc_stats(v, a0, a1);
 		break;
+	case HC_YIELD:
+		v->exit_code = (long)a0;
+		v->regs.rax = 0; /* what the guest sees once resumed */
+		vcpu_stop(v, STOP_YIELD, "guest yielded %#lx", (unsigned long)a0);
+		return;
 	default:
 		ret = HC_ENOSYS;
 		break;
@@ -163,6 +168,9 @@ static void handle_ept_violation(struct vcpu *v, uint64_t qual)
 		vcpu_stop(v, STOP_BAD_GPA, "%s (RIP %#llx)", why, (unsigned long long)guest_rip());
 	else if (r == -EACCES)
 		vcpu_stop(v, STOP_READONLY, "%s (RIP %#llx)", why, (unsigned long long)guest_rip());
+	else if (r == -EPERM) /* RIP unchanged: the write is retried on resume */
+		vcpu_stop(v, STOP_MEMORY_FAULT, "%s (RIP %#llx)", why,
+			  (unsigned long long)guest_rip());
 	else if (r)
 		vcpu_stop(v, STOP_UNHANDLED, "EPT violation at GPA %#llx: %s (RIP %#llx)",
 			  (unsigned long long)gpa, why, (unsigned long long)guest_rip());

@@ -79,7 +79,7 @@ enum vcpu_stop guest_run(struct guest *g)
 {
 	enum vcpu_stop s = vcpu_run(&g->vcpu);
 
-	if (s != STOP_EXIT || g->vcpu.exit_code)
+	if ((s != STOP_EXIT || g->vcpu.exit_code) && s != STOP_YIELD && s != STOP_MEMORY_FAULT)
 		printk("guest[%s]: stopped (%s): %s\n", g->vm.name, vcpu_stop_name(s),
 		       g->vcpu.stop_reason);
 	return s;

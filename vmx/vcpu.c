@@ -32,7 +32,8 @@ static const char *const stop_names[] = {
 	[STOP_TRIPLE_FAULT] = "triple fault", [STOP_BAD_GPA] = "access outside memory",
 	[STOP_READONLY] = "write to read-only memory", [STOP_WATCHDOG] = "watchdog",
 	[STOP_BUGGED] = "VM bugged", [STOP_ENTRY_FAIL] = "VM entry failed",
-	[STOP_UNHANDLED] = "unhandled exit",
+	[STOP_UNHANDLED] = "unhandled exit", [STOP_YIELD] = "yielded",
+	[STOP_MEMORY_FAULT] = "memory fault",
 };
 
 const char *vcpu_stop_name(enum vcpu_stop s)
@@ -296,6 +297,15 @@ enum vcpu_stop vcpu_run(struct vcpu *v)
 		v->line_len = 0;
 	}
 	return v->stop;
+}
+
+bool vcpu_resume(struct vcpu *v)
+{
+	if (v->stop != STOP_YIELD && v->stop != STOP_MEMORY_FAULT)
+		return false;
+	v->stop = STOP_NONE;
+	v->stop_reason[0] = '\0';
+	return true;
 }
 
 void vcpu_destroy(struct vcpu *v)

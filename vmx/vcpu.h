@@ -27,6 +27,9 @@ enum vcpu_stop {
 	STOP_BUGGED,      /* the VM was marked bugged (e.g. EPT misconfiguration) */
 	STOP_ENTRY_FAIL,  /* VMLAUNCH/VMRESUME failed or VM entry failed */
 	STOP_UNHANDLED,   /* an exit minihv does not emulate */
+	/* Resumable with vcpu_resume(): */
+	STOP_YIELD,       /* HC_YIELD: exit_code holds the value passed */
+	STOP_MEMORY_FAULT, /* write to a host-write-protected page; retried on resume */
 };
 
 struct vcpu {
@@ -60,6 +63,8 @@ int vcpu_create(struct vcpu *v, struct vm *vm, struct vmx_cpu *cpu,
 /* Run until the guest stops; returns v->stop. */
 enum vcpu_stop vcpu_run(struct vcpu *v);
 void vcpu_destroy(struct vcpu *v);
+/* After STOP_YIELD or STOP_MEMORY_FAULT: run on. Returns false for other stops. */
+bool vcpu_resume(struct vcpu *v);
 const char *vcpu_stop_name(enum vcpu_stop s);
 
 /* vmx/exits.c: handle one exit; false stops the vCPU (reason filled in). */

@@ -8,6 +8,7 @@
 #include "bug.h"
 #include "hal.h"
 #include "hostshim.h"
+#include "printk.h"
 
 unsigned long warn_count;
 uint8_t *arena;
@@ -87,4 +88,22 @@ int tap_finish(void)
 {
 	printf("%d passed, %d failed, 0 skipped\n", tap_n - tap_failed, tap_failed);
 	return tap_failed ? 1 : 0;
+}
+
+/* printk for pure modules that report (ept/mmu.c): straight to stdout as TAP comments. */
+int vprintk(const char *fmt, va_list ap)
+{
+	printf("# ");
+	return vprintf(fmt, ap);
+}
+
+int printk(const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vprintk(fmt, ap);
+	va_end(ap);
+	return n;
 }
