@@ -59,6 +59,21 @@ static int fault_in_backing(struct vm *vm, uint64_t hva)
 	return 0;
 }
 
+static bool count_one(void *ctx, uint64_t va, int level, pte_t *e)
+{
+	(void)va, (void)level, (void)e;
+	(*(long *)ctx)++;
+	return true;
+}
+
+static long count_leaves(struct pt *pt, uint64_t va, uint64_t size)
+{
+	long n = 0;
+
+	pt_for_each_leaf(pt, va, size, count_one, &n);
+	return n;
+}
+
 int ept_handle_violation(struct vm *vm, uint64_t gpa, uint64_t qual, char *why, size_t len)
 {
 	/* 1. Snapshot the sequence before looking at the host page tables. */
@@ -134,6 +149,16 @@ int ept_handle_violation(struct vm *vm, uint64_t gpa, uint64_t qual, char *why, 
 	/* gfn and pfn congruent modulo the leaf size. */
 	WARN_ON_ONCE(!IS_ALIGNED(base_pa, size));
 	int r = pt_map(&vm->ept, base_gpa, base_pa, size, prot, level);
+	if (r == -EEXIST && level > PT_LEVEL_4K && !count_leaves(&vm->ept, base_gpa, size)) {
+		/*
+		 * Zapped leaves leave their tables behind. Free the empty ones so a
+		 * larger leaf can take their place (after a collapse), and flush:
+		 * the CPU may cache the old table pointers.
+		 */
+		pt_unmap(&vm->ept, base_gpa, size);
+		vm_flush_ept(vm);
+		r = pt_map(&vm->ept, base_gpa, base_pa, size, prot, level);
+	}
 	if (r == -EEXIST) {
 		struct pt_walk e;
 

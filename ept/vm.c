@@ -98,11 +98,10 @@ void vm_destroy(struct vm *vm)
 {
 	/* Stop listening first: tearing down the backing must not call back into us. */
 	vm_mmu_detach(vm);
-	for (unsigned i = 0; i < vm->slots.n; i++) {
-		const struct memslot *s = &vm->slots.slot[i];
-
-		free_backing(s->hva, s->npages << PAGE_SHIFT);
-	}
+	/* All RAM ever added, including slots removed since. */
+	for (unsigned i = 0; i < vm->nram; i++)
+		free_backing(vm->ram[i].hva, vm->ram[i].size);
+	vm->nram = 0;
 	if (vm->ept.root) {
 		vm_flush_ept(vm);
 		pt_destroy(&vm->ept);
@@ -121,6 +120,10 @@ int vm_add_ram(struct vm *vm, uint64_t gpa, uint64_t size, int backing_level, un
 		ksnprintf(err, errlen, "host pages of level %d (%s) are not available",
 			  backing_level, pt_level_name(backing_level));
 		return -EOPNOTSUPP;
+	}
+	if (vm->nram == MEMSLOT_MAX) {
+		ksnprintf(err, errlen, "VM already has %d RAM ranges", MEMSLOT_MAX);
+		return -ENOSPC;
 	}
 	if (!size || !IS_ALIGNED(size, bsz) || !IS_ALIGNED(gpa, PAGE_SIZE)) {
 		ksnprintf(err, errlen, "RAM [%#llx, +%#llx) must be a multiple of its %s backing",
@@ -163,6 +166,9 @@ int vm_add_ram(struct vm *vm, uint64_t gpa, uint64_t size, int backing_level, un
 		free_backing(hva, mapped);
 		return r;
 	}
+	vm->ram[vm->nram].hva = hva;
+	vm->ram[vm->nram].size = mapped;
+	vm->nram++;
 	vm->hva_next = hva + mapped + (1ULL << 30);
 	return 0;
 }

@@ -47,6 +47,10 @@ struct vm {
 	bool invept_single;
 	uint64_t eptp;
 	uint64_t hva_next;      /* bump allocator for backing addresses */
+	struct {
+		uint64_t hva, size;
+	} ram[MEMSLOT_MAX];     /* host ranges vm_add_ram() mapped: freed by vm_destroy() */
+	unsigned nram;
 	struct spinlock mmu_lock;
 	struct mmu_inval inval;
 	bool bugged;            /* VM_BUG_ON fired: never run it again */
