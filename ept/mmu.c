@@ -6,6 +6,7 @@
  */
 #include "bug.h"
 #include "ept.h"
+#include "gpc.h"
 #include "hal.h"
 #include "kerrno.h"
 #include "kstring.h"
@@ -233,6 +234,7 @@ static void vm_invalidate_start(struct mmu_notifier *mn, const struct mmu_range 
 	}
 	if (!begun)
 		return; /* touches no memslot: nothing at all to do */
+	gpc_invalidate_start(vm, r->start, r->end);
 	vm->stats.invalidations++;
 	vm->stats.ept_zaps += (uint64_t)zapped;
 	/* One flush per batch, and none if nothing present was zapped. */

@@ -61,6 +61,7 @@ struct vm {
 	void (*flush)(struct vm *vm); /* INVEPT in the kernel, a counter in host tests */
 	void (*fault_hook)(struct vm *vm, enum fault_step step, void *ctx);
 	void *fault_hook_ctx;
+	struct gpc *gpc_list;   /* active gfn-to-pfn caches (ept/gpc.c), under mmu_lock */
 };
 
 struct vmx_caps;

@@ -79,6 +79,53 @@ static long cpuid_bench(uint64_t n)
 	return (long)((t1 - t0) / n);
 }
 
+/* A consistent copy of the vCPU-info area (version even and unchanged). */
+static void read_info(volatile struct hc_vcpu_info *vi, struct hc_vcpu_info *out)
+{
+	unsigned v;
+
+	do {
+		v = vi->version;
+		__asm__ __volatile__("" ::: "memory");
+		out->exits = vi->exits;
+		out->last_exit_reason = vi->last_exit_reason;
+		__asm__ __volatile__("" ::: "memory");
+	} while ((v & 1) || v != vi->version);
+	out->version = v;
+}
+
+/*
+ * Register the vCPU-info area at @area, then forever: one CPUID exit, read
+ * the area, yield the exit count it shows. The host's answer picks what next.
+ */
+static long info_loop(uint64_t area, uint64_t area2)
+{
+	struct hc_vcpu_info snap;
+	uint32_t a, b, c, d;
+
+	/* Bad registrations get errors, not a crash. */
+	if (hypercall(HC_VCPU_INFO, (area | 0xfff) - 7, 16) != HC_EINVAL)
+		return 1; /* crosses a page */
+	if (hypercall(HC_VCPU_INFO, 0xdead00000000ULL, 16) != HC_EFAULT)
+		return 2; /* no memory there */
+	if (hypercall(HC_VCPU_INFO, area, 8) != HC_EINVAL)
+		return 3; /* too small */
+	if (hypercall(HC_VCPU_INFO, area, sizeof(snap)) != 0)
+		return 4;
+	for (;;) {
+		cpuid(0, &a, &b, &c, &d);
+		read_info((volatile struct hc_vcpu_info *)area, &snap);
+		long cmd = hypercall(HC_YIELD, snap.exits, 0);
+		if (cmd == TG_INFO_DONE)
+			return 0;
+		if (cmd == TG_INFO_MOVE) {
+			area = area2;
+			if (hypercall(HC_VCPU_INFO, area, sizeof(snap)) != 0)
+				return 5;
+		}
+	}
+}
+
 long guest_main(uint64_t ram, uint64_t cmd, uint64_t arg, uint64_t arg2)
 {
 	(void)ram;
@@ -121,6 +168,8 @@ long guest_main(uint64_t ram, uint64_t cmd, uint64_t arg, uint64_t arg2)
 				*(volatile uint8_t *)a = (uint8_t)round;
 			hypercall(HC_YIELD, round, 0);
 		}
+	case TG_VCPU_INFO:
+		return info_loop(arg, arg2);
 	case TG_CPUID_BENCH:
 		return cpuid_bench(arg);
 	default:

@@ -14,7 +14,13 @@
 #define TG_LOOP 10
 #define TG_INC_YIELD 12   /* RDX = address: forever { yield(*addr); *addr += 1; } */
 #define TG_TOUCH_YIELD 13 /* RDX = base, RCX = size: forever { touch each page; yield(round); } */
+#define TG_VCPU_INFO 14    /* RDX = area, RCX = second area: see info_loop() */
 #define TG_CPUID_BENCH 11 /* RDX = iterations: returns average TSC ticks per CPUID */
+
+/* What the host answers a TG_VCPU_INFO yield with (RAX on resume). */
+#define TG_INFO_CONTINUE 0
+#define TG_INFO_MOVE 1     /* re-register at the second area */
+#define TG_INFO_DONE 2
 
 /* The value TG_PATTERN stores at guest-physical address a. */
 #define TESTGUEST_PATTERN(a) (((a) * 0x9e3779b97f4a7c15ULL) ^ 0x5a5a5a5a5a5a5a5aULL)

@@ -11,6 +11,7 @@
 #define HC_EXIT 2    /* (code): stop this guest with exit code `code` */
 #define HC_STATS 3   /* (gpa, len): copy struct hc_stats (or its first len bytes) */
 #define HC_YIELD 4   /* (value): pause; the host may act on the guest's memory, then resume */
+#define HC_VCPU_INFO 5 /* (gpa, len): register the struct hc_vcpu_info area; gpa ~0 unregisters */
 
 #define HC_WRITE_MAX 4096
 
@@ -28,6 +29,17 @@ struct hc_stats {
 	unsigned long long ept_violations;
 	unsigned long long hypercalls;
 	unsigned long long io_exits;
+};
+
+/*
+ * Written by the hypervisor on every VM exit once registered. version is odd
+ * while an update is in progress and even when it is complete: read version,
+ * the fields, version again, and retry if they differ or are odd.
+ */
+struct hc_vcpu_info {
+	unsigned int version;
+	unsigned int last_exit_reason;
+	unsigned long long exits;
 };
 
 #endif

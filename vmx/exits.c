@@ -128,6 +128,23 @@ static long hc_stats(struct vcpu *v, uint64_t gpa, uint64_t len)
 	return (long)len;
 }
 
+static long hc_vcpu_info(struct vcpu *v, uint64_t gpa, uint64_t len)
+{
+	gpc_deactivate(&v->info); /* re-registering moves the area */
+	if (gpa == ~0ULL)
+		return 0;
+	if (len < sizeof(struct hc_vcpu_info))
+		return HC_EINVAL;
+	int r = gpc_activate(&v->info, gpa, len);
+	if (r == -EFAULT && v->info.active)
+		return 0; /* backed by a memslot, just not mapped right now: updates resume later */
+	if (r) {
+		gpc_deactivate(&v->info);
+		return r == -EINVAL ? HC_EINVAL : HC_EFAULT;
+	}
+	return 0;
+}
+
 static void handle_vmcall(struct vcpu *v)
 {
 	uint64_t nr = v->regs.rax, a0 = v->regs.rdi, a1 = v->regs.rsi;
@@ -145,6 +162,9 @@ static void handle_vmcall(struct vcpu *v)
 		return;
 	case HC_STATS:
 		ret = hc_stats(v, a0, a1);
+		break;
+	case HC_VCPU_INFO:
+		ret = hc_vcpu_info(v, a0, a1);
 		break;
 	case HC_YIELD:
 		v->exit_code = (long)a0;

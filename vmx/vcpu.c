@@ -10,6 +10,7 @@
 #include "desc.h"
 #include "ept.h"
 #include "hal.h"
+#include "hypercall.h"
 #include "hostpt.h"
 #include "kerrno.h"
 #include "kstring.h"
@@ -233,6 +234,7 @@ int vcpu_create(struct vcpu *v, struct vm *vm, struct vmx_cpu *cpu,
 	}
 	setup_host_state();
 	setup_guest_state(entry);
+	gpc_init(&v->info, vm);
 	v->regs.rdi = entry->rdi;
 	v->regs.rsi = entry->rsi;
 	v->regs.rdx = entry->rdx;
@@ -247,6 +249,31 @@ void vcpu_stop(struct vcpu *v, enum vcpu_stop why, const char *fmt, ...)
 	va_start(ap, fmt);
 	kvsnprintf(v->stop_reason, sizeof(v->stop_reason), fmt, ap);
 	va_end(ap);
+}
+
+/*
+ * Write the registered vCPU-info area through its gfn-to-pfn cache. When the
+ * host does not map the page (the cache cannot be refreshed), the update is
+ * skipped and counted; it resumes once the page is mapped again.
+ */
+static void vcpu_update_info(struct vcpu *v, unsigned reason)
+{
+	struct hc_vcpu_info *vi;
+
+	if (!v->info.active)
+		return;
+	if (gpc_lock(&v->info, sizeof(*vi), (void **)&vi)) {
+		v->info_skipped++;
+		return;
+	}
+	WRITE_ONCE(vi->version, ++v->info_version); /* odd: update in progress */
+	barrier();
+	vi->exits = v->vm->stats.exits_total;
+	vi->last_exit_reason = reason;
+	barrier();
+	WRITE_ONCE(vi->version, ++v->info_version); /* even: done */
+	gpc_unlock(&v->info);
+	v->info_updates++;
 }
 
 enum vcpu_stop vcpu_run(struct vcpu *v)
@@ -285,6 +312,7 @@ enum vcpu_stop vcpu_run(struct vcpu *v)
 				  (unsigned long long)v->last_exit_qual);
 			break;
 		}
+		vcpu_update_info(v, reason & 0xffff);
 		if (!v->exits_left--) {
 			vcpu_stop(v, STOP_WATCHDOG, "exit budget used up at RIP %#lx",
 				  vmcs_readl(GUEST_RIP));
@@ -312,6 +340,7 @@ void vcpu_destroy(struct vcpu *v)
 {
 	if (!v->vmcs_pa)
 		return;
+	gpc_deactivate(&v->info);
 	vmclear(v->vmcs_pa);
 	frame_free(&phys_frames, v->vmcs_pa, FRAME_ORDER_4K);
 	v->vmcs_pa = 0;

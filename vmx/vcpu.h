@@ -6,6 +6,7 @@
 #define MINIHV_VCPU_H
 
 #include "compiler.h"
+#include "gpc.h"
 
 struct vm;
 struct vmx_cpu;
@@ -50,6 +51,10 @@ struct vcpu {
 	uint32_t timer_value;
 	uint64_t timer_slices_left;
 	uint64_t exits_left;
+	/* The guest's registered vCPU-info area (HC_VCPU_INFO), through a gpc. */
+	struct gpc info;
+	uint32_t info_version;
+	uint64_t info_updates, info_skipped;
 };
 
 /* Guest entry state (README.md, "Guest ABI"). */

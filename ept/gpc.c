@@ -1,0 +1,197 @@
+#include "gpc.h"
+#include "bug.h"
+#include "frame.h"
+#include "hal.h"
+#include "inval.h"
+#include "kerrno.h"
+#include "kstring.h"
+#include "vm.h"
+
+static bool fits_in_page(uint64_t gpa, uint64_t len)
+{
+	return len && (gpa & (PAGE_SIZE - 1)) + len <= PAGE_SIZE;
+}
+
+static void gpc_step(struct gpc *gpc, enum gpc_step step)
+{
+	if (gpc->hook)
+		gpc->hook(gpc, step, gpc->hook_ctx);
+}
+
+/* Forget the mapping; @lock held for write. */
+static void gpc_unmap(struct gpc *gpc)
+{
+	gpc->valid = false;
+	gpc->pa = INVALID_GPA;
+	gpc->khva = NULL;
+}
+
+void gpc_init(struct gpc *gpc, struct vm *vm)
+{
+	memset(gpc, 0, sizeof(*gpc));
+	gpc->vm = vm;
+	gpc->pa = INVALID_GPA;
+	gpc->gpa = INVALID_GPA;
+}
+
+int gpc_activate(struct gpc *gpc, uint64_t gpa, uint64_t len)
+{
+	struct vm *vm = gpc->vm;
+
+	/* Validate before touching anything: a refusal changes nothing. */
+	if (gpa == INVALID_GPA || !fits_in_page(gpa, len))
+		return -EINVAL;
+	if (!memslot_find(&vm->slots, gpa >> PAGE_SHIFT))
+		return -EFAULT;
+
+	write_lock(&gpc->lock);
+	gpc_unmap(gpc);
+	gpc->gpa = gpa;
+	gpc->len = len;
+	gpc->generation = vm->slots.generation - 1; /* resolve the memslot again */
+	if (!gpc->active) {
+		/* On the list before anything is mapped, so no invalidation is missed. */
+		spin_lock(&vm->mmu_lock);
+		gpc->next = vm->gpc_list;
+		vm->gpc_list = gpc;
+		spin_unlock(&vm->mmu_lock);
+		gpc->active = true;
+	}
+	write_unlock(&gpc->lock);
+	return gpc_refresh(gpc, len);
+}
+
+void gpc_deactivate(struct gpc *gpc)
+{
+	struct vm *vm = gpc->vm;
+
+	write_lock(&gpc->lock);
+	gpc_unmap(gpc);
+	if (gpc->active) {
+		spin_lock(&vm->mmu_lock);
+		for (struct gpc **p = &vm->gpc_list; *p; p = &(*p)->next) {
+			if (*p == gpc) {
+				*p = gpc->next;
+				break;
+			}
+		}
+		spin_unlock(&vm->mmu_lock);
+		gpc->active = false;
+	}
+	write_unlock(&gpc->lock);
+}
+
+bool gpc_check(struct gpc *gpc, uint64_t len)
+{
+	return gpc->active && gpc->valid && gpc->khva &&
+	       gpc->generation == READ_ONCE(gpc->vm->slots.generation) &&
+	       fits_in_page(gpc->gpa, len);
+}
+
+/* Is an invalidation covering our gfn running right now? */
+static bool invalidation_covers(struct vm *vm, uint64_t gfn)
+{
+	bool busy;
+
+	spin_lock(&vm->mmu_lock);
+	busy = vm->inval.in_progress &&
+	       (vm->inval.range_start == INVALID_GPA ||
+		(gfn >= vm->inval.range_start && gfn < vm->inval.range_end));
+	spin_unlock(&vm->mmu_lock);
+	return busy;
+}
+
+int gpc_refresh(struct gpc *gpc, uint64_t len)
+{
+	struct vm *vm = gpc->vm;
+	int r = 0;
+
+	spin_lock(&gpc->refresh_lock);
+	write_lock(&gpc->lock);
+	if (!gpc->active || !fits_in_page(gpc->gpa, len)) {
+		r = -EINVAL;
+		goto out;
+	}
+	if (gpc->generation != vm->slots.generation) {
+		struct memslot *s = memslot_find(&vm->slots, gpc->gpa >> PAGE_SHIFT);
+
+		if (!s) {
+			gpc_unmap(gpc);
+			r = -EFAULT;
+			goto out;
+		}
+		gpc->uhva = memslot_gfn_to_hva(s, gpc->gpa >> PAGE_SHIFT);
+		gpc->generation = vm->slots.generation;
+	}
+	/* Invalid before the lock is dropped: no user may trust the old mapping now. */
+	gpc_unmap(gpc);
+	gpc->refreshes++;
+	for (;;) {
+		struct pt_walk w;
+
+		gpc->refresh_loops++;
+		gpc->invalidated = false;
+		write_unlock(&gpc->lock);
+		gpc_step(gpc, GPC_STEP_UNLOCKED);
+		int found = pt_lookup(&vm->mm->pt, gpc->uhva, &w);
+		gpc_step(gpc, GPC_STEP_WALKED);
+		write_lock(&gpc->lock);
+
+		if (!gpc->active) {
+			r = -EINVAL; /* deactivated meanwhile */
+			break;
+		}
+		/*
+		 * Retry if an invalidation hit this page while the lock was dropped,
+		 * or one covering it is still running. Invalidations elsewhere do
+		 * not matter: the loop always makes progress against them.
+		 */
+		if (gpc->invalidated || invalidation_covers(vm, gpc->gpa >> PAGE_SHIFT))
+			continue;
+		if (found) {
+			r = -EFAULT; /* the host does not map the page: stay invalid */
+			break;
+		}
+		gpc->pa = ALIGN_DOWN(w.pa, PAGE_SIZE);
+		gpc->khva = (uint8_t *)phys_to_virt(gpc->pa) + (gpc->gpa & (PAGE_SIZE - 1));
+		gpc->valid = true;
+		break;
+	}
+out:
+	write_unlock(&gpc->lock);
+	spin_unlock(&gpc->refresh_lock);
+	return r;
+}
+
+int gpc_lock(struct gpc *gpc, uint64_t len, void **p)
+{
+	read_lock(&gpc->lock);
+	while (!gpc_check(gpc, len)) {
+		read_unlock(&gpc->lock);
+		int r = gpc_refresh(gpc, len);
+		if (r)
+			return r;
+		read_lock(&gpc->lock);
+	}
+	*p = gpc->khva;
+	return 0;
+}
+
+void gpc_unlock(struct gpc *gpc)
+{
+	read_unlock(&gpc->lock);
+}
+
+void gpc_invalidate_start(struct vm *vm, uint64_t start, uint64_t end)
+{
+	lockdep_assert_held(&vm->mmu_lock);
+	for (struct gpc *gpc = vm->gpc_list; gpc; gpc = gpc->next) {
+		/* uhva may be stale after a memslot change: generation catches that. */
+		if (gpc->uhva < end && gpc->uhva + PAGE_SIZE > start) {
+			write_lock(&gpc->lock);
+			gpc->valid = false;
+			gpc->invalidated = true;
+			write_unlock(&gpc->lock);
+		}
+	}
+}
