@@ -58,14 +58,14 @@ $(BUILD)/guest/%.bin.o: $(BUILD)/guest/%.bin
 	cd $(BUILD)/guest && objcopy -I binary -O elf64-x86-64 -B i386:x86-64 \
 		--rename-section .data=.rodata.guest,alloc,load,readonly,data,contents $*.bin $*.bin.o
 
-.PHONY: all help deps kernel iso run test test-host test-qemu test-bochs test-kvm \
+.PHONY: all help deps kernel iso run test test-host test-qemu test-bochs test-kvm test-gdb \
 	debug gdb bench clean
 all: kernel iso $(HOST_TESTS)
 
 help:
 	@echo "make run          boot minihv under QEMU, serial console on this terminal"
 	@echo "make test         host unit tests + self-tests under QEMU TCG, Bochs (and KVM if present)"
-	@echo "make test-host | test-qemu | test-bochs | test-kvm   one part of 'make test'"
+	@echo "make test-host | test-qemu | test-gdb | test-bochs | test-kvm   one part of 'make test'"
 	@echo "make debug        QEMU halted with its GDB stub on port $(GDB_PORT)"
 	@echo "make gdb          attach gdb to 'make debug' (symbols, breakpoint at kmain)"
 	@echo "make bench        deterministic counts and host-side timings"
@@ -130,6 +130,7 @@ FORCE:
 $(eval $(call iso_rule,minihv,$(CMDLINE),$(BUILD)/guest/hello.bin))
 $(eval $(call iso_rule,minihv-test,$(TEST_CMDLINE),))
 $(eval $(call iso_rule,minihv-bench,bench quiet,))
+$(eval $(call iso_rule,minihv-debug,$(TEST_CMDLINE) on_panic=halt,))
 
 iso: $(BUILD)/minihv.iso $(BUILD)/minihv-test.iso $(BUILD)/minihv-bench.iso
 
@@ -154,14 +155,17 @@ test-bochs: deps all
 	scripts/test.sh bochs
 test-kvm: deps all
 	scripts/test.sh kvm
+test-gdb: deps all
+	scripts/test.sh gdb
 
-debug: deps $(BUILD)/minihv-test.iso
-	@echo "QEMU halted, GDB stub on localhost:$(GDB_PORT). In another terminal: make gdb"
-	scripts/run.sh debug $(BUILD)/minihv-test.iso $(GDB_PORT)
+debug: deps $(BUILD)/minihv-debug.iso
+	@echo "QEMU halted, GDB stub on localhost:$(GDB_PORT). In another terminal: make gdb GDB_PORT=$(GDB_PORT)"
+	@echo "Kernel command line: $(TEST_CMDLINE) on_panic=halt"
+	scripts/run.sh debug $(BUILD)/minihv-debug.iso $(GDB_PORT)
 
 gdb: $(KERNEL)
 	gdb -q -x scripts/gdbinit -ex 'target remote localhost:$(GDB_PORT)' \
-		-ex 'break kmain' -ex 'continue' $(KERNEL)
+		-ex 'hbreak kmain' -ex 'continue' $(KERNEL)
 
 bench: deps all
 	scripts/bench.sh

@@ -6,6 +6,7 @@
 #include "bug.h"
 #include "cpu.h"
 #include "desc.h"
+#include "dump.h"
 #include "exit.h"
 #include "hostpt.h"
 #include "kstring.h"
@@ -15,6 +16,7 @@
 #include "printk.h"
 #include "run_guest.h"
 #include "serial.h"
+#include "vm.h"
 
 void kmain(uint32_t magic, uint32_t mbi_pa);
 
@@ -41,6 +43,12 @@ static void print_boot_info(const struct boot_info *bi)
 			(unsigned long long)bi->modules[i].end);
 	pr_info("boot: ACPI RSDP %s %#llx\n", bi->rsdp ? (bi->rsdp_rev == 2 ? "v2" : "v1") : "none",
 		(unsigned long long)bi->rsdp);
+}
+
+static void dump_at_teardown(struct vm *vm)
+{
+	printk("# dump of VM %s at teardown (dump= option)\n", vm->name);
+	dump_vm(vm, kopts.dump);
 }
 
 void kmain(uint32_t magic, uint32_t mbi_pa)
@@ -76,6 +84,9 @@ void kmain(uint32_t magic, uint32_t mbi_pa)
 	pr_info("mm: %llu MiB free of %llu MiB available\n",
 		(unsigned long long)(phys_frames.nfree << PAGE_SHIFT) >> 20,
 		(unsigned long long)boot_info.ram_avail >> 20);
+
+	if (kopts.dump)
+		vm_destroy_hook = dump_at_teardown;
 
 	/* Cover at least 4 GiB so MMIO (local APIC, ...) stays reachable. */
 	int r = hostpt_init(MAX(boot_info.ram_top, 4ULL << 30));

@@ -1,5 +1,6 @@
 #include "options.h"
 #include "cmdline.h"
+#include "dump.h"
 #include "kstring.h"
 #include "printk.h"
 
@@ -10,7 +11,39 @@ static const struct opt_def option_defs[] = {
 	{ "quiet", OPT_FLAG, "quiet" },
 	{ "guest_mem", OPT_SIZE, "guest_mem=N[K|M|G]" },
 	{ "bench", OPT_FLAG, "bench" },
+	{ "dump", OPT_STRING, "dump=pt|ept|inval|gpc|vcpu|all[,...]" },
+	{ "on_panic", OPT_STRING, "on_panic=exit|halt" },
 };
+
+static const struct {
+	const char *name;
+	unsigned bit;
+} dump_names[] = {
+	{ "pt", DUMP_PT }, { "ept", DUMP_EPT }, { "inval", DUMP_INVAL },
+	{ "gpc", DUMP_GPC }, { "vcpu", DUMP_VCPU }, { "all", DUMP_ALL },
+};
+
+static int parse_dump(struct kernel_options *o, const char *val, size_t len, char *err,
+		      size_t errlen)
+{
+	for (size_t i = 0; i < len;) {
+		size_t n = 0, k;
+
+		while (i + n < len && val[i + n] != ',')
+			n++;
+		for (k = 0; k < ARRAY_SIZE(dump_names); k++)
+			if (strlen(dump_names[k].name) == n && !strncmp(dump_names[k].name, val + i, n))
+				break;
+		if (k == ARRAY_SIZE(dump_names)) {
+			ksnprintf(err, errlen, "unknown dump '%.*s' (pt, ept, inval, gpc, vcpu, all)",
+				  (int)n, val + i);
+			return 1;
+		}
+		o->dump |= dump_names[k].bit;
+		i += n + 1;
+	}
+	return 0;
+}
 
 static int set_option(void *ctx, const struct opt_def *def, const char *val, size_t len,
 		      uint64_t num, char *err, size_t errlen)
@@ -38,6 +71,17 @@ static int set_option(void *ctx, const struct opt_def *def, const char *val, siz
 		o->guest_mem = num;
 	} else if (!strcmp(def->key, "bench")) {
 		o->bench = true;
+	} else if (!strcmp(def->key, "dump")) {
+		return parse_dump(o, val, len, err, errlen);
+	} else if (!strcmp(def->key, "on_panic")) {
+		if (len == 4 && !strncmp(val, "halt", 4)) {
+			o->panic_halt = true;
+		} else if (len == 4 && !strncmp(val, "exit", 4)) {
+			o->panic_halt = false;
+		} else {
+			ksnprintf(err, errlen, "'%.*s': expected exit or halt", (int)len, val);
+			return 1;
+		}
 	}
 	return 0;
 }

@@ -171,7 +171,17 @@ int ept_handle_violation(struct vm *vm, uint64_t gpa, uint64_t qual, char *why, 
 			 * Smaller leaves already live inside the block, or a read-only
 			 * leaf is being upgraded: replace just this page.
 			 */
-			pt_zap(&vm->ept, ALIGN_DOWN(gpa, PAGE_SIZE), PAGE_SIZE, 0);
+			int old_level = 0;
+
+			pt_find_leaf(&vm->ept, gpa, &old_level);
+			/*
+			 * A huge leaf goes whole, also over pages not mapped back here:
+			 * flush, or a later invalidation of one of them finds no leaf,
+			 * skips its flush and leaves the old translation cached.
+			 */
+			if (pt_zap(&vm->ept, ALIGN_DOWN(gpa, PAGE_SIZE), PAGE_SIZE, 0) &&
+			    old_level > PT_LEVEL_4K)
+				vm_flush_ept(vm);
 			level = PT_LEVEL_4K;
 			r = pt_map(&vm->ept, ALIGN_DOWN(gpa, PAGE_SIZE), page_pa, PAGE_SIZE, prot,
 				   level);

@@ -15,6 +15,25 @@
 #define INVEPT_GLOBAL 2
 
 static int next_vm_id;
+struct vm *vm_registry[VM_REGISTRY_MAX];
+void (*vm_destroy_hook)(struct vm *vm);
+
+static void registry_add(struct vm *vm)
+{
+	for (int i = 0; i < VM_REGISTRY_MAX; i++) {
+		if (!vm_registry[i]) {
+			vm_registry[i] = vm;
+			return;
+		}
+	}
+}
+
+static void registry_del(struct vm *vm)
+{
+	for (int i = 0; i < VM_REGISTRY_MAX; i++)
+		if (vm_registry[i] == vm)
+			vm_registry[i] = NULL;
+}
 
 static void invept(unsigned long type, uint64_t eptp)
 {
@@ -66,6 +85,7 @@ int vm_create(struct vm *vm, const char *name, const struct vmx_caps *caps, char
 	vm->hva_next = HOST_DYN_BASE + (uint64_t)vm->id * VM_HVA_WINDOW;
 	vm->flush = vm_invept;
 	vm_mmu_attach(vm, &host_mm);
+	registry_add(vm);
 	return 0;
 }
 
@@ -96,6 +116,9 @@ static void free_backing(uint64_t hva, uint64_t size)
 
 void vm_destroy(struct vm *vm)
 {
+	if (vm_destroy_hook)
+		vm_destroy_hook(vm);
+	registry_del(vm);
 	/* Stop listening first: tearing down the backing must not call back into us. */
 	vm_mmu_detach(vm);
 	/* All RAM ever added, including slots removed since. */

@@ -62,7 +62,14 @@ struct vm {
 	void (*fault_hook)(struct vm *vm, enum fault_step step, void *ctx);
 	void *fault_hook_ctx;
 	struct gpc *gpc_list;   /* active gfn-to-pfn caches (ept/gpc.c), under mmu_lock */
+	void *vcpu;             /* its struct vcpu once created (debug helpers) */
 };
+
+/* Live VMs, for the debug helpers (gdb's hv-* commands, dump=). */
+#define VM_REGISTRY_MAX 16
+extern struct vm *vm_registry[VM_REGISTRY_MAX];
+/* Called by vm_destroy() first when set (the dump= option). */
+extern void (*vm_destroy_hook)(struct vm *vm);
 
 struct vmx_caps;
 

@@ -37,6 +37,16 @@ void ktest_skip(const char *fmt, ...) __printf(1, 2);
 			    "%#llx != %#llx", __a, __b);                               \
 	})
 
+/* Results so far, in run order, for gdb's hv-tests. */
+enum ktest_state { KTEST_PENDING, KTEST_RUNNING, KTEST_PASS, KTEST_FAIL, KTEST_SKIP };
+struct ktest_result {
+	const struct ktest *test;
+	enum ktest_state state;
+};
+#define KTEST_MAX 256
+extern struct ktest_result ktest_results[KTEST_MAX];
+extern unsigned ktest_nresults;
+
 struct ktest_summary {
 	unsigned passed, failed, skipped;
 };

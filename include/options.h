@@ -10,6 +10,8 @@ struct kernel_options {
 	bool quiet;
 	uint64_t guest_mem; /* RAM of the guest given as the "guest" module */
 	bool bench;         /* run the measurements of `make bench` */
+	unsigned dump;      /* dump=: DUMP_* bits (vmx/dump.h), printed at VM teardown */
+	bool panic_halt;    /* on_panic=halt: stop for a debugger instead of exiting */
 };
 
 extern struct kernel_options kopts;

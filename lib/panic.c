@@ -3,6 +3,7 @@
 #include "cpu.h"
 #include "exit.h"
 #include "ksyms.h"
+#include "options.h"
 #include "printk.h"
 
 unsigned long warn_count;
@@ -28,5 +29,11 @@ __noreturn void panic_at(const char *file, int line, const char *fmt, ...)
 	va_end(ap);
 	printk("\n");
 	dump_stack();
+	if (kopts.panic_halt) {
+		/* Under `make debug`: keep the state for the debugger. */
+		printk("minihv: halted after the panic. Attach with `make gdb` (GDB_PORT as for "
+		       "`make debug`), then `bt`, `info registers`, hv-pt/hv-ept/hv-inval/hv-tests.\n");
+		cpu_halt_forever();
+	}
 	emu_exit(EXIT_PANIC);
 }

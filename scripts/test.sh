@@ -1,5 +1,5 @@
 #!/bin/bash
-# Usage: test.sh all|host|qemu|bochs|kvm
+# Usage: test.sh all|host|qemu|gdb|bochs|kvm
 # Runs the host unit tests and boots the test image under each emulator with a
 # timeout, reads the TAP lines from the serial log, prints one result line per
 # run and, last, the overall "N passed, N failed, N skipped". Exits non-zero
@@ -111,6 +111,14 @@ run_bochs() {
 	tally "bochs/$BOCHS_CPU" "$log" "$rc" 0 1 "$(elapsed "$start")" need-vmx
 }
 
+run_gdb() {
+	local log=$LOGS/gdb.log start rc
+	start=$(now)
+	"$here/gdb-test.sh" > "$log" 2>&1 </dev/null
+	rc=$?
+	tally "gdb" "$log" "$rc" 0 1 "$(elapsed "$start")"
+}
+
 kvm_usable() {
 	[ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]
 }
@@ -120,6 +128,7 @@ case "$what" in
 all)
 	run_host
 	run_qemu tcg
+	run_gdb
 	for cpu in $BOCHS_CPUS; do run_bochs "$cpu"; done
 	if kvm_usable; then
 		run_qemu kvm
@@ -129,13 +138,14 @@ all)
 	fi
 	;;
 host) run_host ;;
+gdb) run_gdb ;;
 qemu) run_qemu tcg ;;
 bochs) for cpu in $BOCHS_CPUS; do run_bochs "$cpu"; done ;;
 kvm)
 	kvm_usable || { echo "qemu-kvm: /dev/kvm is missing or not accessible"; exit 1; }
 	run_qemu kvm
 	;;
-*) echo "test.sh: unknown part '$what' (all, host, qemu, bochs, kvm)" >&2; exit 2 ;;
+*) echo "test.sh: unknown part '$what' (all, host, qemu, gdb, bochs, kvm)" >&2; exit 2 ;;
 esac
 echo "$P passed, $F failed, $S skipped"
 [ "$F" = 0 ]

@@ -5,6 +5,8 @@
 
 extern const struct ktest __ktests_start[], __ktests_end[];
 
+struct ktest_result ktest_results[KTEST_MAX];
+unsigned ktest_nresults;
 static const struct ktest *current;
 static bool cur_failed, cur_skipped;
 static char skip_reason[160];
@@ -92,9 +94,14 @@ struct ktest_summary ktest_run(const char *spec, unsigned pre_failures, const ch
 		s.failed++;
 	}
 	trap_unexpected_hook = test_exception;
-	for (const struct ktest *t = __ktests_start; t < __ktests_end; t++) {
-		if (!ktest_selected(spec, t->name))
-			continue;
+	for (const struct ktest *t = __ktests_start; t < __ktests_end; t++)
+		if (ktest_selected(spec, t->name) && ktest_nresults < KTEST_MAX)
+			ktest_results[ktest_nresults++].test = t;
+	for (unsigned i = 0; i < ktest_nresults; i++) {
+		const struct ktest *t = ktest_results[i].test;
+		struct ktest_result *res = &ktest_results[i];
+
+		res->state = KTEST_RUNNING;
 		current = t;
 		cur_failed = cur_skipped = false;
 		if (ksetjmp(&abort_jmp) == 0)
@@ -103,12 +110,15 @@ struct ktest_summary ktest_run(const char *spec, unsigned pre_failures, const ch
 		if (cur_failed) {
 			printk("not ok %u %s\n", n, t->name);
 			s.failed++;
+			res->state = KTEST_FAIL;
 		} else if (cur_skipped) {
 			printk("ok %u %s # SKIP %s\n", n, t->name, skip_reason);
 			s.skipped++;
+			res->state = KTEST_SKIP;
 		} else {
 			printk("ok %u %s\n", n, t->name);
 			s.passed++;
+			res->state = KTEST_PASS;
 		}
 		current = NULL;
 	}

@@ -238,6 +238,7 @@ int vcpu_create(struct vcpu *v, struct vm *vm, struct vmx_cpu *cpu,
 	v->regs.rdi = entry->rdi;
 	v->regs.rsi = entry->rsi;
 	v->regs.rdx = entry->rdx;
+	vm->vcpu = v;
 	return 0;
 }
 
@@ -341,6 +342,7 @@ void vcpu_destroy(struct vcpu *v)
 	if (!v->vmcs_pa)
 		return;
 	gpc_deactivate(&v->info);
+	/* vm->vcpu stays: the registers remain readable until the VM itself goes. */
 	vmclear(v->vmcs_pa);
 	frame_free(&phys_frames, v->vmcs_pa, FRAME_ORDER_4K);
 	v->vmcs_pa = 0;

@@ -1,0 +1,82 @@
+#!/bin/bash
+# The gdb test of `make test`: QEMU TCG halted with its GDB stub, a batch gdb
+# session that breaks in the gdb_fixture test, checks the backtrace, runs
+# every hv-* helper at gdb_checkpoint() and compares its output with what the
+# kernel printed for the same structures, then lets the run finish. Prints
+# TAP lines and "N passed, N failed, N skipped". gdb and QEMU are always ended.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/emu.sh"
+BUILD=${BUILD:-build}
+ISO=$BUILD/minihv-test.iso
+KERNEL=$BUILD/minihv.elf
+OUT=$BUILD/test-logs/gdb
+GDB_TIMEOUT=${GDB_TIMEOUT:-180}
+mkdir -p "$OUT"
+rm -f "$OUT"/*
+
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+qemu_cmd tcg "$ISO" "$OUT/serial.log"
+"${CMD[@]}" -S -gdb "tcp:127.0.0.1:$port" > "$OUT/qemu.stderr" 2>&1 </dev/null &
+qpid=$!
+cleanup() { kill "$qpid" 2>/dev/null; sleep 0.2; kill -9 "$qpid" 2>/dev/null; wait "$qpid" 2>/dev/null; }
+trap cleanup EXIT
+
+timeout -k 5 "$GDB_TIMEOUT" gdb -q -batch -nx -x scripts/gdbinit \
+	-ex "target remote 127.0.0.1:$port" \
+	-ex "hbreak ktest_fn_gdb_fixture" -ex "continue" \
+	-ex "echo @@bt-begin\n" -ex "bt" -ex "echo @@bt-end\n" \
+	-ex "hv-tests" \
+	-ex "delete" -ex "hbreak gdb_checkpoint" -ex "continue" \
+	-ex "echo @@helpers-begin\n" \
+	-ex "hv-pt vm->slots.slot[0].hva" \
+	-ex "hv-ept gdbvm vm->slots.slot[0].base_gfn << 12" \
+	-ex "hv-ept gdbvm (vm->slots.slot[0].base_gfn << 12) + 4096" \
+	-ex "hv-inval gdbvm" -ex "hv-gpc gdbvm" -ex "hv-vcpu gdbvm" \
+	-ex "echo @@helpers-end\n" \
+	-ex "hv-ept nosuchvm 0" -ex "hv-pt" -ex "hv-vms" \
+	-ex "delete" -ex "continue" \
+	"$KERNEL" > "$OUT/gdb.log" 2>&1 </dev/null
+grc=$?
+wait "$qpid" 2>/dev/null
+trap - EXIT
+cleanup
+
+n=0 failed=0
+check() { # name, then a command that succeeds for a pass
+	local name=$1
+	shift
+	n=$((n + 1))
+	if "$@"; then
+		echo "ok $n $name"
+	else
+		echo "not ok $n $name"
+		failed=$((failed + 1))
+	fi
+}
+between() { sed -n "/$2/,/$3/p" "$1" | sed '1d;$d' | tr -d '\r'; }
+# Section K of a helper block: the K-th "hv-" line and what follows it.
+section() { awk -v k="$2" '/^hv-/ { i++ } i == k' <<< "$1"; }
+
+kernel=$(between "$OUT/serial.log" '^# gdb-fixture begin' '^# gdb-fixture end')
+helpers=$(between "$OUT/gdb.log" '^@@helpers-begin' '^@@helpers-end')
+bt=$(between "$OUT/gdb.log" '^@@bt-begin' '^@@bt-end')
+
+check gdb_session_ended test "$grc" != 124 -a "$grc" != 137
+check gdb_break_in_test grep -q 'ktest_fn_gdb_fixture' <<< "$bt"
+check gdb_backtrace bash -c 'grep -q "^#0 .*ktest_fn_gdb_fixture" <<< "$1" &&
+	grep -q " ktest_run " <<< "$1" && grep -q " kmain " <<< "$1"' _ "$bt"
+check gdb_hv_tests bash -c 'grep -q "gdb_fixture: running" "$1" && grep -q ": ok$" "$1"' _ "$OUT/gdb.log"
+names=(hv_pt hv_ept_mapped hv_ept_unmapped hv_inval hv_gpc hv_vcpu)
+for k in 1 2 3 4 5 6; do
+	kx=$(section "$kernel" "$k") gx=$(section "$helpers" "$k")
+	check "gdb_${names[$((k - 1))]}_matches_kernel" test -n "$kx" -a "$kx" = "$gx"
+	if [ -z "$kx" ] || [ "$kx" != "$gx" ]; then
+		diff <(echo "$kx") <(echo "$gx") | sed 's/^/# kernel< gdb> /'
+	fi
+done
+check gdb_clear_errors bash -c 'grep -q "hv-ept: no VM named .nosuchvm." "$1" &&
+	grep -q "hv-pt: usage: hv-pt ADDR" "$1" && ! grep -qE "Traceback|Python Exception" "$1"' _ "$OUT/gdb.log"
+check gdb_run_completes grep -qaE '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$OUT/serial.log"
+echo "$((n - failed)) passed, $failed failed, 0 skipped"
+[ "$failed" = 0 ]

@@ -1,0 +1,291 @@
+# gdb helpers for minihv: hypervisor-aware commands (GDB's Python API).
+# Loaded by scripts/gdbinit. Each command prints the same lines the kernel
+# prints for the same structure (vmx/dump.c), so the two can be compared.
+#
+#   hv-pt ADDR        walk the host page tables for ADDR
+#   hv-ept VM GPA     walk VM's EPT tables for GPA
+#   hv-inval VM       invalidation state and statistics
+#   hv-gpc VM         active gfn-to-pfn caches
+#   hv-vcpu VM        registers saved at the last exit and the exit reason
+#   hv-tests          registered tests and their results so far
+#   hv-vms            live VMs (the names and indexes VM arguments accept)
+# VM is a name ("gdbvm"), an index into vm_registry, or an expression of type
+# struct vm *. ADDR and GPA are gdb expressions.
+
+import gdb
+
+PT_LEVELS = 4
+LEVEL_NAMES = {0: "none", 1: "4K", 2: "2M", 3: "1G", 4: "512G"}
+INVALID_GPA = (1 << 64) - 1
+ADDR_MASK = 0x000FFFFFFFFFF000
+
+
+class HvError(Exception):
+    """A user-facing problem: printed as a message, never as a traceback."""
+
+
+def u64(value):
+    return int(value) & ((1 << 64) - 1)
+
+
+def read_u64(addr):
+    try:
+        mem = gdb.selected_inferior().read_memory(addr, 8)
+    except gdb.MemoryError:
+        raise HvError("cannot read memory at %#x" % addr)
+    return int.from_bytes(bytes(mem), "little")
+
+
+def symbol(expr, what):
+    try:
+        return gdb.parse_and_eval(expr)
+    except gdb.error:
+        raise HvError("%s is not available (%s): is the kernel's symbol file loaded?" % (what, expr))
+
+
+def shift(level):
+    return 12 + 9 * (level - 1)
+
+
+def index(addr, level):
+    return (addr >> shift(level)) & 511
+
+
+def x86_present(e):
+    return e & 1
+
+
+def x86_huge(e):
+    return e & 0x80
+
+
+def x86_flags(e, level):
+    s = "P" if e & 1 else "-"
+    s += " W" if e & 2 else ""
+    s += " U" if e & 4 else ""
+    s += " A" if e & 0x20 else ""
+    s += " D" if e & 0x40 else ""
+    s += " PS" if level > 1 and e & 0x80 else ""
+    s += " NX" if e & (1 << 63) else ""
+    return s
+
+
+def ept_present(e):
+    return e & 7
+
+
+def ept_huge(e):
+    return e & 0x80
+
+
+def ept_flags(e, level):
+    leaf = (e & 7) and (level == 1 or e & 0x80)
+    s = ("R" if e & 1 else "-") + ("W" if e & 2 else "-") + ("X" if e & 4 else "-")
+    if leaf:
+        s += " MT=" + ("WB" if (e >> 3) & 7 == 6 else "??")
+    s += " L" if level > 1 and e & 0x80 else ""
+    if e & 0x100:
+        s += " A D" if e & 0x200 else " A"
+    return s
+
+
+def entry_addr(e, level, huge):
+    a = e & ADDR_MASK
+    if level > 1 and huge(e):
+        a &= ~((1 << shift(level)) - 1)
+    return a
+
+
+def walk(what, root, addr, present, huge, flags):
+    """Print one walk exactly as dump_walk() in vmx/dump.c does."""
+    print("%s %#x root %#x" % (what, addr, root))
+    table = root
+    for level in range(PT_LEVELS, 0, -1):
+        e = read_u64(table + 8 * index(addr, level))
+        print("  L%d[%3u] 0x%016x %s" % (level, index(addr, level), e, flags(e, level)))
+        if not present(e):
+            print("  -> not mapped (stops at L%d)" % level)
+            return
+        if level == 1 or huge(e):
+            pa = entry_addr(e, level, huge) + (addr & ((1 << shift(level)) - 1))
+            print("  -> %#x level %s" % (pa, LEVEL_NAMES[level]))
+            return
+        table = entry_addr(e, level, huge)
+
+
+def live_vms():
+    reg = symbol("vm_registry", "the VM registry")
+    vms = []
+    for i in range(int(reg.type.sizeof // reg[0].type.sizeof)):
+        p = reg[i]
+        if u64(p):
+            vms.append((i, p))
+    return vms
+
+
+def find_vm(arg):
+    arg = arg.strip()
+    if not arg:
+        raise HvError("which VM? give a name, an index or a struct vm * (see hv-vms)")
+    vms = live_vms()
+    for i, p in vms:
+        if p["name"].string() == arg:
+            return p
+    if arg.isdigit():
+        for i, p in vms:
+            if i == int(arg):
+                return p
+        raise HvError("no live VM at index %s (live: %s)" % (arg, names(vms)))
+    try:
+        v = gdb.parse_and_eval(arg)
+    except gdb.error:
+        raise HvError("no VM named '%s' (live: %s)" % (arg, names(vms)))
+    if v.type.code != gdb.TYPE_CODE_PTR:
+        v = v.address
+    return v.cast(gdb.lookup_type("struct vm").pointer())
+
+
+def names(vms):
+    return ", ".join("%d %s" % (i, p["name"].string()) for i, p in vms) or "none yet"
+
+
+def c_string_array(name, idx, default):
+    arr = symbol(name, name)
+    n = int(arr.type.sizeof // arr[0].type.sizeof)
+    if 0 <= idx < n and u64(arr[idx]):
+        return arr[idx].string()
+    return default
+
+
+class HvCommand(gdb.Command):
+    def __init__(self, name):
+        super().__init__(name, gdb.COMMAND_USER)
+        self.cmd = name
+
+    def invoke(self, arg, from_tty):
+        try:
+            self.run(arg)
+        except HvError as e:
+            print("%s: %s" % (self.cmd, e))
+        except gdb.error as e:
+            print("%s: %s" % (self.cmd, e))
+
+
+class HvPt(HvCommand):
+    """hv-pt ADDR: walk the host page tables (the primary MMU) for ADDR."""
+
+    def run(self, arg):
+        if not arg.strip():
+            raise HvError("usage: hv-pt ADDR")
+        root = u64(symbol("host_mm.pt.root", "the host page tables"))
+        if not root:
+            raise HvError("the host page tables are not set up yet (host_mm.pt.root is 0)")
+        walk("hv-pt", root, u64(gdb.parse_and_eval(arg)), x86_present, x86_huge, x86_flags)
+
+
+class HvEpt(HvCommand):
+    """hv-ept VM GPA: walk VM's EPT tables (the secondary MMU) for GPA."""
+
+    def run(self, arg):
+        parts = arg.split(None, 1)
+        if len(parts) != 2:
+            raise HvError("usage: hv-ept VM GPA")
+        vm = find_vm(parts[0])
+        root = u64(vm["ept"]["root"])
+        if not root:
+            raise HvError("VM %s has no EPT tables yet" % vm["name"].string())
+        walk("hv-ept " + vm["name"].string(), root, u64(gdb.parse_and_eval(parts[1])),
+             ept_present, ept_huge, ept_flags)
+
+
+class HvInval(HvCommand):
+    """hv-inval VM: invalidation state (in_progress, seq, range) and statistics."""
+
+    def run(self, arg):
+        vm = find_vm(arg)
+        iv, st = vm["inval"], vm["stats"]
+        name = vm["name"].string()
+        start, end = u64(iv["range_start"]), u64(iv["range_end"])
+        rng = "none" if start == INVALID_GPA else "[%#x, %#x)" % (start, end)
+        print("hv-inval %s: in_progress %d seq %d range %s" %
+              (name, int(iv["in_progress"]), u64(iv["seq"]), rng))
+        print("  invalidations %d zaps %d invept %d retries %d violations %d%s" %
+              (u64(st["invalidations"]), u64(st["ept_zaps"]), u64(st["invept"]),
+               u64(st["ept_retries"]), u64(st["ept_violations"]),
+               " BUGGED" if bool(vm["bugged"]) else ""))
+
+
+class HvGpc(HvCommand):
+    """hv-gpc VM: each active gfn-to-pfn cache with gpa, hva, pa, valid, generation."""
+
+    def run(self, arg):
+        vm = find_vm(arg)
+        print("hv-gpc %s" % vm["name"].string())
+        g = vm["gpc_list"]
+        n = 0
+        while u64(g) and n < 64:
+            print("  gpc gpa %#x len %d hva %#x pa %#x valid %d generation %d" %
+                  (u64(g["gpa"]), u64(g["len"]), u64(g["uhva"]), u64(g["pa"]),
+                   1 if bool(g["valid"]) else 0, u64(g["generation"])))
+            g = g["next"]
+            n += 1
+        if not n:
+            print("  no active gfn-to-pfn caches")
+
+
+class HvVcpu(HvCommand):
+    """hv-vcpu VM: guest registers saved at the last exit and the exit reason by name."""
+
+    def run(self, arg):
+        vm = find_vm(arg)
+        name = vm["name"].string()
+        if not u64(vm["vcpu"]):
+            print("hv-vcpu %s: no vCPU (not created yet)" % name)
+            return
+        v = vm["vcpu"].cast(gdb.lookup_type("struct vcpu").pointer())
+        reason = u64(v["last_exit_reason"])
+        rname = c_string_array("exit_names", reason & 0xFFFF, "UNKNOWN")
+        stop = c_string_array("stop_names", int(v["stop"]), "?")
+        r = v["regs"]
+        print("hv-vcpu %s: last exit %d (%s) qualification %#x stop %s" %
+              (name, reason & 0xFFFF, rname, u64(v["last_exit_qual"]), stop))
+        print("  rax %#x rbx %#x rcx %#x rdx %#x" %
+              (u64(r["rax"]), u64(r["rbx"]), u64(r["rcx"]), u64(r["rdx"])))
+        print("  rsi %#x rdi %#x rbp %#x" % (u64(r["rsi"]), u64(r["rdi"]), u64(r["rbp"])))
+
+
+class HvTests(HvCommand):
+    """hv-tests: registered tests and their results so far."""
+
+    STATES = {0: "pending", 1: "running", 2: "ok", 3: "not ok", 4: "skip"}
+
+    def run(self, arg):
+        start = symbol("&__ktests_start", "the test table")
+        end = symbol("&__ktests_end", "the test table")
+        total = (u64(end) - u64(start)) // gdb.lookup_type("struct ktest").sizeof
+        n = int(symbol("ktest_nresults", "the test results"))
+        print("hv-tests: %d registered, %d selected in this run" % (total, n))
+        if not n:
+            print("  no test has been selected yet (tests= not given, or the run has not started)")
+            return
+        res = symbol("ktest_results", "the test results")
+        for i in range(n):
+            t = res[i]["test"]
+            print("  %d %s: %s" % (i + 1, t["name"].string(),
+                                   self.STATES.get(int(res[i]["state"]), "?")))
+
+
+class HvVms(HvCommand):
+    """hv-vms: live VMs."""
+
+    def run(self, arg):
+        vms = live_vms()
+        if not vms:
+            print("hv-vms: no live VM")
+        for i, p in vms:
+            print("  %d %s" % (i, p["name"].string()))
+
+
+for cls, name in ((HvPt, "hv-pt"), (HvEpt, "hv-ept"), (HvInval, "hv-inval"), (HvGpc, "hv-gpc"),
+                  (HvVcpu, "hv-vcpu"), (HvTests, "hv-tests"), (HvVms, "hv-vms")):
+    cls(name)
