@@ -133,6 +133,14 @@ int gpc_refresh(struct gpc *gpc, uint64_t len)
 		gpc->invalidated = false;
 		write_unlock(&gpc->lock);
 		gpc_step(gpc, GPC_STEP_UNLOCKED);
+		/*
+		 * An invalidation that started before @invalidated was cleared and
+		 * still runs may change the page tables during the walk and end
+		 * before the lock is re-taken, unseen by @invalidated: look for one
+		 * now, before the walk. Taken without @lock held, so the lock order
+		 * stays mmu_lock -> @lock as in gpc_invalidate_start().
+		 */
+		bool busy = invalidation_covers(vm, gpc->gpa >> PAGE_SHIFT);
 		int found = pt_lookup(&vm->mm->pt, gpc->uhva, &w);
 		gpc_step(gpc, GPC_STEP_WALKED);
 		write_lock(&gpc->lock);
@@ -142,11 +150,12 @@ int gpc_refresh(struct gpc *gpc, uint64_t len)
 			break;
 		}
 		/*
-		 * Retry if an invalidation hit this page while the lock was dropped,
-		 * or one covering it is still running. Invalidations elsewhere do
+		 * Retry if an invalidation covering this page ran at the walk, or
+		 * one hit it while the lock was dropped (one running now is either,
+		 * or clears @valid once it gets @lock). Invalidations elsewhere do
 		 * not matter: the loop always makes progress against them.
 		 */
-		if (gpc->invalidated || invalidation_covers(vm, gpc->gpa >> PAGE_SHIFT))
+		if (busy || gpc->invalidated)
 			continue;
 		if (found) {
 			r = -EFAULT; /* the host does not map the page: stay invalid */

@@ -91,7 +91,13 @@ int mm_split(struct mm *mm, uint64_t va, int level)
 		return -EINVAL;
 	uint64_t sz = pt_level_size(level);
 	struct mmu_range r = { ALIGN_DOWN(va, sz), ALIGN_DOWN(va, sz) + sz, MMU_EV_SPLIT, 0 };
+	struct pt_walk w;
 
+	/* Nothing to split: no notification, so no secondary MMU zaps for nothing. */
+	if (pt_lookup(&mm->pt, va, &w))
+		return -ENOENT;
+	if (w.level != level)
+		return -EINVAL;
 	notify_start(mm, &r);
 	int ret = pt_split(&mm->pt, va, level);
 	notify_end(mm, &r);

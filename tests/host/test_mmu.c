@@ -1,13 +1,10 @@
 /*
- * Host unit tests for ept/mmu.c, the secondary MMU kept coherent with the
- * primary one (DESIGN.md "The rules to reproduce"), on a VM built by hand
- * over the arena (hostvm.h). The same deterministic interleavings as
- * tests/kernel/test_inval_race.c: an invalidation runs at each step of the
- * fault path, for each event kind; the fault must retry, never install the
- * old frame, and EPT must stay coherent after every end(). Then in-progress
- * and overlapping invalidations, precise zapping and flushing, memslot
- * changes during invalidations, host write protection, fault-in of unmapped
- * backing, aging with and without EPT A/D bits, and leaf levels.
+ * Host unit tests for ept/mmu.c, the secondary MMU (DESIGN.md "The rules to
+ * reproduce"), on a VM built by hand (hostvm.h). The interleavings of
+ * tests/kernel/test_inval_race.c (an invalidation at each fault step, for
+ * each event: retry, never the old frame, coherent after every end), then
+ * in-progress/overlapping invalidations, precision, memslot changes, host
+ * write protection, backing fault-in, aging and leaf levels.
  */
 #include "hostvm.h"
 
@@ -29,12 +26,10 @@ static void host_change(struct race *rc)
 	case MMU_EV_UNMAP:
 		T(mm_unmap(&mm, hva, PAGE_SIZE) == 1);
 		break;
-	case MMU_EV_PROTECT:
-		T(mm_protect(&mm, hva, PAGE_SIZE, PT_PROT_R, false) == 1);
-		rc->gone_pa = ~0ULL; /* same frame, less access */
-		break;
+	case MMU_EV_PROTECT: /* same frame, less access */
 	case MMU_EV_PROTECT_NUMA:
-		T(mm_protect(&mm, hva, PAGE_SIZE, PT_PROT_RW, true) == 1);
+		T(mm_protect(&mm, hva, PAGE_SIZE, rc->ev == MMU_EV_PROTECT ? PT_PROT_R : PT_PROT_RW,
+			     rc->ev == MMU_EV_PROTECT_NUMA) == 1);
 		rc->gone_pa = ~0ULL;
 		break;
 	case MMU_EV_MIGRATE:
@@ -60,10 +55,10 @@ static void race_hook(struct vm *v, enum fault_step step, void *ctx)
 	struct race *rc = ctx;
 
 	(void)v;
-	if (step != rc->at || rc->fired)
-		return;
-	rc->fired = true;
-	host_change(rc); /* a whole start ... end pair inside the fault */
+	if (step == rc->at && !rc->fired) {
+		rc->fired = true;
+		host_change(rc); /* a whole start ... end pair inside the fault */
+	}
 }
 
 static bool one_race(enum fault_step at, enum mmu_event ev)
