@@ -145,6 +145,16 @@ $(BUILD)/host/%: tests/host/%.c $(HOST_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(HCFLAGS) $< $(HOST_OBJ) -o $@
 
+# Host benchmark of the gfn-to-pfn cache (not a test): -O2, no sanitizers.
+BCFLAGS := $(filter-out -O1 -fsanitize=% -fno-sanitize-recover=%,$(HCFLAGS)) -O2
+BENCH_OBJ := $(patsubst %.c,$(BUILD)/hb/%.o,$(PURE) tests/host/shim.c)
+$(BUILD)/hb/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BCFLAGS) -c $< -o $@
+$(BUILD)/host-bench/bench_gpc: $(BUILD)/hb/tests/host/bench_gpc.o $(BENCH_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(BCFLAGS) $^ -o $@
+
 test: deps all
 	scripts/test.sh all
 test-host: $(HOST_TESTS)
@@ -167,7 +177,7 @@ gdb: $(KERNEL)
 	gdb -q -x scripts/gdbinit -ex 'target remote localhost:$(GDB_PORT)' \
 		-ex 'hbreak kmain' -ex 'continue' $(KERNEL)
 
-bench: deps all
+bench: deps all $(BUILD)/host-bench/bench_gpc
 	scripts/bench.sh
 
 clean:

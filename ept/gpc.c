@@ -44,19 +44,23 @@ int gpc_activate(struct gpc *gpc, uint64_t gpa, uint64_t len)
 	if (!memslot_find(&vm->slots, gpa >> PAGE_SHIFT))
 		return -EFAULT;
 
+	/*
+	 * On the list before anything is mapped, so no invalidation is missed.
+	 * Lock order is mmu_lock -> gpc->lock (as in gpc_invalidate_start()):
+	 * the list is changed before, not inside, the write lock.
+	 */
+	if (!READ_ONCE(gpc->active)) {
+		spin_lock(&vm->mmu_lock);
+		gpc->next = vm->gpc_list;
+		vm->gpc_list = gpc;
+		spin_unlock(&vm->mmu_lock);
+	}
 	write_lock(&gpc->lock);
 	gpc_unmap(gpc);
 	gpc->gpa = gpa;
 	gpc->len = len;
 	gpc->generation = vm->slots.generation - 1; /* resolve the memslot again */
-	if (!gpc->active) {
-		/* On the list before anything is mapped, so no invalidation is missed. */
-		spin_lock(&vm->mmu_lock);
-		gpc->next = vm->gpc_list;
-		vm->gpc_list = gpc;
-		spin_unlock(&vm->mmu_lock);
-		gpc->active = true;
-	}
+	gpc->active = true;
 	write_unlock(&gpc->lock);
 	return gpc_refresh(gpc, len);
 }
@@ -64,21 +68,24 @@ int gpc_activate(struct gpc *gpc, uint64_t gpa, uint64_t len)
 void gpc_deactivate(struct gpc *gpc)
 {
 	struct vm *vm = gpc->vm;
+	bool was_active;
 
 	write_lock(&gpc->lock);
 	gpc_unmap(gpc);
-	if (gpc->active) {
-		spin_lock(&vm->mmu_lock);
-		for (struct gpc **p = &vm->gpc_list; *p; p = &(*p)->next) {
-			if (*p == gpc) {
-				*p = gpc->next;
-				break;
-			}
-		}
-		spin_unlock(&vm->mmu_lock);
-		gpc->active = false;
-	}
+	was_active = gpc->active;
+	gpc->active = false;
 	write_unlock(&gpc->lock);
+	if (!was_active)
+		return;
+	/* Off the list after the write lock (lock order mmu_lock -> gpc->lock). */
+	spin_lock(&vm->mmu_lock);
+	for (struct gpc **p = &vm->gpc_list; *p; p = &(*p)->next) {
+		if (*p == gpc) {
+			*p = gpc->next;
+			break;
+		}
+	}
+	spin_unlock(&vm->mmu_lock);
 }
 
 bool gpc_check(struct gpc *gpc, uint64_t len)

@@ -10,6 +10,11 @@ ISO=$BUILD/minihv-test.iso
 OUT=$BUILD/bench
 mkdir -p "$OUT"
 
+# Host-side: the gfn-to-pfn cache's fast and slow paths (tests/host/bench_gpc.c).
+bench_gpc=$BUILD/host-bench/bench_gpc
+[ -x "$bench_gpc" ] || make -s BUILD="$BUILD" "$bench_gpc" >/dev/null
+"$bench_gpc" || echo "gpc: host benchmark failed"
+
 measure() { # label, serial log, then the command
 	local label=$1 log=$2 start end
 	shift 2
