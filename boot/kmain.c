@@ -9,6 +9,7 @@
 #include "dump.h"
 #include "exit.h"
 #include "hostpt.h"
+#include "loader.h"
 #include "kstring.h"
 #include "ktest.h"
 #include "memmap.h"
@@ -95,18 +96,18 @@ void kmain(uint32_t magic, uint32_t mbi_pa)
 	pr_info("mm: host page tables at %#llx, %lu table pages\n",
 		(unsigned long long)host_mm.pt.root, host_mm.pt.table_pages);
 
+	int status = EXIT_PASS;
 	if (kopts.have_tests || nbad) {
 		struct ktest_summary s = ktest_run(kopts.have_tests ? kopts.tests : NULL, nbad > 0,
 						   err);
-		emu_exit(s.failed ? EXIT_FAIL : EXIT_PASS);
-	}
-	if (kopts.bench) {
+		status = s.failed ? EXIT_FAIL : EXIT_PASS;
+	} else if (kopts.bench) {
 		bench_run();
-		emu_exit(EXIT_PASS);
+	} else if (find_guest_module(&boot_info)) {
+		status = run_guest_module(find_guest_module(&boot_info)) ? EXIT_FAIL : EXIT_PASS;
+	} else {
+		printk("minihv: nothing to run (no tests= option, no \"guest\" module); exiting\n");
 	}
-	const struct boot_module *gm = find_guest_module(&boot_info);
-	if (gm)
-		emu_exit(run_guest_module(gm) ? EXIT_FAIL : EXIT_PASS);
-	printk("minihv: nothing to run (no tests= option, no \"guest\" module); exiting\n");
-	emu_exit(EXIT_PASS);
+	vmx_disable(&this_cpu); /* VMXOFF on the way out, if VMX was turned on */
+	emu_exit(status);
 }

@@ -166,22 +166,27 @@ int mm_migrate(struct mm *mm, uint64_t va, uint64_t new_pa, uint64_t *old_pa)
 	return 0;
 }
 
-bool mm_clear_young(struct mm *mm, uint64_t va, uint64_t size)
+/* Ask every secondary MMU; all of them, even once one has said young. */
+static bool mm_young(struct mm *mm, uint64_t va, uint64_t size, bool clear)
 {
 	bool young = false;
 
-	for (struct mmu_notifier *mn = mm->notifiers; mn; mn = mn->next)
-		if (mn->ops->clear_young)
-			young |= mn->ops->clear_young(mn, va, va + size);
+	for (struct mmu_notifier *mn = mm->notifiers; mn; mn = mn->next) {
+		bool (*fn)(struct mmu_notifier *, uint64_t, uint64_t) =
+			clear ? mn->ops->clear_young : mn->ops->test_young;
+
+		if (fn)
+			young |= fn(mn, va, va + size);
+	}
 	return young;
+}
+
+bool mm_clear_young(struct mm *mm, uint64_t va, uint64_t size)
+{
+	return mm_young(mm, va, size, true);
 }
 
 bool mm_test_young(struct mm *mm, uint64_t va, uint64_t size)
 {
-	bool young = false;
-
-	for (struct mmu_notifier *mn = mm->notifiers; mn; mn = mn->next)
-		if (mn->ops->test_young)
-			young |= mn->ops->test_young(mn, va, va + size);
-	return young;
+	return mm_young(mm, va, size, false);
 }
