@@ -1,6 +1,7 @@
 # minihv: build, ISO, run, test, debug, bench. `make help` lists the targets.
 
 BUILD      ?= build
+export BUILD
 CC         := gcc
 NASM       := nasm
 LD         := ld
@@ -9,6 +10,10 @@ TESTS      ?= *
 TEST_CMDLINE ?= tests=$(TESTS) $(EXTRA_CMDLINE)
 GDB_PORT   ?= 1234
 QEMU_MEM   ?= 3G
+
+# Quiet build lines ("  CC file"); `make V=1` shows full commands.
+Q   := $(if $(V),,@)
+say = $(if $(V),,@printf '  %-8s %s\n' '$(1)' '$(2)')
 
 WARN   := -Wall -Wextra -Werror -Wno-format-zero-length -Wmissing-prototypes -Wstrict-prototypes -Wshadow -Wundef
 INCS   := -Iinclude -Iarch/x86 -Ivmx -Iept -Imm
@@ -45,17 +50,19 @@ KOBJ += $(GUEST_BINOBJ)
 
 $(BUILD)/guest/%.o: guest/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(GCFLAGS) -c $< -o $@
+	$(call say,GUESTCC,$<)
+	$(Q)$(CC) $(GCFLAGS) -c $< -o $@
 $(BUILD)/guest/start.o: guest/start.asm
 	@mkdir -p $(dir $@)
-	$(NASM) -f elf64 $< -o $@
+	$(Q)$(NASM) -f elf64 $< -o $@
 $(BUILD)/guest/%.elf: $(BUILD)/guest/%.o $(BUILD)/guest/start.o guest/guest.ld
-	$(LD) -nostdlib -z noexecstack --no-warn-rwx-segments -T guest/guest.ld -o $@ $(BUILD)/guest/start.o $<
+	$(Q)$(LD) -nostdlib -z noexecstack --no-warn-rwx-segments -T guest/guest.ld -o $@ $(BUILD)/guest/start.o $<
 $(BUILD)/guest/%.bin: $(BUILD)/guest/%.elf
-	objcopy -O binary $< $@
+	$(Q)objcopy -O binary $< $@
 # Symbols _binary_NAME_bin_start/_end (lib/guests.c).
 $(BUILD)/guest/%.bin.o: $(BUILD)/guest/%.bin
-	cd $(BUILD)/guest && objcopy -I binary -O elf64-x86-64 -B i386:x86-64 \
+	$(call say,GUEST,$@)
+	$(Q)cd $(BUILD)/guest && objcopy -I binary -O elf64-x86-64 -B i386:x86-64 \
 		--rename-section .data=.rodata.guest,alloc,load,readonly,data,contents $*.bin $*.bin.o
 
 .PHONY: all help deps kernel iso run test test-host test-qemu test-bochs test-kvm test-gdb \
@@ -78,32 +85,37 @@ kernel: $(KERNEL)
 
 $(BUILD)/k/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(KCFLAGS) -c $< -o $@
+	$(call say,CC,$<)
+	$(Q)$(CC) $(KCFLAGS) -c $< -o $@
 
 $(BUILD)/k/%.o: %.asm $(BUILD)/asm-offsets.inc
 	@mkdir -p $(dir $@)
-	$(NASM) -f elf64 -g -F dwarf -I$(BUILD)/ $< -o $@
+	$(call say,NASM,$<)
+	$(Q)$(NASM) -f elf64 -g -F dwarf -I$(BUILD)/ $< -o $@
 
 # Structure offsets for assembly, generated from C (vmx/asm-offsets.c).
 $(BUILD)/asm-offsets.inc: vmx/asm-offsets.c vmx/vcpu.h vmx/vmcs_defs.h
 	@mkdir -p $(BUILD)
-	$(CC) $(filter-out -MMD -MP,$(KCFLAGS)) -S $< -o $(BUILD)/asm-offsets.s
-	sed -n 's/.*->\([A-Z0-9_]*\) \$$\{0,1\}\([0-9]*\).*/\1 equ \2/p' $(BUILD)/asm-offsets.s > $@
+	$(call say,GEN,$@)
+	$(Q)$(CC) $(filter-out -MMD -MP,$(KCFLAGS)) -S $< -o $(BUILD)/asm-offsets.s
+	$(Q)sed -n 's/.*->\([A-Z0-9_]*\) \$$\{0,1\}\([0-9]*\).*/\1 equ \2/p' $(BUILD)/asm-offsets.s > $@
 
 # Two links: the first without symbols, the second with the table generated
 # from the first. .ksyms sits after all code (linker.ld), so no function moves;
 # the check below proves it.
 $(BUILD)/ksyms0.S: scripts/mksyms.sh
 	@mkdir -p $(BUILD)
-	scripts/mksyms.sh > $@
+	$(Q)scripts/mksyms.sh > $@
 $(BUILD)/%.o: $(BUILD)/%.S
-	$(CC) -c $< -o $@
+	$(Q)$(CC) -c $< -o $@
 $(BUILD)/minihv.pass1.elf: $(KOBJ) $(BUILD)/ksyms0.o linker.ld
-	$(LD) $(KLDFLAGS) -o $@ $(KOBJ) $(BUILD)/ksyms0.o
+	$(call say,LD,$@)
+	$(Q)$(LD) $(KLDFLAGS) -o $@ $(KOBJ) $(BUILD)/ksyms0.o
 $(BUILD)/ksyms.S: $(BUILD)/minihv.pass1.elf scripts/mksyms.sh
-	scripts/mksyms.sh $< > $@
+	$(Q)scripts/mksyms.sh $< > $@
 $(KERNEL): $(BUILD)/minihv.pass1.elf $(BUILD)/ksyms.o
-	$(LD) $(KLDFLAGS) -o $@ $(KOBJ) $(BUILD)/ksyms.o
+	$(call say,LD,$@)
+	$(Q)$(LD) $(KLDFLAGS) -o $@ $(KOBJ) $(BUILD)/ksyms.o
 	@nm -n $(BUILD)/minihv.pass1.elf | grep ' [tT] ' > $(BUILD)/syms1.txt
 	@nm -n $@ | grep ' [tT] ' > $(BUILD)/syms2.txt
 	@cmp -s $(BUILD)/syms1.txt $(BUILD)/syms2.txt || \
@@ -118,11 +130,12 @@ $(BUILD)/$(1).cmdline: FORCE
 	@echo '$(2) $(3)' | cmp -s - $$@ || echo '$(2) $(3)' > $$@
 $(BUILD)/$(1).iso: $(KERNEL) iso/grub.cfg.in $(BUILD)/$(1).cmdline $(3)
 	@rm -rf $(BUILD)/$(1).isodir && mkdir -p $(BUILD)/$(1).isodir/boot/grub
-	cp $(KERNEL) $(BUILD)/$(1).isodir/boot/minihv.elf
-	$(if $(3),cp $(3) $(BUILD)/$(1).isodir/boot/guest.bin)
-	sed -e 's|@CMDLINE@|$(2)|' -e 's|@MODULES@|$(if $(3),	module2 /boot/guest.bin guest)|' \
+	$(call say,ISO,$$@)
+	$(Q)cp $(KERNEL) $(BUILD)/$(1).isodir/boot/minihv.elf
+	$(Q)$(if $(3),cp $(3) $(BUILD)/$(1).isodir/boot/guest.bin)
+	$(Q)sed -e 's|@CMDLINE@|$(2)|' -e 's|@MODULES@|$(if $(3),	module2 /boot/guest.bin guest)|' \
 		iso/grub.cfg.in > $(BUILD)/$(1).isodir/boot/grub/grub.cfg
-	grub-mkrescue -o $$@ $(BUILD)/$(1).isodir 2> $(BUILD)/$(1).mkrescue.log || \
+	$(Q)grub-mkrescue -o $$@ $(BUILD)/$(1).isodir 2> $(BUILD)/$(1).mkrescue.log || \
 		{ cat $(BUILD)/$(1).mkrescue.log; exit 1; }
 endef
 .PHONY: FORCE
@@ -140,10 +153,12 @@ run: deps $(BUILD)/minihv.iso
 # Host unit tests of the pure modules, under ASan/UBSan.
 $(BUILD)/h/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(HCFLAGS) -c $< -o $@
+	$(call say,HOSTCC,$<)
+	$(Q)$(CC) $(HCFLAGS) -c $< -o $@
 $(BUILD)/host/%: tests/host/%.c $(HOST_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(HCFLAGS) $< $(HOST_OBJ) -o $@
+	$(call say,HOSTLD,$@)
+	$(Q)$(CC) $(HCFLAGS) $< $(HOST_OBJ) -o $@
 
 # Host benchmark of the gfn-to-pfn cache (not a test): -O2, no sanitizers.
 BCFLAGS := $(filter-out -O1 -fsanitize=% -fno-sanitize-recover=%,$(HCFLAGS)) -O2
