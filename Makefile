@@ -16,7 +16,7 @@ Q   := $(if $(V),,@)
 say = $(if $(V),,@printf '  %-8s %s\n' '$(1)' '$(2)')
 
 WARN   := -Wall -Wextra -Werror -Wno-format-zero-length -Wmissing-prototypes -Wstrict-prototypes -Wshadow -Wundef
-INCS   := -Iinclude -Iarch/x86 -Ivmx -Iept -Imm
+INCS   := -Iinclude -Iarch/x86 -Ivmx -Iept -Imm -Iguest
 KCFLAGS := -std=gnu11 -O2 -g $(WARN) $(INCS) -ffreestanding -fno-stack-protector \
 	-fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only -mcmodel=small \
 	-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-strict-aliasing \

@@ -10,7 +10,7 @@
 #include "loader.h"
 #include "printk.h"
 #include "run_guest.h"
-#include "../guest/testguest.h"
+#include "testguest.h"
 
 #define SZ_1G (1ULL << 30)
 #define CPUID_ITERATIONS 1000

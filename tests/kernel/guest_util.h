@@ -6,7 +6,7 @@
 #include "kerrno.h"
 #include "ktest.h"
 #include "loader.h"
-#include "../../guest/testguest.h"
+#include "testguest.h"
 
 #define TEST_RAM (4ULL << 20)
 #define SZ_1G (1ULL << 30)
