@@ -41,7 +41,7 @@ KERNEL := $(BUILD)/minihv.elf
 # Guest images: flat binaries at guest-physical 1 MiB, linked into the kernel
 # (the self-test guest) and shipped as a multiboot2 module (the demo guest).
 GUESTS := hello testguest
-GCFLAGS := -std=gnu11 -O2 $(WARN) -Iinclude -Iguest -ffreestanding -fno-stack-protector \
+GCFLAGS := -std=gnu11 -O2 $(WARN) -Iinclude -Iarch/x86 -Iguest -ffreestanding -fno-stack-protector \
 	-fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only -fno-asynchronous-unwind-tables \
 	-fno-tree-loop-distribute-patterns -MMD -MP
 GUEST_BINOBJ := $(patsubst %,$(BUILD)/guest/%.bin.o,$(GUESTS))
@@ -165,10 +165,12 @@ BCFLAGS := $(filter-out -O1 -fsanitize=% -fno-sanitize-recover=%,$(HCFLAGS)) -O2
 BENCH_OBJ := $(patsubst %.c,$(BUILD)/hb/%.o,$(PURE) tests/host/shim.c)
 $(BUILD)/hb/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(BCFLAGS) -c $< -o $@
+	$(call say,BENCHCC,$<)
+	$(Q)$(CC) $(BCFLAGS) -c $< -o $@
 $(BUILD)/host-bench/bench_gpc: $(BUILD)/hb/tests/host/bench_gpc.o $(BENCH_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(BCFLAGS) $^ -o $@
+	$(call say,BENCHLD,$@)
+	$(Q)$(CC) $(BCFLAGS) $^ -o $@
 
 test: deps all
 	scripts/test.sh all

@@ -23,15 +23,14 @@ static char *fmt_u(char *p, unsigned long long v)
 long guest_main(uint64_t ram, uint64_t cmd, uint64_t arg, uint64_t arg2)
 {
 	struct hc_stats st;
-	uint32_t a, b, c, d;
 	char sig[13];
 
 	(void)cmd, (void)arg, (void)arg2;
-	cpuid(HV_CPUID_LEAF, &a, &b, &c, &d);
+	struct cpuid_regs r = cpuid(HV_CPUID_LEAF);
 	for (int i = 0; i < 4; i++) {
-		sig[i] = (char)(b >> (8 * i));
-		sig[4 + i] = (char)(c >> (8 * i));
-		sig[8 + i] = (char)(d >> (8 * i));
+		sig[i] = (char)(r.ebx >> (8 * i));
+		sig[4 + i] = (char)(r.ecx >> (8 * i));
+		sig[8 + i] = (char)(r.edx >> (8 * i));
 	}
 	sig[12] = 0;
 	hc_puts("Hello from a minihv guest (hypercall console)\n");

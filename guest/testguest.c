@@ -9,19 +9,18 @@
 static long do_cpuid(void)
 {
 	static const char want[] = HV_SIGNATURE;
-	uint32_t r[4];
+	struct cpuid_regs r = cpuid(HV_CPUID_LEAF);
+	uint32_t sig[3] = { r.ebx, r.ecx, r.edx };
 
-	cpuid(HV_CPUID_LEAF, &r[0], &r[1], &r[2], &r[3]);
-	const char *sig = (const char *)&r[1]; /* EBX, ECX, EDX */
 	for (int i = 0; i < 12; i++)
-		if (sig[i] != want[i])
+		if (((const char *)sig)[i] != want[i])
 			return 1;
-	if (r[0] < HV_CPUID_LEAF)
+	if (r.eax < HV_CPUID_LEAF)
 		return 4;
-	cpuid(1, &r[0], &r[1], &r[2], &r[3]);
-	if (r[2] & (1u << 5))
+	r = cpuid(1);
+	if (r.ecx & CPUID_1_ECX_VMX)
 		return 2; /* VMX must be hidden */
-	if (!(r[2] & (1u << 31)))
+	if (!(r.ecx & CPUID_1_ECX_HYPERVISOR))
 		return 3; /* hypervisor bit must be set */
 	return 0;
 }
@@ -65,18 +64,12 @@ static long do_pattern(uint64_t base, uint64_t size)
 
 static long cpuid_bench(uint64_t n)
 {
-	uint32_t a, b, c, d, lo, hi;
-	uint64_t t0, t1;
-
 	if (!n)
 		return -1;
-	__asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
-	t0 = ((uint64_t)hi << 32) | lo;
+	uint64_t t0 = rdtsc();
 	for (uint64_t i = 0; i < n; i++)
-		cpuid(0, &a, &b, &c, &d);
-	__asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
-	t1 = ((uint64_t)hi << 32) | lo;
-	return (long)((t1 - t0) / n);
+		cpuid(0);
+	return (long)((rdtsc() - t0) / n);
 }
 
 /* A consistent copy of the vCPU-info area (version even and unchanged). */
@@ -101,7 +94,6 @@ static void read_info(volatile struct hc_vcpu_info *vi, struct hc_vcpu_info *out
 static long info_loop(uint64_t area, uint64_t area2)
 {
 	struct hc_vcpu_info snap;
-	uint32_t a, b, c, d;
 
 	/* Bad registrations get errors, not a crash. */
 	if (hypercall(HC_VCPU_INFO, (area | 0xfff) - 7, 16) != HC_EINVAL)
@@ -113,7 +105,7 @@ static long info_loop(uint64_t area, uint64_t area2)
 	if (hypercall(HC_VCPU_INFO, area, sizeof(snap)) != 0)
 		return 4;
 	for (;;) {
-		cpuid(0, &a, &b, &c, &d);
+		cpuid(0);
 		read_info((volatile struct hc_vcpu_info *)area, &snap);
 		long cmd = hypercall(HC_YIELD, snap.exits, 0);
 		if (cmd == TG_INFO_DONE)
