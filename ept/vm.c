@@ -205,5 +205,16 @@ void *vm_gpa_to_host(struct vm *vm, uint64_t gpa, uint64_t len)
 	uint64_t last = len ? (gpa + len - 1) >> PAGE_SHIFT : gpa >> PAGE_SHIFT;
 	if (last - s->base_gfn >= s->npages)
 		return NULL;
+	/*
+	 * The host may have unmapped or write-protected the backing (the
+	 * invalidation tests do): the hypervisor must not fault on a guest's
+	 * behalf, so every page must be mapped writable right now.
+	 */
+	for (uint64_t gfn = gpa >> PAGE_SHIFT; gfn <= last; gfn++) {
+		struct pt_walk w;
+
+		if (host_lookup(memslot_gfn_to_hva(s, gfn), &w) || !(w.prot & PT_PROT_W))
+			return NULL;
+	}
 	return (void *)(memslot_gfn_to_hva(s, gpa >> PAGE_SHIFT) + (gpa & (PAGE_SIZE - 1)));
 }

@@ -87,7 +87,11 @@ void vm_destroy(struct vm *vm);
 int vm_add_ram(struct vm *vm, uint64_t gpa, uint64_t size, int backing_level, unsigned flags,
 	       uint64_t hva_skew, char *err, size_t errlen);
 
-/* Host pointer for guest-physical [gpa, gpa + len) if one memslot covers it. */
+/*
+ * Host pointer for guest-physical [gpa, gpa + len) if one memslot covers it
+ * and the host maps every page of it writable now; NULL otherwise. Valid
+ * until the next host-mapping change (long-lived access goes through a gpc).
+ */
 void *vm_gpa_to_host(struct vm *vm, uint64_t gpa, uint64_t len);
 
 /* Kill the guest, keep the host (KVM_BUG_ON). */

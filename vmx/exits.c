@@ -87,9 +87,10 @@ static bool handle_io(struct vcpu *v, uint64_t qual)
 	}
 	if (in) {
 		uint64_t val = port == COM1_BASE + UART_LSR ? UART_LSR_IDLE : 0;
-		uint64_t mask = size == 8 ? ~0ULL : (1ULL << (size * 8)) - 1;
+		uint64_t mask = (1ULL << (size * 8)) - 1;
 
-		v->regs.rax = (v->regs.rax & ~mask) | (val & mask);
+		/* IN to AL/AX keeps the rest of RAX; IN to EAX zero-extends, as on hardware. */
+		v->regs.rax = size == 4 ? val & mask : (v->regs.rax & ~mask) | (val & mask);
 	} else if (port == COM1_BASE + UART_THR) {
 		serial_out(v, (char)v->regs.rax);
 	}
