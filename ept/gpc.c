@@ -41,8 +41,11 @@ int gpc_activate(struct gpc *gpc, uint64_t gpa, uint64_t len)
 	/* Validate before touching anything: a refusal changes nothing. */
 	if (gpa == INVALID_GPA || !fits_in_page(gpa, len))
 		return -EINVAL;
-	if (!memslot_find(&vm->slots, gpa >> PAGE_SHIFT))
+	struct memslot *s = memslot_find(&vm->slots, gpa >> PAGE_SHIFT);
+	if (!s)
 		return -EFAULT;
+	if (s->flags & MEMSLOT_READONLY)
+		return -EACCES; /* the hypervisor writes through the cache */
 
 	/*
 	 * On the list before anything is mapped, so no invalidation is missed.
@@ -122,9 +125,9 @@ int gpc_refresh(struct gpc *gpc, uint64_t len)
 	if (gpc->generation != vm->slots.generation) {
 		struct memslot *s = memslot_find(&vm->slots, gpc->gpa >> PAGE_SHIFT);
 
-		if (!s) {
+		if (!s || (s->flags & MEMSLOT_READONLY)) {
 			gpc_unmap(gpc);
-			r = -EFAULT;
+			r = s ? -EACCES : -EFAULT;
 			goto out;
 		}
 		gpc->uhva = memslot_gfn_to_hva(s, gpc->gpa >> PAGE_SHIFT);
@@ -164,8 +167,9 @@ int gpc_refresh(struct gpc *gpc, uint64_t len)
 		 */
 		if (busy || gpc->invalidated)
 			continue;
-		if (found) {
-			r = -EFAULT; /* the host does not map the page: stay invalid */
+		if (found || !(w.prot & PT_PROT_W)) {
+			/* Not mapped, or write-protected by the host: stay invalid. */
+			r = -EFAULT;
 			break;
 		}
 		gpc->pa = ALIGN_DOWN(w.pa, PAGE_SIZE);

@@ -93,12 +93,17 @@ int ept_handle_violation(struct vm *vm, uint64_t gpa, uint64_t qual, char *why, 
 		return -EFAULT;
 	}
 	slot->ept_violations++;
-	if (write && (slot->flags & MEMSLOT_READONLY)) {
+	/*
+	 * A copy: the slot array may change under the race hooks (a removed
+	 * slot's place is reused), and then the seq check discards this fault.
+	 */
+	const struct memslot sl = *slot;
+	if (write && (sl.flags & MEMSLOT_READONLY)) {
 		ksnprintf(why, len, "guest write to read-only memory at GPA %#llx",
 			  (unsigned long long)gpa);
 		return -EACCES;
 	}
-	uint64_t hva = memslot_gfn_to_hva(slot, gfn);
+	uint64_t hva = memslot_gfn_to_hva(&sl, gfn);
 
 	/*
 	 * 3. Walk the host page tables, each entry read once (seed 003). The
@@ -123,10 +128,10 @@ int ept_handle_violation(struct vm *vm, uint64_t gpa, uint64_t qual, char *why, 
 	fault_step(vm, FAULT_STEP_WALKED);
 
 	unsigned prot = PT_PROT_R | PT_PROT_X;
-	if (!(slot->flags & MEMSLOT_READONLY) && (w.prot & PT_PROT_W))
+	if (!(sl.flags & MEMSLOT_READONLY) && (w.prot & PT_PROT_W))
 		prot |= PT_PROT_W;
 	/* Leaf level: min(host level, memslot alignment, EPT capability). */
-	int level = memslot_max_level(slot, gfn, MIN(w.level, vm->ept_max_level));
+	int level = memslot_max_level(&sl, gfn, MIN(w.level, vm->ept_max_level));
 	uint64_t size = pt_level_size(level);
 	uint64_t base_gpa = ALIGN_DOWN(gpa, size);
 	uint64_t page_pa = ALIGN_DOWN(w.pa, PAGE_SIZE);
@@ -191,6 +196,9 @@ int ept_handle_violation(struct vm *vm, uint64_t gpa, uint64_t qual, char *why, 
 	} else if (!r) {
 		vm->stats.ept_installed[level]++;
 	}
+	/* A failed map rolls back, possibly freeing tables the CPU may have cached. */
+	if (r)
+		vm_flush_ept(vm);
 	spin_unlock(&vm->mmu_lock);
 	if (r)
 		ksnprintf(why, len, "cannot install EPT entry for GPA %#llx: %s",
@@ -379,9 +387,16 @@ int vm_memslot_remove(struct vm *vm, uint64_t gpa)
 	if (vm->inval.in_progress) {
 		r = -EBUSY;
 	} else if (s && s->base_gfn == gpa >> PAGE_SHIFT) {
+		/*
+		 * Removing a slot is an invalidation of its gfns: a fault that looked
+		 * the slot up before must see seq move and retry, not install.
+		 */
+		mmu_invalidate_begin(&vm->inval);
+		mmu_invalidate_range_add(&vm->inval, s->base_gfn, s->base_gfn + s->npages);
 		if (pt_zap(&vm->ept, s->base_gfn << PAGE_SHIFT, s->npages << PAGE_SHIFT, 0))
 			vm_flush_ept(vm);
 		r = memslot_remove(&vm->slots, gpa);
+		mmu_invalidate_end(&vm->inval);
 	}
 	spin_unlock(&vm->mmu_lock);
 	return r;
@@ -398,7 +413,8 @@ static bool check_leaf(void *ctx, uint64_t gpa, int level, pte_t *entry)
 {
 	struct coherent_ctx *c = ctx;
 	struct vm *vm = c->vm;
-	uint64_t size = pt_level_size(level), epa = ept_fmt.addr(READ_ONCE(*entry), level);
+	pte_t e = READ_ONCE(*entry);
+	uint64_t size = pt_level_size(level), epa = ept_fmt.addr(e, level);
 
 	/* First, middle and last page of the leaf: enough to catch a stale or shifted pfn. */
 	uint64_t offs[3] = { 0, ALIGN_DOWN(size / 2, PAGE_SIZE), size - PAGE_SIZE };
@@ -406,16 +422,19 @@ static bool check_leaf(void *ctx, uint64_t gpa, int level, pte_t *entry)
 		uint64_t g = (gpa + offs[i]) >> PAGE_SHIFT;
 		struct memslot *s = memslot_find(&vm->slots, g);
 		struct pt_walk w;
+		/* Same frame, and never writable where the host is not. */
 		bool ok = s && pt_lookup(&vm->mm->pt, memslot_gfn_to_hva(s, g), &w) == 0 &&
-			  ALIGN_DOWN(w.pa, PAGE_SIZE) == epa + offs[i];
+			  ALIGN_DOWN(w.pa, PAGE_SIZE) == epa + offs[i] &&
+			  (!(e & EPT_W) || (w.prot & PT_PROT_W));
 
 		if (!ok) {
 			if (!c->bad++)
-				ksnprintf(c->why, c->len, "EPT %s leaf at GPA %#llx maps %#llx, host "
+				ksnprintf(c->why, c->len, "EPT %s leaf at GPA %#llx maps %#llx%s, host "
 					  "has %s", pt_level_name(level),
 					  (unsigned long long)(gpa + offs[i]),
 					  (unsigned long long)(epa + offs[i]),
-					  s ? "another frame or none" : "no memslot");
+					  (e & EPT_W) ? " writable" : "",
+					  s ? "another frame, none, or no write access" : "no memslot");
 			break;
 		}
 	}

@@ -2,6 +2,7 @@
 #include "vm.h"
 #include "bug.h"
 #include "ept.h"
+#include "gpc.h"
 #include "hostpt.h"
 #include "kerrno.h"
 #include "kstring.h"
@@ -119,6 +120,10 @@ void vm_destroy(struct vm *vm)
 	if (vm_destroy_hook)
 		vm_destroy_hook(vm);
 	registry_del(vm);
+	/* No cache may keep pointing into backing about to be freed. */
+	while (vm->gpc_list)
+		gpc_deactivate(vm->gpc_list);
+	vm->slots.generation++;
 	/* Stop listening first: tearing down the backing must not call back into us. */
 	vm_mmu_detach(vm);
 	/* All RAM ever added, including slots removed since. */
@@ -196,11 +201,11 @@ int vm_add_ram(struct vm *vm, uint64_t gpa, uint64_t size, int backing_level, un
 	return 0;
 }
 
-void *vm_gpa_to_host(struct vm *vm, uint64_t gpa, uint64_t len)
+void *vm_gpa_to_host(struct vm *vm, uint64_t gpa, uint64_t len, bool write)
 {
 	struct memslot *s = memslot_find(&vm->slots, gpa >> PAGE_SHIFT);
 
-	if (!s || gpa + len < gpa)
+	if (!s || gpa + len < gpa || (write && (s->flags & MEMSLOT_READONLY)))
 		return NULL;
 	uint64_t last = len ? (gpa + len - 1) >> PAGE_SHIFT : gpa >> PAGE_SHIFT;
 	if (last - s->base_gfn >= s->npages)
@@ -208,12 +213,12 @@ void *vm_gpa_to_host(struct vm *vm, uint64_t gpa, uint64_t len)
 	/*
 	 * The host may have unmapped or write-protected the backing (the
 	 * invalidation tests do): the hypervisor must not fault on a guest's
-	 * behalf, so every page must be mapped writable right now.
+	 * behalf, so every page must be mapped (writable, to write) right now.
 	 */
 	for (uint64_t gfn = gpa >> PAGE_SHIFT; gfn <= last; gfn++) {
 		struct pt_walk w;
 
-		if (host_lookup(memslot_gfn_to_hva(s, gfn), &w) || !(w.prot & PT_PROT_W))
+		if (host_lookup(memslot_gfn_to_hva(s, gfn), &w) || (write && !(w.prot & PT_PROT_W)))
 			return NULL;
 	}
 	return (void *)(memslot_gfn_to_hva(s, gpa >> PAGE_SHIFT) + (gpa & (PAGE_SIZE - 1)));

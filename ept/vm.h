@@ -89,10 +89,11 @@ int vm_add_ram(struct vm *vm, uint64_t gpa, uint64_t size, int backing_level, un
 
 /*
  * Host pointer for guest-physical [gpa, gpa + len) if one memslot covers it
- * and the host maps every page of it writable now; NULL otherwise. Valid
+ * and the host maps every page of it now (writable, in a slot that is not
+ * read-only, when @write); NULL otherwise. Valid
  * until the next host-mapping change (long-lived access goes through a gpc).
  */
-void *vm_gpa_to_host(struct vm *vm, uint64_t gpa, uint64_t len);
+void *vm_gpa_to_host(struct vm *vm, uint64_t gpa, uint64_t len, bool write);
 
 /* Kill the guest, keep the host (KVM_BUG_ON). */
 #define VM_BUG_ON(cond, vm)                                                    \

@@ -160,6 +160,13 @@ long guest_main(uint64_t ram, uint64_t cmd, uint64_t arg, uint64_t arg2)
 				*(volatile uint8_t *)a = (uint8_t)round;
 			hypercall(HC_YIELD, round, 0);
 		}
+	case TG_MWAIT: {
+		static volatile uint64_t line;
+
+		__asm__ __volatile__("monitor" ::"a"(&line), "c"(0), "d"(0));
+		__asm__ __volatile__("mwait" ::"a"(0x60), "c"(0)); /* hint: C7 */
+		return 0;
+	}
 	case TG_VCPU_INFO:
 		return info_loop(arg, arg2);
 	case TG_CPUID_BENCH:

@@ -15,6 +15,7 @@
 #define TG_INC_YIELD 12   /* RDX = address: forever { yield(*addr); *addr += 1; } */
 #define TG_TOUCH_YIELD 13 /* RDX = base, RCX = size: forever { touch each page; yield(round); } */
 #define TG_VCPU_INFO 14    /* RDX = area, RCX = second area: see info_loop() */
+#define TG_MWAIT 15        /* MONITOR + MWAIT with a deep C-state hint */
 #define TG_CPUID_BENCH 11 /* RDX = iterations: returns average TSC ticks per CPUID */
 
 /* What the host answers a TG_VCPU_INFO yield with (RAX on resume). */

@@ -42,8 +42,8 @@ static void handle_cpuid(struct vcpu *v)
 	} else {
 		r = cpuid_count(leaf, sub);
 		if (leaf == 1) {
-			/* No nested VMX; tell the guest it runs on a hypervisor. */
-			r.ecx &= ~CPUID_1_ECX_VMX;
+			/* No nested VMX, no MONITOR/MWAIT (they only exit); a hypervisor is here. */
+			r.ecx &= ~(CPUID_1_ECX_VMX | CPUID_1_ECX_MONITOR);
 			r.ecx |= CPUID_1_ECX_HYPERVISOR;
 		}
 	}
@@ -102,7 +102,7 @@ static long hc_write(struct vcpu *v, uint64_t gpa, uint64_t len)
 {
 	if (len > HC_WRITE_MAX)
 		return HC_EINVAL;
-	const char *s = vm_gpa_to_host(v->vm, gpa, len);
+	const char *s = vm_gpa_to_host(v->vm, gpa, len, false);
 	if (!s && len)
 		return HC_EFAULT;
 	for (uint64_t i = 0; i < len; i++)
@@ -122,7 +122,7 @@ static long hc_stats(struct vcpu *v, uint64_t gpa, uint64_t len)
 
 	if (len > sizeof(out))
 		len = sizeof(out);
-	void *dst = vm_gpa_to_host(v->vm, gpa, len);
+	void *dst = vm_gpa_to_host(v->vm, gpa, len, true);
 	if (!dst || !len)
 		return len ? HC_EFAULT : HC_EINVAL;
 	memcpy(dst, &out, len);
@@ -242,6 +242,11 @@ bool vcpu_handle_exit(struct vcpu *v, unsigned reason)
 		break;
 	}
 	case EXIT_REASON_EXTERNAL_INTERRUPT:
+		break;
+	case EXIT_REASON_MONITOR:
+	case EXIT_REASON_MWAIT:
+		/* MWAIT may return at any time (SDM): a no-op keeps the CPU ours. */
+		skip_instruction();
 		break;
 	case EXIT_REASON_PREEMPTION_TIMER:
 		if (!--v->timer_slices_left)

@@ -19,12 +19,12 @@ int hv_ready(char *why, size_t len)
 /* Identity-map [0, 4 GiB) for the guest with 2 MiB pages. */
 static void write_guest_page_tables(struct vm *vm)
 {
-	uint64_t *pml4 = vm_gpa_to_host(vm, GUEST_PML4, PAGE_SIZE);
-	uint64_t *pdpt = vm_gpa_to_host(vm, GUEST_PDPT, PAGE_SIZE);
+	uint64_t *pml4 = vm_gpa_to_host(vm, GUEST_PML4, PAGE_SIZE, true);
+	uint64_t *pdpt = vm_gpa_to_host(vm, GUEST_PDPT, PAGE_SIZE, true);
 
 	pml4[0] = GUEST_PDPT | X86_PTE_P | X86_PTE_W;
 	for (uint64_t i = 0; i < 4; i++) {
-		uint64_t *pd = vm_gpa_to_host(vm, GUEST_PD + i * PAGE_SIZE, PAGE_SIZE);
+		uint64_t *pd = vm_gpa_to_host(vm, GUEST_PD + i * PAGE_SIZE, PAGE_SIZE, true);
 
 		pdpt[i] = (GUEST_PD + i * PAGE_SIZE) | X86_PTE_P | X86_PTE_W;
 		for (uint64_t j = 0; j < PT_ENTRIES; j++)
@@ -59,7 +59,7 @@ int guest_create(struct guest *g, const char *name, const void *image, size_t le
 		return r;
 	}
 	write_guest_page_tables(&g->vm);
-	memcpy(vm_gpa_to_host(&g->vm, GUEST_LOAD, len), image, len);
+	memcpy(vm_gpa_to_host(&g->vm, GUEST_LOAD, len, true), image, len);
 
 	struct vcpu_entry e = {
 		.rip = GUEST_LOAD, .rsp = ram, .cr3 = GUEST_PML4,

@@ -77,8 +77,12 @@ static int setup_controls(struct vcpu *v, char *err, size_t errlen)
 			    true_ctls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS : MSR_IA32_VMX_PINBASED_CTLS,
 			    "pin-based controls", &pin, err, errlen);
 	if (!r)
+		/*
+		 * MWAIT could park the CPU in a deep C-state where the preemption
+		 * timer stops and no interrupt ever comes: both must exit.
+		 */
 		r = adjust_controls(CPU_HLT_EXITING | CPU_UNCOND_IO_EXITING,
-				    CPU_SECONDARY_CONTROLS,
+				    CPU_SECONDARY_CONTROLS | CPU_MWAIT_EXITING | CPU_MONITOR_EXITING,
 				    true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS
 					      : MSR_IA32_VMX_PROCBASED_CTLS,
 				    "processor-based controls", &cpu, err, errlen);
@@ -201,6 +205,8 @@ static void setup_guest_state(const struct vcpu_entry *e)
 	vmcs_writel(GUEST_SYSENTER_ESP, 0);
 	vmcs_writel(GUEST_SYSENTER_EIP, 0);
 	vmcs_write64(VMCS_LINK_POINTER, ~0ULL);
+	/* Loaded on entry when "load debug controls" is forced on (no TRUE controls). */
+	vmcs_write64(GUEST_IA32_DEBUGCTL, 0);
 }
 
 int vcpu_create(struct vcpu *v, struct vm *vm, struct vmx_cpu *cpu,

@@ -34,6 +34,7 @@
 #define EPT_POINTER 0x201a
 #define GUEST_PHYSICAL_ADDRESS 0x2400
 #define VMCS_LINK_POINTER 0x2800
+#define GUEST_IA32_DEBUGCTL 0x2802
 #define GUEST_IA32_EFER 0x2806
 #define HOST_IA32_EFER 0x2c02
 
@@ -126,10 +127,12 @@
 
 /* Primary processor-based controls (25.6.2) */
 #define CPU_HLT_EXITING (1u << 7)
+#define CPU_MWAIT_EXITING (1u << 10)
 #define CPU_CR3_LOAD_EXITING (1u << 15)
 #define CPU_CR3_STORE_EXITING (1u << 16)
 #define CPU_UNCOND_IO_EXITING (1u << 24)
 #define CPU_USE_MSR_BITMAPS (1u << 28)
+#define CPU_MONITOR_EXITING (1u << 29)
 #define CPU_SECONDARY_CONTROLS (1u << 31)
 
 /* Secondary processor-based controls (25.6.2) */
@@ -161,6 +164,8 @@
 #define EXIT_REASON_MSR_READ 31
 #define EXIT_REASON_MSR_WRITE 32
 #define EXIT_REASON_INVALID_STATE 33
+#define EXIT_REASON_MWAIT 36
+#define EXIT_REASON_MONITOR 39
 #define EXIT_REASON_MSR_LOADING 34
 #define EXIT_REASON_MACHINE_CHECK 41
 #define EXIT_REASON_EPT_VIOLATION 48

@@ -18,6 +18,7 @@
 #define X86_RFLAGS_IF (1UL << 9)
 
 /* CPUID feature bits: leaf 1 ECX/EDX, leaf 0x80000001 EDX (SDM vol. 2A, CPUID). */
+#define CPUID_1_ECX_MONITOR (1u << 3)
 #define CPUID_1_ECX_VMX (1u << 5)
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
 #define CPUID_80000001_EDX_NX (1u << 20)

@@ -189,8 +189,9 @@ static void test_refresh_races_invalidation(void)
 			} else if (race_op == 1) { /* unmapped: nothing to map */
 				T(r == -EFAULT && !g.valid && g.khva == NULL && g.pa == INVALID_GPA);
 				T(g.active && vm.gpc_list == &g);
-			} else { /* protection changed: same frame, mapped again */
-				T(r == 0 && maps_current(HVA) && g.pa == old);
+			} else { /* write-protected: the cache writes, so it stays invalid */
+				T(r == -EFAULT && !g.valid && g.khva == NULL && g.pa == INVALID_GPA);
+				T(g.active && vm.gpc_list == &g);
 			}
 			gpc_deactivate(&g);
 			T(warn_count == w0);
@@ -298,8 +299,9 @@ static void test_invalidations_elsewhere(void)
 	/* Migrating another page while valid leaves the cache valid. */
 	uint64_t to = new_frame(), from;
 	T(mm_migrate(&mm, OTHER, to, &from) == 0 && g.valid && gpc_check(&g, LEN));
-	/* gpc_lock under the same stream: one refresh, one loop. */
-	T(mm_protect(&mm, HVA, PAGE_SIZE, PT_PROT_R, false) == 1 && !g.valid);
+	/* gpc_lock under the same stream: one refresh, one loop. A protection
+	 * change that keeps write access still invalidates the cache. */
+	T(mm_protect(&mm, HVA, PAGE_SIZE, PT_PROT_RW, false) == 1 && !g.valid);
 	void *p;
 	loops = g.refresh_loops;
 	T(gpc_lock(&g, LEN, &p) == 0 && p == g.khva && g.refresh_loops - loops == 1);
@@ -402,6 +404,26 @@ static void test_memslot_change(void)
 	T(warn_count == w0);
 }
 
+/* The hypervisor writes through the cache: host write protection and
+ * read-only memslots keep it invalid. */
+static void test_write_access_required(void)
+{
+	void *p;
+
+	setup();
+	T(gpc_activate(&g, GPA, LEN) == 0 && g.valid);
+	T(mm_protect(&mm, HVA, PAGE_SIZE, PT_PROT_R, false) == 1 && !g.valid);
+	T(gpc_lock(&g, LEN, &p) == -EFAULT && !g.valid && !rw_is_locked(&g.lock));
+	T(mm_protect(&mm, HVA, PAGE_SIZE, PT_PROT_RW, false) == 1);
+	T(gpc_lock(&g, LEN, &p) == 0 && p == g.khva && g.valid);
+	gpc_unlock(&g);
+	gpc_deactivate(&g);
+	vm.slots.slot[0].flags |= MEMSLOT_READONLY;
+	T(gpc_activate(&g, GPA, LEN) == -EACCES && !g.active && vm.gpc_list == NULL);
+	vm.slots.slot[0].flags &= ~MEMSLOT_READONLY;
+	T(warn_count == w0);
+}
+
 static void test_deactivate_clean(void)
 {
 	setup();
@@ -423,6 +445,7 @@ static void test_deactivate_clean(void)
 int main(void)
 {
 	RUN(test_activate_refusals);
+	RUN(test_write_access_required);
 	RUN(test_activate_ok);
 	RUN(test_refresh_races_invalidation);
 	RUN(test_inflight_invalidation);

@@ -1,5 +1,6 @@
 /* Guests that exercise each exit minihv handles. Run under Bochs/KVM; skip without VMX. */
 #include "guest_util.h"
+#include "cpu.h"
 #include "ept.h"
 #include "kstring.h"
 
@@ -49,6 +50,23 @@ KTEST(guest_serial)
 	/* "serial console works\n": 21 THR writes, each after at least one LSR read. */
 	CHECK(g.vm.stats.io_exits >= 42, "only %llu I/O exits",
 	      (unsigned long long)g.vm.stats.io_exits);
+	guest_destroy(&g);
+}
+
+KTEST(guest_mwait)
+{
+	struct guest g;
+
+	if (!(cpuid(1).ecx & CPUID_1_ECX_MONITOR)) {
+		ktest_skip("the CPU has no MONITOR/MWAIT");
+		return;
+	}
+	if (!test_guest_create(&g, TG_MWAIT, 0, 0))
+		return;
+	/* Both exit and are skipped: the guest cannot park the CPU. */
+	test_guest_run_ok(&g);
+	CHECK_EQ(g.vm.stats.exits[EXIT_REASON_MONITOR], 1);
+	CHECK_EQ(g.vm.stats.exits[EXIT_REASON_MWAIT], 1);
 	guest_destroy(&g);
 }
 

@@ -35,7 +35,7 @@ static bool step(struct guest *g, uint64_t cmd)
 
 static struct hc_vcpu_info *host_view(struct guest *g, uint64_t gpa)
 {
-	return vm_gpa_to_host(&g->vm, gpa, sizeof(struct hc_vcpu_info));
+	return vm_gpa_to_host(&g->vm, gpa, sizeof(struct hc_vcpu_info), true);
 }
 
 KTEST(gpc_vcpu_info)

@@ -40,7 +40,7 @@ static bool inc_guest(struct guest *g, volatile uint64_t **word)
 		return false;
 	if (!test_guest_add_ram(g, SZ_1G, SZ_2M, PT_LEVEL_4K, 0, 0))
 		return false;
-	*word = vm_gpa_to_host(&g->vm, SZ_1G, 8);
+	*word = vm_gpa_to_host(&g->vm, SZ_1G, 8, true);
 	**word = 100;
 	return run_to_yield(g, 100);
 }

@@ -16,7 +16,7 @@ KTEST(guest_pattern_64m)
 	if (test_guest_add_ram(&g, SZ_1G, PATTERN_SIZE, PT_LEVEL_2M, 0, 0) &&
 	    test_guest_run_ok(&g)) {
 		/* The host reads the same bytes through its own mapping of the slot. */
-		const volatile uint64_t *p = vm_gpa_to_host(&g.vm, SZ_1G, PATTERN_SIZE);
+		const volatile uint64_t *p = vm_gpa_to_host(&g.vm, SZ_1G, PATTERN_SIZE, true);
 		uint64_t bad = 0;
 
 		for (uint64_t i = 0; i < PATTERN_SIZE / 8; i++)

@@ -156,12 +156,13 @@ KTEST(inval_hypervisor_access_checks_host)
 	if (!dvm_create(&vm, SZ_2M, PT_LEVEL_4K))
 		return;
 	uint64_t hva = dvm_hva(&vm, DVM_GPA + PAGE_SIZE);
-	CHECK(vm_gpa_to_host(&vm, DVM_GPA + PAGE_SIZE - 8, 16) != NULL);
+	CHECK(vm_gpa_to_host(&vm, DVM_GPA + PAGE_SIZE - 8, 16, true) != NULL);
 	/* Write-protected or unmapped backing: the hypervisor gets NULL, not a #PF. */
 	mm_protect(vm.mm, hva, PAGE_SIZE, PT_PROT_R, false);
-	CHECK(vm_gpa_to_host(&vm, DVM_GPA + PAGE_SIZE - 8, 16) == NULL, "write-protected page");
+	CHECK(vm_gpa_to_host(&vm, DVM_GPA + PAGE_SIZE - 8, 16, true) == NULL, "write-protected page");
+	CHECK(vm_gpa_to_host(&vm, DVM_GPA + PAGE_SIZE - 8, 16, false) != NULL, "reading it is fine");
 	mm_unmap(vm.mm, hva, PAGE_SIZE);
-	CHECK(vm_gpa_to_host(&vm, DVM_GPA + PAGE_SIZE, 8) == NULL, "unmapped page");
-	CHECK(vm_gpa_to_host(&vm, DVM_GPA, 8) != NULL, "its neighbour is still mapped");
+	CHECK(vm_gpa_to_host(&vm, DVM_GPA + PAGE_SIZE, 8, true) == NULL, "unmapped page");
+	CHECK(vm_gpa_to_host(&vm, DVM_GPA, 8, true) != NULL, "its neighbour is still mapped");
 	vm_destroy(&vm);
 }

@@ -160,3 +160,34 @@ KTEST(inval_overlapping_widen)
 	dvm_coherent(&vm);
 	vm_destroy(&vm);
 }
+
+static void remove_slot_hook(struct vm *vm, enum fault_step step, void *ctx)
+{
+	enum fault_step *at = ctx;
+
+	if (step == *at)
+		CHECK_EQ(vm_memslot_remove(vm, DVM_GPA), 0);
+}
+
+/* Removing the memslot under a fault is an invalidation too: nothing is installed. */
+KTEST(inval_race_memslot_remove)
+{
+	for (int at = 0; at < FAULT_STEPS; at++) {
+		struct vm vm;
+		enum fault_step step = (enum fault_step)at;
+
+		if (!dvm_create(&vm, SZ_2M, PT_LEVEL_4K))
+			return;
+		vm.fault_hook = remove_slot_hook;
+		vm.fault_hook_ctx = &step;
+		uint64_t seq = vm.inval.seq;
+		int r = dvm_fault(&vm, DVM_GPA + 3 * PAGE_SIZE, false);
+		CHECK(r == 0 || r == -EFAULT, "step %d: fault returned %d", at, r);
+		CHECK(!dvm_mapped(&vm, DVM_GPA + 3 * PAGE_SIZE, NULL),
+		      "step %d: EPT maps a gfn whose memslot is gone", at);
+		CHECK_EQ(vm.inval.seq, seq + 1);
+		CHECK_EQ(vm.slots.n, 0);
+		dvm_coherent(&vm);
+		vm_destroy(&vm);
+	}
+}
