@@ -97,14 +97,15 @@ void kmain(uint32_t magic, uint32_t mbi_pa)
 		(unsigned long long)host_mm.pt.root, host_mm.pt.table_pages);
 
 	int status = EXIT_PASS;
+	const struct boot_module *guest = find_guest_module(&boot_info);
 	if (kopts.have_tests || nbad) {
 		struct ktest_summary s = ktest_run(kopts.have_tests ? kopts.tests : NULL, nbad > 0,
 						   err);
 		status = s.failed ? EXIT_FAIL : EXIT_PASS;
 	} else if (kopts.bench) {
 		bench_run();
-	} else if (find_guest_module(&boot_info)) {
-		status = run_guest_module(find_guest_module(&boot_info)) ? EXIT_FAIL : EXIT_PASS;
+	} else if (guest) {
+		status = run_guest_module(guest) ? EXIT_FAIL : EXIT_PASS;
 	} else {
 		printk("minihv: nothing to run (no tests= option, no \"guest\" module); exiting\n");
 	}
