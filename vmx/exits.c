@@ -54,7 +54,7 @@ static void handle_cpuid(struct vcpu *v)
 	skip_instruction();
 }
 
-static void flush_line(struct vcpu *v)
+void vcpu_flush_console(struct vcpu *v)
 {
 	printk("guest[%s]: %.*s\n", v->vm->name, (int)v->line_len, v->line);
 	v->line_len = 0;
@@ -63,14 +63,14 @@ static void flush_line(struct vcpu *v)
 static void serial_out(struct vcpu *v, char c)
 {
 	if (c == '\n') {
-		flush_line(v);
+		vcpu_flush_console(v);
 		return;
 	}
 	if (c == '\r')
 		return;
 	v->line[v->line_len++] = c;
 	if (v->line_len == sizeof(v->line))
-		flush_line(v); /* a long line is wrapped, not dropped */
+		vcpu_flush_console(v); /* a long line is wrapped, not dropped */
 }
 
 static bool handle_io(struct vcpu *v, uint64_t qual)

@@ -327,10 +327,8 @@ enum vcpu_stop vcpu_run(struct vcpu *v)
 		}
 		vcpu_handle_exit(v, reason & 0xffff);
 	}
-	if (v->line_len) {
-		printk("guest[%s]: %.*s\n", v->vm->name, (int)v->line_len, v->line);
-		v->line_len = 0;
-	}
+	if (v->line_len)
+		vcpu_flush_console(v); /* a last line without '\n' is not lost */
 	return v->stop;
 }
 

@@ -75,6 +75,8 @@ const char *vcpu_stop_name(enum vcpu_stop s);
 /* vmx/exits.c: handle one exit; false stops the vCPU (reason filled in). */
 bool vcpu_handle_exit(struct vcpu *v, unsigned reason);
 void vcpu_stop(struct vcpu *v, enum vcpu_stop why, const char *fmt, ...) __printf(3, 4);
+/* Print the guest's pending serial output as one "guest[name]: ..." line. */
+void vcpu_flush_console(struct vcpu *v);
 
 /* vmx/run.asm: enter the guest; 0 after a VM exit, 1 if the entry instruction failed. */
 int vmx_run(struct vcpu_regs *regs, int launched);
