@@ -11,6 +11,7 @@
 #include "kerrno.h"
 #include "pt.h"
 #include "hostshim.h"
+#include "ptcheck.h"
 
 #define KiB (1ULL << 10)
 #define MiB (1ULL << 20)
@@ -30,27 +31,6 @@ static void setup(void)
 	frame_release_range(&fa, PAGE_SIZE, ARENA);
 	T(pt_init(&pt, &ept_fmt, &fa, LEAVES_4K_2M_1G) == 0);
 	T(pt.leaf_levels == LEAVES_4K_2M_1G && pt.table_pages == 1);
-}
-
-static int maps(uint64_t va, uint64_t want_pa, int want_level, unsigned want_prot)
-{
-	struct pt_walk w;
-
-	if (pt_lookup(&pt, va, &w) || w.pa != want_pa || w.level != want_level ||
-	    w.prot != want_prot || pt_mapping_level(&pt, va) != want_level) {
-		printf("# gpa %#llx: hpa %#llx level %d prot %u; want %#llx %d %u\n",
-		       (unsigned long long)va, (unsigned long long)w.pa, w.level, w.prot,
-		       (unsigned long long)want_pa, want_level, want_prot);
-		return 0;
-	}
-	return 1;
-}
-
-static int unmapped(uint64_t va)
-{
-	struct pt_walk w;
-
-	return pt_lookup(&pt, va, &w) == -ENOENT && pt_mapping_level(&pt, va) == 0;
 }
 
 /* A well-formed leaf: WB type, bit 7 exactly on huge levels, never W without R. */
@@ -166,17 +146,17 @@ static void test_walk_map_lookup(void)
 
 	setup();
 	T(pt_map(&pt, 0x1000, 0x5000, PAGE_SIZE, PT_PROT_RW, 1) == 0 && pt.table_pages == 4);
-	T(maps(0x1000, 0x5000, 1, PT_PROT_RW) && maps(0x1abc, 0x5abc, 1, PT_PROT_RW));
-	T(unmapped(0) && unmapped(0x2000));
+	T(pt_maps(&pt, 0x1000, 0x5000, 1, PT_PROT_RW) && pt_maps(&pt, 0x1abc, 0x5abc, 1, PT_PROT_RW));
+	T(pt_unmapped(&pt, 0) && pt_unmapped(&pt, 0x2000));
 	T(pt_map(&pt, 0xa00000, 0x1200000, 2 * MiB, PT_PROT_RWX, 2) == 0 && pt.table_pages == 4);
-	T(maps(0xa12345, 0x1212345, 2, PT_PROT_RWX) && maps(0xbfffff, 0x13fffff, 2, PT_PROT_RWX));
-	T(unmapped(0xc00000) && unmapped(0x9fffff));
+	T(pt_maps(&pt, 0xa12345, 0x1212345, 2, PT_PROT_RWX) && pt_maps(&pt, 0xbfffff, 0x13fffff, 2, PT_PROT_RWX));
+	T(pt_unmapped(&pt, 0xc00000) && pt_unmapped(&pt, 0x9fffff));
 	T(pt_map(&pt, 512 * GiB, GiB, GiB, PT_PROT_R | PT_PROT_X, 3) == 0 && pt.table_pages == 5);
-	T(maps(512 * GiB + 0x12345678, GiB + 0x12345678, 3, PT_PROT_R | PT_PROT_X));
-	T(unmapped(513 * GiB));
+	T(pt_maps(&pt, 512 * GiB + 0x12345678, GiB + 0x12345678, 3, PT_PROT_R | PT_PROT_X));
+	T(pt_unmapped(&pt, 513 * GiB));
 	/* Write-only asked for: mapped readable too. */
 	T(pt_map(&pt, 0x3000, 0x8000, PAGE_SIZE, PT_PROT_W, 1) == 0);
-	T(maps(0x3000, 0x8000, 1, PT_PROT_RW));
+	T(pt_maps(&pt, 0x3000, 0x8000, 1, PT_PROT_RW));
 	T(fa.nfree == NFREE0 - pt.table_pages);
 
 	/* The raw entries the walk read. */
@@ -196,7 +176,7 @@ static void test_walk_map_lookup(void)
 	T(pt_map(&pt, 0xa01000, 0, PAGE_SIZE, PT_PROT_R, 1) == -EEXIST);
 	T(pt_map(&pt, 512 * GiB + 2 * MiB, 0, 2 * MiB, PT_PROT_R, 2) == -EEXIST);
 	T(pt_map(&pt, 0, 0, 2 * MiB, PT_PROT_R, 2) == -EEXIST);
-	T(pt.table_pages == tables && maps(0xa01000, 0x1201000, 2, PT_PROT_RWX));
+	T(pt.table_pages == tables && pt_maps(&pt, 0xa01000, 0x1201000, 2, PT_PROT_RWX));
 	pt_destroy(&pt);
 	T(fa.nfree == NFREE0 && pt.table_pages == 0);
 }
@@ -228,16 +208,16 @@ static void test_walk_unmap(void)
 	T(pt_mapping_level(&pt, 200 * GiB) == 3 && pt_mapping_level(&pt, 201 * GiB) == 2);
 	/* Two pages out of a 2M leaf: split into 512, two go, 510 stay. */
 	T(pt_unmap(&pt, 8 * MiB + 4 * KiB, 8 * KiB) == 2);
-	T(maps(8 * MiB, 0x200000, 1, PT_PROT_RW) && unmapped(8 * MiB + 4 * KiB));
-	T(unmapped(8 * MiB + 8 * KiB) && maps(8 * MiB + 12 * KiB, 0x203000, 1, PT_PROT_RW));
+	T(pt_maps(&pt, 8 * MiB, 0x200000, 1, PT_PROT_RW) && pt_unmapped(&pt, 8 * MiB + 4 * KiB));
+	T(pt_unmapped(&pt, 8 * MiB + 8 * KiB) && pt_maps(&pt, 8 * MiB + 12 * KiB, 0x203000, 1, PT_PROT_RW));
 	/* One page out of a 1G leaf: 1G -> 2M -> 4K. */
 	T(pt_unmap(&pt, 3 * GiB + 2 * MiB, PAGE_SIZE) == 1);
-	T(maps(3 * GiB, 0, 2, PT_PROT_RWX) && maps(3 * GiB + 2 * MiB + 4 * KiB, 2 * MiB + 4 * KiB, 1, PT_PROT_RWX));
-	T(maps(4 * GiB, GiB, 3, PT_PROT_RWX));
+	T(pt_maps(&pt, 3 * GiB, 0, 2, PT_PROT_RWX) && pt_maps(&pt, 3 * GiB + 2 * MiB + 4 * KiB, 2 * MiB + 4 * KiB, 1, PT_PROT_RWX));
+	T(pt_maps(&pt, 4 * GiB, GiB, 3, PT_PROT_RWX));
 	/* Whole leaves inside the range go without a split. */
 	unsigned long tables = pt.table_pages;
 	T(pt_unmap(&pt, 10 * MiB, 4 * MiB) == 2 && pt.table_pages == tables);
-	T(unmapped(10 * MiB) && unmapped(14 * MiB - 1) && maps(6 * MiB, 0, 2, PT_PROT_RW));
+	T(pt_unmapped(&pt, 10 * MiB) && pt_unmapped(&pt, 14 * MiB - 1) && pt_maps(&pt, 6 * MiB, 0, 2, PT_PROT_RW));
 	long left = 64 + 1 + 510 + (511 + 511) + 1 + 3;
 	T(pt_unmap(&pt, 0, 1ULL << 48) == left);
 	T(pt.table_pages == 1 && fa.nfree == NFREE0 - 1);
@@ -281,12 +261,12 @@ static void test_walk_split_protect(void)
 	T(w.entries[2] == ((4 * GiB + 4 * MiB) | WB | EPT_LARGE | EPT_R));
 	T(pt_lookup(&pt, GiB + 6 * MiB, &w) == 0 && w.level == 1);
 	T(w.entries[1] == ((4 * GiB + 6 * MiB) | WB | EPT_R));
-	T(maps(GiB + 6 * MiB + PAGE_SIZE, 4 * GiB + 6 * MiB + PAGE_SIZE, 1, PT_PROT_RWX));
+	T(pt_maps(&pt, GiB + 6 * MiB + PAGE_SIZE, 4 * GiB + 6 * MiB + PAGE_SIZE, 1, PT_PROT_RWX));
 	/* W alone becomes RW, never a misconfiguration. */
 	T(pt_protect(&pt, GiB + 6 * MiB, PAGE_SIZE, PT_PROT_W) == 1);
 	T(pt_lookup(&pt, GiB + 6 * MiB, &w) == 0 && (w.entries[1] & EPT_RWX) == (EPT_R | EPT_W));
 	T(pt_protect(&pt, GiB + 6 * MiB, PAGE_SIZE, PT_PROT_X) == 1);
-	T(maps(GiB + 6 * MiB, 4 * GiB + 6 * MiB, 1, PT_PROT_X)); /* execute-only stays present */
+	T(pt_maps(&pt, GiB + 6 * MiB, 4 * GiB + 6 * MiB, 1, PT_PROT_X)); /* execute-only stays present */
 	pt_destroy(&pt);
 	T(fa.nfree == NFREE0);
 }

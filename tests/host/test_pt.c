@@ -10,6 +10,7 @@
 #include "pt.h"
 #include "x86pt.h"
 #include "hostshim.h"
+#include "ptcheck.h"
 
 #define KiB (1ULL << 10)
 #define MiB (1ULL << 20)
@@ -33,56 +34,34 @@ static void setup(void)
 	T(pt_init(&pt, &x86_pt_fmt, &fa, ALL_LEAVES) == 0);
 }
 
-/* va maps to pa at level with prot. */
-static int maps(uint64_t va, uint64_t want_pa, int want_level, unsigned want_prot)
-{
-	struct pt_walk w;
-
-	if (pt_lookup(&pt, va, &w) || w.pa != want_pa || w.level != want_level ||
-	    w.prot != want_prot || pt_mapping_level(&pt, va) != want_level) {
-		printf("# va %#llx: pa %#llx level %d prot %u; want %#llx %d %u\n",
-		       (unsigned long long)va, (unsigned long long)w.pa, w.level, w.prot,
-		       (unsigned long long)want_pa, want_level, want_prot);
-		return 0;
-	}
-	return 1;
-}
-
-static int unmapped(uint64_t va)
-{
-	struct pt_walk w;
-
-	return pt_lookup(&pt, va, &w) == -ENOENT && w.level == 0 && pt_mapping_level(&pt, va) == 0;
-}
-
 static void test_map_lookup(void)
 {
 	struct pt_walk w;
 
 	setup();
 	T(pt.table_pages == 1 && fa.nfree == NFREE0 - 1 && pt.root && pt.root < ARENA);
-	T(unmapped(0) && unmapped(0x1000));
+	T(pt_unmapped(&pt, 0) && pt_unmapped(&pt, 0x1000));
 
 	T(pt_map(&pt, 0x1000, 0x5000, PAGE_SIZE, PT_PROT_RW, 1) == 0 && pt.table_pages == 4);
-	T(maps(0x1000, 0x5000, 1, PT_PROT_RW) && maps(0x1abc, 0x5abc, 1, PT_PROT_RW));
-	T(unmapped(0x0) && unmapped(0x2000));
+	T(pt_maps(&pt, 0x1000, 0x5000, 1, PT_PROT_RW) && pt_maps(&pt, 0x1abc, 0x5abc, 1, PT_PROT_RW));
+	T(pt_unmapped(&pt, 0x0) && pt_unmapped(&pt, 0x2000));
 
 	T(pt_map(&pt, 0xa00000, 0x1200000, 2 * MiB, PT_PROT_RWX, 2) == 0);
 	T(pt.table_pages == 4); /* same PDPT and PD */
-	T(maps(0xa00000, 0x1200000, 2, PT_PROT_RWX) && maps(0xa12345, 0x1212345, 2, PT_PROT_RWX));
-	T(maps(0xbfffff, 0x13fffff, 2, PT_PROT_RWX));
-	T(unmapped(0xc00000) && unmapped(0x9fffff));
+	T(pt_maps(&pt, 0xa00000, 0x1200000, 2, PT_PROT_RWX) && pt_maps(&pt, 0xa12345, 0x1212345, 2, PT_PROT_RWX));
+	T(pt_maps(&pt, 0xbfffff, 0x13fffff, 2, PT_PROT_RWX));
+	T(pt_unmapped(&pt, 0xc00000) && pt_unmapped(&pt, 0x9fffff));
 
 	T(pt_map(&pt, 512 * GiB, 1 * GiB, GiB, PT_PROT_R, 3) == 0 && pt.table_pages == 5); /* +PDPT */
-	T(maps(512 * GiB + 0x12345678, 1 * GiB + 0x12345678, 3, PT_PROT_R));
-	T(maps(513 * GiB - 1, 2 * GiB - 1, 3, PT_PROT_R) && unmapped(513 * GiB));
+	T(pt_maps(&pt, 512 * GiB + 0x12345678, 1 * GiB + 0x12345678, 3, PT_PROT_R));
+	T(pt_maps(&pt, 513 * GiB - 1, 2 * GiB - 1, 3, PT_PROT_R) && pt_unmapped(&pt, 513 * GiB));
 	T(fa.nfree == NFREE0 - pt.table_pages);
 
 	/* Several leaves in one call. */
 	T(pt_map(&pt, 0x10000, 0x20000, 5 * PAGE_SIZE, PT_PROT_R | PT_PROT_X, 1) == 0);
 	for (int i = 0; i < 5; i++)
-		T(maps(0x10000 + i * PAGE_SIZE, 0x20000 + i * PAGE_SIZE, 1, PT_PROT_R | PT_PROT_X));
-	T(unmapped(0x15000));
+		T(pt_maps(&pt, 0x10000 + i * PAGE_SIZE, 0x20000 + i * PAGE_SIZE, 1, PT_PROT_R | PT_PROT_X));
+	T(pt_unmapped(&pt, 0x15000));
 
 	/* The walk records the entries it read. */
 	T(pt_lookup(&pt, 0x1234, &w) == 0 && w.depth == 1 && w.level == 1);
@@ -124,13 +103,13 @@ static void test_map_existing(void)
 	T(pt_map(&pt, 0x400000, 0x800000, 4 * MiB, PT_PROT_R, 2) == -EEXIST);
 	T(pt_map_best(&pt, 0x400000, 0x800000, 4 * MiB, PT_PROT_R) == -EEXIST);
 	T(pt_map_best(&pt, 0x0, 0x0, 0x2000, PT_PROT_R) == -EEXIST);
-	T(unmapped(0x400000) && unmapped(0x0));
+	T(pt_unmapped(&pt, 0x400000) && pt_unmapped(&pt, 0x0));
 	/* Nothing changed. */
 	T(pt.table_pages == tables && fa.nfree == nfree);
-	T(maps(0x1000, 0x5000, 1, PT_PROT_RW));
-	T(maps(0x603000, 0x7000, 1, PT_PROT_RW));
-	T(maps(0xa01000, 0x1201000, 2, PT_PROT_RWX));
-	T(maps(GiB + 0x5000, 3 * GiB + 0x5000, 3, PT_PROT_R));
+	T(pt_maps(&pt, 0x1000, 0x5000, 1, PT_PROT_RW));
+	T(pt_maps(&pt, 0x603000, 0x7000, 1, PT_PROT_RW));
+	T(pt_maps(&pt, 0xa01000, 0x1201000, 2, PT_PROT_RWX));
+	T(pt_maps(&pt, GiB + 0x5000, 3 * GiB + 0x5000, 3, PT_PROT_R));
 	pt_destroy(&pt);
 }
 
@@ -153,7 +132,7 @@ static void test_bad_args(void)
 	T(pt_map(&pt, (1ULL << 48) - PAGE_SIZE, 0, 2 * PAGE_SIZE, PT_PROT_R, 1) == -EINVAL);
 	T(pt_map(&pt, ~0ULL << 12, 0, 2 * PAGE_SIZE, PT_PROT_R, 1) == -EINVAL);
 	T(pt_map(&pt, (1ULL << 48) - PAGE_SIZE, 0, PAGE_SIZE, PT_PROT_R, 1) == 0); /* last page */
-	T(maps((1ULL << 48) - 1, 0xfff, 1, PT_PROT_R));
+	T(pt_maps(&pt, (1ULL << 48) - 1, 0xfff, 1, PT_PROT_R));
 	T(pt_map_best(&pt, 0x1800, 0, PAGE_SIZE, PT_PROT_R) == -EINVAL);
 	T(pt_map_best(&pt, 0x1000, 0x800, PAGE_SIZE, PT_PROT_R) == -EINVAL);
 	T(pt_map_best(&pt, 0x1000, 0, 0, PT_PROT_R) == -EINVAL);
@@ -183,17 +162,17 @@ static void test_map_best(void)
 	/* 4K, 4K, then 1G, 2M, 4K: the largest leaf alignment allows each time. */
 	uint64_t va = GiB - 8 * KiB, pa = 3 * GiB - 8 * KiB;
 	T(pt_map_best(&pt, va, pa, 8 * KiB + GiB + 2 * MiB + 4 * KiB, PT_PROT_RW) == 0);
-	T(maps(va, pa, 1, PT_PROT_RW) && maps(va + 4 * KiB, pa + 4 * KiB, 1, PT_PROT_RW));
-	T(maps(GiB, 3 * GiB, 3, PT_PROT_RW) && maps(2 * GiB - 1, 4 * GiB - 1, 3, PT_PROT_RW));
-	T(maps(2 * GiB, 4 * GiB, 2, PT_PROT_RW) && maps(2 * GiB + 2 * MiB - 1, 4 * GiB + 2 * MiB - 1, 2, PT_PROT_RW));
-	T(maps(2 * GiB + 2 * MiB, 4 * GiB + 2 * MiB, 1, PT_PROT_RW));
-	T(unmapped(2 * GiB + 2 * MiB + 4 * KiB) && unmapped(va - 4 * KiB));
+	T(pt_maps(&pt, va, pa, 1, PT_PROT_RW) && pt_maps(&pt, va + 4 * KiB, pa + 4 * KiB, 1, PT_PROT_RW));
+	T(pt_maps(&pt, GiB, 3 * GiB, 3, PT_PROT_RW) && pt_maps(&pt, 2 * GiB - 1, 4 * GiB - 1, 3, PT_PROT_RW));
+	T(pt_maps(&pt, 2 * GiB, 4 * GiB, 2, PT_PROT_RW) && pt_maps(&pt, 2 * GiB + 2 * MiB - 1, 4 * GiB + 2 * MiB - 1, 2, PT_PROT_RW));
+	T(pt_maps(&pt, 2 * GiB + 2 * MiB, 4 * GiB + 2 * MiB, 1, PT_PROT_RW));
+	T(pt_unmapped(&pt, 2 * GiB + 2 * MiB + 4 * KiB) && pt_unmapped(&pt, va - 4 * KiB));
 	/* va and pa aligned differently: 4K leaves only. */
 	T(pt_map_best(&pt, 8 * GiB, 4 * KiB, 2 * MiB, PT_PROT_R) == 0);
 	T(pt_mapping_level(&pt, 8 * GiB) == 1 && pt_mapping_level(&pt, 8 * GiB + 2 * MiB - 1) == 1);
 	/* 1G alignment but less than 1G left: 2M leaves. */
 	T(pt_map_best(&pt, 16 * GiB, 0, 6 * MiB, PT_PROT_R) == 0);
-	T(maps(16 * GiB + 5 * MiB, 5 * MiB, 2, PT_PROT_R));
+	T(pt_maps(&pt, 16 * GiB + 5 * MiB, 5 * MiB, 2, PT_PROT_R));
 	pt_destroy(&pt);
 }
 
@@ -205,28 +184,28 @@ static void test_unmap_split(void)
 	/* Two pages out of the middle of a 2M leaf. */
 	T(pt_unmap(&pt, 2 * MiB + 0x1000, 0x2000) == 2);
 	T(pt.table_pages == tables + 1);
-	T(unmapped(2 * MiB + 0x1000) && unmapped(2 * MiB + 0x2fff));
-	T(maps(2 * MiB, GiB, 1, PT_PROT_RW));
-	T(maps(2 * MiB + 0x3000, GiB + 0x3000, 1, PT_PROT_RW));
-	T(maps(4 * MiB - 1, GiB + 2 * MiB - 1, 1, PT_PROT_RW));
-	T(unmapped(4 * MiB) && unmapped(2 * MiB - 1));
+	T(pt_unmapped(&pt, 2 * MiB + 0x1000) && pt_unmapped(&pt, 2 * MiB + 0x2fff));
+	T(pt_maps(&pt, 2 * MiB, GiB, 1, PT_PROT_RW));
+	T(pt_maps(&pt, 2 * MiB + 0x3000, GiB + 0x3000, 1, PT_PROT_RW));
+	T(pt_maps(&pt, 4 * MiB - 1, GiB + 2 * MiB - 1, 1, PT_PROT_RW));
+	T(pt_unmapped(&pt, 4 * MiB) && pt_unmapped(&pt, 2 * MiB - 1));
 
 	/* One page out of a 1G leaf: 1G -> 2M -> 4K around it. */
 	T(pt_map(&pt, GiB, 5 * GiB, GiB, PT_PROT_R, 3) == 0);
 	T(pt_unmap(&pt, GiB + 2 * MiB + 0x4000, 0x1000) == 1);
-	T(maps(GiB, 5 * GiB, 2, PT_PROT_R));
-	T(maps(GiB + 2 * MiB, 5 * GiB + 2 * MiB, 1, PT_PROT_R));
-	T(maps(GiB + 2 * MiB + 0x5000, 5 * GiB + 2 * MiB + 0x5000, 1, PT_PROT_R));
-	T(unmapped(GiB + 2 * MiB + 0x4000));
-	T(maps(GiB + 4 * MiB, 5 * GiB + 4 * MiB, 2, PT_PROT_R));
-	T(maps(2 * GiB - 1, 6 * GiB - 1, 2, PT_PROT_R));
+	T(pt_maps(&pt, GiB, 5 * GiB, 2, PT_PROT_R));
+	T(pt_maps(&pt, GiB + 2 * MiB, 5 * GiB + 2 * MiB, 1, PT_PROT_R));
+	T(pt_maps(&pt, GiB + 2 * MiB + 0x5000, 5 * GiB + 2 * MiB + 0x5000, 1, PT_PROT_R));
+	T(pt_unmapped(&pt, GiB + 2 * MiB + 0x4000));
+	T(pt_maps(&pt, GiB + 4 * MiB, 5 * GiB + 4 * MiB, 2, PT_PROT_R));
+	T(pt_maps(&pt, 2 * GiB - 1, 6 * GiB - 1, 2, PT_PROT_R));
 
 	/* A range straddling two 2M leaves: half of each goes. */
 	T(pt_map(&pt, 8 * GiB, 0, 4 * MiB, PT_PROT_R, 2) == 0);
 	T(pt_unmap(&pt, 8 * GiB + 1 * MiB, 2 * MiB) == 512);
-	T(maps(8 * GiB + 1 * MiB - 1, 1 * MiB - 1, 1, PT_PROT_R));
-	T(unmapped(8 * GiB + 1 * MiB) && unmapped(8 * GiB + 3 * MiB - 1));
-	T(maps(8 * GiB + 3 * MiB, 3 * MiB, 1, PT_PROT_R));
+	T(pt_maps(&pt, 8 * GiB + 1 * MiB - 1, 1 * MiB - 1, 1, PT_PROT_R));
+	T(pt_unmapped(&pt, 8 * GiB + 1 * MiB) && pt_unmapped(&pt, 8 * GiB + 3 * MiB - 1));
+	T(pt_maps(&pt, 8 * GiB + 3 * MiB, 3 * MiB, 1, PT_PROT_R));
 	/* Whole leaves inside the range are removed without a split. */
 	T(pt_map(&pt, 16 * GiB, 0, 8 * MiB, PT_PROT_R, 2) == 0);
 	tables = pt.table_pages;
@@ -253,7 +232,7 @@ static void test_unmap_frees_tables(void)
 	T(pt.table_pages > 8);
 	T(pt_unmap(&pt, 0, 1ULL << 48) == leaves);
 	T(pt.table_pages == 1 && fa.nfree == NFREE0 - 1);
-	T(unmapped(0) && unmapped(3 * GiB) && unmapped(200 * GiB));
+	T(pt_unmapped(&pt, 0) && pt_unmapped(&pt, 3 * GiB) && pt_unmapped(&pt, 200 * GiB));
 	T(pt_unmap(&pt, 0, 1ULL << 48) == 0);
 	pt_destroy(&pt);
 	T(fa.nfree == NFREE0);
@@ -269,11 +248,11 @@ static void test_protect(void)
 	T(pt_map(&pt, 4 * MiB, 0x50000000, 2 * PAGE_SIZE, PT_PROT_RWX, 1) == 0);
 	/* The last page of the 2M leaf and the first 4K leaf become read-only. */
 	T(pt_protect(&pt, 4 * MiB - PAGE_SIZE, 2 * PAGE_SIZE, PT_PROT_R) == 2);
-	T(maps(2 * MiB, 0x40000000, 1, PT_PROT_RWX));
-	T(maps(4 * MiB - 2 * PAGE_SIZE, 0x401fe000, 1, PT_PROT_RWX));
-	T(maps(4 * MiB - PAGE_SIZE, 0x401ff000, 1, PT_PROT_R));
-	T(maps(4 * MiB, 0x50000000, 1, PT_PROT_R));
-	T(maps(4 * MiB + PAGE_SIZE, 0x50001000, 1, PT_PROT_RWX));
+	T(pt_maps(&pt, 2 * MiB, 0x40000000, 1, PT_PROT_RWX));
+	T(pt_maps(&pt, 4 * MiB - 2 * PAGE_SIZE, 0x401fe000, 1, PT_PROT_RWX));
+	T(pt_maps(&pt, 4 * MiB - PAGE_SIZE, 0x401ff000, 1, PT_PROT_R));
+	T(pt_maps(&pt, 4 * MiB, 0x50000000, 1, PT_PROT_R));
+	T(pt_maps(&pt, 4 * MiB + PAGE_SIZE, 0x50001000, 1, PT_PROT_RWX));
 	T(pt_lookup(&pt, 4 * MiB, &w) == 0);
 	T(!(w.entries[1] & X86_PTE_W) && (w.entries[1] & X86_PTE_NX));
 	T(pt_protect(&pt, 4 * MiB, PAGE_SIZE, RX) == 1);
@@ -287,14 +266,14 @@ static void test_protect(void)
 	/* A whole 1G leaf stays one leaf; a part of one is split. */
 	T(pt_map(&pt, GiB, 2 * GiB, 2 * GiB, PT_PROT_RWX, 3) == 0);
 	T(pt_protect(&pt, GiB, GiB, PT_PROT_RW) == 1);
-	T(maps(GiB + 0x1234, 2 * GiB + 0x1234, 3, PT_PROT_RW));
+	T(pt_maps(&pt, GiB + 0x1234, 2 * GiB + 0x1234, 3, PT_PROT_RW));
 	T(pt_lookup(&pt, GiB, &w) == 0 && (w.entries[3] & X86_PTE_PS) && (w.entries[3] & X86_PTE_NX));
 	T(pt_protect(&pt, 2 * GiB + 4 * MiB, 4 * MiB + PAGE_SIZE, RX) == 2 + 1);
-	T(maps(2 * GiB, 3 * GiB, 2, PT_PROT_RWX));
-	T(maps(2 * GiB + 4 * MiB, 3 * GiB + 4 * MiB, 2, RX));
-	T(maps(2 * GiB + 8 * MiB, 3 * GiB + 8 * MiB, 1, RX));
-	T(maps(2 * GiB + 8 * MiB + PAGE_SIZE, 3 * GiB + 8 * MiB + PAGE_SIZE, 1, PT_PROT_RWX));
-	T(maps(3 * GiB - 1, 4 * GiB - 1, 2, PT_PROT_RWX));
+	T(pt_maps(&pt, 2 * GiB, 3 * GiB, 2, PT_PROT_RWX));
+	T(pt_maps(&pt, 2 * GiB + 4 * MiB, 3 * GiB + 4 * MiB, 2, RX));
+	T(pt_maps(&pt, 2 * GiB + 8 * MiB, 3 * GiB + 8 * MiB, 1, RX));
+	T(pt_maps(&pt, 2 * GiB + 8 * MiB + PAGE_SIZE, 3 * GiB + 8 * MiB + PAGE_SIZE, 1, PT_PROT_RWX));
+	T(pt_maps(&pt, 3 * GiB - 1, 4 * GiB - 1, 2, PT_PROT_RWX));
 	T(pt_protect(&pt, 64 * GiB, GiB, PT_PROT_R) == 0); /* nothing mapped there */
 
 	/* Without NX, no bit 63 and every page is executable. */
@@ -337,7 +316,7 @@ static void test_split(void)
 	sample(GiB, pa1, pr1, N);
 	T(!memcmp(pa0, pa1, sizeof(pa0)) && !memcmp(pr0, pr1, sizeof(pr0)));
 	for (uint64_t off = 0; off < 2 * MiB; off += PAGE_SIZE)
-		T(maps(GiB + 6 * MiB + off, 4 * GiB + 6 * MiB + off, 1, PT_PROT_RW));
+		T(pt_maps(&pt, GiB + 6 * MiB + off, 4 * GiB + 6 * MiB + off, 1, PT_PROT_RW));
 	T(pt.table_pages == tables + 2);
 
 	/* Refusals. */
@@ -381,15 +360,15 @@ static void test_enomem(void)
 	frame_release_range(&fa, 16 * MiB, 16 * MiB + 3 * PAGE_SIZE);
 	T(pt_init(&pt, &x86_pt_fmt, &fa, ALL_LEAVES) == 0);
 	T(pt_map(&pt, 0, 0, PAGE_SIZE, PT_PROT_R, 1) == -ENOMEM && -ENOMEM == -12);
-	T(unmapped(0));
+	T(pt_unmapped(&pt, 0));
 	T(pt.table_pages == 1 && fa.nfree == 2); /* half-built tables go back */
 	T(pt_map_best(&pt, 0, 0x1000, 2 * PAGE_SIZE, PT_PROT_R) == -ENOMEM);
-	T(unmapped(0) && pt.table_pages == 1 && fa.nfree == 2);
+	T(pt_unmapped(&pt, 0) && pt.table_pages == 1 && fa.nfree == 2);
 
 	/* One more frame: the first page maps, the second needs another PT. */
 	frame_release_range(&fa, 20 * MiB, 20 * MiB + PAGE_SIZE);
 	T(pt_map(&pt, 2 * MiB - PAGE_SIZE, 0, 2 * PAGE_SIZE, PT_PROT_R, 1) == -ENOMEM);
-	T(unmapped(2 * MiB - PAGE_SIZE) && unmapped(2 * MiB));
+	T(pt_unmapped(&pt, 2 * MiB - PAGE_SIZE) && pt_unmapped(&pt, 2 * MiB));
 	T(pt.table_pages == 1 && fa.nfree == 3);
 	T(pt_map(&pt, 2 * MiB, 0, 2 * MiB, PT_PROT_R, 2) == 0); /* a 2M leaf needs two */
 	T(fa.nfree == 1);
@@ -398,7 +377,7 @@ static void test_enomem(void)
 	T(pt_unmap(&pt, 2 * MiB, PAGE_SIZE) == -ENOMEM);
 	T(pt_protect(&pt, 2 * MiB, PAGE_SIZE, PT_PROT_RW) == -ENOMEM);
 	T(pt_split(&pt, 2 * MiB, 2) == -ENOMEM);
-	T(maps(2 * MiB + PAGE_SIZE, PAGE_SIZE, 2, PT_PROT_R));
+	T(pt_maps(&pt, 2 * MiB + PAGE_SIZE, PAGE_SIZE, 2, PT_PROT_R));
 	T(pt_unmap(&pt, 2 * MiB, 2 * MiB) == 1 && pt.table_pages == 1);
 	pt_destroy(&pt);
 
@@ -407,7 +386,7 @@ static void test_enomem(void)
 	frame_release_range(&fa, 16 * MiB, 16 * MiB + 5 * PAGE_SIZE);
 	T(pt_init(&pt, &x86_pt_fmt, &fa, ALL_LEAVES) == 0 && fa.nfree == 4);
 	T(pt_map(&pt, GiB - PAGE_SIZE, 0, 2 * PAGE_SIZE, PT_PROT_R, 1) == -ENOMEM);
-	T(unmapped(GiB - PAGE_SIZE) && unmapped(GiB));
+	T(pt_unmapped(&pt, GiB - PAGE_SIZE) && pt_unmapped(&pt, GiB));
 	T(pt.table_pages == 1 && fa.nfree == 4);
 	T(pt_map(&pt, GiB - PAGE_SIZE, 0, PAGE_SIZE, PT_PROT_R, 1) == 0 && fa.nfree == 1);
 	pt_destroy(&pt);
