@@ -1,11 +1,20 @@
 # minihv: build, ISO, run, test, debug, bench. `make help` lists the targets.
 
+# The first goal must be `all`: pattern rules below would otherwise make
+# plain `make` build one guest object and stop.
+.DEFAULT_GOAL := all
+
 BUILD      ?= build
 export BUILD
 CC         := gcc
 NASM       := nasm
 LD         := ld
 CMDLINE    ?=
+# make run: the guest module (a flat binary, guest/ABI.md) and its RAM.
+GUEST      ?= $(BUILD)/guest/hello.bin
+GUEST_MEM  ?=
+RUN_CMDLINE := $(strip $(CMDLINE) $(if $(GUEST_MEM),guest_mem=$(GUEST_MEM)))
+COMMA      := ,
 TESTS      ?= *
 TEST_CMDLINE ?= tests=$(TESTS) $(EXTRA_CMDLINE)
 GDB_PORT   ?= 1234
@@ -26,7 +35,10 @@ KLDFLAGS := -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segme
 KSRC := $(filter-out vmx/asm-offsets.c,$(wildcard boot/*.c arch/x86/*.c mm/*.c lib/*.c vmx/*.c \
 	ept/*.c tests/*.c tests/kernel/*.c))
 KASM := $(wildcard boot/*.asm arch/x86/*.asm vmx/*.asm)
-KOBJ := $(patsubst %.c,$(BUILD)/k/%.o,$(KSRC)) $(patsubst %.asm,$(BUILD)/k/%.o,$(KASM))
+# GNU as, for the stubs whose CFI gdb needs (boot/start64.S, arch/x86/isr.S).
+KGAS := $(wildcard boot/*.S arch/x86/*.S)
+KOBJ := $(patsubst %.c,$(BUILD)/k/%.o,$(KSRC)) $(patsubst %.asm,$(BUILD)/k/%.o,$(KASM)) \
+	$(patsubst %.S,$(BUILD)/k/%.o,$(KGAS))
 
 # Pure modules: compiled for the kernel above and for the host unit tests below.
 PURE := lib/printf.c lib/strutil.c lib/cmdline.c boot/mb2.c mm/frame.c mm/pt.c mm/x86pt.c \
@@ -88,6 +100,11 @@ $(BUILD)/k/%.o: %.c
 	$(call say,CC,$<)
 	$(Q)$(CC) $(KCFLAGS) -c $< -o $@
 
+$(BUILD)/k/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(call say,AS,$<)
+	$(Q)$(CC) -g -Wa,--fatal-warnings -MMD -MP -c $< -o $@
+
 $(BUILD)/k/%.o: %.asm $(BUILD)/asm-offsets.inc
 	@mkdir -p $(dir $@)
 	$(call say,NASM,$<)
@@ -140,12 +157,36 @@ $(BUILD)/$(1).iso: $(KERNEL) iso/grub.cfg.in $(BUILD)/$(1).cmdline $(3)
 endef
 .PHONY: FORCE
 FORCE:
-$(eval $(call iso_rule,minihv,$(CMDLINE),$(BUILD)/guest/hello.bin))
+$(eval $(call iso_rule,minihv,$(RUN_CMDLINE),$(GUEST)))
 $(eval $(call iso_rule,minihv-test,$(TEST_CMDLINE),))
+# The gdb test's own image: whatever TESTS= selects, gdb needs these tests.
+$(eval $(call iso_rule,minihv-gdb,tests=gdb_fixture$(COMMA)traps_unexpected_caught,))
 $(eval $(call iso_rule,minihv-bench,bench quiet,))
 $(eval $(call iso_rule,minihv-debug,$(TEST_CMDLINE) on_panic=halt,))
 
-iso: $(BUILD)/minihv.iso $(BUILD)/minihv-test.iso $(BUILD)/minihv-bench.iso
+# Bad input, booted for real by scripts/test-badinput.sh: each image must be
+# refused with a message that names the mistake.
+BAD_LONG := tests=cmdline_good $(shell head -c 5000 /dev/zero | tr '\0' x)
+$(eval $(call iso_rule,bad-cmdline-long,$(BAD_LONG),))
+$(eval $(call iso_rule,bad-key-twice,tests=cmdline_good quiet quiet,))
+$(eval $(call iso_rule,bad-tests-glob,tests=pt_*$(COMMA)pr_mapp,))
+$(eval $(call iso_rule,bad-guest-empty,,$(BUILD)/guest/empty.bin))
+$(BUILD)/guest/empty.bin:
+	@mkdir -p $(dir $@)
+	@: > $@
+BAD_ISOS := $(patsubst %,$(BUILD)/bad-%.iso,cmdline-long key-twice tests-glob guest-empty)
+
+iso: $(BUILD)/minihv.iso $(BUILD)/minihv-test.iso $(BUILD)/minihv-gdb.iso \
+	$(BUILD)/minihv-bench.iso $(BAD_ISOS)
+
+# A user's GUEST= must exist: say so before make reports "No rule to make target".
+ifneq ($(filter run,$(MAKECMDGOALS)),)
+ifneq ($(origin GUEST),file)
+ifeq ($(wildcard $(GUEST)),)
+$(error GUEST=$(GUEST): no such file (a flat 64-bit guest binary, see guest/ABI.md))
+endif
+endif
+endif
 
 run: deps $(BUILD)/minihv.iso
 	scripts/run.sh $(or $(EMU),auto) $(BUILD)/minihv.iso
@@ -160,14 +201,16 @@ $(BUILD)/host/%: tests/host/%.c $(HOST_OBJ)
 	$(call say,HOSTLD,$@)
 	$(Q)$(CC) $(HCFLAGS) $< $(HOST_OBJ) -o $@
 
-# Host benchmark of the gfn-to-pfn cache (not a test): -O2, no sanitizers.
+# Host benchmarks (not tests) of the gfn-to-pfn cache and of the EPT fault
+# and zap paths: -O2, no sanitizers.
 BCFLAGS := $(filter-out -O1 -fsanitize=% -fno-sanitize-recover=%,$(HCFLAGS)) -O2
 BENCH_OBJ := $(patsubst %.c,$(BUILD)/hb/%.o,$(PURE) tests/host/shim.c)
+HOST_BENCHES := $(patsubst tests/host/%.c,$(BUILD)/host-bench/%,$(wildcard tests/host/bench_*.c))
 $(BUILD)/hb/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(call say,BENCHCC,$<)
 	$(Q)$(CC) $(BCFLAGS) -c $< -o $@
-$(BUILD)/host-bench/bench_gpc: $(BUILD)/hb/tests/host/bench_gpc.o $(BENCH_OBJ)
+$(BUILD)/host-bench/%: $(BUILD)/hb/tests/host/%.o $(BENCH_OBJ)
 	@mkdir -p $(dir $@)
 	$(call say,BENCHLD,$@)
 	$(Q)$(CC) $(BCFLAGS) $^ -o $@
@@ -194,7 +237,7 @@ gdb: $(KERNEL)
 	gdb -q -x scripts/gdbinit -ex 'target remote localhost:$(GDB_PORT)' \
 		-ex 'hbreak kmain' -ex 'continue' $(KERNEL)
 
-bench: deps all $(BUILD)/host-bench/bench_gpc
+bench: deps all $(HOST_BENCHES)
 	scripts/bench.sh
 
 clean:

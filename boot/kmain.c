@@ -68,7 +68,7 @@ void kmain(uint32_t magic, uint32_t mbi_pa)
 	if (mb2_parse(mbi, mbi_pa, MIN(total, MBI_MAX_BYTES), &boot_info, err, sizeof(err)))
 		panic("multiboot2 information rejected: %s", err);
 
-	int nbad = options_parse(boot_info.cmdline, err, sizeof(err));
+	int nbad = options_parse(boot_info.cmdline, boot_info.cmdline_overlong, err, sizeof(err));
 	console_quiet = kopts.quiet;
 	if (nbad)
 		printk("minihv: bad command line '%s': %s\n", boot_info.cmdline, err);

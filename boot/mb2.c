@@ -143,11 +143,20 @@ int mb2_parse(const void *mbi, uint64_t mbi_pa, size_t avail, struct boot_info *
 				FAIL("end tag at offset %#zx: size %u, expected 8", off, size);
 			have_end = true;
 			break;
-		case MB2_TAG_CMDLINE:
-			if (copy_string(bi->cmdline, sizeof(bi->cmdline), t + 8, size - 8))
-				FAIL("cmdline tag at offset %#zx: string unterminated or longer than %d",
-				     off, BI_CMDLINE_MAX - 1);
+		case MB2_TAG_CMDLINE: {
+			int r = copy_string(bi->cmdline, sizeof(bi->cmdline), t + 8, size - 8);
+
+			if (r == -EINVAL)
+				FAIL("cmdline tag at offset %#zx: string unterminated", off);
+			/*
+			 * Too long is the user's mistake, not a broken loader: keep
+			 * booting with an empty line and let the kernel refuse it
+			 * with the limit in the message (boot/options.c).
+			 */
+			if (r == -E2BIG)
+				bi->cmdline_overlong = strlen((const char *)t + 8);
 			break;
+		}
 		case MB2_TAG_LOADER:
 			if (copy_string(bi->loader, sizeof(bi->loader), t + 8, size - 8) == -EINVAL)
 				FAIL("loader name tag at offset %#zx: string unterminated", off);

@@ -1,4 +1,5 @@
 #include "options.h"
+#include "bootinfo.h"
 #include "cmdline.h"
 #include "dump.h"
 #include "kstring.h"
@@ -86,9 +87,15 @@ static int set_option(void *ctx, const struct opt_def *def, const char *val, siz
 	return 0;
 }
 
-int options_parse(const char *line, char *err, size_t errlen)
+int options_parse(const char *line, size_t overlong, char *err, size_t errlen)
 {
 	kopts.guest_mem = 32ULL << 20;
+	if (overlong) {
+		/* Parsing a cut-off line would act on half an option: use none of it. */
+		ksnprintf(err, errlen, "the command line has %zu characters, more than the %d the "
+			  "kernel takes; none of it was used", overlong, BI_CMDLINE_MAX - 1);
+		return 1;
+	}
 	/* GRUB may pass the kernel's path first: it is not an option. */
 	while (*line == ' ')
 		line++;

@@ -22,7 +22,7 @@
 
 #define BI_MAX_REGIONS 128
 #define BI_MAX_MODULES 8
-#define BI_CMDLINE_MAX 512
+#define BI_CMDLINE_MAX 4096
 #define BI_NAME_MAX 64
 
 struct mem_region {
@@ -41,6 +41,7 @@ struct boot_info {
 	uint64_t mbi_start; /* physical range of the information itself */
 	uint64_t mbi_end;
 	char cmdline[BI_CMDLINE_MAX];
+	size_t cmdline_overlong; /* length of a command line too long to keep (cmdline is ""), else 0 */
 	char loader[BI_NAME_MAX];
 	struct mem_region regions[BI_MAX_REGIONS];
 	unsigned nregions;

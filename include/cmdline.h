@@ -1,9 +1,10 @@
 /*
  * Kernel command-line parser: whitespace-separated `key` or `key=value`
  * tokens checked against a table of known keys. Pure (host-tested).
- * Nothing is ignored silently: an unknown key, a flag given a value, a value
- * key given none or a malformed number is an error whose message lists the
- * valid keys; parsing goes on past an error so every mistake is reported.
+ * Nothing is ignored silently: an unknown key, a key given twice, a flag
+ * given a value, a value key given none or a malformed number is an error
+ * (an unknown key's message lists the valid keys); parsing goes on past an
+ * error so every mistake is reported. A table holds at most 64 keys.
  */
 #ifndef MINIHV_CMDLINE_H
 #define MINIHV_CMDLINE_H

@@ -59,6 +59,20 @@ struct ktest_summary {
 struct ktest_summary ktest_run(const char *spec, unsigned pre_failures, const char *pre_msg);
 /* Would the test named @name run under @spec? (pure; host-tested) */
 bool ktest_selected(const char *spec, const char *name);
+/*
+ * Calls @fn for each glob of @spec (include or exclude, '-' stripped) that
+ * matches none of the @n @tests: a typo, which must fail the run rather than
+ * quietly run nothing (@fn may be NULL). Returns how many. (pure; host-tested)
+ */
+unsigned ktest_unmatched(const char *spec, const struct ktest *tests, size_t n,
+			 void (*fn)(const char *glob, size_t len, void *ctx), void *ctx);
+#define KTEST_CLOSEST_MAX 8
+/*
+ * The (at most @k, KTEST_CLOSEST_MAX) test names closest to @glob's literal
+ * characters by edit distance, best first, into @out; returns how many.
+ */
+size_t ktest_closest(const char *glob, size_t len, const struct ktest *tests, size_t n,
+		     const char **out, size_t k);
 struct trap_frame;
 /*
  * Run @fn; if it takes an exception no probe expected, copy the frame to @f

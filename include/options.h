@@ -16,7 +16,11 @@ struct kernel_options {
 
 extern struct kernel_options kopts;
 
-/* Parses @line into kopts; returns the number of errors, messages in @err. */
-int options_parse(const char *line, char *err, size_t errlen);
+/*
+ * Parses @line into kopts; returns the number of errors, messages in @err.
+ * @overlong is the length of a command line the boot loader gave that was
+ * too long to keep (struct boot_info), 0 otherwise: that is one error.
+ */
+int options_parse(const char *line, size_t overlong, char *err, size_t errlen);
 
 #endif

@@ -84,6 +84,7 @@ int cmdline_parse(const char *line, const struct opt_def *defs, size_t ndefs, op
 		  void *ctx, char *err, size_t errlen)
 {
 	struct errbuf e = { .buf = err, .size = errlen, .len = 0, .count = 0 };
+	uint64_t seen = 0; /* bit i: defs[i] given already (tables stay far below 64 keys) */
 	char msg[512];
 
 	if (errlen)
@@ -121,7 +122,12 @@ int cmdline_parse(const char *line, const struct opt_def *defs, size_t ndefs, op
 
 		uint64_t num = 0;
 		int bad = 0;
-		if (def->type == OPT_FLAG && val) {
+		uint64_t bit = 1ULL << ((size_t)(def - defs) % 64);
+		if (seen & bit) {
+			/* Which one should win is a guess: refuse both rather than pick. */
+			ksnprintf(msg, sizeof(msg), "option '%s' given twice", def->key);
+			bad = 1;
+		} else if (def->type == OPT_FLAG && val) {
 			ksnprintf(msg, sizeof(msg), "option '%s' takes no value (got '%.*s')",
 				  def->key, (int)vlen, val);
 			bad = 1;
@@ -146,6 +152,7 @@ int cmdline_parse(const char *line, const struct opt_def *defs, size_t ndefs, op
 				bad = 1;
 			}
 		}
+		seen |= bit;
 		if (bad)
 			add_error(&e, msg);
 	}

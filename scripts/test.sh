@@ -1,5 +1,5 @@
 #!/bin/bash
-# Usage: test.sh all|host|qemu|gdb|bochs|kvm
+# Usage: test.sh all|host|qemu|gdb|bad-input|bochs|kvm
 # Runs the host unit tests and boots the test image under each emulator with a
 # timeout, reads the TAP lines from the serial log, prints one result line per
 # run and, last, the overall "N passed, N failed, N skipped". Exits non-zero
@@ -14,9 +14,10 @@ LOGS=$BUILD/test-logs
 QEMU_TIMEOUT=${QEMU_TIMEOUT:-180}
 BOCHS_TIMEOUT=${BOCHS_TIMEOUT:-900}
 HOST_TIMEOUT=${HOST_TIMEOUT:-120}
-# Two VMX models so capability fallbacks run: Skylake-X (EPT 1G pages, A/D bits)
-# and Ivy Bridge (EPT without 1G pages or A/D bits, no 1G host pages).
-BOCHS_CPUS=${BOCHS_CPUS:-corei7_skylake_x corei7_ivy_bridge_3770k}
+# Three VMX models so capability fallbacks run: Skylake-X (EPT 1G pages, A/D
+# bits), Ivy Bridge (EPT without 1G pages or A/D bits, no 1G host pages) and
+# Core 2 Penryn (VMX without EPT: the guest tests must skip, saying "no EPT").
+BOCHS_CPUS=${BOCHS_CPUS:-corei7_skylake_x corei7_ivy_bridge_3770k core2_penryn_t9600}
 mkdir -p "$LOGS"
 
 P=0 F=0 S=0
@@ -24,9 +25,16 @@ P=0 F=0 S=0
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
-# tally LABEL LOG RC EXPECT_PASS_RC EXPECT_FAIL_RC SECONDS [require-vmx]
+# What the CPU of a run reports, from the "# probe:" line every test run prints.
+probe_has() { # LOG FEATURE
+	grep -aq "^# probe: .*\b$2=yes" "$1"
+}
+
+# tally LABEL LOG RC EXPECT_PASS_RC EXPECT_FAIL_RC SECONDS [NEEDS [STDERR]]
+# NEEDS: features the run's CPU must report ("vmx ept"); STDERR: the emulator's
+# own messages, quoted when it never got as far as a summary line.
 tally() {
-	local label=$1 log=$2 rc=$3 pass_rc=$4 fail_rc=$5 secs=$6 need_vmx=${7:-}
+	local label=$1 log=$2 rc=$3 pass_rc=$4 fail_rc=$5 secs=$6 needs=${7:-} stderr=${8:-}
 	local p f s extra=0 why=()
 	p=$(grep -aEc '^ok [0-9]+ ' "$log" | head -1)
 	s=$(grep -aEc '^ok [0-9]+ .*# SKIP' "$log" | head -1)
@@ -36,8 +44,12 @@ tally() {
 	summary=$(grep -aE '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$log" | tail -1 | tr -d '\r')
 	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
 		why+=("timed out (hang)"); extra=$((extra + 1))
+	elif [ -z "$summary" ] && [ ! -s "$log" ] && [ -s "$stderr" ]; then
+		why+=("the emulator did not start (exit $rc): $(tail -n 3 "$stderr" | tr -s '\n' ' ')")
+		extra=$((extra + 1))
 	elif [ -z "$summary" ]; then
-		why+=("no summary line: crashed (exit $rc)"); extra=$((extra + 1))
+		why+=("no summary line: crashed (exit $rc)${stderr:+; stderr: $(tail -n 2 "$stderr" 2>/dev/null | tr -s '\n' ' ')}")
+		extra=$((extra + 1))
 	else
 		[ "$summary" = "$p passed, $f failed, $s skipped" ] ||
 			{ why+=("summary '$summary' disagrees with the TAP lines"); extra=$((extra + 1)); }
@@ -47,19 +59,21 @@ tally() {
 			why+=("exit status $rc, expected $fail_rc for a failure"); extra=$((extra + 1))
 		fi
 	fi
-	if grep -aq 'probe: vmx=yes' "$log"; then
-		local vskip
-		vskip=$(grep -aEi '^ok [0-9]+ .*# SKIP.*vmx' "$log" | wc -l)
-		if [ "$vskip" != 0 ]; then
-			why+=("$vskip VMX test(s) skipped although the CPU offers VMX"); extra=$((extra + vskip))
-			s=$((s - vskip))
+	# A test may skip for a feature the CPU lacks ("# SKIP no VMX: ...",
+	# "# SKIP no EPT: ..."), never for one the probe says it has.
+	local feat n
+	for feat in vmx ept; do
+		probe_has "$log" "$feat" || continue
+		n=$(grep -aEic "^ok [0-9]+ .*# SKIP no $feat:" "$log")
+		if [ "$n" != 0 ]; then
+			why+=("$n test(s) skipped for no ${feat^^} although the CPU offers it")
+			extra=$((extra + n)) s=$((s - n))
 		fi
-	elif [ -n "$need_vmx" ]; then
-		why+=("the CPU model reports no VMX: this emulator must offer VMX and EPT"); extra=$((extra + 1))
-	fi
-	if [ -n "$need_vmx" ] && grep -aq 'probe: vmx=yes' "$log" && ! grep -aq 'probe: .*ept=yes' "$log"; then
-		why+=("the CPU model reports no EPT"); extra=$((extra + 1))
-	fi
+	done
+	for feat in $needs; do
+		probe_has "$log" "$feat" ||
+			{ why+=("the CPU reports no ${feat^^}: this run must offer $needs"); extra=$((extra + 1)); }
+	done
 	f=$((f + extra))
 	P=$((P + p)) F=$((F + f)) S=$((S + s))
 	printf '%-10s %d passed, %d failed, %d skipped (%ss) log: %s\n' "$label:" "$p" "$f" "$s" "$secs" "$log"
@@ -91,8 +105,49 @@ run_qemu() { # tcg|kvm
 	timeout -k 5 "$QEMU_TIMEOUT" "${CMD[@]}" > "$LOGS/qemu-$accel.stderr" 2>&1 </dev/null
 	rc=$?
 	touch "$log"
-	# isa-debug-exit: status v exits QEMU with (v << 1) | 1.
-	tally "qemu-$accel" "$log" "$rc" 1 3 "$(elapsed "$start")"
+	# isa-debug-exit: status v exits QEMU with (v << 1) | 1. A KVM run exists
+	# only to run the guests at hardware speed: its CPU must offer VMX.
+	tally "qemu-$accel" "$log" "$rc" 1 3 "$(elapsed "$start")" \
+		"$([ "$accel" = kvm ] && echo vmx)" "$LOGS/qemu-$accel.stderr"
+}
+
+# The KVM run tests what TCG cannot only where KVM offers VMX to its guests
+# (minihv has no SVM backend yet). Prints why not, or nothing when it does.
+kvm_skip_reason() {
+	local flags nested
+	if [ ! -e /dev/kvm ]; then
+		echo "no /dev/kvm on this host"
+		return
+	fi
+	if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
+		echo "/dev/kvm present, but $(id -un) cannot open it read-write"
+		return
+	fi
+	flags=$(grep -m1 '^flags' /proc/cpuinfo)
+	if grep -qw vmx <<< "$flags"; then
+		nested=$(cat /sys/module/kvm_intel/parameters/nested 2>/dev/null)
+		case "$nested" in
+		Y | y | 1 | "") return ;;
+		*) echo "/dev/kvm present and this CPU has VMX, but kvm_intel.nested=$nested: KVM offers no VMX to its guests" ;;
+		esac
+		return
+	fi
+	if grep -qw svm <<< "$flags"; then
+		echo "/dev/kvm present and this CPU offers SVM to its guests, but minihv has no SVM backend yet"
+		return
+	fi
+	echo "/dev/kvm present, but this CPU offers no VMX to its guests (no vmx flag in /proc/cpuinfo)"
+}
+
+run_kvm() {
+	local why
+	why=$(kvm_skip_reason)
+	if [ -n "$why" ]; then
+		echo "qemu-kvm:  skipped: $why"
+		S=$((S + 1))
+	else
+		run_qemu kvm
+	fi
 }
 
 run_bochs() {
@@ -108,7 +163,16 @@ run_bochs() {
 	timeout -k 10 "$BOCHS_TIMEOUT" "${CMD[@]}" > "$dir/stdout" 2>&1 </dev/null
 	rc=$?
 	touch "$log"
-	tally "bochs/$BOCHS_CPU" "$log" "$rc" 0 1 "$(elapsed "$start")" need-vmx
+	tally "bochs/$BOCHS_CPU" "$log" "$rc" 0 1 "$(elapsed "$start")" "$(bochs_needs "$BOCHS_CPU")"
+}
+
+# Bochs is the VMX emulator: every model must offer VMX, and EPT but for the
+# one chosen for lacking it.
+bochs_needs() {
+	case "$1" in
+	core2_penryn_t9600) echo vmx ;;
+	*) echo vmx ept ;;
+	esac
 }
 
 run_gdb() {
@@ -119,8 +183,12 @@ run_gdb() {
 	tally "gdb" "$log" "$rc" 0 1 "$(elapsed "$start")"
 }
 
-kvm_usable() {
-	[ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]
+run_badinput() {
+	local log=$LOGS/bad-input.log start rc
+	start=$(now)
+	"$here/test-badinput.sh" > "$log" 2>&1 </dev/null
+	rc=$?
+	tally "bad-input" "$log" "$rc" 0 1 "$(elapsed "$start")"
 }
 
 what=${1:-all}
@@ -129,23 +197,17 @@ all)
 	run_host
 	run_qemu tcg
 	run_gdb
+	run_badinput
 	for cpu in $BOCHS_CPUS; do run_bochs "$cpu"; done
-	if kvm_usable; then
-		run_qemu kvm
-	else
-		echo "qemu-kvm:  skipped: /dev/kvm is missing or not accessible"
-		S=$((S + 1))
-	fi
+	run_kvm
 	;;
 host) run_host ;;
 gdb) run_gdb ;;
 qemu) run_qemu tcg ;;
+bad-input) run_badinput ;;
 bochs) for cpu in $BOCHS_CPUS; do run_bochs "$cpu"; done ;;
-kvm)
-	kvm_usable || { echo "qemu-kvm: /dev/kvm is missing or not accessible"; exit 1; }
-	run_qemu kvm
-	;;
-*) echo "test.sh: unknown part '$what' (all, host, qemu, gdb, bochs, kvm)" >&2; exit 2 ;;
+kvm) run_kvm ;;
+*) echo "test.sh: unknown part '$what' (all, host, qemu, gdb, bad-input, bochs, kvm)" >&2; exit 2 ;;
 esac
 echo "$P passed, $F failed, $S skipped"
 [ "$F" = 0 ]

@@ -1,7 +1,9 @@
 #include "ktest.h"
 #include "bug.h"
 #include "kstring.h"
+#include "serial.h"
 #include "traps.h"
+#include "vmx_caps.h"
 
 extern const struct ktest __ktests_start[], __ktests_end[];
 
@@ -80,17 +82,39 @@ bool ktest_catch(void (*fn)(void), struct trap_frame *f)
 	return true;
 }
 
+static void report_unmatched(const char *glob, size_t len, void *ctx)
+{
+	const char *best[3];
+	size_t n = ktest_closest(glob, len, __ktests_start,
+				 (size_t)(__ktests_end - __ktests_start), best, ARRAY_SIZE(best));
+
+	(void)ctx;
+	printk("# tests_option: FAIL tests= glob '%.*s' matches no test; closest:", (int)len, glob);
+	for (size_t i = 0; i < n; i++)
+		printk("%s %s", i ? "," : "", best[i]);
+	printk("\n");
+}
+
 struct ktest_summary ktest_run(const char *spec, unsigned pre_failures, const char *pre_msg)
 {
 	struct ktest_summary s = { 0, 0, 0 };
-	unsigned n = 0, total = pre_failures ? 1 : 0;
+	size_t ntests = (size_t)(__ktests_end - __ktests_start);
+	unsigned unmatched = ktest_unmatched(spec, __ktests_start, ntests, NULL, NULL);
+	unsigned n = 0, total = (pre_failures ? 1 : 0) + (unmatched ? 1 : 0);
 
 	for (const struct ktest *t = __ktests_start; t < __ktests_end; t++)
 		total += ktest_selected(spec, t->name);
 	printk("TAP version 13\n1..%u\n", total);
+	vmx_print_probe(); /* the runner's facts about the CPU, whatever @spec selects */
 	if (pre_failures) {
 		printk("# boot_cmdline: FAIL bad command line: %s\nnot ok %u boot_cmdline\n", pre_msg,
 		       ++n);
+		s.failed++;
+	}
+	if (unmatched) {
+		/* A typo in tests= would otherwise run nothing and pass. */
+		ktest_unmatched(spec, __ktests_start, ntests, report_unmatched, NULL);
+		printk("not ok %u tests_option\n", ++n);
 		s.failed++;
 	}
 	trap_unexpected_hook = test_exception;
@@ -106,6 +130,7 @@ struct ktest_summary ktest_run(const char *spec, unsigned pre_failures, const ch
 		cur_failed = cur_skipped = false;
 		if (ksetjmp(&abort_jmp) == 0)
 			t->fn();
+		serial_end_line(); /* a test's unfinished line must not swallow its result */
 		n++;
 		if (cur_failed) {
 			printk("not ok %u %s\n", n, t->name);

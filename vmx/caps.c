@@ -2,6 +2,7 @@
 #include "cpu.h"
 #include "kstring.h"
 #include "msr.h"
+#include "printk.h"
 
 void vmx_probe(struct vmx_caps *c)
 {
@@ -32,4 +33,25 @@ void vmx_probe(struct vmx_caps *c)
 	c->invept = c->ept && (cap & VMX_EPT_CAP_INVEPT);
 	c->invept_single = c->invept && (cap & VMX_EPT_CAP_INVEPT_SINGLE);
 	c->invept_all = c->invept && (cap & VMX_EPT_CAP_INVEPT_ALL);
+}
+
+static const char *yn(bool b)
+{
+	return b ? "yes" : "no";
+}
+
+void vmx_print_probe(void)
+{
+	struct vmx_caps c;
+
+	vmx_probe(&c);
+	printk("# probe: vmx=%s ept=%s vpid=%s unrestricted=%s ept_2m=%s ept_1g=%s ept_ad=%s "
+	       "invept_single=%s invept_all=%s\n", yn(c.vmx), yn(c.ept), yn(c.vpid),
+	       yn(c.unrestricted), yn(c.ept_2m), yn(c.ept_1g), yn(c.ept_ad), yn(c.invept_single),
+	       yn(c.invept_all));
+	if (c.vmx)
+		printk("# probe: IA32_VMX_BASIC=%#llx PROCBASED=%#llx PROCBASED2=%#llx "
+		       "EPT_VPID_CAP=%#llx MISC=%#llx\n", (unsigned long long)c.basic,
+		       (unsigned long long)c.procbased, (unsigned long long)c.procbased2,
+		       (unsigned long long)c.ept_vpid_cap, (unsigned long long)c.misc);
 }

@@ -36,6 +36,11 @@ int guest_create(struct guest *g, const char *name, const void *image, size_t le
 		 uint64_t cmd, uint64_t arg, uint64_t arg2, char *err, size_t errlen)
 {
 	memset(g, 0, sizeof(*g));
+	/* Checked before VMX: the mistake is the user's, whatever the CPU offers. */
+	if (!len) {
+		ksnprintf(err, errlen, "guest image is empty (0 bytes): nothing to run");
+		return -EINVAL;
+	}
 	int r = hv_ready(err, errlen);
 	if (r)
 		return r;

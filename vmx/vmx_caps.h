@@ -36,5 +36,11 @@ struct vmx_caps {
 };
 
 void vmx_probe(struct vmx_caps *c);
+/*
+ * Print the "# probe: vmx=... ept=..." lines that every test run starts with,
+ * whatever tests= selects: scripts/test.sh reads them to know what the CPU
+ * offers (a VMX test may not skip where vmx=yes).
+ */
+void vmx_print_probe(void);
 
 #endif

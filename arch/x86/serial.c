@@ -24,11 +24,20 @@ static void serial_raw(char c)
 	outb(COM1_BASE + UART_THR, (uint8_t)c);
 }
 
+static bool at_line_start = true;
+
 void serial_putc(char c)
 {
 	if (c == '\n')
 		serial_raw('\r');
 	serial_raw(c);
+	at_line_start = c == '\n';
+}
+
+void serial_end_line(void)
+{
+	if (!at_line_start)
+		serial_putc('\n');
 }
 
 void serial_write(const char *s, size_t n)

@@ -96,8 +96,6 @@ static void test_cmdline_good(void)
 	T(parse("mem=12345", &s) == 0 && s.mem == 12345);
 	T(parse("", &s) == 0 && s.calls == 0 && err[0] == '\0');
 	T(parse("   \t ", &s) == 0 && s.calls == 0);
-	/* The last occurrence wins (each is passed to the callback). */
-	T(parse("mem=1K mem=2K", &s) == 0 && s.calls == 2 && s.mem == 2048);
 	/* Values may contain '=': only the first splits key from value. */
 	T(parse("name=a=b", &s) == 0 && !strcmp(s.name, "a=b"));
 	/* No callback: only syntax is checked. */
@@ -143,6 +141,20 @@ static void test_cmdline_bad_values(void)
 	T(s.calls == 0);
 }
 
+static void test_cmdline_key_twice(void)
+{
+	struct seen s;
+
+	/* Neither wins: the second is an error and never reaches the callback. */
+	T(parse("mem=1K mem=2K", &s) == 1 && strstr(err, "option 'mem' given twice"));
+	T(s.calls == 1 && s.mem == 1024);
+	T(parse("quiet tests=a quiet", &s) == 1 && strstr(err, "option 'quiet' given twice"));
+	T(parse("quiet quiet quiet", &s) == 2 && count_substr(err, "given twice") == 2);
+	/* Errors in the first do not hide the repeat; other keys are unaffected. */
+	T(parse("mem=bad mem=2K name=x", &s) == 2 && strstr(err, "bad number") &&
+	  strstr(err, "option 'mem' given twice") && !strcmp(s.name, "x"));
+}
+
 static void test_cmdline_callback_reject(void)
 {
 	struct seen s;
@@ -165,7 +177,7 @@ static void test_cmdline_several_errors(void)
 	T(strstr(err, "unknown option 'other'") != NULL);
 	T(strstr(err, "'quiet' takes no value") != NULL);
 	T(strstr(err, "'tests' needs a value") != NULL);
-	T(strstr(err, "bad number 'x'") != NULL);
+	T(strstr(err, "option 'mem' given twice") != NULL); /* reported before its value */
 	T(strstr(err, "bad name") != NULL);
 	/* Order of the messages follows the line. */
 	T(strstr(err, "'bogus'") < strstr(err, "'quiet'"));
@@ -314,6 +326,61 @@ static void test_ktest_selected(void)
 	T(!ktest_selected("pt_?ap", "pt_maap"));
 }
 
+static const struct ktest fake_tests[] = {
+	{ "pt_map", NULL }, { "pt_split", NULL }, { "frame_alloc", NULL },
+	{ "gdb_fixture", NULL }, { "pt_walk", NULL },
+};
+
+static char unmatched_log[256];
+
+static void log_unmatched(const char *glob, size_t len, void *ctx)
+{
+	size_t n = strlen(unmatched_log);
+
+	(void)ctx;
+	snprintf(unmatched_log + n, sizeof(unmatched_log) - n, "[%.*s]", (int)len, glob);
+}
+
+static unsigned unmatched(const char *spec)
+{
+	unmatched_log[0] = '\0';
+	return ktest_unmatched(spec, fake_tests, ARRAY_SIZE(fake_tests), log_unmatched, NULL);
+}
+
+static void test_ktest_unmatched(void)
+{
+	T(unmatched("*") == 0 && !unmatched_log[0]);
+	T(unmatched("pt_*,-pt_split") == 0);
+	T(unmatched("") == 0 && unmatched(",,") == 0);
+	T(unmatched(NULL) == 0);
+	T(unmatched("nosuch") == 1 && !strcmp(unmatched_log, "[nosuch]"));
+	/* Every bad glob is named, excludes too, without their '-'. */
+	T(unmatched("pr_*,pt_map,-pt_splt,x?") == 3 &&
+	  !strcmp(unmatched_log, "[pr_*][pt_splt][x?]"));
+	T(ktest_unmatched("zz", fake_tests, ARRAY_SIZE(fake_tests), NULL, NULL) == 1);
+}
+
+static void test_ktest_closest(void)
+{
+	const char *best[KTEST_CLOSEST_MAX + 2];
+
+	T(ktest_closest("pt_splt", 7, fake_tests, ARRAY_SIZE(fake_tests), best, 1) == 1 &&
+	  !strcmp(best[0], "pt_split"));
+	/* Wildcards are ignored: "pr_*" is one edit from every pt_ prefix; ties keep order. */
+	T(ktest_closest("pr_*", 4, fake_tests, ARRAY_SIZE(fake_tests), best, 3) == 3 &&
+	  !strcmp(best[0], "pt_map") && !strcmp(best[1], "pt_split") &&
+	  !strcmp(best[2], "pt_walk"));
+	T(ktest_closest("gdb_fixtur", 10, fake_tests, ARRAY_SIZE(fake_tests), best, 3) == 3 &&
+	  !strcmp(best[0], "gdb_fixture"));
+	/* Never more than there are tests, nor more than KTEST_CLOSEST_MAX. */
+	T(ktest_closest("x", 1, fake_tests, ARRAY_SIZE(fake_tests), best, 10) ==
+	  ARRAY_SIZE(fake_tests));
+	T(ktest_closest("x", 1, fake_tests, 0, best, 3) == 0);
+	/* A prefix is close (frame_alloc 1, pt_map 5): best first, even against table order. */
+	T(ktest_closest("frame", 5, fake_tests, ARRAY_SIZE(fake_tests), best, 5) == 5 &&
+	  !strcmp(best[0], "frame_alloc") && !strcmp(best[1], "pt_map"));
+}
+
 static void test_kstrlcpy_errno_name(void)
 {
 	char buf[8];
@@ -341,12 +408,15 @@ int main(void)
 	RUN(test_cmdline_good);
 	RUN(test_cmdline_unknown_key);
 	RUN(test_cmdline_bad_values);
+	RUN(test_cmdline_key_twice);
 	RUN(test_cmdline_callback_reject);
 	RUN(test_cmdline_several_errors);
 	RUN(test_cmdline_small_err_buffer);
 	RUN(test_parse_size);
 	RUN(test_glob_match);
 	RUN(test_ktest_selected);
+	RUN(test_ktest_unmatched);
+	RUN(test_ktest_closest);
 	RUN(test_kstrlcpy_errno_name);
 	return tap_finish();
 }

@@ -4,6 +4,7 @@
 
 #include "guests.h"
 #include "kerrno.h"
+#include "kstring.h"
 #include "ktest.h"
 #include "loader.h"
 #include "testguest.h"
@@ -14,7 +15,8 @@
 
 /*
  * Create the self-test guest with command @cmd. Returns false (test skipped
- * or failed) when it cannot run: only a CPU without VMX is a skip.
+ * or failed) when it cannot run: only a CPU without VMX (-ENODEV, "no VMX: ...")
+ * or with VMX but without EPT (-EOPNOTSUPP, "no EPT: ...") is a skip.
  */
 static inline bool test_guest_create(struct guest *g, uint64_t cmd, uint64_t arg, uint64_t arg2)
 {
@@ -23,8 +25,8 @@ static inline bool test_guest_create(struct guest *g, uint64_t cmd, uint64_t arg
 			     (size_t)(testguest_image.end - testguest_image.start), TEST_RAM, cmd, arg,
 			     arg2, err, sizeof(err));
 
-	if (r == -ENODEV) {
-		ktest_skip("%s", err); /* "no VMX: ..." */
+	if (r == -ENODEV || (r == -EOPNOTSUPP && !strncmp(err, "no EPT:", 7))) {
+		ktest_skip("%s", err);
 		return false;
 	}
 	return CHECK(r == 0, "guest_create: %s (%s)", err, errno_name(r));

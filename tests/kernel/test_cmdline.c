@@ -53,6 +53,8 @@ KTEST(cmdline_bad)
 	CHECK(strstr(err, "takes no value") && strstr(err, "bad number") &&
 	      strstr(err, "needs a value"), "message: %s", err);
 	CHECK_EQ(s.n, 0);
+	CHECK_EQ(cmdline_parse("quiet mem=1M quiet", defs, 3, record, &s, err, sizeof(err)), 1);
+	CHECK(strstr(err, "option 'quiet' given twice"), "message: %s", err);
 }
 
 KTEST(cmdline_boot_options)
