@@ -1,8 +1,9 @@
 ; 32-bit entry from GRUB (multiboot2 machine state: protected mode, paging off,
 ; EAX = magic, EBX = physical address of the boot information). Builds an
 ; identity map of the first 4 GiB with 2 MiB pages, enables PAE and long mode
-; and calls kmain(magic, mbi) in 64-bit mode. kmain replaces these tables with
-; the host page tables of mm/hostpt.c as soon as the frame allocator is up.
+; and jumps to kernel_start64 (boot/start64.S), which calls kmain(magic, mbi).
+; kmain replaces these tables with the host page tables of mm/hostpt.c as soon
+; as the frame allocator is up.
 
 MB2_BOOT_MAGIC  equ 0x36d76289
 COM1            equ 0x3f8
@@ -24,7 +25,7 @@ BOOT_PDS        equ 4            ; 4 page directories x 1 GiB = 4 GiB
 
 global _start
 global boot_pml4
-extern kmain
+extern kernel_start64
 
 
 section .boot32 exec
@@ -121,14 +122,9 @@ long_entry:
 	mov fs, ax
 	mov gs, ax
 	mov rsp, boot_stack_top
-	xor ebp, ebp                   ; terminates backtraces
 	mov edi, [boot_magic]
 	mov esi, [boot_mbi]
-	call kmain
-.hang:
-	cli
-	hlt
-	jmp .hang
+	jmp kernel_start64             ; boot/start64.S: the outermost frame, calls kmain
 
 section .rodata
 msg_magic: db "minihv: not started by a multiboot2 loader (bad magic in EAX)", 13, 10, 0

@@ -5,6 +5,7 @@
 #include "ksyms.h"
 #include "options.h"
 #include "printk.h"
+#include "serial.h"
 
 unsigned long warn_count;
 static bool in_panic;
@@ -23,6 +24,7 @@ __noreturn void panic_at(const char *file, int line, const char *fmt, ...)
 	if (in_panic) /* a fault while panicking: stop, don't recurse */
 		emu_exit(EXIT_PANIC);
 	in_panic = true;
+	serial_end_line(); /* "PANIC" starts a line, where the runner looks for it */
 	printk("PANIC at %s:%d: ", file, line);
 	va_start(ap, fmt);
 	vprintk(fmt, ap);

@@ -2,13 +2,15 @@
 # The gdb test of `make test`: QEMU TCG halted with its GDB stub, a batch gdb
 # session that breaks in the gdb_fixture test, checks the backtrace, runs
 # every hv-* helper at gdb_checkpoint() and compares its output with what the
-# kernel printed for the same structures, then lets the run finish. Prints
-# TAP lines and "N passed, N failed, N skipped". gdb and QEMU are always ended.
+# kernel printed for the same structures, takes a backtrace from inside an
+# exception handler, then lets the run finish. Prints TAP lines and
+# "N passed, N failed, N skipped". gdb and QEMU are always ended. It boots its
+# own image (tests=gdb_fixture,traps_unexpected_caught), whatever TESTS= says.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/emu.sh"
 BUILD=${BUILD:-build}
-ISO=$BUILD/minihv-test.iso
+ISO=$BUILD/minihv-gdb.iso
 KERNEL=$BUILD/minihv.elf
 OUT=$BUILD/test-logs/gdb
 GDB_TIMEOUT=${GDB_TIMEOUT:-180}
@@ -26,7 +28,6 @@ timeout -k 5 "$GDB_TIMEOUT" gdb -q -batch -nx -x scripts/gdbinit \
 	-ex "target remote 127.0.0.1:$port" \
 	-ex "hbreak ktest_fn_gdb_fixture" -ex "continue" \
 	-ex "echo @@bt-begin\n" -ex "bt" -ex "echo @@bt-end\n" \
-	-ex "hv-tests" \
 	-ex "delete" -ex "hbreak gdb_checkpoint" -ex "continue" \
 	-ex "echo @@helpers-begin\n" \
 	-ex "hv-pt vm->slots.slot[0].hva" \
@@ -35,6 +36,8 @@ timeout -k 5 "$GDB_TIMEOUT" gdb -q -batch -nx -x scripts/gdbinit \
 	-ex "hv-inval gdbvm" -ex "hv-gpc gdbvm" -ex "hv-vcpu gdbvm" \
 	-ex "echo @@helpers-end\n" \
 	-ex "hv-ept nosuchvm 0" -ex "hv-pt" -ex "hv-vms" \
+	-ex "delete" -ex "hbreak trap_handler" -ex "continue" \
+	-ex "echo @@trapbt-begin\n" -ex "bt" -ex "echo @@trapbt-end\n" -ex "hv-tests" \
 	-ex "delete" -ex "continue" \
 	"$KERNEL" > "$OUT/gdb.log" 2>&1 </dev/null
 grc=$?
@@ -61,12 +64,25 @@ section() { awk -v k="$2" '/^hv-/ { i++ } i == k' <<< "$1"; }
 kernel=$(between "$OUT/serial.log" '^# gdb-fixture begin' '^# gdb-fixture end')
 helpers=$(between "$OUT/gdb.log" '^@@helpers-begin' '^@@helpers-end')
 bt=$(between "$OUT/gdb.log" '^@@bt-begin' '^@@bt-end')
+trapbt=$(between "$OUT/gdb.log" '^@@trapbt-begin' '^@@trapbt-end')
+# A backtrace ends at the entry stub (boot/start64.S), with no frame gdb
+# could not name: none at address 0, none in "??".
+ends_at_entry() {
+	tail -n 1 <<< "$1" | grep -q ' kernel_start64 ' && ! grep -qE '\?\? \(|^#[0-9]+ +0x0+ in' <<< "$1"
+}
 
 check gdb_session_ended test "$grc" != 124 -a "$grc" != 137
 check gdb_break_in_test grep -q 'ktest_fn_gdb_fixture' <<< "$bt"
 check gdb_backtrace bash -c 'grep -q "^#0 .*ktest_fn_gdb_fixture" <<< "$1" &&
 	grep -q " ktest_run " <<< "$1" && grep -q " kmain " <<< "$1"' _ "$bt"
-check gdb_hv_tests bash -c 'grep -q "gdb_fixture: running" "$1" && grep -q ": ok$" "$1"' _ "$OUT/gdb.log"
+check gdb_backtrace_ends_at_entry ends_at_entry "$bt"
+# From an exception handler, through the trap frame (arch/x86/isr.S's CFI)
+# into the function that faulted, and on to the entry stub.
+check gdb_backtrace_through_trap bash -c 'grep -q "^#0 .*trap_handler" <<< "$1" &&
+	grep -q " deliberate_ud " <<< "$1" && grep -q " ktest_fn_traps_unexpected_caught " <<< "$1"' _ "$trapbt"
+check gdb_trap_backtrace_ends_at_entry ends_at_entry "$trapbt"
+check gdb_hv_tests bash -c 'grep -q "traps_unexpected_caught: running" "$1" &&
+	grep -q "gdb_fixture: ok$" "$1"' _ "$OUT/gdb.log"
 names=(hv_pt hv_ept_mapped hv_ept_unmapped hv_inval hv_gpc hv_vcpu)
 for k in 1 2 3 4 5 6; do
 	kx=$(section "$kernel" "$k") gx=$(section "$helpers" "$k")

@@ -15,10 +15,30 @@ if [ "$mode" = auto ]; then
 		echo "run.sh: no KVM with VMX here: booting under Bochs (Ctrl-C stops it)" >&2
 	fi
 fi
+# QEMU leaves through isa-debug-exit with (v << 1) | 1 for minihv's status v,
+# so 1 is a pass and 3 a failure; QEMU's own errors also exit 1, so a pass
+# also needs minihv's "exit status 0" line. The console is copied to a log to
+# read it. Returns minihv's status: 0 pass, 1 failure, else QEMU's.
+run_qemu() {
+	local log rc
+	log=$(mktemp)
+	set +e
+	"$@" | tee "$log"
+	rc=${PIPESTATUS[0]}
+	set -e
+	if [ "$rc" = 1 ] && grep -aq '^minihv: exit status 0' "$log"; then
+		rc=0
+	elif [ "$rc" = 3 ]; then
+		rc=1
+	fi
+	rm -f "$log"
+	return "$rc"
+}
+
 case "$mode" in
-qemu)  qemu_cmd tcg "$iso" stdio; exec "${CMD[@]}" ;;
-kvm)   qemu_cmd kvm "$iso" stdio; exec "${CMD[@]}" ;;
-debug) qemu_cmd tcg "$iso" stdio; exec "${CMD[@]}" -S -gdb "tcp::${3:-1234}" ;;
+qemu)  qemu_cmd tcg "$iso" stdio; run_qemu "${CMD[@]}" ;;
+kvm)   qemu_cmd kvm "$iso" stdio; run_qemu "${CMD[@]}" ;;
+debug) qemu_cmd tcg "$iso" stdio; run_qemu "${CMD[@]}" -S -gdb "tcp::${3:-1234}" ;;
 bochs)
 	log=$(mktemp -d)/serial.log
 	bochs_cmd "$iso" "$log"

@@ -107,10 +107,21 @@ void dump_vcpu(struct vm *vm)
 	printk("hv-vcpu %s: last exit %u (%s) qualification %#llx stop %s\n", vm->name,
 	       v->last_exit_reason & 0xffff, exit_reason_name(v->last_exit_reason),
 	       (unsigned long long)v->last_exit_qual, vcpu_stop_name(v->stop));
+	const struct vcpu_snapshot *s = &v->snap;
+	/* The same lines as gdb's hv-vcpu (scripts/gdb/minihv.py); the test compares them. */
+	printk("  rip %#llx rsp %#llx rflags %#llx (at the last stop)\n",
+	       (unsigned long long)s->rip, (unsigned long long)s->rsp,
+	       (unsigned long long)s->rflags);
 	printk("  rax %#llx rbx %#llx rcx %#llx rdx %#llx\n", (unsigned long long)r->rax,
 	       (unsigned long long)r->rbx, (unsigned long long)r->rcx, (unsigned long long)r->rdx);
-	printk("  rsi %#llx rdi %#llx rbp %#llx\n", (unsigned long long)r->rsi,
-	       (unsigned long long)r->rdi, (unsigned long long)r->rbp);
+	printk("  rsi %#llx rdi %#llx rbp %#llx r8 %#llx\n", (unsigned long long)r->rsi,
+	       (unsigned long long)r->rdi, (unsigned long long)r->rbp, (unsigned long long)r->r8);
+	printk("  r9 %#llx r10 %#llx r11 %#llx r12 %#llx\n", (unsigned long long)r->r9,
+	       (unsigned long long)r->r10, (unsigned long long)r->r11, (unsigned long long)r->r12);
+	printk("  r13 %#llx r14 %#llx r15 %#llx\n", (unsigned long long)r->r13,
+	       (unsigned long long)r->r14, (unsigned long long)r->r15);
+	printk("  cr0 %#llx cr3 %#llx cr4 %#llx efer %#llx\n", (unsigned long long)s->cr0,
+	       (unsigned long long)s->cr3, (unsigned long long)s->cr4, (unsigned long long)s->efer);
 }
 
 void dump_vm(struct vm *vm, unsigned what)

@@ -283,6 +283,22 @@ static void vcpu_update_info(struct vcpu *v, unsigned reason)
 	v->info_updates++;
 }
 
+/* Once per stop, not per exit: the exit path stays short (make bench). */
+static void vcpu_save_snapshot(struct vcpu *v)
+{
+	struct vcpu_snapshot *s = &v->snap;
+
+	s->rip = vmcs_readl(GUEST_RIP);
+	s->rsp = vmcs_readl(GUEST_RSP);
+	s->rflags = vmcs_readl(GUEST_RFLAGS);
+	/* CR0/CR4 as the guest reads them: host-owned bits come from the read shadow. */
+	uint64_t m0 = vmcs_readl(CR0_GUEST_HOST_MASK), m4 = vmcs_readl(CR4_GUEST_HOST_MASK);
+	s->cr0 = (vmcs_readl(GUEST_CR0) & ~m0) | (vmcs_readl(CR0_READ_SHADOW) & m0);
+	s->cr3 = vmcs_readl(GUEST_CR3);
+	s->cr4 = (vmcs_readl(GUEST_CR4) & ~m4) | (vmcs_readl(CR4_READ_SHADOW) & m4);
+	s->efer = vmcs_read64(GUEST_IA32_EFER);
+}
+
 enum vcpu_stop vcpu_run(struct vcpu *v)
 {
 	if (vmptrld(v->vmcs_pa)) {
@@ -329,6 +345,7 @@ enum vcpu_stop vcpu_run(struct vcpu *v)
 	}
 	if (v->line_len)
 		vcpu_flush_console(v); /* a last line without '\n' is not lost */
+	vcpu_save_snapshot(v);
 	return v->stop;
 }
 

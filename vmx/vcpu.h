@@ -37,6 +37,13 @@ struct vcpu {
 	struct vm *vm;
 	struct vmx_cpu *cpu;
 	struct vcpu_regs regs;
+	/*
+	 * What only the VMCS holds, copied when vcpu_run() returns, so that
+	 * dump=vcpu and gdb's hv-vcpu can show it (gdb cannot VMREAD).
+	 */
+	struct vcpu_snapshot {
+		uint64_t rip, rsp, rflags, cr0, cr3, cr4, efer;
+	} snap;
 	uint64_t vmcs_pa;
 	bool launched;
 	enum vcpu_stop stop;

@@ -2,9 +2,12 @@
 #include "cpu.h"
 #include "ports.h"
 #include "printk.h"
+#include "serial.h"
 
 __noreturn void emu_exit(int status)
 {
+	/* The status line starts a line of its own and the log ends with a newline. */
+	serial_end_line();
 	printk("minihv: exit status %d\n", status);
 	/* QEMU: exits here with (status << 1) | 1; elsewhere the port is unused. */
 	outb(QEMU_DEBUG_EXIT_PORT, (uint8_t)status);

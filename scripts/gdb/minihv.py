@@ -6,7 +6,7 @@
 #   hv-ept VM GPA     walk VM's EPT tables for GPA
 #   hv-inval VM       invalidation state and statistics
 #   hv-gpc VM         active gfn-to-pfn caches
-#   hv-vcpu VM        registers saved at the last exit and the exit reason
+#   hv-vcpu VM        exit reason, all GPRs, RIP/RSP/RFLAGS, CR0/CR3/CR4, EFER
 #   hv-tests          registered tests and their results so far
 #   hv-vms            live VMs (the names and indexes VM arguments accept)
 # VM is a name ("gdbvm"), an index into vm_registry, or an expression of type
@@ -234,7 +234,8 @@ class HvGpc(HvCommand):
 
 
 class HvVcpu(HvCommand):
-    """hv-vcpu VM: guest registers saved at the last exit and the exit reason by name."""
+    """hv-vcpu VM: the exit reason by name, the GPRs saved at the last exit, and RIP,
+    RSP, RFLAGS, CR0/CR3/CR4 and EFER as the vCPU's last stop left them."""
 
     def run(self, arg):
         vm = find_vm(arg)
@@ -249,9 +250,17 @@ class HvVcpu(HvCommand):
         r = v["regs"]
         print("hv-vcpu %s: last exit %d (%s) qualification %#x stop %s" %
               (name, reason & 0xFFFF, rname, u64(v["last_exit_qual"]), stop))
-        print("  rax %#x rbx %#x rcx %#x rdx %#x" %
-              (u64(r["rax"]), u64(r["rbx"]), u64(r["rcx"]), u64(r["rdx"])))
-        print("  rsi %#x rdi %#x rbp %#x" % (u64(r["rsi"]), u64(r["rdi"]), u64(r["rbp"])))
+        s = v["snap"]
+
+        def regs(names, src):
+            return " ".join("%s %#x" % (n, u64(src[n])) for n in names)
+        # The same lines as the kernel's dump_vcpu (vmx/dump.c); the gdb test compares them.
+        print("  %s (at the last stop)" % regs(("rip", "rsp", "rflags"), s))
+        print("  " + regs(("rax", "rbx", "rcx", "rdx"), r))
+        print("  " + regs(("rsi", "rdi", "rbp", "r8"), r))
+        print("  " + regs(("r9", "r10", "r11", "r12"), r))
+        print("  " + regs(("r13", "r14", "r15"), r))
+        print("  " + regs(("cr0", "cr3", "cr4", "efer"), s))
 
 
 class HvTests(HvCommand):
