@@ -7,6 +7,8 @@ void mmu_inval_init(struct mmu_inval *iv, struct spinlock *lock)
 	iv->seq = 0;
 	iv->range_start = INVALID_GPA;
 	iv->range_end = INVALID_GPA;
+	iv->end_hook = NULL;
+	iv->end_hook_ctx = NULL;
 }
 
 void mmu_invalidate_begin(struct mmu_inval *iv)
@@ -52,6 +54,8 @@ bool mmu_invalidate_end(struct mmu_inval *iv)
 	 */
 	iv->seq++;
 	smp_wmb();
+	if (iv->end_hook)
+		iv->end_hook(iv, iv->end_hook_ctx);
 	iv->in_progress--;
 	/* Seed 000: check the range alone; a missing range_add() is a bug, not fatal. */
 	WARN_ON_ONCE(iv->range_start == INVALID_GPA);

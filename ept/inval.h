@@ -21,6 +21,12 @@ struct mmu_inval {
 	uint64_t seq;
 	uint64_t range_start;   /* gfn, INVALID_GPA when no range was added */
 	uint64_t range_end;
+	/*
+	 * Test harness: called by end() between its two stores (seq, then
+	 * in_progress), where a fault running on another CPU may look.
+	 */
+	void (*end_hook)(struct mmu_inval *iv, void *ctx);
+	void *end_hook_ctx;
 };
 
 void mmu_inval_init(struct mmu_inval *iv, struct spinlock *lock);

@@ -30,34 +30,14 @@ void vm_flush_ept(struct vm *vm)
 {
 	vm->flush(vm);
 	vm->stats.invept++;
+	/* Only now may EPT table pages dropped since the last flush be reused. */
+	pt_free_deferred(&vm->ept);
 }
 
 static void fault_step(struct vm *vm, enum fault_step step)
 {
 	if (vm->fault_hook)
 		vm->fault_hook(vm, step, vm->fault_hook_ctx);
-}
-
-/*
- * Map a fresh zeroed 4 KiB page at @hva: the primary MMU faulting in backing
- * that was unmapped (as a host page fault would). Racing invalidations are
- * caught by the seq check like any other change.
- */
-static int fault_in_backing(struct vm *vm, uint64_t hva)
-{
-	uint64_t pa;
-	int r = frame_alloc(vm->mm->pt.fa, FRAME_ORDER_4K, &pa);
-
-	if (r)
-		return r;
-	memset(phys_to_virt(pa), 0, PAGE_SIZE);
-	r = mm_map(vm->mm, hva, pa, PAGE_SIZE, PT_PROT_RW, PT_LEVEL_4K);
-	if (r) {
-		frame_free(vm->mm->pt.fa, pa, FRAME_ORDER_4K);
-		return r;
-	}
-	vm->stats.host_faultins++;
-	return 0;
 }
 
 static bool count_one(void *ctx, uint64_t va, int level, pte_t *e)
@@ -112,13 +92,33 @@ int ept_handle_violation(struct vm *vm, uint64_t gpa, uint64_t qual, char *why, 
 	 */
 	struct pt_walk w;
 	if (pt_lookup(&vm->mm->pt, hva, &w)) {
-		int r = fault_in_backing(vm, hva);
+		/*
+		 * The host page fault a guest access causes: through the mm, under
+		 * its rules. A change that owns the page (a migrate between its
+		 * unmap and re-map) makes it wait: retry, as for an invalidation.
+		 */
+		int r = mm_fault_in(vm->mm, hva);
+		if (r == -EAGAIN) {
+			vm->stats.ept_retries++;
+			return 0;
+		}
+		if (!r)
+			vm->stats.host_faultins++;
 		if (r || pt_lookup(&vm->mm->pt, hva, &w)) {
 			ksnprintf(why, len, "GPA %#llx: cannot map backing at hva %#llx: %s",
 				  (unsigned long long)gpa, (unsigned long long)hva,
 				  errno_name(r ? r : -ENOENT));
 			return r ? r : -ENOENT;
 		}
+	}
+	if (w.prot & PT_PROT_NUMA) {
+		/*
+		 * The host's NUMA hint fault (Linux's do_numa_page), taken for the
+		 * guest: clear the hint and go on with the page as it is now.
+		 */
+		mm_numa_fault(vm->mm, hva);
+		vm->stats.numa_faults++;
+		w.prot &= ~PT_PROT_NUMA;
 	}
 	if (write && !(w.prot & PT_PROT_W)) {
 		ksnprintf(why, len, "guest write to GPA %#llx, whose host page %#llx is "
@@ -157,9 +157,10 @@ int ept_handle_violation(struct vm *vm, uint64_t gpa, uint64_t qual, char *why, 
 	int r = pt_map(&vm->ept, base_gpa, base_pa, size, prot, level);
 	if (r == -EEXIST && level > PT_LEVEL_4K && !count_leaves(&vm->ept, base_gpa, size)) {
 		/*
-		 * Zapped leaves leave their tables behind. Free the empty ones so a
+		 * Zapped leaves leave their tables behind. Drop the empty ones so a
 		 * larger leaf can take their place (after a collapse), and flush:
-		 * the CPU may cache the old table pointers.
+		 * the CPU may cache the old table pointers; the pages wait for that
+		 * flush before they are freed (defer_frees).
 		 */
 		pt_unmap(&vm->ept, base_gpa, size);
 		vm_flush_ept(vm);
@@ -196,7 +197,7 @@ int ept_handle_violation(struct vm *vm, uint64_t gpa, uint64_t qual, char *why, 
 	} else if (!r) {
 		vm->stats.ept_installed[level]++;
 	}
-	/* A failed map rolls back, possibly freeing tables the CPU may have cached. */
+	/* A failed map rolls back, possibly dropping tables the CPU may have cached. */
 	if (r)
 		vm_flush_ept(vm);
 	spin_unlock(&vm->mmu_lock);
@@ -228,31 +229,83 @@ static unsigned keep_prot(const struct mmu_range *r)
 	return (r->prot & PT_PROT_W) ? PT_PROT_RWX : PT_PROT_R | PT_PROT_X;
 }
 
+struct numa_zap {
+	struct vm *vm;
+	const struct memslot *slot;
+	long zapped;
+};
+
+static bool numa_zap_one(void *ctx, uint64_t gpa, int level, pte_t *entry)
+{
+	struct numa_zap *z = ctx;
+	uint64_t hva = memslot_gfn_to_hva(z->slot, gpa >> PAGE_SHIFT);
+	bool changes = false;
+
+	/* A huge leaf sits on huge host pages, which never migrate: ask page by page anyway. */
+	for (uint64_t off = 0; off < pt_level_size(level) && !changes; off += PAGE_SIZE)
+		changes = mm_numa_would_change(z->vm->mm, hva + off);
+	if (changes) {
+		WRITE_ONCE(*entry, 0);
+		z->zapped++;
+	}
+	return true;
+}
+
+/*
+ * NUMA hinting (seed 002): zap only the leaves whose host pages the hint
+ * really changes; start() runs before the change, so the mm still tells.
+ */
+static long zap_numa(struct vm *vm, const struct memslot *slot, uint64_t gs, uint64_t ge)
+{
+	struct numa_zap z = { vm, slot, 0 };
+
+	pt_for_each_leaf(&vm->ept, gs << PAGE_SHIFT, (ge - gs) << PAGE_SHIFT, numa_zap_one, &z);
+	return z.zapped;
+}
+
+/* Does [start, end) of host-virtual space overlap a memslot of @vm? */
+static bool overlaps_memslot(const struct vm *vm, uint64_t start, uint64_t end)
+{
+	uint64_t gs, ge;
+
+	for (unsigned i = 0; i < vm->slots.n; i++)
+		if (slot_gfns(&vm->slots.slot[i], start, end, &gs, &ge))
+			return true;
+	return false;
+}
+
 static void vm_invalidate_start(struct mmu_notifier *mn, const struct mmu_range *r)
 {
 	struct vm *vm = vm_of(mn);
-	bool begun = false;
 	long zapped = 0;
 	unsigned keep = keep_prot(r);
 
+	spin_lock(&vm->mmu_lock);
+	/*
+	 * Every invalidation counts, memslot or not (KVM's
+	 * mn_active_invalidate_count): a memslot added in the middle of one
+	 * would give its end() a slot whose start() never ran.
+	 */
+	vm->mn_active++;
+	/* Caches first: one may point at a page no memslot covers any more. */
+	gpc_invalidate_start(vm, r->start, r->end);
+	if (!overlaps_memslot(vm, r->start, r->end)) {
+		spin_unlock(&vm->mmu_lock);
+		return; /* no gfn can change: no begin(), no zap, no flush */
+	}
+	mmu_invalidate_begin(&vm->inval);
 	for (unsigned i = 0; i < vm->slots.n; i++) {
 		uint64_t gs, ge;
 
 		if (!slot_gfns(&vm->slots.slot[i], r->start, r->end, &gs, &ge))
 			continue;
-		if (!begun) {
-			spin_lock(&vm->mmu_lock);
-			mmu_invalidate_begin(&vm->inval);
-			begun = true;
-		}
 		mmu_invalidate_range_add(&vm->inval, gs, ge);
 		/* Precise: a change that takes nothing from the guest zaps nothing. */
-		if (r->event != MMU_EV_PROTECT || keep != PT_PROT_RWX)
+		if (r->event == MMU_EV_PROTECT_NUMA)
+			zapped += zap_numa(vm, &vm->slots.slot[i], gs, ge);
+		else if (r->event != MMU_EV_PROTECT || keep != PT_PROT_RWX)
 			zapped += pt_zap(&vm->ept, gs << PAGE_SHIFT, (ge - gs) << PAGE_SHIFT, keep);
 	}
-	if (!begun)
-		return; /* touches no memslot: nothing at all to do */
-	gpc_invalidate_start(vm, r->start, r->end);
 	vm->stats.invalidations++;
 	vm->stats.ept_zaps += (uint64_t)zapped;
 	/* One flush per batch, and none if nothing present was zapped. */
@@ -264,17 +317,14 @@ static void vm_invalidate_start(struct mmu_notifier *mn, const struct mmu_range 
 static void vm_invalidate_end(struct mmu_notifier *mn, const struct mmu_range *r)
 {
 	struct vm *vm = vm_of(mn);
-	uint64_t gs, ge;
-	bool any = false;
 
-	/* Memslots cannot change while an invalidation runs: same slots as start(). */
-	for (unsigned i = 0; i < vm->slots.n && !any; i++)
-		any = slot_gfns(&vm->slots.slot[i], r->start, r->end, &gs, &ge);
-	if (!any)
-		return;
 	spin_lock(&vm->mmu_lock);
-	if (!mmu_invalidate_end(&vm->inval))
+	/* No memslot changed since start() (mn_active kept them out): the same test. */
+	if (overlaps_memslot(vm, r->start, r->end) && !mmu_invalidate_end(&vm->inval))
 		VM_BUG_ON(true, vm); /* more end()s than begin()s */
+	if (VM_BUG_ON(vm->mn_active <= 0, vm))
+		vm->mn_active = 1; /* an end() without its start(): keep the count sane */
+	vm->mn_active--;
 	spin_unlock(&vm->mmu_lock);
 }
 
@@ -349,6 +399,7 @@ void vm_mmu_attach(struct vm *vm, struct mm *mm)
 {
 	vm->mm = mm;
 	vm->mn.ops = &vm_mmu_ops;
+	vm->ept.defer_frees = true; /* EPT tables are freed after the INVEPT that forgets them */
 	mmu_inval_init(&vm->inval, &vm->mmu_lock);
 	mmu_notifier_register(mm, &vm->mn);
 }
@@ -366,10 +417,10 @@ int vm_memslot_add(struct vm *vm, uint64_t gpa, uint64_t size, uint64_t hva, uns
 	int r;
 
 	spin_lock(&vm->mmu_lock);
-	if (vm->inval.in_progress) {
-		/* A begin/end pair must see the same slots: no change in between. */
+	if (vm->mn_active) {
+		/* A start/end pair must see the same slots: no change in between. */
 		ksnprintf(err, errlen, "memslot change refused: %ld invalidation(s) in progress",
-			  vm->inval.in_progress);
+			  vm->mn_active);
 		r = -EBUSY;
 	} else {
 		r = memslot_add(&vm->slots, gpa, size, hva, flags, err, errlen);
@@ -384,15 +435,17 @@ int vm_memslot_remove(struct vm *vm, uint64_t gpa)
 	int r = -ENOENT;
 
 	spin_lock(&vm->mmu_lock);
-	if (vm->inval.in_progress) {
+	if (vm->mn_active) {
 		r = -EBUSY;
 	} else if (s && s->base_gfn == gpa >> PAGE_SHIFT) {
 		/*
 		 * Removing a slot is an invalidation of its gfns: a fault that looked
-		 * the slot up before must see seq move and retry, not install.
+		 * the slot up before must see seq move and retry, not install; and
+		 * no cache may keep a page the slot no longer gives the guest.
 		 */
 		mmu_invalidate_begin(&vm->inval);
 		mmu_invalidate_range_add(&vm->inval, s->base_gfn, s->base_gfn + s->npages);
+		gpc_invalidate_start(vm, s->hva, s->hva + (s->npages << PAGE_SHIFT));
 		if (pt_zap(&vm->ept, s->base_gfn << PAGE_SHIFT, s->npages << PAGE_SHIFT, 0))
 			vm_flush_ept(vm);
 		r = memslot_remove(&vm->slots, gpa);
@@ -409,35 +462,69 @@ struct coherent_ctx {
 	size_t len;
 };
 
+/* One host leaf under an EPT leaf: its part of the EPT leaf must map the same frames. */
+struct host_span {
+	const struct pt_fmt *fmt; /* the host page tables' format */
+	uint64_t hva;    /* where the EPT leaf's pages are in host-virtual space */
+	uint64_t epa;    /* the EPT leaf's first frame */
+	bool writable;   /* the EPT leaf allows writes */
+	uint64_t next;   /* next hva expected: the host must leave no hole */
+	uint64_t bad_off; /* offset of the first page that differs, or ~0 */
+};
+
+static bool check_host_leaf(void *ctx, uint64_t lva, int level, pte_t *entry)
+{
+	struct host_span *h = ctx;
+	const struct pt_fmt *fmt = h->fmt;
+	pte_t e = READ_ONCE(*entry);
+	uint64_t from = MAX(lva, h->next), off = from - h->hva;
+	uint64_t hpa = fmt->addr(e, level) + (from - lva);
+
+	/* Same frames page for page (one comparison covers the run), never more access. */
+	if (from != h->next || hpa != h->epa + off || (h->writable && !(fmt->prot(e) & PT_PROT_W))) {
+		h->bad_off = h->next - h->hva;
+		return false;
+	}
+	h->next = lva + pt_level_size(level);
+	return true;
+}
+
+/*
+ * Every 4 KiB page of the leaf is compared with the host page tables: a
+ * sample would miss a huge leaf that still covers one changed page (a fault
+ * installed over a page being removed). Walking host leaves rather than
+ * pages keeps a 1 GiB leaf over a 1 GiB host page at one comparison.
+ */
 static bool check_leaf(void *ctx, uint64_t gpa, int level, pte_t *entry)
 {
 	struct coherent_ctx *c = ctx;
 	struct vm *vm = c->vm;
 	pte_t e = READ_ONCE(*entry);
-	uint64_t size = pt_level_size(level), epa = ept_fmt.addr(e, level);
+	uint64_t size = pt_level_size(level), gfn = gpa >> PAGE_SHIFT;
+	struct memslot *s = memslot_find(&vm->slots, gfn);
+	struct host_span h = { vm->mm->pt.fmt, 0, ept_fmt.addr(e, level), (e & EPT_W) != 0, 0,
+			       ~0ULL };
+	const char *what = "no memslot";
 
-	/* First, middle and last page of the leaf: enough to catch a stale or shifted pfn. */
-	uint64_t offs[3] = { 0, ALIGN_DOWN(size / 2, PAGE_SIZE), size - PAGE_SIZE };
-	for (int i = 0; i < 3; i++) {
-		uint64_t g = (gpa + offs[i]) >> PAGE_SHIFT;
-		struct memslot *s = memslot_find(&vm->slots, g);
-		struct pt_walk w;
-		/* Same frame, and never writable where the host is not. */
-		bool ok = s && pt_lookup(&vm->mm->pt, memslot_gfn_to_hva(s, g), &w) == 0 &&
-			  ALIGN_DOWN(w.pa, PAGE_SIZE) == epa + offs[i] &&
-			  (!(e & EPT_W) || (w.prot & PT_PROT_W));
-
-		if (!ok) {
-			if (!c->bad++)
-				ksnprintf(c->why, c->len, "EPT %s leaf at GPA %#llx maps %#llx%s, host "
-					  "has %s", pt_level_name(level),
-					  (unsigned long long)(gpa + offs[i]),
-					  (unsigned long long)(epa + offs[i]),
-					  (e & EPT_W) ? " writable" : "",
-					  s ? "another frame, none, or no write access" : "no memslot");
-			break;
-		}
+	if (s && gfn + (size >> PAGE_SHIFT) <= s->base_gfn + s->npages) {
+		h.hva = h.next = memslot_gfn_to_hva(s, gfn);
+		pt_for_each_leaf(&vm->mm->pt, h.hva, size, check_host_leaf, &h);
+		if (h.bad_off == ~0ULL && h.next >= h.hva + size)
+			return true;
+		if (h.bad_off == ~0ULL)
+			h.bad_off = h.next - h.hva; /* the host maps nothing from there */
+		what = "another frame, none, or no write access";
+	} else if (s) {
+		what = "a leaf that runs past the end of its memslot";
+		h.bad_off = 0;
+	} else {
+		h.bad_off = 0;
 	}
+	if (!c->bad++)
+		ksnprintf(c->why, c->len, "EPT %s leaf at GPA %#llx maps %#llx%s, host has %s",
+			  pt_level_name(level), (unsigned long long)(gpa + h.bad_off),
+			  (unsigned long long)(h.epa + h.bad_off), (e & EPT_W) ? " writable" : "",
+			  what);
 	return true;
 }
 

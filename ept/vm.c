@@ -96,11 +96,11 @@ int vm_create(struct vm *vm, const char *name, const struct vmx_caps *caps, char
 /*
  * Unmap and free the host pages backing [hva, hva + size), including the
  * parts of huge pages that stick out of it (a skewed slot starts mid-page).
+ * Each page is unmapped (and the host TLB flushed) before its frame is
+ * freed: a frame may be reused only once nothing can reach it any more.
  */
 static void free_backing(uint64_t hva, uint64_t size)
 {
-	uint64_t lo = hva, hi = hva + size;
-
 	for (uint64_t va = hva; va < hva + size;) {
 		struct pt_walk w;
 
@@ -109,13 +109,10 @@ static void free_backing(uint64_t hva, uint64_t size)
 			continue;
 		}
 		uint64_t sz = pt_level_size(w.level), start = ALIGN_DOWN(va, sz);
+		host_unmap(start, sz);
 		frame_free(&phys_frames, ALIGN_DOWN(w.pa, sz), 9 * (w.level - 1));
-		lo = MIN(lo, start);
-		hi = MAX(hi, start + sz);
 		va = start + sz;
 	}
-	if (hi > lo)
-		host_unmap(lo, hi - lo);
 }
 
 void vm_destroy(struct vm *vm)
@@ -129,14 +126,20 @@ void vm_destroy(struct vm *vm)
 	vm->slots.generation++;
 	/* Stop listening first: tearing down the backing must not call back into us. */
 	vm_mmu_detach(vm);
+	/*
+	 * The order of every teardown (DESIGN.md, "Freeing order"): zap EPT,
+	 * flush, then unmap the host pages, then free the frames. A CPU that
+	 * still caches a translation must never reach a frame already reused.
+	 */
+	if (vm->ept.root) {
+		pt_zap(&vm->ept, 0, 1ULL << PT_VA_BITS, 0);
+		vm_flush_ept(vm);
+		pt_destroy(&vm->ept);
+	}
 	/* All RAM ever added, including slots removed since. */
 	for (unsigned i = 0; i < vm->nram; i++)
 		free_backing(vm->ram[i].hva, vm->ram[i].size);
 	vm->nram = 0;
-	if (vm->ept.root) {
-		vm_flush_ept(vm);
-		pt_destroy(&vm->ept);
-	}
 	vm->slots.n = 0;
 }
 

@@ -24,6 +24,7 @@ struct vm_stats {
 	uint64_t ept_zaps;                  /* EPT leaves zapped by invalidations */
 	uint64_t invalidations;             /* begin/end batches that touched a memslot */
 	uint64_t host_faultins;             /* backing pages the fault path mapped in */
+	uint64_t numa_faults;               /* NUMA hint faults taken for the guest */
 	uint64_t invept;
 	uint64_t hypercalls;
 	uint64_t io_exits;
@@ -53,6 +54,12 @@ struct vm {
 	unsigned nram;
 	struct spinlock mmu_lock;
 	struct mmu_inval inval;
+	/*
+	 * Invalidations between start() and end(), whether or not they touch a
+	 * memslot (inval counts only those that do); memslot changes are kept
+	 * out while it is non-zero. Under mmu_lock.
+	 */
+	long mn_active;
 	bool bugged;            /* VM_BUG_ON fired: never run it again */
 	char bug_reason[160];
 	struct vm_stats stats;

@@ -10,6 +10,7 @@
 #define MINIHV_MM_H
 
 #include "pt.h"
+#include "spinlock.h"
 
 enum mmu_event {
 	MMU_EV_UNMAP,         /* mapping removed */
@@ -36,6 +37,13 @@ struct mmu_notifier_ops {
 	bool (*test_young)(struct mmu_notifier *mn, uint64_t start, uint64_t end);
 };
 
+/* Points of a change where a test can act (the race harness, like fault_step). */
+enum mm_step {
+	MM_STEP_STARTED, /* start() has run; the page tables are not changed yet */
+	MM_STEP_UNMAPPED, /* migrate/collapse: the old pages unmapped, the new not mapped */
+	MM_STEP_CHANGED, /* the page tables changed; end() has not run yet */
+};
+
 struct mmu_notifier {
 	const struct mmu_notifier_ops *ops;
 	struct mmu_notifier *next;
@@ -44,9 +52,21 @@ struct mmu_notifier {
 struct mm {
 	struct pt pt;
 	struct mmu_notifier *notifiers;
+	/*
+	 * Changes in flight (between change_begin and the end() of mm.c) and
+	 * the union of their ranges: no other change nor a fault-in may touch
+	 * them. Under @lock, which is never held across a notifier call.
+	 */
+	struct spinlock lock;
+	long changing;
+	uint64_t change_start, change_end;
+	void (*step_hook)(struct mm *mm, enum mm_step at, const struct mmu_range *r, void *ctx);
+	void *step_hook_ctx;
+	uint64_t faultins;    /* pages mm_fault_in() mapped */
 	/* Flush this CPU's TLB for a range (the kernel's invlpg; no-op on the host). */
 	void (*flush_tlb)(uint64_t va, uint64_t size);
 	uint64_t dyn_base;   /* mm_* operations refuse addresses below this */
+	uint64_t numa_faults; /* hint faults taken (mm_numa_fault) */
 };
 
 const char *mmu_event_name(enum mmu_event ev);
@@ -54,11 +74,32 @@ const char *mmu_event_name(enum mmu_event ev);
 void mmu_notifier_register(struct mm *mm, struct mmu_notifier *mn);
 void mmu_notifier_unregister(struct mm *mm, struct mmu_notifier *mn);
 
-/* A new mapping where there was none: nothing can be stale, no notification. */
+/*
+ * Every change below returns -EBUSY while another change in flight overlaps
+ * its range (on one CPU: a change made from a notifier or a step hook).
+ *
+ * A new mapping where there was none: nothing can be stale, no notification.
+ */
 int mm_map(struct mm *mm, uint64_t va, uint64_t pa, uint64_t size, unsigned prot, int level);
 long mm_unmap(struct mm *mm, uint64_t va, uint64_t size);
-/* @numa: the NUMA-hinting kind of protection change (MMU_EV_PROTECT_NUMA). */
+/*
+ * Change the protection of [va, va + size) to @prot; returns the leaves
+ * changed. With @numa, @prot is ignored: NUMA hinting (MMU_EV_PROTECT_NUMA)
+ * marks each 4 KiB page not hinted yet with PT_PROT_NUMA, and only those
+ * pages are invalidated; a secondary MMU that finds the mark takes the hint
+ * fault (mm_numa_fault) before it maps the page again.
+ */
 long mm_protect(struct mm *mm, uint64_t va, uint64_t size, unsigned prot, bool numa);
+/* Would NUMA hinting change the page at @va now (a 4 KiB page not hinted yet)? */
+bool mm_numa_would_change(const struct mm *mm, uint64_t va);
+/* The hint fault: clear PT_PROT_NUMA on the page at @va; -ENOENT if none was set. */
+int mm_numa_fault(struct mm *mm, uint64_t va);
+/*
+ * A host page fault for a secondary MMU: map a fresh zeroed 4 KiB page at
+ * @va if nothing is mapped there. -EAGAIN while a change in flight covers
+ * @va (the caller retries later), 0 once something is mapped.
+ */
+int mm_fault_in(struct mm *mm, uint64_t va);
 int mm_split(struct mm *mm, uint64_t va, int level);
 /* Replace the 512 small pages of the 2 MiB-aligned block at @va by one 2 MiB page. */
 int mm_collapse(struct mm *mm, uint64_t va);

@@ -30,6 +30,12 @@ typedef uint64_t pte_t;
 #define PT_PROT_X 4u
 #define PT_PROT_RW (PT_PROT_R | PT_PROT_W)
 #define PT_PROT_RWX (PT_PROT_R | PT_PROT_W | PT_PROT_X)
+/*
+ * Not an access right: a NUMA hint is pending on the page (mm_protect_numa).
+ * Host formats keep it in a bit the CPU ignores; the host's own accesses are
+ * not hinted, only a secondary MMU's, which must take the hint fault first.
+ */
+#define PT_PROT_NUMA 8u
 
 static inline unsigned pt_level_shift(int level)
 {
@@ -70,7 +76,15 @@ struct pt {
 	struct frame_alloc *fa;
 	uint64_t root;          /* physical address of the level-4 table */
 	unsigned leaf_levels;   /* bit L set: level L may hold a leaf (bit 1 always) */
-	unsigned long table_pages;
+	unsigned long table_pages; /* allocated, including those waiting in @deferred */
+	/*
+	 * With @defer_frees, table pages the walker drops wait on @deferred
+	 * (a chain through their entry 0) until pt_free_deferred(), which the
+	 * owner calls after the flush that makes every CPU forget them
+	 * (DESIGN.md, "Freeing order"). EPT sets it.
+	 */
+	bool defer_frees;
+	uint64_t deferred;
 };
 
 /* What a walk found for one address. */
@@ -84,8 +98,10 @@ struct pt_walk {
 
 int pt_init(struct pt *pt, const struct pt_fmt *fmt, struct frame_alloc *fa,
 	    unsigned leaf_levels);
-/* Frees every table page (not the pages the leaves point to). */
+/* Frees every table page (not the pages the leaves point to); the caller has flushed. */
 void pt_destroy(struct pt *pt);
+/* Free the table pages that wait for a flush (@defer_frees); call after the flush. */
+void pt_free_deferred(struct pt *pt);
 
 /*
  * Map [va, va + size) to [pa, pa + size) with leaves of @level. va, pa and

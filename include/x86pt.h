@@ -10,6 +10,7 @@
 #define X86_PTE_A (1ULL << 5)
 #define X86_PTE_D (1ULL << 6)
 #define X86_PTE_PS (1ULL << 7) /* in a PDE/PDPTE: maps a 2 MiB / 1 GiB page */
+#define X86_PTE_NUMA (1ULL << 9) /* ignored by the CPU (SDM 3A, 4.5): PT_PROT_NUMA */
 #define X86_PTE_NX (1ULL << 63)
 #define X86_PTE_ADDR_MASK 0x000ffffffffff000ULL
 

@@ -1,4 +1,5 @@
 #include "mm.h"
+#include "frame.h"
 #include "bug.h"
 #include "hal.h"
 #include "kerrno.h"
@@ -32,21 +33,64 @@ void mmu_notifier_unregister(struct mm *mm, struct mmu_notifier *mn)
 	WARN_ON_ONCE(1); /* not registered */
 }
 
+static void step(struct mm *mm, enum mm_step at, const struct mmu_range *r)
+{
+	if (mm->step_hook)
+		mm->step_hook(mm, at, r, mm->step_hook_ctx);
+}
+
+/*
+ * Claim [r->start, r->end) for a change: until change_done(), no other change
+ * and no fault-in may touch it (they get -EBUSY / -EAGAIN). The claim is
+ * taken under mm->lock; the checks a change makes after it are therefore
+ * made against page tables nobody else changes (a check and its change under
+ * the same claim). Then the notifiers' start(), before the change.
+ */
+static int change_begin(struct mm *mm, const struct mmu_range *r)
+{
+	spin_lock(&mm->lock);
+	if (mm->changing && r->start < mm->change_end && r->end > mm->change_start) {
+		spin_unlock(&mm->lock);
+		return -EBUSY;
+	}
+	if (!mm->changing++) {
+		mm->change_start = r->start;
+		mm->change_end = r->end;
+	} else {
+		mm->change_start = MIN(mm->change_start, r->start);
+		mm->change_end = MAX(mm->change_end, r->end);
+	}
+	spin_unlock(&mm->lock);
+	return 0;
+}
+
+/* Give up a claim before anything was notified or changed. */
+static void change_cancel(struct mm *mm)
+{
+	spin_lock(&mm->lock);
+	if (!--mm->changing)
+		mm->change_start = mm->change_end = 0;
+	spin_unlock(&mm->lock);
+}
+
 static void notify_start(struct mm *mm, const struct mmu_range *r)
 {
 	for (struct mmu_notifier *mn = mm->notifiers; mn; mn = mn->next)
 		if (mn->ops->invalidate_range_start)
 			mn->ops->invalidate_range_start(mn, r);
+	step(mm, MM_STEP_STARTED, r);
 }
 
-/* After the page tables changed and the TLB was flushed. */
+/* After the page tables changed: flush the TLB, end(), release the claim. */
 static void notify_end(struct mm *mm, const struct mmu_range *r)
 {
+	step(mm, MM_STEP_CHANGED, r);
 	if (mm->flush_tlb)
 		mm->flush_tlb(r->start, r->end - r->start);
 	for (struct mmu_notifier *mn = mm->notifiers; mn; mn = mn->next)
 		if (mn->ops->invalidate_range_end)
 			mn->ops->invalidate_range_end(mn, r);
+	change_cancel(mm);
 }
 
 static bool dyn_range(const struct mm *mm, uint64_t va, uint64_t size)
@@ -61,24 +105,130 @@ int mm_map(struct mm *mm, uint64_t va, uint64_t pa, uint64_t size, unsigned prot
 	return pt_map(&mm->pt, va, pa, size, prot, level);
 }
 
+/*
+ * Unmapping or protecting part of a huge leaf splits it (mm/pt.c), so the
+ * whole leaf changes and the whole leaf is notified, as Linux notifies the
+ * whole huge pmd it splits. A notification of just [va, va + size) would let
+ * a fault on a neighbouring page, outside the range but under the same old
+ * huge leaf, install a huge secondary leaf over the part being removed.
+ */
+static void widen_to_leaves(const struct mm *mm, struct mmu_range *r)
+{
+	struct pt_walk w;
+
+	if (!pt_lookup(&mm->pt, r->start, &w))
+		r->start = ALIGN_DOWN(r->start, pt_level_size(w.level));
+	if (!pt_lookup(&mm->pt, r->end - 1, &w))
+		r->end = ALIGN_DOWN(r->end - 1, pt_level_size(w.level)) + pt_level_size(w.level);
+}
+
 long mm_unmap(struct mm *mm, uint64_t va, uint64_t size)
 {
 	struct mmu_range r = { va, va + size, MMU_EV_UNMAP, 0 };
 
 	if (!dyn_range(mm, va, size) || !IS_ALIGNED(va | size, PAGE_SIZE))
 		return -EINVAL;
+	widen_to_leaves(mm, &r);
+	int busy = change_begin(mm, &r);
+	if (busy)
+		return busy;
 	notify_start(mm, &r);
 	long n = pt_unmap(&mm->pt, va, size);
 	notify_end(mm, &r);
 	return n;
 }
 
+/* Would NUMA hinting change this leaf? Only 4 KiB pages migrate (mm_migrate). */
+static bool numa_leaf_changes(const struct pt *pt, pte_t e, int level)
+{
+	return level == PT_LEVEL_4K && !(pt->fmt->prot(e) & PT_PROT_NUMA);
+}
+
+bool mm_numa_would_change(const struct mm *mm, uint64_t va)
+{
+	struct pt_walk w;
+
+	return !pt_lookup(&mm->pt, va, &w) && w.level == PT_LEVEL_4K &&
+	       !(w.prot & PT_PROT_NUMA);
+}
+
+struct numa_scan {
+	const struct pt *pt;
+	uint64_t first, last; /* the pages that change: [first, last] */
+	long n;
+	bool apply;
+};
+
+static bool numa_one(void *ctx, uint64_t va, int level, pte_t *entry)
+{
+	struct numa_scan *ns = ctx;
+	pte_t e = READ_ONCE(*entry);
+
+	if (!numa_leaf_changes(ns->pt, e, level))
+		return true;
+	if (ns->apply)
+		WRITE_ONCE(*entry, ns->pt->fmt->mk_leaf(ns->pt->fmt->addr(e, level), level,
+							ns->pt->fmt->prot(e) | PT_PROT_NUMA));
+	ns->first = MIN(ns->first, va);
+	ns->last = MAX(ns->last, va);
+	ns->n++;
+	return true;
+}
+
+/*
+ * NUMA hinting, precise (seed 002): a page already hinted, or one that cannot
+ * migrate (a huge page), does not change and is not invalidated; the pages
+ * that do change are notified in one start/end batch that begins at the
+ * first of them and ends after the last.
+ */
+static long protect_numa(struct mm *mm, uint64_t va, uint64_t size)
+{
+	struct numa_scan ns = { &mm->pt, ~0ULL, 0, 0, false };
+	struct mmu_range claim = { va, va + size, MMU_EV_PROTECT_NUMA, 0 };
+	int busy = change_begin(mm, &claim);
+
+	if (busy)
+		return busy;
+	pt_for_each_leaf(&mm->pt, va, size, numa_one, &ns);
+	if (!ns.n) {
+		change_cancel(mm);
+		return 0;
+	}
+	struct mmu_range r = { ns.first, ns.last + PAGE_SIZE, MMU_EV_PROTECT_NUMA, 0 };
+	notify_start(mm, &r);
+	ns = (struct numa_scan){ &mm->pt, ~0ULL, 0, 0, true };
+	pt_for_each_leaf(&mm->pt, r.start, r.end - r.start, numa_one, &ns);
+	notify_end(mm, &r);
+	return ns.n;
+}
+
+int mm_numa_fault(struct mm *mm, uint64_t va)
+{
+	pte_t *e;
+	int level;
+
+	e = pt_find_leaf(&mm->pt, va, &level);
+	if (!e || !(mm->pt.fmt->prot(READ_ONCE(*e)) & PT_PROT_NUMA))
+		return -ENOENT;
+	/* Gives nothing new to anyone (secondary MMUs zapped the page): no notification. */
+	WRITE_ONCE(*e, mm->pt.fmt->mk_leaf(mm->pt.fmt->addr(READ_ONCE(*e), level), level,
+					   mm->pt.fmt->prot(READ_ONCE(*e)) & ~PT_PROT_NUMA));
+	mm->numa_faults++;
+	return 0;
+}
+
 long mm_protect(struct mm *mm, uint64_t va, uint64_t size, unsigned prot, bool numa)
 {
-	struct mmu_range r = { va, va + size, numa ? MMU_EV_PROTECT_NUMA : MMU_EV_PROTECT, prot };
+	struct mmu_range r = { va, va + size, MMU_EV_PROTECT, prot };
 
 	if (!dyn_range(mm, va, size) || !IS_ALIGNED(va | size, PAGE_SIZE))
 		return -EINVAL;
+	if (numa)
+		return protect_numa(mm, va, size);
+	widen_to_leaves(mm, &r);
+	int busy = change_begin(mm, &r);
+	if (busy)
+		return busy;
 	notify_start(mm, &r);
 	long n = pt_protect(&mm->pt, va, size, prot);
 	notify_end(mm, &r);
@@ -93,11 +243,15 @@ int mm_split(struct mm *mm, uint64_t va, int level)
 	struct mmu_range r = { ALIGN_DOWN(va, sz), ALIGN_DOWN(va, sz) + sz, MMU_EV_SPLIT, 0 };
 	struct pt_walk w;
 
+	int busy = change_begin(mm, &r);
+	if (busy)
+		return busy;
 	/* Nothing to split: no notification, so no secondary MMU zaps for nothing. */
-	if (pt_lookup(&mm->pt, va, &w))
-		return -ENOENT;
-	if (w.level != level)
-		return -EINVAL;
+	busy = pt_lookup(&mm->pt, va, &w) ? -ENOENT : w.level != level ? -EINVAL : 0;
+	if (busy) {
+		change_cancel(mm);
+		return busy;
+	}
 	notify_start(mm, &r);
 	int ret = pt_split(&mm->pt, va, level);
 	notify_end(mm, &r);
@@ -114,22 +268,29 @@ int mm_collapse(struct mm *mm, uint64_t va)
 	if (!IS_ALIGNED(va, sz) || !dyn_range(mm, va, sz) ||
 	    !(mm->pt.leaf_levels & (1u << PT_LEVEL_2M)))
 		return -EINVAL;
+	struct mmu_range r = { va, va + sz, MMU_EV_COLLAPSE, 0 };
+	int ret = change_begin(mm, &r);
+	if (ret)
+		return ret;
 	/* Only a block fully mapped by 4 KiB pages collapses. */
 	for (unsigned i = 0; i < PT_ENTRIES; i++) {
-		if (pt_lookup(&mm->pt, va + i * PAGE_SIZE, &w) || w.level != PT_LEVEL_4K)
+		if (pt_lookup(&mm->pt, va + i * PAGE_SIZE, &w) || w.level != PT_LEVEL_4K) {
+			change_cancel(mm);
 			return -EINVAL;
+		}
 		old[i] = w.pa;
 		prot = i ? prot & w.prot : w.prot;
 	}
-	int ret = frame_alloc(mm->pt.fa, FRAME_ORDER_2M, &huge);
-	if (ret)
+	ret = frame_alloc(mm->pt.fa, FRAME_ORDER_2M, &huge);
+	if (ret) {
+		change_cancel(mm);
 		return ret;
-
-	struct mmu_range r = { va, va + sz, MMU_EV_COLLAPSE, 0 };
+	}
 	notify_start(mm, &r);
 	pt_unmap(&mm->pt, va, sz);
 	if (mm->flush_tlb)
 		mm->flush_tlb(va, sz); /* no stale small translation may write the old frames */
+	step(mm, MM_STEP_UNMAPPED, &r);
 	for (unsigned i = 0; i < PT_ENTRIES; i++)
 		memcpy((uint8_t *)phys_to_virt(huge) + i * PAGE_SIZE, phys_to_virt(old[i]),
 		       PAGE_SIZE);
@@ -147,16 +308,21 @@ int mm_migrate(struct mm *mm, uint64_t va, uint64_t new_pa, uint64_t *old_pa)
 
 	if (!IS_ALIGNED(va | new_pa, PAGE_SIZE) || !dyn_range(mm, va, PAGE_SIZE))
 		return -EINVAL;
-	if (pt_lookup(&mm->pt, va, &w))
-		return -ENOENT;
-	if (w.level != PT_LEVEL_4K)
-		return -EINVAL; /* split first: only 4 KiB pages migrate */
-
 	struct mmu_range r = { va, va + PAGE_SIZE, MMU_EV_MIGRATE, 0 };
+	int busy = change_begin(mm, &r);
+	if (busy)
+		return busy;
+	/* Split first: only 4 KiB pages migrate. */
+	busy = pt_lookup(&mm->pt, va, &w) ? -ENOENT : w.level != PT_LEVEL_4K ? -EINVAL : 0;
+	if (busy) {
+		change_cancel(mm);
+		return busy;
+	}
 	notify_start(mm, &r);
 	pt_unmap(&mm->pt, va, PAGE_SIZE);
 	if (mm->flush_tlb)
 		mm->flush_tlb(va, PAGE_SIZE);
+	step(mm, MM_STEP_UNMAPPED, &r);
 	memcpy(phys_to_virt(new_pa), phys_to_virt(w.pa), PAGE_SIZE);
 	int ret = pt_map(&mm->pt, va, new_pa, PAGE_SIZE, w.prot, PT_LEVEL_4K);
 	notify_end(mm, &r);
@@ -164,6 +330,33 @@ int mm_migrate(struct mm *mm, uint64_t va, uint64_t new_pa, uint64_t *old_pa)
 		return ret; /* tables ran out: the page is now unmapped, the caller has both */
 	*old_pa = w.pa;
 	return 0;
+}
+
+int mm_fault_in(struct mm *mm, uint64_t va)
+{
+	struct pt_walk w;
+	uint64_t pa;
+	int r;
+
+	if (!dyn_range(mm, va, PAGE_SIZE))
+		return -EINVAL;
+	va = ALIGN_DOWN(va, PAGE_SIZE);
+	spin_lock(&mm->lock);
+	if (mm->changing && va < mm->change_end && va + PAGE_SIZE > mm->change_start) {
+		/* A change owns this page (a migrate or collapse between its steps): wait. */
+		r = -EAGAIN;
+	} else if (!pt_lookup(&mm->pt, va, &w)) {
+		r = 0; /* mapped meanwhile */
+	} else if (!(r = frame_alloc(mm->pt.fa, FRAME_ORDER_4K, &pa))) {
+		memset(phys_to_virt(pa), 0, PAGE_SIZE);
+		r = pt_map(&mm->pt, va, pa, PAGE_SIZE, PT_PROT_RW, PT_LEVEL_4K);
+		if (r)
+			frame_free(mm->pt.fa, pa, FRAME_ORDER_4K);
+		else
+			mm->faultins++;
+	}
+	spin_unlock(&mm->lock);
+	return r;
 }
 
 /* Ask every secondary MMU; all of them, even once one has said young. */

@@ -29,8 +29,30 @@ static int alloc_table(struct pt *pt, uint64_t *pa)
 
 static void free_table(struct pt *pt, uint64_t pa)
 {
+	if (pt->defer_frees) {
+		/*
+		 * A CPU may still hold a cached pointer to this table: keep it
+		 * until pt_free_deferred() runs after the flush. The chain link
+		 * goes in entry 0 and is page-aligned, so it reads as not
+		 * present to any walker that still gets here.
+		 */
+		WRITE_ONCE(table_of(pa)[0], pt->deferred);
+		pt->deferred = pa;
+		return;
+	}
 	frame_free(pt->fa, pa, FRAME_ORDER_4K);
 	pt->table_pages--;
+}
+
+void pt_free_deferred(struct pt *pt)
+{
+	while (pt->deferred) {
+		uint64_t pa = pt->deferred;
+
+		pt->deferred = READ_ONCE(table_of(pa)[0]);
+		frame_free(pt->fa, pa, FRAME_ORDER_4K);
+		pt->table_pages--;
+	}
 }
 
 static bool is_leaf(const struct pt *pt, pte_t e, int level)
@@ -44,6 +66,8 @@ int pt_init(struct pt *pt, const struct pt_fmt *fmt, struct frame_alloc *fa,
 	pt->fmt = fmt;
 	pt->fa = fa;
 	pt->table_pages = 0;
+	pt->defer_frees = false;
+	pt->deferred = 0;
 	pt->leaf_levels = (leaf_levels | (1u << PT_LEVEL_4K)) &
 			  ((1u << PT_LEVEL_4K) | (1u << PT_LEVEL_2M) | (1u << PT_LEVEL_1G));
 	return alloc_table(pt, &pt->root);
@@ -66,6 +90,7 @@ void pt_destroy(struct pt *pt)
 	if (pt->root)
 		free_subtree(pt, pt->root, PT_LEVELS);
 	pt->root = 0;
+	pt_free_deferred(pt); /* the caller flushed: nothing may be cached any more */
 }
 
 static bool table_empty(const struct pt *pt, uint64_t table)

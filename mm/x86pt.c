@@ -23,7 +23,7 @@ static uint64_t x86_addr(pte_t e, int level)
 static unsigned x86_prot(pte_t e)
 {
 	return PT_PROT_R | ((e & X86_PTE_W) ? PT_PROT_W : 0) |
-	       ((e & X86_PTE_NX) ? 0 : PT_PROT_X);
+	       ((e & X86_PTE_NX) ? 0 : PT_PROT_X) | ((e & X86_PTE_NUMA) ? PT_PROT_NUMA : 0);
 }
 
 static pte_t x86_mk_table(uint64_t pa)
@@ -43,6 +43,8 @@ static pte_t x86_mk_leaf(uint64_t pa, int level, unsigned prot)
 		e |= X86_PTE_NX;
 	if (level > PT_LEVEL_4K)
 		e |= X86_PTE_PS;
+	if (prot & PT_PROT_NUMA)
+		e |= X86_PTE_NUMA;
 	return e;
 }
 

@@ -177,6 +177,49 @@ static void test_fault_interleavings(void)
 }
 
 /* The fault's gfn at the edges of an in-progress range, seq unchanged. */
+struct mid_end {
+	uint64_t seq, gfn;
+	int calls;
+	bool retry, retry_gfn, unsafe;
+};
+
+static void look_mid_end(struct mmu_inval *v, void *ctx)
+{
+	struct mid_end *m = ctx;
+
+	/* What a fault on another CPU sees between end()'s two stores. */
+	m->calls++;
+	m->retry = mmu_invalidate_retry(v, m->seq);
+	m->retry_gfn = mmu_invalidate_retry_gfn(v, m->seq, m->gfn);
+	m->unsafe = mmu_invalidate_retry_gfn_unsafe(v, m->seq, m->gfn);
+}
+
+/*
+ * Seed 000's order in end(): seq++ before in_progress--. In between, a fault
+ * that snapshot seq before the invalidation must still retry: in_progress
+ * says so before, seq after. The other order opens a window where neither
+ * does.
+ */
+static void test_end_store_order(void)
+{
+	unsigned long w0 = warn_count;
+	struct mid_end m = { 0 };
+
+	fresh();
+	m.seq = mmu_invalidate_seq_snapshot(&iv);
+	m.gfn = 0x42;
+	inv_begin(0x40, 0x50);
+	iv.end_hook = look_mid_end;
+	iv.end_hook_ctx = &m;
+	T(inv_end());
+	T(m.calls == 1 && m.retry && m.retry_gfn && m.unsafe);
+	/* A fault outside the range also retries there: seq moved (a false positive). */
+	m = (struct mid_end){ mmu_invalidate_seq_snapshot(&iv), 0x1000, 0, 0, 0, 0 };
+	inv_begin(0x40, 0x50);
+	T(inv_end() && m.calls == 1 && m.retry && m.retry_gfn);
+	T(warn_count == w0);
+}
+
 static void test_range_edges(void)
 {
 	fresh();
@@ -347,6 +390,7 @@ int main(void)
 	RUN(test_seed000_end_without_range); /* first: see the comment at the top */
 	RUN(test_basics);
 	RUN(test_fault_interleavings);
+	RUN(test_end_store_order);
 	RUN(test_range_edges);
 	RUN(test_nested);
 	RUN(test_retry);

@@ -142,23 +142,60 @@ static void test_protect(void)
 	T(mm_protect(&mm, va, 3, PT_PROT_R, false) == -EINVAL && rec.starts == 2);
 }
 
-static void test_protect_numa(void)
+/* Part of a huge page: the walker splits it, so the whole huge page is notified (hole 1). */
+static void test_protect_part_of_huge(void)
 {
 	uint64_t va = HVA0 + SZ_2M;
 
 	fresh(va + PAGE_SIZE);
 	T(back(va, SZ_2M, PT_LEVEL_2M) == 0);
-	/* Part of a 2 MiB page: the walker splits it, the range stays what was asked. */
-	T(mm_protect(&mm, va + PAGE_SIZE, PAGE_SIZE, 0, true) == 1);
-	T(bracketed(MMU_EV_PROTECT_NUMA, va + PAGE_SIZE, va + 2 * PAGE_SIZE));
-	T(rec.r_start.prot == 0);
+	T(mm_protect(&mm, va + PAGE_SIZE, PAGE_SIZE, PT_PROT_R, false) == 1);
+	T(bracketed(MMU_EV_PROTECT, va, va + SZ_2M));
 	T(rec.rc_start == 0 && rec.w_start.level == PT_LEVEL_2M && rec.w_start.prot == PT_PROT_RW);
-	/* x86 has no "none": present means readable, and NX is set. */
 	T(rec.rc_end == 0 && rec.w_end.prot == PT_PROT_R && rec.w_end.level == PT_LEVEL_4K);
 	T(pt_mapping_level(&mm.pt, va) == PT_LEVEL_4K && hva_ptr(va) != NULL);
-	/* NUMA hinting with the same protection still notifies: the event matters. */
-	T(mm_protect(&mm, va, PAGE_SIZE, PT_PROT_RW, true) == 1);
-	T(rec.starts == 2 && rec.r_end.event == MMU_EV_PROTECT_NUMA && rec.r_end.prot == PT_PROT_RW);
+	/* Now 4 KiB pages: a page is notified alone. */
+	T(mm_unmap(&mm, va + 7 * PAGE_SIZE, PAGE_SIZE) == 1);
+	T(rec.starts == 2 && rec.r_start.start == va + 7 * PAGE_SIZE &&
+	  rec.r_start.end == va + 8 * PAGE_SIZE);
+	/* Unmapping the middle of another huge page: its whole range, once. */
+	T(back(va + SZ_2M, SZ_2M, PT_LEVEL_2M) == 0);
+	T(mm_unmap(&mm, va + SZ_2M + 5 * PAGE_SIZE, 3 * PAGE_SIZE) == 3);
+	T(rec.starts == 3 && rec.r_end.start == va + SZ_2M && rec.r_end.end == va + 2 * SZ_2M);
+}
+
+/*
+ * NUMA hinting, precise (seed 002, hole 8): only 4 KiB pages not hinted yet
+ * change, access is left alone, and exactly the pages that change are
+ * notified, in one batch.
+ */
+static void test_protect_numa(void)
+{
+	uint64_t va = HVA0 + SZ_2M;
+	struct pt_walk w;
+
+	fresh(va + PAGE_SIZE);
+	T(back(va, 8 * PAGE_SIZE, PT_LEVEL_4K) == 0);
+	T(back(va + SZ_2M, SZ_2M, PT_LEVEL_2M) == 0);
+	T(mm_protect(&mm, va + PAGE_SIZE, 2 * PAGE_SIZE, 0, true) == 2);
+	T(bracketed(MMU_EV_PROTECT_NUMA, va + PAGE_SIZE, va + 3 * PAGE_SIZE));
+	T(rec.rc_start == 0 && rec.w_start.prot == PT_PROT_RW);
+	T(rec.rc_end == 0 && rec.w_end.prot == (PT_PROT_RW | PT_PROT_NUMA));
+	T(pt_lookup(&mm.pt, va, &w) == 0 && w.prot == PT_PROT_RW);
+	/* Already hinted: nothing changes, nothing is notified. */
+	T(mm_protect(&mm, va + PAGE_SIZE, 2 * PAGE_SIZE, 0, true) == 0 && rec.starts == 1);
+	T(!mm_numa_would_change(&mm, va + PAGE_SIZE) && mm_numa_would_change(&mm, va));
+	/* Mixed: one batch from the first page that changes to the last. */
+	T(mm_protect(&mm, va, 7 * PAGE_SIZE, 0, true) == 5);
+	T(rec.starts == 2 && rec.r_start.start == va && rec.r_start.end == va + 7 * PAGE_SIZE);
+	/* Huge pages cannot migrate: never hinted, never notified, never split. */
+	T(mm_protect(&mm, va + SZ_2M, SZ_2M, 0, true) == 0 && rec.starts == 2);
+	T(!mm_numa_would_change(&mm, va + SZ_2M));
+	T(pt_mapping_level(&mm.pt, va + SZ_2M) == PT_LEVEL_2M);
+	/* The hint fault clears the mark, once, without a notification. */
+	T(mm_numa_fault(&mm, va + PAGE_SIZE) == 0 && mm_numa_fault(&mm, va + PAGE_SIZE) == -ENOENT);
+	T(pt_lookup(&mm.pt, va + PAGE_SIZE, &w) == 0 && w.prot == PT_PROT_RW);
+	T(mm.numa_faults == 1 && rec.starts == 2 && mm_numa_would_change(&mm, va + PAGE_SIZE));
 }
 
 static void test_split(void)
@@ -340,6 +377,7 @@ int main(void)
 	RUN(test_map_is_silent);
 	RUN(test_unmap);
 	RUN(test_protect);
+	RUN(test_protect_part_of_huge);
 	RUN(test_protect_numa);
 	RUN(test_split);
 	RUN(test_collapse);
