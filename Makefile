@@ -78,7 +78,7 @@ $(BUILD)/guest/%.bin.o: $(BUILD)/guest/%.bin
 		--rename-section .data=.rodata.guest,alloc,load,readonly,data,contents $*.bin $*.bin.o
 
 .PHONY: all help deps kernel iso run test test-host test-qemu test-bochs test-kvm test-gdb \
-	debug gdb bench clean
+	mutants debug gdb bench clean
 all: kernel iso $(HOST_TESTS)
 
 help:
@@ -88,6 +88,7 @@ help:
 	@echo "make debug        QEMU halted with its GDB stub on port $(GDB_PORT)"
 	@echo "make gdb          attach gdb to 'make debug' (symbols, breakpoint at kmain)"
 	@echo "make bench        deterministic counts and host-side timings"
+	@echo "make mutants      break the protocol's key lines one by one; every mutant must be killed"
 	@echo "variables: TESTS=GLOB[,-GLOB]  CMDLINE='...'  GDB_PORT=N  EMU=qemu|bochs"
 
 deps:
@@ -217,6 +218,10 @@ $(BUILD)/host-bench/%: $(BUILD)/hb/tests/host/%.o $(BENCH_OBJ)
 
 test: deps all
 	scripts/test.sh all
+# Mutation testing of the invalidation protocol (tests/mutants/mutants.txt);
+# `make test` runs it too. MUTANTS='name ...' runs only those.
+mutants: deps
+	scripts/mutants.py $(MUTANTS)
 test-host: $(HOST_TESTS)
 	scripts/test.sh host
 test-qemu: deps all

@@ -122,23 +122,23 @@ int gpc_refresh(struct gpc *gpc, uint64_t len)
 		r = -EINVAL;
 		goto out;
 	}
-	if (gpc->generation != vm->slots.generation) {
-		struct memslot *s = memslot_find(&vm->slots, gpc->gpa >> PAGE_SHIFT);
-
-		if (!s || (s->flags & MEMSLOT_READONLY)) {
-			gpc_unmap(gpc);
-			r = s ? -EACCES : -EFAULT;
-			goto out;
-		}
-		gpc->uhva = memslot_gfn_to_hva(s, gpc->gpa >> PAGE_SHIFT);
-		gpc->generation = vm->slots.generation;
-	}
 	/* Invalid before the lock is dropped: no user may trust the old mapping now. */
 	gpc_unmap(gpc);
 	gpc->refreshes++;
 	for (;;) {
 		struct pt_walk w;
 
+		/* The slot again whenever memslots changed, also while the lock was dropped. */
+		if (gpc->generation != READ_ONCE(vm->slots.generation)) {
+			struct memslot *s = memslot_find(&vm->slots, gpc->gpa >> PAGE_SHIFT);
+
+			if (!s || (s->flags & MEMSLOT_READONLY)) {
+				r = s ? -EACCES : -EFAULT;
+				break;
+			}
+			gpc->uhva = memslot_gfn_to_hva(s, gpc->gpa >> PAGE_SHIFT);
+			gpc->generation = vm->slots.generation;
+		}
 		gpc->refresh_loops++;
 		gpc->invalidated = false;
 		write_unlock(&gpc->lock);
@@ -165,7 +165,8 @@ int gpc_refresh(struct gpc *gpc, uint64_t len)
 		 * or clears @valid once it gets @lock). Invalidations elsewhere do
 		 * not matter: the loop always makes progress against them.
 		 */
-		if (busy || gpc->invalidated)
+		if (busy || gpc->invalidated ||
+		    gpc->generation != READ_ONCE(vm->slots.generation))
 			continue;
 		if (found || !(w.prot & PT_PROT_W)) {
 			/* Not mapped, or write-protected by the host: stay invalid. */

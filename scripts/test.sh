@@ -1,5 +1,5 @@
 #!/bin/bash
-# Usage: test.sh all|host|qemu|gdb|bad-input|bochs|kvm
+# Usage: test.sh all|host|qemu|gdb|bad-input|mutants|bochs|kvm
 # Runs the host unit tests and boots the test image under each emulator with a
 # timeout, reads the TAP lines from the serial log, prints one result line per
 # run and, last, the overall "N passed, N failed, N skipped". Exits non-zero
@@ -183,6 +183,16 @@ run_gdb() {
 	tally "gdb" "$log" "$rc" 0 1 "$(elapsed "$start")"
 }
 
+run_mutants() {
+	local log=$LOGS/mutants.log start rc
+	start=$(now)
+	"$here/mutants.py" > "$log" 2>&1 </dev/null
+	rc=$?
+	tally "mutants" "$log" "$rc" 0 1 "$(elapsed "$start")"
+	# The table: which test killed each mutant.
+	grep -a '^# ' "$log" | sed 's/^# /  mutants| /'
+}
+
 run_badinput() {
 	local log=$LOGS/bad-input.log start rc
 	start=$(now)
@@ -198,6 +208,7 @@ all)
 	run_qemu tcg
 	run_gdb
 	run_badinput
+	run_mutants
 	for cpu in $BOCHS_CPUS; do run_bochs "$cpu"; done
 	run_kvm
 	;;
@@ -205,9 +216,10 @@ host) run_host ;;
 gdb) run_gdb ;;
 qemu) run_qemu tcg ;;
 bad-input) run_badinput ;;
+mutants) run_mutants ;;
 bochs) for cpu in $BOCHS_CPUS; do run_bochs "$cpu"; done ;;
 kvm) run_kvm ;;
-*) echo "test.sh: unknown part '$what' (all, host, qemu, gdb, bad-input, bochs, kvm)" >&2; exit 2 ;;
+*) echo "test.sh: unknown part '$what' (all, host, qemu, gdb, bad-input, mutants, bochs, kvm)" >&2; exit 2 ;;
 esac
 echo "$P passed, $F failed, $S skipped"
 [ "$F" = 0 ]

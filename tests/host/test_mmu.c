@@ -474,6 +474,34 @@ static void test_hole2_checker_every_page(void)
 	T(ept_check_coherent(&vm, why, sizeof(why)) == 1 && strstr(why, "GPA 0x40190000"));
 }
 
+static void remove_slot_hook(struct vm *v, enum fault_step step, void *ctx)
+{
+	int *removed = ctx;
+
+	if (step == FAULT_STEP_WALKED && !*removed)
+		*removed = vm_memslot_remove(v, GPA0) == 0 ? 1 : -1;
+}
+
+/*
+ * Removing a memslot is an invalidation of its gfns: a fault that looked the
+ * slot up before the removal must see seq move and retry, not install a leaf
+ * for a gfn no slot covers any more.
+ */
+static void test_memslot_removal_is_invalidation(void)
+{
+	int removed = 0;
+
+	dvm(PT_LEVEL_4K);
+	vm.fault_hook = remove_slot_hook;
+	vm.fault_hook_ctx = &removed;
+	uint64_t seq = vm.inval.seq;
+	T(fault(GPA0 + 3 * PAGE_SIZE, true) == 0 && removed == 1);
+	vm.fault_hook = NULL;
+	T(vm.inval.seq == seq + 1 && vm.inval.in_progress == 0 && vm.stats.ept_retries == 1);
+	T(!ept_maps(GPA0 + 3 * PAGE_SIZE, NULL, NULL, NULL) && coherent());
+	T(fault(GPA0 + 3 * PAGE_SIZE, true) == -EFAULT);
+}
+
 /* Hole 3: a memslot may not appear inside an invalidation, even one that touched no slot. */
 static void test_hole3_memslot_mid_invalidation(void)
 {
@@ -499,7 +527,7 @@ static void test_hole3_memslot_mid_invalidation(void)
  * collapse window (the old page unmapped, the new not yet mapped) the fault
  * must wait, not map a zero page the change then collides with.
  */
-static void test_hole4_faultin_in_window(void)
+static void test_hole4_faultin_migrate_window(void)
 {
 	uint64_t gpa = GPA0 + 9 * PAGE_SIZE, new_pa, old_pa;
 	struct step_fault sf = { MM_STEP_UNMAPPED, gpa, true, 0, -1 };
@@ -516,9 +544,15 @@ static void test_hole4_faultin_in_window(void)
 	T(hva_pa(hva) == new_pa && page_is(hva, page_tag(hva)));
 	T(fault(gpa, true) == 0 && ept_follows_host(gpa) && coherent());
 	frame_free(&fa, old_pa, FRAME_ORDER_4K);
+}
 
-	/* A collapse window: the fault waits, the collapse completes. */
-	sf = (struct step_fault){ MM_STEP_UNMAPPED, GPA0 + 3 * PAGE_SIZE, false, 0, -1 };
+/* Hole 4, collapse window: the fault waits, the collapse completes (it used to BUG). */
+static void test_hole4_faultin_collapse_window(void)
+{
+	struct step_fault sf = { MM_STEP_UNMAPPED, GPA0 + 3 * PAGE_SIZE, false, 0, -1 };
+	uint64_t hva = HVA0 + 9 * PAGE_SIZE;
+
+	dvm(PT_LEVEL_4K);
 	step_fault_arm(&sf);
 	T(mm_collapse(&mm, HVA0) == 0);
 	mm.step_hook = NULL;
@@ -598,6 +632,23 @@ static void test_hole8_numa_precise(void)
 	T(!ept_maps(GPA0 + 2 * PAGE_SIZE, NULL, NULL, NULL) && coherent());
 	T(fault(GPA0 + 2 * PAGE_SIZE, false) == 0 && vm.stats.numa_faults == 1);
 	T(!mm_numa_would_change(&mm, hva + 3 * PAGE_SIZE) && coherent());
+
+	/*
+	 * One batch spans pages that do not change: a 2 MiB host page between
+	 * two runs of 4 KiB pages. Its 2M leaf lies inside the batch and stays.
+	 */
+	char err[160];
+	int level;
+	vm_fresh();
+	T(back(HVA0, SZ_2M, PT_LEVEL_4K) == 0 && back(HVA0 + SZ_2M, SZ_2M, PT_LEVEL_2M) == 0);
+	T(back(HVA0 + 2 * SZ_2M, SZ_2M, PT_LEVEL_4K) == 0);
+	T(vm_memslot_add(&vm, GPA0, 3 * SZ_2M, HVA0, 0, err, sizeof(err)) == 0);
+	T(fault(GPA0, true) == 0 && fault(GPA0 + SZ_2M, true) == 0);
+	T(fault(GPA0 + 2 * SZ_2M, true) == 0);
+	T(ept_maps(GPA0 + SZ_2M, NULL, &level, NULL) && level == PT_LEVEL_2M);
+	T(mm_protect(&mm, HVA0, 3 * SZ_2M, 0, true) == 1024);
+	T(vm.stats.invalidations == 1 && vm.stats.ept_zaps == 2 && vm_flushes == 1);
+	T(ept_maps(GPA0 + SZ_2M + 5 * PAGE_SIZE, NULL, NULL, NULL) && coherent());
 }
 
 /* Last: the unbalanced end() fires WARN_ON_ONCE in ept/inval.c. */
@@ -633,8 +684,10 @@ int main(void)
 	RUN(test_leaf_level);
 	RUN(test_hole1_split_window);
 	RUN(test_hole2_checker_every_page);
+	RUN(test_memslot_removal_is_invalidation);
 	RUN(test_hole3_memslot_mid_invalidation);
-	RUN(test_hole4_faultin_in_window);
+	RUN(test_hole4_faultin_migrate_window);
+	RUN(test_hole4_faultin_collapse_window);
 	RUN(test_hole7_tables_freed_after_flush);
 	RUN(test_hole7_rollback_after_flush);
 	RUN(test_hole8_numa_precise);

@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+"""make mutants: break the invalidation protocol's key lines one at a time and
+check that a test notices.
+
+Each mutant in tests/mutants/mutants.txt replaces one exact piece of text in
+one source file (it must occur exactly once, or the list is stale and the run
+fails). The mutated sources live in a copy of the tree under
+$BUILD/mutants/src, never in the tree itself: the kernel that runs is the one
+reviewed. For each mutant the copy is rebuilt incrementally and the host unit
+tests run, most likely killer first, until one fails; a mutant marked
+"kernel: GLOBS" is also checked by the kernel's tests GLOBS under QEMU TCG.
+
+Prints TAP lines ("ok N name # killed by ...", "not ok N name # SURVIVED"),
+then a table, then "N passed, N failed, N skipped": passed = killed, failed =
+survived, skipped = listed as equivalent with the reason. Exits non-zero if
+any mutant survived or the list is stale.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.abspath(os.environ.get("BUILD", os.path.join(ROOT, "build")))
+LIST = os.path.join(ROOT, "tests", "mutants", "mutants.txt")
+WORK = os.path.join(BUILD, "mutants")
+SRC = os.path.join(WORK, "src")
+# The host tests most likely to kill a protocol mutant come first.
+ORDER = ["test_inval", "test_mmu", "test_gpc", "test_mm", "test_ept", "test_memslot",
+         "test_pt", "test_frame"]
+TIMEOUT = 120
+
+
+def parse(path):
+    """Blocks: 'name: X', 'file: F', optional 'kernel: GLOBS' / 'equivalent: WHY',
+    then 'find:' and 'replace:' sections whose lines are taken verbatim
+    (a leading '|' is stripped, so indentation survives any editor)."""
+    mutants, cur, section = [], None, None
+    with open(path) as f:
+        for raw in f:
+            line = raw.rstrip("\n")
+            if line.startswith("name: "):
+                cur = {"name": line[6:].strip(), "find": [], "replace": []}
+                mutants.append(cur)
+                section = None
+            elif cur is None or line.startswith("#") and section is None:
+                continue
+            elif line in ("find:", "replace:"):
+                section = line[:-1]
+            elif section and line.startswith("|"):
+                cur[section].append(line[1:])
+            elif section and line.strip() == "":
+                section = None
+            elif ": " in line and section is None:
+                key, val = line.split(": ", 1)
+                cur[key.strip()] = val.strip()
+            else:
+                sys.exit("mutants.txt: cannot read line: %r" % line)
+    for m in mutants:
+        m["find"] = "\n".join(m["find"])
+        m["replace"] = "\n".join(m["replace"])
+        if "file" not in m or not m["find"]:
+            sys.exit("mutants.txt: mutant %s needs file: and find:" % m["name"])
+    return mutants
+
+
+def copy_tree():
+    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others",
+                            "--exclude-standard"], cwd=ROOT, check=True,
+                           capture_output=True).stdout.decode().split("\0")
+    shutil.rmtree(SRC, ignore_errors=True)
+    for rel in files:
+        if not rel or not os.path.isfile(os.path.join(ROOT, rel)):
+            continue
+        dst = os.path.join(SRC, rel)
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        shutil.copy2(os.path.join(ROOT, rel), dst)
+
+
+def make(*targets):
+    r = subprocess.run(["make", "-s", "-C", SRC, "BUILD=" + os.path.join(WORK, "build")]
+                       + list(targets), capture_output=True, text=True)
+    return r.returncode == 0, r.stdout + r.stderr
+
+
+# The host test that exercises a file most directly runs first for its mutants.
+FIRST = {"ept/inval.c": "test_inval", "ept/mmu.c": "test_mmu", "ept/gpc.c": "test_gpc",
+         "mm/mm.c": "test_mm", "mm/pt.c": "test_pt"}
+
+
+def host_tests(first=None):
+    names = sorted(f[:-2] for f in os.listdir(os.path.join(SRC, "tests", "host"))
+                   if f.startswith("test_") and f.endswith(".c"))
+    order = ([first] if first in names else []) + [n for n in ORDER if n in names]
+    return order + [n for n in names if n not in order]
+
+
+class Broken(Exception):
+    """The mutated tree does not build: the mutant proves nothing (fix the list)."""
+
+
+def first_failure(output):
+    for line in output.splitlines():
+        if line.startswith("not ok "):
+            return line.split(None, 3)[3] if len(line.split(None, 3)) > 3 else line
+    return None
+
+
+def run_host(name):
+    exe = os.path.join(WORK, "build", "host", name)
+    ok, out = make(exe)
+    if not ok:
+        raise Broken("%s does not build: %s" % (name, " ".join(out.strip().splitlines()[-2:])))
+    try:
+        # Line-buffered (stdbuf preloads a library: tell ASan that is fine), so
+        # that a test binary that aborts keeps the "not ok" lines before it.
+        env = dict(os.environ, ASAN_OPTIONS="verify_asan_link_order=0")
+        r = subprocess.run(["stdbuf", "-oL", exe], capture_output=True, text=True,
+                           timeout=TIMEOUT, stdin=subprocess.DEVNULL, env=env)
+    except subprocess.TimeoutExpired:
+        return "%s (timed out)" % name
+    if r.returncode == 0:
+        return None
+    what = first_failure(r.stdout) or ("crashed, exit %d" % r.returncode)
+    return "%s: %s" % (name, what)
+
+
+def run_kernel(globs):
+    iso = os.path.join(WORK, "build", "minihv-test.iso")
+    ok, out = make("TESTS=" + globs, iso)
+    if not ok:
+        raise Broken("the kernel does not build: %s" % " ".join(out.strip().splitlines()[-2:]))
+    env = dict(os.environ, BUILD=os.path.join(WORK, "build"))
+    r = subprocess.run([os.path.join(SRC, "scripts", "test.sh"), "qemu"], cwd=SRC, env=env,
+                       capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if r.returncode == 0:
+        return None
+    for line in r.stdout.splitlines():
+        if "| not ok" in line:
+            return "kernel (QEMU TCG): " + line.split("| not ok", 1)[1].split(None, 1)[-1]
+    return "kernel (QEMU TCG): run failed"
+
+
+def main():
+    only = sys.argv[1:]
+    mutants = [m for m in parse(LIST) if not only or m["name"] in only]
+    copy_tree()
+    ok, out = make(*[os.path.join(WORK, "build", "host", t) for t in host_tests()])
+    if not ok:
+        sys.exit("mutants: the unmutated tree does not build:\n" + out)
+    rows, killed, survived, skipped, stale = [], 0, 0, 0, 0
+    print("TAP version 13\n1..%d" % len(mutants))
+    for n, m in enumerate(mutants, 1):
+        path = os.path.join(SRC, m["file"])
+        with open(os.path.join(ROOT, m["file"])) as f:
+            orig = f.read()
+        count = orig.count(m["find"])
+        if count != 1:
+            stale += 1
+            print("not ok %d %s # STALE: the text to replace occurs %d times in %s"
+                  % (n, m["name"], count, m["file"]))
+            rows.append((m["name"], m["file"], "STALE (list out of date)"))
+            continue
+        if "equivalent" in m:
+            skipped += 1
+            print("ok %d %s # SKIP equivalent: %s" % (n, m["name"], m["equivalent"]))
+            rows.append((m["name"], m["file"], "equivalent: " + m["equivalent"]))
+            continue
+        start = time.time()
+        with open(path, "w") as f:
+            f.write(orig.replace(m["find"], m["replace"]))
+        broken = None
+        seen = set()
+        try:
+            by = None
+            for t in host_tests(FIRST.get(m["file"])):
+                if t in seen:
+                    continue
+                seen.add(t)
+                by = run_host(t)
+                if by:
+                    break
+            if not by and "kernel" in m:
+                by = run_kernel(m["kernel"])
+        except Broken as e:
+            broken = str(e)
+        finally:
+            with open(path, "w") as f:
+                f.write(orig)
+        secs = time.time() - start
+        if broken:
+            stale += 1
+            print("not ok %d %s # BROKEN: %s" % (n, m["name"], broken))
+            rows.append((m["name"], m["file"], "BROKEN (does not build)"))
+        elif by:
+            killed += 1
+            print("ok %d %s # killed by %s (%.0fs)" % (n, m["name"], by, secs))
+            rows.append((m["name"], m["file"], by))
+        else:
+            survived += 1
+            print("not ok %d %s # SURVIVED (%.0fs)" % (n, m["name"], secs))
+            rows.append((m["name"], m["file"], "SURVIVED"))
+        sys.stdout.flush()
+    w0 = max(len(r[0]) for r in rows) if rows else 6
+    w1 = max(len(r[1]) for r in rows) if rows else 4
+    print("# %-*s  %-*s  %s" % (w0, "mutant", w1, "file", "killed by"))
+    for r in rows:
+        print("# %-*s  %-*s  %s" % (w0, r[0], w1, r[1], r[2]))
+    print("%d passed, %d failed, %d skipped" % (killed, survived + stale, skipped))
+    return 0 if survived + stale == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
