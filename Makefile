@@ -68,7 +68,11 @@ $(BUILD)/guest/start.o: guest/start.asm
 	@mkdir -p $(dir $@)
 	$(Q)$(NASM) -f elf64 $< -o $@
 $(BUILD)/guest/%.elf: $(BUILD)/guest/%.o $(BUILD)/guest/start.o guest/guest.ld
-	$(Q)$(LD) -nostdlib -z noexecstack --no-warn-rwx-segments -T guest/guest.ld -o $@ $(BUILD)/guest/start.o $<
+	$(Q)$(LD) -nostdlib -z noexecstack --no-warn-rwx-segments -T guest/guest.ld -o $@ $(filter %.o,$^)
+# The self-test guest's ABI checks; testguest_sse.c is ordinary C built with SSE,
+# as a user's guest may be (the entry state enables SSE: guest/ABI.md).
+$(BUILD)/guest/testguest.elf: $(BUILD)/guest/testguest_abi.o $(BUILD)/guest/testguest_sse.o
+$(BUILD)/guest/testguest_sse.o: GCFLAGS := $(filter-out -mgeneral-regs-only,$(GCFLAGS)) -msse2
 $(BUILD)/guest/%.bin: $(BUILD)/guest/%.elf
 	$(Q)objcopy -O binary $< $@
 # Symbols _binary_NAME_bin_start/_end (lib/guests.c).

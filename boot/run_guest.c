@@ -34,7 +34,14 @@ int run_guest_module(const struct boot_module *m)
 		printk("minihv: cannot run the guest: %s\n", err);
 		return r;
 	}
-	enum vcpu_stop s = guest_run(g);
+	/*
+	 * Nothing acts on a module guest's memory while it is paused, so
+	 * HC_YIELD is only a pause: it returns 0 (set in RAX when it exited)
+	 * and the guest runs on (guest/ABI.md).
+	 */
+	enum vcpu_stop s;
+	while ((s = guest_run(g)) == STOP_YIELD)
+		vcpu_resume(&g->vcpu);
 	printk("minihv: guest stopped: %s\n", g->vcpu.stop_reason);
 	guest_print_stats(g);
 	long code = g->vcpu.exit_code;

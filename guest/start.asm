@@ -1,4 +1,4 @@
-; Guest entry (README.md, "Guest ABI"): 64-bit mode, paging on with an
+; Guest entry (guest/ABI.md): 64-bit mode, paging on with an
 ; identity map of the first 4 GiB, RSP at the top of RAM, RDI = RAM size,
 ; RSI = command, RDX/RCX = arguments. guest_main's return value becomes the
 ; exit code through the HC_EXIT hypercall.

@@ -17,6 +17,26 @@
 #define TG_VCPU_INFO 14    /* RDX = area, RCX = second area: see info_loop() */
 #define TG_MWAIT 15        /* MONITOR + MWAIT with a deep C-state hint */
 #define TG_CPUID_BENCH 11 /* RDX = iterations: returns average TSC ticks per CPUID */
+/*
+ * RDX = base, RCX = size of memory never touched before: returns the mean TSC
+ * ticks of a first write to each 4 KiB page (one EPT violation each) minus
+ * those of a second write to it (no exit).
+ */
+#define TG_EPT_BENCH 20
+/* The guest ABI's checks (guest/testguest_abi.c, guest/testguest_sse.c; guest/ABI.md). */
+#define TG_MSR 16          /* the emulated MSRs read and write as guest/ABI.md says */
+#define TG_MSR_UNKNOWN 17  /* RDX = MSR, RCX = 0: RDMSR it, 1: WRMSR 0x1234 to it */
+#define TG_UART 18         /* COM1 probed as a driver does; yields with TG_UART_LINE pending */
+#define TG_SSE 19          /* compiled SSE code; RCX = 1: yield 1 with MXCSR/XMM15 changed */
+#define TG_PAGE_FAULT 30   /* RDX = address: read it, no IDT: #PF ends in a triple fault */
+#define TG_EXCEPTIONS 31   /* own GDT and IDT: yields the IDT's address, then checks that
+			    * #UD, #PF, #GP, #BP and a #DF reach its handlers as on hardware */
+
+/* What TG_UART writes to COM1 before it yields, and the console line it must become. */
+#define TG_UART_LINE "esc:\x1b[2J nul:\0 cr:\r tab:\t hi:\x80 del:\x7f"
+#define TG_UART_SHOWN "esc:\\x1b[2J nul:\\x00 cr: tab:\t hi:\\x80 del:\\x7f"
+/* Exception exits TG_EXCEPTIONS causes: one per exception minihv intercepts. */
+#define TG_EXCEPTIONS_EXITS 5
 
 /* What the host answers a TG_VCPU_INFO yield with (RAX on resume). */
 #define TG_INFO_CONTINUE 0

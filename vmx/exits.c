@@ -3,18 +3,18 @@
  * stopped with a message that names what and where; the host carries on.
  */
 #include "bug.h"
+#include "console.h"
 #include "cpu.h"
+#include "exception.h"
 #include "hypercall.h"
 #include "kerrno.h"
 #include "kstring.h"
+#include "msr_exit.h"
 #include "ports.h"
 #include "printk.h"
 #include "vcpu.h"
 #include "vm.h"
 #include "vmcs.h"
-
-#define COM1_LAST (COM1_BASE + 7)
-#define UART_LSR_IDLE 0x60 /* THR empty and transmitter idle: output never blocks */
 
 static uint64_t guest_rip(void)
 {
@@ -26,51 +26,45 @@ static void skip_instruction(void)
 	vmcs_writel(GUEST_RIP, guest_rip() + vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
 }
 
+/*
+ * The signature leaves, apart from handle_cpuid(): the memcpy() would keep
+ * its values in memory on every CPUID exit.
+ */
+static void hv_cpuid(struct vcpu *v, uint32_t leaf)
+{
+	uint32_t sig[3] = { 0, 0, 0 };
+
+	if (leaf == HV_CPUID_LEAF)
+		memcpy(sig, HV_SIGNATURE, sizeof(sig));
+	v->regs.rax = leaf == HV_CPUID_LEAF ? HV_CPUID_LEAF : 0;
+	v->regs.rbx = sig[0];
+	v->regs.rcx = sig[1];
+	v->regs.rdx = sig[2];
+}
+
 static void handle_cpuid(struct vcpu *v)
 {
 	uint32_t leaf = (uint32_t)v->regs.rax, sub = (uint32_t)v->regs.rcx;
-	struct cpuid_regs r;
 
 	if ((leaf & 0xffffff00u) == HV_CPUID_LEAF) {
-		memset(&r, 0, sizeof(r));
-		if (leaf == HV_CPUID_LEAF) {
-			r.eax = HV_CPUID_LEAF;
-			memcpy(&r.ebx, HV_SIGNATURE, 4);
-			memcpy(&r.ecx, HV_SIGNATURE + 4, 4);
-			memcpy(&r.edx, HV_SIGNATURE + 8, 4);
-		}
+		hv_cpuid(v, leaf);
 	} else {
-		r = cpuid_count(leaf, sub);
+		/*
+		 * Straight into the 64-bit registers: CPUID clears bits 63:32 of
+		 * RAX..RDX (SDM vol. 2A, CPUID), so cpuid_count()'s 32-bit results
+		 * would only add four zero-extensions to every CPUID exit.
+		 */
+		__asm__ __volatile__("cpuid"
+				     : "=a"(v->regs.rax), "=b"(v->regs.rbx), "=c"(v->regs.rcx),
+				       "=d"(v->regs.rdx)
+				     : "a"(leaf), "c"(sub));
 		if (leaf == 1) {
 			/* No nested VMX, no MONITOR/MWAIT (they only exit); a hypervisor is here. */
-			r.ecx &= ~(CPUID_1_ECX_VMX | CPUID_1_ECX_MONITOR);
-			r.ecx |= CPUID_1_ECX_HYPERVISOR;
+			v->regs.rcx &= ~(uint64_t)(CPUID_1_ECX_VMX | CPUID_1_ECX_MONITOR);
+			v->regs.rcx |= CPUID_1_ECX_HYPERVISOR;
 		}
 	}
-	v->regs.rax = r.eax;
-	v->regs.rbx = r.ebx;
-	v->regs.rcx = r.ecx;
-	v->regs.rdx = r.edx;
 	skip_instruction();
-}
-
-void vcpu_flush_console(struct vcpu *v)
-{
-	printk("guest[%s]: %.*s\n", v->vm->name, (int)v->line_len, v->line);
-	v->line_len = 0;
-}
-
-static void serial_out(struct vcpu *v, char c)
-{
-	if (c == '\n') {
-		vcpu_flush_console(v);
-		return;
-	}
-	if (c == '\r')
-		return;
-	v->line[v->line_len++] = c;
-	if (v->line_len == sizeof(v->line))
-		vcpu_flush_console(v); /* a long line is wrapped, not dropped */
 }
 
 static bool handle_io(struct vcpu *v, uint64_t qual)
@@ -79,20 +73,23 @@ static bool handle_io(struct vcpu *v, uint64_t qual)
 	bool in = qual & IO_QUAL_IN;
 
 	v->vm->stats.io_exits++;
-	if ((qual & IO_QUAL_STRING) || port < COM1_BASE || port > COM1_LAST) {
+	if ((qual & IO_QUAL_STRING) || port < COM1_BASE || port + size > COM1_BASE + COM1_PORTS) {
 		vcpu_stop(v, STOP_UNHANDLED, "unhandled %s%s of %u byte(s) at port %#x, RIP %#llx",
 			  (qual & IO_QUAL_STRING) ? "string " : "", in ? "IN" : "OUT", size, port,
 			  (unsigned long long)guest_rip());
 		return false;
 	}
+	/* A 16- or 32-bit access reaches consecutive byte registers, as on the ISA bus. */
 	if (in) {
-		uint64_t val = port == COM1_BASE + UART_LSR ? UART_LSR_IDLE : 0;
-		uint64_t mask = (1ULL << (size * 8)) - 1;
+		uint64_t val = 0, mask = (1ULL << (size * 8)) - 1;
 
+		for (unsigned i = 0; i < size; i++)
+			val |= (uint64_t)uart_read(v, port - COM1_BASE + i) << (8 * i);
 		/* IN to AL/AX keeps the rest of RAX; IN to EAX zero-extends, as on hardware. */
-		v->regs.rax = size == 4 ? val & mask : (v->regs.rax & ~mask) | (val & mask);
-	} else if (port == COM1_BASE + UART_THR) {
-		serial_out(v, (char)v->regs.rax);
+		v->regs.rax = size == 4 ? val : (v->regs.rax & ~mask) | val;
+	} else {
+		for (unsigned i = 0; i < size; i++)
+			uart_write(v, port - COM1_BASE + i, (uint8_t)(v->regs.rax >> (8 * i)));
 	}
 	skip_instruction();
 	return true;
@@ -106,7 +103,7 @@ static long hc_write(struct vcpu *v, uint64_t gpa, uint64_t len)
 	if (!s && len)
 		return HC_EFAULT;
 	for (uint64_t i = 0; i < len; i++)
-		serial_out(v, s[i]);
+		vcpu_console_putc(v, (uint8_t)s[i]);
 	return (long)len;
 }
 
@@ -217,6 +214,7 @@ bool vcpu_handle_exit(struct vcpu *v, unsigned reason)
 		handle_io(v, qual);
 		break;
 	case EXIT_REASON_EPT_VIOLATION:
+		vcpu_requeue_event(v); /* it may have interrupted the delivery of an event */
 		handle_ept_violation(v, qual);
 		break;
 	case EXIT_REASON_EPT_MISCONFIG: {
@@ -229,19 +227,17 @@ bool vcpu_handle_exit(struct vcpu *v, unsigned reason)
 		break;
 	}
 	case EXIT_REASON_TRIPLE_FAULT:
-		vcpu_stop(v, STOP_TRIPLE_FAULT, "triple fault at RIP %#llx",
-			  (unsigned long long)guest_rip());
+		vcpu_triple_fault(v);
 		break;
-	case EXIT_REASON_EXCEPTION_NMI: {
-		uint32_t info = vmcs_read32(VM_EXIT_INTR_INFO);
-
-		if (INTR_INFO_TYPE(info) == INTR_TYPE_NMI)
-			break; /* the host has no NMI work: resume */
-		vcpu_stop(v, STOP_UNHANDLED, "guest exception vector %u at RIP %#llx",
-			  INTR_INFO_VECTOR(info), (unsigned long long)guest_rip());
+	case EXIT_REASON_EXCEPTION_NMI:
+		vcpu_handle_exception(v);
 		break;
-	}
 	case EXIT_REASON_EXTERNAL_INTERRUPT:
+		vcpu_requeue_event(v);
+		break;
+	case EXIT_REASON_MSR_READ:
+	case EXIT_REASON_MSR_WRITE:
+		vcpu_handle_msr(v, reason == EXIT_REASON_MSR_WRITE);
 		break;
 	case EXIT_REASON_MONITOR:
 	case EXIT_REASON_MWAIT:
@@ -249,6 +245,7 @@ bool vcpu_handle_exit(struct vcpu *v, unsigned reason)
 		skip_instruction();
 		break;
 	case EXIT_REASON_PREEMPTION_TIMER:
+		vcpu_requeue_event(v);
 		if (!--v->timer_slices_left)
 			vcpu_stop(v, STOP_WATCHDOG,
 				  "runaway guest: preemption-timer budget used up at RIP %#llx",

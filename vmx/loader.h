@@ -1,6 +1,6 @@
 /*
  * Running a guest image: one VM with RAM at guest-physical 0, identity page
- * tables, the image at 1 MiB and one vCPU (README.md, "Guest ABI").
+ * tables, the image at 1 MiB and one vCPU (guest/ABI.md).
  */
 #ifndef MINIHV_GUEST_LOADER_H
 #define MINIHV_GUEST_LOADER_H

@@ -6,7 +6,10 @@
 #define MINIHV_VCPU_H
 
 #include "compiler.h"
+#include "exception.h"
 #include "gpc.h"
+#include "uart.h"
+#include "unswitched.h"
 
 struct vm;
 struct vmx_cpu;
@@ -48,12 +51,15 @@ struct vcpu {
 	bool launched;
 	enum vcpu_stop stop;
 	long exit_code;
-	char stop_reason[200];
+	char stop_reason[256];
 	unsigned last_exit_reason;
 	uint64_t last_exit_qual;
-	/* Guest serial output, printed a line at a time with the guest's name. */
+	/* Guest serial output, printed a line at a time with the guest's name (vmx/console.c). */
 	char line[120];
 	unsigned line_len;
+	struct uart16550 uart;    /* its COM1 registers (vmx/uart.c) */
+	struct exc_chain exc;     /* the exceptions of the last delivery (vmx/exception.c) */
+	struct vcpu_unswitched unswitched; /* x87/SSE and CR2 between runs (vmx/unswitched.c) */
 	/* Watchdog: preemption-timer slices and exits allowed before the guest is stopped. */
 	uint32_t timer_value;
 	uint64_t timer_slices_left;
@@ -64,7 +70,7 @@ struct vcpu {
 	uint64_t info_updates, info_skipped;
 };
 
-/* Guest entry state (README.md, "Guest ABI"). */
+/* Guest entry state (guest/ABI.md). */
 struct vcpu_entry {
 	uint64_t rip, rsp, cr3;
 	uint64_t rdi, rsi, rdx;

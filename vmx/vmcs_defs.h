@@ -42,6 +42,8 @@
 #define PIN_BASED_VM_EXEC_CONTROL 0x4000
 #define CPU_BASED_VM_EXEC_CONTROL 0x4002
 #define EXCEPTION_BITMAP 0x4004
+#define PAGE_FAULT_ERROR_CODE_MASK 0x4006
+#define PAGE_FAULT_ERROR_CODE_MATCH 0x4008
 #define CR3_TARGET_COUNT 0x400a
 #define VM_EXIT_CONTROLS 0x400c
 #define VM_EXIT_MSR_STORE_COUNT 0x400e
@@ -49,11 +51,15 @@
 #define VM_ENTRY_CONTROLS 0x4012
 #define VM_ENTRY_MSR_LOAD_COUNT 0x4014
 #define VM_ENTRY_INTR_INFO_FIELD 0x4016
+#define VM_ENTRY_EXCEPTION_ERROR_CODE 0x4018
+#define VM_ENTRY_INSTRUCTION_LEN 0x401a
 #define SECONDARY_VM_EXEC_CONTROL 0x401e
 #define VM_INSTRUCTION_ERROR 0x4400
 #define VM_EXIT_REASON 0x4402
 #define VM_EXIT_INTR_INFO 0x4404
 #define VM_EXIT_INTR_ERROR_CODE 0x4406
+#define IDT_VECTORING_INFO_FIELD 0x4408
+#define IDT_VECTORING_ERROR_CODE 0x440a
 #define VM_EXIT_INSTRUCTION_LEN 0x440c
 #define VMX_INSTRUCTION_INFO 0x440e
 #define GUEST_ES_LIMIT 0x4800
@@ -185,11 +191,21 @@
 #define IO_QUAL_STRING (1ULL << 4)
 #define IO_QUAL_PORT(q) (((q) >> 16) & 0xffff)
 
-/* VM-exit interruption information (25.9.2) */
+/*
+ * Interruption information (25.9.2, 25.9.3): the VM-exit and IDT-vectoring
+ * fields and the VM-entry injection field share this layout (bit 12 of the
+ * exit fields is NMI unblocking, reserved in the entry field).
+ */
 #define INTR_INFO_VECTOR(i) ((i) & 0xff)
 #define INTR_INFO_TYPE(i) (((i) >> 8) & 7)
+#define INTR_INFO_DELIVER_CODE (1u << 11) /* an error code goes with it */
 #define INTR_INFO_VALID (1u << 31)
+#define INTR_TYPE_EXT_INTR 0
 #define INTR_TYPE_NMI 2
+#define INTR_TYPE_HARD_EXCEPTION 3
+#define INTR_TYPE_SOFT_INTR 4         /* INT n */
+#define INTR_TYPE_PRIV_SOFT_EXCEPTION 5 /* INT1 (ICEBP) */
+#define INTR_TYPE_SOFT_EXCEPTION 6    /* INT3, INTO */
 
 /* Guest segment access rights (25.4.1): type, S, DPL, P, L, D/B, G, unusable */
 #define AR_CODE64 0xa09b  /* execute/read accessed code, present, L=1, G=1 */

@@ -6,6 +6,8 @@
 
 #define X86_CR0_PE (1UL << 0)
 #define X86_CR0_MP (1UL << 1)
+#define X86_CR0_EM (1UL << 2)
+#define X86_CR0_TS (1UL << 3)
 #define X86_CR0_ET (1UL << 4)
 #define X86_CR0_NE (1UL << 5)
 #define X86_CR0_WP (1UL << 16)
@@ -13,9 +15,12 @@
 
 #define X86_CR4_PAE (1UL << 5)
 #define X86_CR4_PGE (1UL << 7)
+#define X86_CR4_OSFXSR (1UL << 9)     /* FXSAVE/FXRSTOR and SSE instructions enabled */
+#define X86_CR4_OSXMMEXCPT (1UL << 10) /* unmasked SSE exceptions raise #XM, not #UD */
 #define X86_CR4_VMXE (1UL << 13)
 
 #define X86_RFLAGS_IF (1UL << 9)
+#define X86_RFLAGS_RF (1UL << 16)
 
 /* CPUID feature bits: leaf 1 ECX/EDX, leaf 0x80000001 EDX (SDM vol. 2A, CPUID). */
 #define CPUID_1_ECX_MONITOR (1u << 3)
@@ -112,6 +117,23 @@ static inline uint64_t rdtsc(void)
 
 	__asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
 	return ((uint64_t)hi << 32) | lo;
+}
+
+/* The 512-byte x87/MMX/SSE save area; @area must be 16-byte aligned (SDM vol. 1, 10.5). */
+#define FXSAVE_SIZE 512
+#define FXSAVE_FCW 0          /* x87 control word, 16 bits */
+#define FXSAVE_MXCSR 24       /* 32 bits */
+#define X86_FCW_RESET 0x037f  /* after FINIT: x87 exceptions masked, 64-bit precision */
+#define X86_MXCSR_RESET 0x1f80 /* after reset: SSE exceptions masked, round to nearest */
+
+static inline void fxsave64(void *area)
+{
+	__asm__ __volatile__("fxsaveq %0" : "=m"(*(char(*)[512])area));
+}
+
+static inline void fxrstor64(const void *area)
+{
+	__asm__ __volatile__("fxrstorq %0" ::"m"(*(const char(*)[512])area));
 }
 
 static inline void cpu_relax(void)

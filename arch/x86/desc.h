@@ -18,12 +18,29 @@
 #define X86_EXC_DB 1
 #define X86_EXC_NMI 2
 #define X86_EXC_BP 3
+#define X86_EXC_OF 4
 #define X86_EXC_UD 6
 #define X86_EXC_DF 8
+#define X86_EXC_TS 10
+#define X86_EXC_NP 11
+#define X86_EXC_SS 12
 #define X86_EXC_GP 13
 #define X86_EXC_PF 14
 #define X86_EXC_MC 18
+#define X86_EXC_CP 21
 #define X86_NR_EXCEPTIONS 32
+
+/* #PF error code (SDM 3A, 4.7) */
+#define X86_PF_PROT (1u << 0)  /* 0: page not present */
+#define X86_PF_WRITE (1u << 1)
+#define X86_PF_USER (1u << 2)
+#define X86_PF_RSVD (1u << 3)  /* a reserved bit set in a paging entry */
+#define X86_PF_FETCH (1u << 4)
+/* Selector-format error code of #TS, #NP, #SS, #GP (SDM 3A, 6.13) */
+#define X86_ERR_EXT (1u << 0)  /* raised while delivering an external event or exception */
+#define X86_ERR_IDT (1u << 1)  /* bits 15:3 index the IDT */
+#define X86_ERR_TI (1u << 2)   /* else: 0 GDT, 1 LDT */
+#define X86_ERR_INDEX(e) (((e) >> 3) & 0x1fff)
 
 struct tss64 {
 	uint32_t reserved0;

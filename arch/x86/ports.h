@@ -3,20 +3,55 @@
 #define MINIHV_PORTS_H
 
 #define COM1_BASE 0x3f8
+#define COM1_PORTS 8
 /* 16550 register offsets and bits (PC16550D data sheet). */
-#define UART_THR 0   /* transmit holding (DLAB=0) */
+#define UART_RBR 0   /* receive buffer (DLAB=0, read) */
+#define UART_THR 0   /* transmit holding (DLAB=0, write) */
 #define UART_DLL 0   /* divisor latch low (DLAB=1) */
 #define UART_IER 1
 #define UART_DLM 1   /* divisor latch high (DLAB=1) */
-#define UART_FCR 2
+#define UART_IIR 2   /* interrupt identification (read) */
+#define UART_FCR 2   /* FIFO control (write) */
 #define UART_LCR 3
 #define UART_MCR 4
 #define UART_LSR 5
+#define UART_MSR 6   /* modem status */
+#define UART_SCR 7   /* scratch */
+#define UART_IER_RDI 0x01  /* received data available */
+#define UART_IER_THRI 0x02 /* transmit holding register empty */
+#define UART_IER_RLSI 0x04 /* receiver line status */
+#define UART_IER_MSI 0x08  /* modem status */
+#define UART_IER_MASK 0x0f /* bits 7:4 always read 0 */
+#define UART_IIR_NO_INT 0x01
+#define UART_IIR_MSI 0x00
+#define UART_IIR_THRI 0x02
+#define UART_IIR_RDI 0x04
+#define UART_IIR_RLSI 0x06
+#define UART_IIR_FIFO_ON 0xc0
+#define UART_FCR_ENABLE 0x01
+#define UART_FCR_CLEAR_RX 0x02
 #define UART_LCR_8N1 0x03
 #define UART_LCR_DLAB 0x80
 #define UART_FCR_ENABLE_CLEAR 0x07 /* enable FIFOs, clear RX and TX */
+#define UART_MCR_DTR 0x01
+#define UART_MCR_RTS 0x02
+#define UART_MCR_OUT1 0x04
+#define UART_MCR_OUT2 0x08
+#define UART_MCR_LOOP 0x10
+#define UART_MCR_MASK 0x1f /* bits 7:5 always read 0 */
 #define UART_MCR_DTR_RTS_OUT2 0x0b
+#define UART_LSR_DR 0x01   /* data ready */
+#define UART_LSR_OE 0x02   /* overrun error */
 #define UART_LSR_THRE 0x20
+#define UART_LSR_TEMT 0x40 /* transmitter empty */
+#define UART_MSR_DCTS 0x01 /* delta bits 3:0: changed since last read */
+#define UART_MSR_DDSR 0x02
+#define UART_MSR_TERI 0x04 /* RI went from on to off */
+#define UART_MSR_DDCD 0x08
+#define UART_MSR_CTS 0x10
+#define UART_MSR_DSR 0x20
+#define UART_MSR_RI 0x40
+#define UART_MSR_DCD 0x80
 #define UART_BAUD_BASE 115200
 
 /* QEMU isa-debug-exit: writing v exits QEMU with status (v << 1) | 1. */

@@ -1,0 +1,45 @@
+/*
+ * Guest state that VM entry and exit do not switch: the x87/MMX/SSE
+ * registers and CR2. The host is built with -mgeneral-regs-only and never
+ * executes an x87, MMX or SSE instruction, and takes no page fault while a
+ * guest runs, so while a vCPU runs these stay in the CPU across VM exits
+ * untouched: nothing is saved or restored per exit, and no exit handler can
+ * corrupt them (the #PF re-injection writes CR2 on purpose, as the CPU
+ * would have). They are swapped only around vcpu_run(), so that each vCPU
+ * (the tests run many, and interleave some) starts from the reset state
+ * and never sees another's values. Only FXSAVE state exists for a guest: it
+ * cannot enable AVX (XSETBV exits and is not emulated).
+ */
+#include "unswitched.h"
+#include "cpu.h"
+#include "kstring.h"
+
+static uint8_t *fxsave_area(const struct vcpu_unswitched *u)
+{
+	return (uint8_t *)ALIGN_UP((uintptr_t)u->fxsave, 16);
+}
+
+void vcpu_unswitched_init(struct vcpu_unswitched *u)
+{
+	uint16_t fcw = X86_FCW_RESET;
+	uint32_t mxcsr = X86_MXCSR_RESET;
+
+	memset(u, 0, sizeof(*u));
+	memcpy(fxsave_area(u) + FXSAVE_FCW, &fcw, sizeof(fcw));
+	memcpy(fxsave_area(u) + FXSAVE_MXCSR, &mxcsr, sizeof(mxcsr));
+	/* FXSAVE/FXRSTOR move the XMM registers only with CR4.OSFXSR; TS or EM make them #NM. */
+	write_cr4(read_cr4() | X86_CR4_OSFXSR);
+	write_cr0(read_cr0() & ~(X86_CR0_TS | X86_CR0_EM));
+}
+
+void vcpu_unswitched_load(const struct vcpu_unswitched *u)
+{
+	fxrstor64(fxsave_area(u));
+	write_cr2(u->cr2);
+}
+
+void vcpu_unswitched_save(struct vcpu_unswitched *u)
+{
+	fxsave64(fxsave_area(u));
+	u->cr2 = read_cr2();
+}

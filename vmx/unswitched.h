@@ -1,0 +1,22 @@
+/*
+ * Guest state that neither VM entry/exit nor vmx/run.asm switches: the x87/
+ * MMX/SSE registers and CR2 (vmx/unswitched.c).
+ */
+#ifndef MINIHV_UNSWITCHED_H
+#define MINIHV_UNSWITCHED_H
+
+#include "compiler.h"
+#include "cpu.h"
+
+struct vcpu_unswitched {
+	uint8_t fxsave[FXSAVE_SIZE + 16]; /* the FXSAVE area at its first 16-byte boundary */
+	uint64_t cr2;
+};
+
+/* The reset state (FINIT, MXCSR 0x1f80, XMM zero, CR2 0); lets the host run FXSAVE. */
+void vcpu_unswitched_init(struct vcpu_unswitched *u);
+/* Into the CPU when vcpu_run() starts, back out when it returns. */
+void vcpu_unswitched_load(const struct vcpu_unswitched *u);
+void vcpu_unswitched_save(struct vcpu_unswitched *u);
+
+#endif
