@@ -1,6 +1,9 @@
 #!/bin/bash
 # make bench: boot-to-summary wall time of the test image under each emulator,
-# and the deterministic counts the kernel reports (tests, host page-table pages).
+# the deterministic counts the kernel reports (tests, host page-table pages),
+# host-side timings of the gpc and the EPT fault/zap paths, and the kernel's
+# `bench` mode under Bochs: EPT violations per first touch, the CPUID and
+# EPT-violation round trips in TSC ticks, and the invalidation mix.
 # Timings are host-side measurements for the record; no test asserts on them.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -10,10 +13,13 @@ ISO=$BUILD/minihv-test.iso
 OUT=$BUILD/bench
 mkdir -p "$OUT"
 
-# Host-side: the gfn-to-pfn cache's fast and slow paths (tests/host/bench_gpc.c).
-bench_gpc=$BUILD/host-bench/bench_gpc
-[ -x "$bench_gpc" ] || make -s BUILD="$BUILD" "$bench_gpc" >/dev/null
-"$bench_gpc" || echo "gpc: host benchmark failed"
+# Host-side: the gfn-to-pfn cache's fast and slow paths (tests/host/bench_gpc.c),
+# and ns per EPT fault-in and per 2 MiB zap (tests/host/bench_mmu.c).
+for name in gpc mmu; do
+	prog=$BUILD/host-bench/bench_$name
+	[ -x "$prog" ] || make -s BUILD="$BUILD" "$prog" >/dev/null
+	"$prog" || echo "$name: host benchmark failed"
+done
 
 measure() { # label, serial log, then the command
 	local label=$1 log=$2 start end

@@ -69,8 +69,7 @@ vmx_exit_entry:
 	mov [rdi + REGS_R13], r13
 	mov [rdi + REGS_R14], r14
 	mov [rdi + REGS_R15], r15
-	pop rax
-	mov [rdi + REGS_RDI], rax
+	pop qword [rdi + REGS_RDI]     ; guest RDI, straight to memory
 	add rsp, 8                     ; drop the saved regs pointer
 	xor eax, eax
 vmx_run_out:
