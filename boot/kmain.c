@@ -56,6 +56,12 @@ void kmain(uint32_t magic, uint32_t mbi_pa)
 {
 	char err[1024];
 
+	/*
+	 * Caches on: the firmware may leave CR0.CD/NW set (reset value, and
+	 * Bochs' BIOS does), which would also reach every guest, since VM entry
+	 * leaves CD and NW alone (guest/ABI.md). Clearing them needs no flush.
+	 */
+	write_cr0(read_cr0() & ~(X86_CR0_CD | X86_CR0_NW));
 	serial_init();
 	printk("minihv: booting\n");
 	gdt_init();

@@ -11,6 +11,8 @@
 #define X86_CR0_ET (1UL << 4)
 #define X86_CR0_NE (1UL << 5)
 #define X86_CR0_WP (1UL << 16)
+#define X86_CR0_NW (1UL << 29)
+#define X86_CR0_CD (1UL << 30)
 #define X86_CR0_PG (1UL << 31)
 
 #define X86_CR4_PAE (1UL << 5)

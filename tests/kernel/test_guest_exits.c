@@ -12,6 +12,20 @@ KTEST(guest_cpuid)
 		return;
 	test_guest_run_ok(&g);
 	CHECK_EQ(g.vm.stats.exits[EXIT_REASON_CPUID], 2);
+	/*
+	 * The state dump=vcpu and hv-vcpu show, as the guest left it: the entry
+	 * state of guest/ABI.md (caches on: CD and NW clear), RIP in the image.
+	 */
+	const struct vcpu_snapshot *sn = &g.vcpu.snap;
+	CHECK_EQ(sn->cr0, 0x80000033);
+	CHECK_EQ(sn->cr4, 0x620);
+	CHECK_EQ(sn->cr3, 0x1000);
+	CHECK_EQ(sn->efer, 0x500);
+	CHECK(sn->rip > 0x100000 && sn->rip < 0x200000 && sn->rflags == 0x2,
+	      "RIP %#llx RFLAGS %#llx", (unsigned long long)sn->rip,
+	      (unsigned long long)sn->rflags);
+	CHECK(sn->rsp <= TEST_RAM && sn->rsp > TEST_RAM - 0x10000, "RSP %#llx",
+	      (unsigned long long)sn->rsp);
 	guest_destroy(&g);
 }
 
