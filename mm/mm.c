@@ -73,6 +73,22 @@ static void change_cancel(struct mm *mm)
 	spin_unlock(&mm->lock);
 }
 
+/*
+ * Claim @r, then check that a leaf of @level maps @r->start (-ENOENT: none,
+ * -EINVAL: another level); the claim is given back on a refusal.
+ */
+static int claim_leaf(struct mm *mm, const struct mmu_range *r, int level, struct pt_walk *w)
+{
+	int err = change_begin(mm, r);
+
+	if (err)
+		return err;
+	err = pt_lookup(&mm->pt, r->start, w) ? -ENOENT : w->level != level ? -EINVAL : 0;
+	if (err)
+		change_cancel(mm);
+	return err;
+}
+
 static void notify_start(struct mm *mm, const struct mmu_range *r)
 {
 	for (struct mmu_notifier *mn = mm->notifiers; mn; mn = mn->next)
@@ -243,15 +259,10 @@ int mm_split(struct mm *mm, uint64_t va, int level)
 	struct mmu_range r = { ALIGN_DOWN(va, sz), ALIGN_DOWN(va, sz) + sz, MMU_EV_SPLIT, 0 };
 	struct pt_walk w;
 
-	int busy = change_begin(mm, &r);
-	if (busy)
-		return busy;
 	/* Nothing to split: no notification, so no secondary MMU zaps for nothing. */
-	busy = pt_lookup(&mm->pt, va, &w) ? -ENOENT : w.level != level ? -EINVAL : 0;
-	if (busy) {
-		change_cancel(mm);
-		return busy;
-	}
+	int err = claim_leaf(mm, &r, level, &w);
+	if (err)
+		return err;
 	notify_start(mm, &r);
 	int ret = pt_split(&mm->pt, va, level);
 	notify_end(mm, &r);
@@ -309,15 +320,10 @@ int mm_migrate(struct mm *mm, uint64_t va, uint64_t new_pa, uint64_t *old_pa)
 	if (!IS_ALIGNED(va | new_pa, PAGE_SIZE) || !dyn_range(mm, va, PAGE_SIZE))
 		return -EINVAL;
 	struct mmu_range r = { va, va + PAGE_SIZE, MMU_EV_MIGRATE, 0 };
-	int busy = change_begin(mm, &r);
-	if (busy)
-		return busy;
 	/* Split first: only 4 KiB pages migrate. */
-	busy = pt_lookup(&mm->pt, va, &w) ? -ENOENT : w.level != PT_LEVEL_4K ? -EINVAL : 0;
-	if (busy) {
-		change_cancel(mm);
-		return busy;
-	}
+	int err = claim_leaf(mm, &r, PT_LEVEL_4K, &w);
+	if (err)
+		return err;
 	notify_start(mm, &r);
 	pt_unmap(&mm->pt, va, PAGE_SIZE);
 	if (mm->flush_tlb)

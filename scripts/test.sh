@@ -175,30 +175,21 @@ bochs_needs() {
 	esac
 }
 
-run_gdb() {
-	local log=$LOGS/gdb.log start rc
+# run_script LABEL SCRIPT: a runner of our own that prints TAP and the summary.
+run_script() {
+	local log=$LOGS/$1.log start rc
 	start=$(now)
-	"$here/gdb-test.sh" > "$log" 2>&1 </dev/null
+	"$here/$2" > "$log" 2>&1 </dev/null
 	rc=$?
-	tally "gdb" "$log" "$rc" 0 1 "$(elapsed "$start")"
+	tally "$1" "$log" "$rc" 0 1 "$(elapsed "$start")"
 }
 
+run_gdb() { run_script gdb gdb-test.sh; }
+run_badinput() { run_script bad-input test-badinput.sh; }
 run_mutants() {
-	local log=$LOGS/mutants.log start rc
-	start=$(now)
-	"$here/mutants.py" > "$log" 2>&1 </dev/null
-	rc=$?
-	tally "mutants" "$log" "$rc" 0 1 "$(elapsed "$start")"
+	run_script mutants mutants.py
 	# The table: which test killed each mutant.
-	grep -a '^# ' "$log" | sed 's/^# /  mutants| /'
-}
-
-run_badinput() {
-	local log=$LOGS/bad-input.log start rc
-	start=$(now)
-	"$here/test-badinput.sh" > "$log" 2>&1 </dev/null
-	rc=$?
-	tally "bad-input" "$log" "$rc" 0 1 "$(elapsed "$start")"
+	grep -a '^# ' "$LOGS/mutants.log" | sed 's/^# /  mutants| /'
 }
 
 what=${1:-all}
