@@ -41,7 +41,7 @@ KOBJ := $(patsubst %.c,$(BUILD)/k/%.o,$(KSRC)) $(patsubst %.asm,$(BUILD)/k/%.o,$
 	$(patsubst %.S,$(BUILD)/k/%.o,$(KGAS))
 
 # Pure modules: compiled for the kernel above and for the host unit tests below.
-PURE := lib/printf.c lib/strutil.c lib/cmdline.c boot/mb2.c mm/frame.c mm/pt.c mm/x86pt.c \
+PURE := lib/printf.c lib/printk.c lib/strutil.c lib/cmdline.c boot/mb2.c mm/frame.c mm/pt.c mm/x86pt.c \
 	mm/memmap.c mm/mm.c tests/select.c ept/ept_fmt.c ept/memslot.c ept/inval.c ept/mmu.c ept/gpc.c
 HCFLAGS := -std=gnu11 -O1 -g $(WARN) -Wno-missing-prototypes $(INCS) -Itests/host \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -MMD -MP

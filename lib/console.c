@@ -16,17 +16,6 @@ int vprintk(const char *fmt, va_list ap)
 	return n;
 }
 
-int printk(const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vprintk(fmt, ap);
-	va_end(ap);
-	return n;
-}
-
 int pr_info(const char *fmt, ...)
 {
 	va_list ap;

@@ -3,6 +3,7 @@
 #include "kstring.h"
 #include "msr.h"
 #include "printk.h"
+#include "vmcs_defs.h"
 
 void vmx_probe(struct vmx_caps *c)
 {
@@ -14,13 +15,13 @@ void vmx_probe(struct vmx_caps *c)
 	c->misc = rdmsr(MSR_IA32_VMX_MISC);
 	c->procbased = rdmsr(MSR_IA32_VMX_PROCBASED_CTLS);
 	/* Allowed-1 settings are the high 32 bits of a capability MSR. */
-	if (!((c->procbased >> 32) & VMX_PROC_SECONDARY))
+	if (!((c->procbased >> 32) & CPU_SECONDARY_CONTROLS))
 		return;
 	c->procbased2 = rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2);
 	uint32_t allowed2 = (uint32_t)(c->procbased2 >> 32);
-	c->ept = allowed2 & VMX_PROC2_EPT;
-	c->vpid = allowed2 & VMX_PROC2_VPID;
-	c->unrestricted = allowed2 & VMX_PROC2_UNRESTRICTED;
+	c->ept = allowed2 & CPU2_ENABLE_EPT;
+	c->vpid = allowed2 & CPU2_ENABLE_VPID;
+	c->unrestricted = allowed2 & CPU2_UNRESTRICTED_GUEST;
 	if (!c->ept && !c->vpid)
 		return;
 	c->ept_vpid_cap = rdmsr(MSR_IA32_VMX_EPT_VPID_CAP);

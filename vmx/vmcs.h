@@ -7,42 +7,7 @@
 
 #include "compiler.h"
 #include "vmcs_defs.h"
-
-/* Instruction wrappers: 0 on success, -EIO on VMfail (CF or ZF set). */
-static inline int __vmwrite(unsigned long field, unsigned long v)
-{
-	bool fail;
-
-	__asm__ __volatile__("vmwrite %2, %1; setbe %0"
-			     : "=q"(fail)
-			     : "r"(field), "rm"(v)
-			     : "cc", "memory");
-	return fail ? -5 : 0;
-}
-
-static inline unsigned long __vmread(unsigned long field)
-{
-	unsigned long v = 0;
-
-	__asm__ __volatile__("vmread %1, %0" : "+rm"(v) : "r"(field) : "cc");
-	return v;
-}
-
-static inline int vmclear(uint64_t pa)
-{
-	bool fail;
-
-	__asm__ __volatile__("vmclear %1; setbe %0" : "=q"(fail) : "m"(pa) : "cc", "memory");
-	return fail ? -5 : 0;
-}
-
-static inline int vmptrld(uint64_t pa)
-{
-	bool fail;
-
-	__asm__ __volatile__("vmptrld %1; setbe %0" : "=q"(fail) : "m"(pa) : "cc", "memory");
-	return fail ? -5 : 0;
-}
+#include "vmx_insn.h"
 
 #define VMCS_CHECK(f, w)                                                            \
 	_Static_assert(__builtin_constant_p(f) && VMCS_WIDTH(f) == (w),             \

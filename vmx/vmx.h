@@ -7,6 +7,7 @@
 
 #include "compiler.h"
 #include "vmx_caps.h"
+#include "vmx_insn.h"
 
 struct vmx_cpu {
 	bool on;
@@ -18,19 +19,5 @@ struct vmx_cpu {
 /* 0, or -ENODEV/-EPERM/-EINVAL/-EIO/-EBUSY with the reason in @why. */
 int vmx_enable(struct vmx_cpu *c, char *why, size_t len);
 void vmx_disable(struct vmx_cpu *c);
-
-/* One-line wrappers: 0 on success, -EIO when the instruction reports VMfail. */
-static inline int vmxon(uint64_t pa)
-{
-	bool fail;
-
-	__asm__ __volatile__("vmxon %1; setbe %0" : "=q"(fail) : "m"(pa) : "cc", "memory");
-	return fail ? -5 : 0;
-}
-
-static inline void vmxoff(void)
-{
-	__asm__ __volatile__("vmxoff" ::: "cc", "memory");
-}
 
 #endif

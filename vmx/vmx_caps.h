@@ -8,12 +8,7 @@
 
 #include "compiler.h"
 
-/* IA32_VMX_PROCBASED_CTLS allowed-1 bit 31: secondary controls exist. */
-#define VMX_PROC_SECONDARY (1u << 31)
-/* Secondary processor-based controls (SDM 3C, table 25-7). */
-#define VMX_PROC2_EPT (1u << 1)
-#define VMX_PROC2_VPID (1u << 5)
-#define VMX_PROC2_UNRESTRICTED (1u << 7)
+/* The control bits are those of vmcs_defs.h (CPU_*, CPU2_*): the allowed-1 half names them. */
 /* IA32_VMX_EPT_VPID_CAP (SDM 3D, A.10). */
 #define VMX_EPT_CAP_WALK4 (1ULL << 6)
 #define VMX_EPT_CAP_WB (1ULL << 14)

@@ -96,14 +96,3 @@ int vprintk(const char *fmt, va_list ap)
 	printf("# ");
 	return vprintf(fmt, ap);
 }
-
-int printk(const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vprintk(fmt, ap);
-	va_end(ap);
-	return n;
-}
