@@ -7,7 +7,7 @@
 #include "cpu.h"
 #include "desc.h"
 #include "dump.h"
-#include "exit.h"
+#include "emu_exit.h"
 #include "hostpt.h"
 #include "loader.h"
 #include "kstring.h"

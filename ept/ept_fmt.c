@@ -1,4 +1,4 @@
-#include "ept.h"
+#include "ept_fmt.h"
 
 static bool ept_present(pte_t e)
 {

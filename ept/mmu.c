@@ -1,11 +1,11 @@
 /*
- * The secondary MMU kept coherent with the primary one (DESIGN.md, seeds
+ * The secondary MMU kept coherent with the primary one (../shared/DESIGN.md, seeds
  * 000, 002, 003): the EPT-violation path and the notifier callbacks that
  * zap EPT when the host changes a mapping. Pure: runs in the kernel against
  * host_mm and in the host unit tests against an arena-backed mm.
  */
 #include "bug.h"
-#include "ept.h"
+#include "ept_fmt.h"
 #include "gpc.h"
 #include "hal.h"
 #include "kerrno.h"

@@ -1,7 +1,7 @@
 /* VM lifetime, guest RAM backing, guest-memory access and EPT flushes. */
 #include "vm.h"
 #include "bug.h"
-#include "ept.h"
+#include "ept_fmt.h"
 #include "gpc.h"
 #include "hostpt.h"
 #include "kerrno.h"
@@ -127,7 +127,7 @@ void vm_destroy(struct vm *vm)
 	/* Stop listening first: tearing down the backing must not call back into us. */
 	vm_mmu_detach(vm);
 	/*
-	 * The order of every teardown (DESIGN.md, "Freeing order"): zap EPT,
+	 * The order of every teardown (../shared/DESIGN.md, "Freeing order"): zap EPT,
 	 * flush, then unmap the host pages, then free the frames. A CPU that
 	 * still caches a translation must never reach a frame already reused.
 	 */

@@ -1,7 +1,7 @@
 /*
  * One 4-level page-table walker for every radix-tree format minihv builds:
- * the host page tables (mm/hostpt.c, the primary MMU) and, later, EPT (the
- * secondary MMU). A format supplies its entry encoding through struct pt_fmt;
+ * the host page tables (mm/hostpt.c, the primary MMU) and EPT (ept/ept_fmt.c,
+ * the secondary MMU). A format supplies its entry encoding through struct pt_fmt;
  * the walker owns the tree shape: allocation, splitting, freeing.
  * Pure: table pages come from a struct frame_alloc and are reached through
  * phys_to_virt(), so the walker is host-tested.
@@ -81,7 +81,7 @@ struct pt {
 	 * With @defer_frees, table pages the walker drops wait on @deferred
 	 * (a chain through their entry 0) until pt_free_deferred(), which the
 	 * owner calls after the flush that makes every CPU forget them
-	 * (DESIGN.md, "Freeing order"). EPT sets it.
+	 * (../shared/DESIGN.md, "Freeing order"). EPT sets it.
 	 */
 	bool defer_frees;
 	uint64_t deferred;

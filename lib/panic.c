@@ -1,7 +1,7 @@
 /* panic() and the WARN slow path for the kernel build. */
 #include "bug.h"
 #include "cpu.h"
-#include "exit.h"
+#include "emu_exit.h"
 #include "ksyms.h"
 #include "options.h"
 #include "printk.h"

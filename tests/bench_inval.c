@@ -21,7 +21,7 @@
  * deterministic; printed, never asserted (the tests assert exact counts).
  */
 #include "bench.h"
-#include "ept.h"
+#include "ept_fmt.h"
 #include "hostpt.h"
 #include "kerrno.h"
 #include "kstring.h"

@@ -1,5 +1,5 @@
 #include "dump.h"
-#include "ept.h"
+#include "ept_fmt.h"
 #include "gpc.h"
 #include "hostpt.h"
 #include "printk.h"

@@ -8,7 +8,7 @@
 #include "bug.h"
 #include "cpu.h"
 #include "desc.h"
-#include "ept.h"
+#include "ept_fmt.h"
 #include "hal.h"
 #include "hypercall.h"
 #include "hostpt.h"

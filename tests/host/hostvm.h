@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "bug.h"
-#include "ept.h"
+#include "ept_fmt.h"
 #include "frame.h"
 #include "hal.h"
 #include "kerrno.h"

@@ -1,12 +1,12 @@
 /*
- * Host unit tests for the EPT entry format (ept/ept_fmt.c, ept/ept.h) and the
+ * Host unit tests for the EPT entry format (ept/ept_fmt.c, ept/ept_fmt.h) and the
  * generic walker (mm/pt.c) driven by it. Table pages come from a frame
  * allocator over the arena ("physical memory" 0..64M); leaf targets are never
  * touched, so they may lie anywhere.
  */
 #include <stdio.h>
 #include <string.h>
-#include "ept.h"
+#include "ept_fmt.h"
 #include "frame.h"
 #include "kerrno.h"
 #include "pt.h"

@@ -1,6 +1,6 @@
 /*
  * Host unit tests for ept/inval.c, the mmu_invalidate_* tracking (seeds 000
- * and 002, DESIGN.md "The rules to reproduce"). Single-threaded: every
+ * and 002, ../shared/DESIGN.md "The rules to reproduce"). Single-threaded: every
  * interleaving of an invalidation with a fault is played step by step.
  *
  * A fault is: seq = snapshot; ...host walk...; lock; retry_gfn(seq, gfn); unlock.

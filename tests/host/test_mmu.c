@@ -1,5 +1,5 @@
 /*
- * Host unit tests for ept/mmu.c, the secondary MMU (DESIGN.md "The rules to
+ * Host unit tests for ept/mmu.c, the secondary MMU (../shared/DESIGN.md "The rules to
  * reproduce"), on a VM built by hand (hostvm.h). The interleavings of
  * tests/kernel/test_inval_race.c (an invalidation at each fault step, for
  * each event: retry, never the old frame, coherent after every end), then

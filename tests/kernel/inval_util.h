@@ -5,7 +5,7 @@
 #ifndef MINIHV_TEST_INVAL_UTIL_H
 #define MINIHV_TEST_INVAL_UTIL_H
 
-#include "ept.h"
+#include "ept_fmt.h"
 #include "hostpt.h"
 #include "kerrno.h"
 #include "ktest.h"

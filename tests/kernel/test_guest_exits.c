@@ -1,7 +1,7 @@
 /* Guests that exercise each exit minihv handles. Run under Bochs/KVM; skip without VMX. */
 #include "guest_util.h"
 #include "cpu.h"
-#include "ept.h"
+#include "ept_fmt.h"
 #include "kstring.h"
 
 KTEST(guest_cpuid)

@@ -1,5 +1,5 @@
 /*
- * The freeing order of a VM's teardown (DESIGN.md, "Freeing order"): zap EPT,
+ * The freeing order of a VM's teardown (../shared/DESIGN.md, "Freeing order"): zap EPT,
  * flush, unmap the host pages, free the frames. Checked at the flush: by then
  * EPT must map nothing and the host must still map (and own) the backing.
  */

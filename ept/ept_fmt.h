@@ -2,8 +2,8 @@
  * EPT entry format (SDM 3C, 29.3.2) for the generic walker, and the EPT
  * pointer. EPT is minihv's SECONDARY MMU: ept/ is its only writer.
  */
-#ifndef MINIHV_EPT_H
-#define MINIHV_EPT_H
+#ifndef MINIHV_EPT_FMT_H
+#define MINIHV_EPT_FMT_H
 
 #include "pt.h"
 

@@ -1,4 +1,4 @@
-#include "exit.h"
+#include "emu_exit.h"
 #include "cpu.h"
 #include "ports.h"
 #include "printk.h"

@@ -1,5 +1,6 @@
-#ifndef MINIHV_EXIT_H
-#define MINIHV_EXIT_H
+/* Leaving the emulator with a status: QEMU isa-debug-exit, the Bochs shutdown port. Not a VM exit. */
+#ifndef MINIHV_EMU_EXIT_H
+#define MINIHV_EMU_EXIT_H
 
 #include "compiler.h"
 
