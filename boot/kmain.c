@@ -2,6 +2,7 @@
  * C entry: console, descriptor tables, boot information, physical memory,
  * host page tables, then the self-tests the command line asks for.
  */
+#include "bench.h"
 #include "bootinfo.h"
 #include "bug.h"
 #include "cpu.h"
@@ -18,6 +19,7 @@
 #include "run_guest.h"
 #include "serial.h"
 #include "vm.h"
+#include "vmx_caps.h"
 
 void kmain(uint32_t magic, uint32_t mbi_pa);
 
@@ -83,10 +85,12 @@ void kmain(uint32_t magic, uint32_t mbi_pa)
 	if (boot_info.ram_top > MEMMAP_MAX_PHYS)
 		printk("minihv: RAM above %llu GiB is not used (the frame bitmap ends there)\n",
 		       (unsigned long long)MEMMAP_MAX_PHYS >> 30);
-	struct phys_range image = { (uint64_t)_kernel_start, (uint64_t)_kernel_end, "kernel" };
 	char memerr[256];
-	if (memmap_setup(&phys_frames, frame_bitmap, &boot_info, &image, 1, memerr,
-			 sizeof(memerr)))
+	struct phys_range rsv[2 + BI_MAX_MODULES];
+	unsigned nrsv = boot_reserved(&boot_info, (uint64_t)_kernel_start, (uint64_t)_kernel_end,
+				      rsv);
+	if (memmap_setup(&phys_frames, frame_bitmap, boot_info.regions, boot_info.nregions,
+			 boot_info.ram_top, rsv, nrsv, memerr, sizeof(memerr)))
 		panic("%s", memerr);
 	pr_info("mm: %llu MiB free of %llu MiB available\n",
 		(unsigned long long)(phys_frames.nfree << PAGE_SHIFT) >> 20,
@@ -105,8 +109,9 @@ void kmain(uint32_t magic, uint32_t mbi_pa)
 	int status = EXIT_PASS;
 	const struct boot_module *guest = find_guest_module(&boot_info);
 	if (kopts.have_tests || nbad) {
+		/* The probe lines tell the runner what the CPU offers, whatever tests= selects. */
 		struct ktest_summary s = ktest_run(kopts.have_tests ? kopts.tests : NULL, nbad > 0,
-						   err);
+						   err, vmx_print_probe);
 		status = s.failed ? EXIT_FAIL : EXIT_PASS;
 	} else if (kopts.bench) {
 		bench_run();

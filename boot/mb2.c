@@ -218,3 +218,15 @@ int mb2_parse(const void *mbi, uint64_t mbi_pa, size_t avail, struct boot_info *
 		FAIL("boot information: memory map lists no available RAM");
 	return 0;
 }
+
+unsigned boot_reserved(const struct boot_info *bi, uint64_t kstart, uint64_t kend,
+		       struct phys_range *out)
+{
+	unsigned n = 0;
+
+	out[n++] = (struct phys_range){ kstart, kend, "kernel" };
+	out[n++] = (struct phys_range){ bi->mbi_start, bi->mbi_end, "boot information" };
+	for (unsigned i = 0; i < bi->nmodules; i++)
+		out[n++] = (struct phys_range){ bi->modules[i].start, bi->modules[i].end, "module" };
+	return n;
+}

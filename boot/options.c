@@ -1,4 +1,5 @@
 #include "options.h"
+#include "bug.h"
 #include "bootinfo.h"
 #include "cmdline.h"
 #include "dump.h"
@@ -76,9 +77,9 @@ static int set_option(void *ctx, const struct opt_def *def, const char *val, siz
 		return parse_dump(o, val, len, err, errlen);
 	} else if (!strcmp(def->key, "on_panic")) {
 		if (len == 4 && !strncmp(val, "halt", 4)) {
-			o->panic_halt = true;
+			panic_halt = true;
 		} else if (len == 4 && !strncmp(val, "exit", 4)) {
-			o->panic_halt = false;
+			panic_halt = false;
 		} else {
 			ksnprintf(err, errlen, "'%.*s': expected exit or halt", (int)len, val);
 			return 1;

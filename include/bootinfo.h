@@ -6,6 +6,7 @@
 #define MINIHV_BOOTINFO_H
 
 #include "compiler.h"
+#include "memmap.h"
 
 /* Multiboot2 information tag types (multiboot2 spec, section 3.6). */
 #define MB2_TAG_END 0
@@ -18,18 +19,12 @@
 #define MB2_TAG_ACPI_NEW 15
 
 #define MB2_BOOT_MAGIC 0x36d76289u
-#define MB2_MEM_AVAILABLE 1
+#define MB2_MEM_AVAILABLE MEM_REGION_AVAILABLE
 
 #define BI_MAX_REGIONS 128
 #define BI_MAX_MODULES 8
 #define BI_CMDLINE_MAX 4096
 #define BI_NAME_MAX 64
-
-struct mem_region {
-	uint64_t base;
-	uint64_t len;
-	uint32_t type; /* 1 available, 3 ACPI, 4 preserve, 5 bad */
-};
 
 struct boot_module {
 	uint64_t start; /* physical, [start, end) */
@@ -59,6 +54,14 @@ struct boot_info {
  * may be read at all. Returns 0, or -EINVAL with a message naming the problem
  * in @err.
  */
+/*
+ * The ranges the frame allocator must never hand out, besides the low 1 MiB
+ * (mm/memmap.c): the kernel image [kstart, kend), the boot information and
+ * each module. Fills @out (room for 2 + BI_MAX_MODULES); returns how many.
+ */
+unsigned boot_reserved(const struct boot_info *bi, uint64_t kstart, uint64_t kend,
+		       struct phys_range *out);
+
 int mb2_parse(const void *mbi, uint64_t mbi_pa, size_t avail, struct boot_info *bi, char *err,
 	      size_t errlen);
 

@@ -45,4 +45,7 @@ __noreturn void panic_at(const char *file, int line, const char *fmt, ...) __pri
 /* Number of warnings printed so far (tests check that a warning fired). */
 extern unsigned long warn_count;
 
+/* After a panic: halt for a debugger (the on_panic=halt option) instead of leaving. */
+extern bool panic_halt;
+
 #endif

@@ -1,6 +1,6 @@
 /*
  * In-kernel self-tests. KTEST(name) registers a test in the .ktests linker
- * section; the harness (tests/ktest.c) runs those the `tests=` option selects
+ * section; the harness (lib/ktest.c) runs those the `tests=` option selects
  * and prints KTAP/TAP lines: "ok N name", "not ok N name",
  * "ok N name # SKIP reason", then "N passed, N failed, N skipped".
  * An unexpected exception inside a test fails that test and the run goes on.
@@ -54,9 +54,11 @@ struct ktest_summary {
 /*
  * Run the tests matching @spec ("GLOB[,GLOB...]", "-GLOB" excludes; NULL runs
  * none). @pre_failures are failures found before any test ran (a bad command
- * line), reported as a failed "boot_cmdline" test with @pre_msg.
+ * line), reported as a failed "boot_cmdline" test with @pre_msg. @preamble,
+ * if set, prints comment lines right after the plan (kmain: the CPU probe).
  */
-struct ktest_summary ktest_run(const char *spec, unsigned pre_failures, const char *pre_msg);
+struct ktest_summary ktest_run(const char *spec, unsigned pre_failures, const char *pre_msg,
+			       void (*preamble)(void));
 /* Would the test named @name run under @spec? (pure; host-tested) */
 bool ktest_selected(const char *spec, const char *name);
 /*

@@ -11,7 +11,6 @@ struct kernel_options {
 	uint64_t guest_mem; /* RAM of the guest given as the "guest" module */
 	bool bench;         /* run the measurements of `make bench` */
 	unsigned dump;      /* dump=: DUMP_* bits (vmx/dump.h), printed at VM teardown */
-	bool panic_halt;    /* on_panic=halt: stop for a debugger instead of exiting */
 };
 
 extern struct kernel_options kopts;

@@ -6,7 +6,5 @@
 const struct boot_module *find_guest_module(const struct boot_info *bi);
 /* 0 if the guest exited with code 0. */
 int run_guest_module(const struct boot_module *m);
-/* make bench (tests/bench.c). */
-void bench_run(void);
 
 #endif

@@ -3,11 +3,11 @@
 #include "cpu.h"
 #include "emu_exit.h"
 #include "ksyms.h"
-#include "options.h"
 #include "printk.h"
 #include "serial.h"
 
 unsigned long warn_count;
+bool panic_halt;
 static bool in_panic;
 
 void warn_slowpath(const char *file, int line, const char *cond)
@@ -31,7 +31,7 @@ __noreturn void panic_at(const char *file, int line, const char *fmt, ...)
 	va_end(ap);
 	printk("\n");
 	dump_stack();
-	if (kopts.panic_halt) {
+	if (panic_halt) {
 		/* Under `make debug`: keep the state for the debugger. */
 		printk("minihv: halted after the panic. Attach with `make gdb` (GDB_PORT as for "
 		       "`make debug`), then `bt`, `info registers`, hv-pt/hv-ept/hv-inval/hv-tests.\n");

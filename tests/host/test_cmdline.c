@@ -1,6 +1,6 @@
 /*
  * Host unit tests for lib/cmdline.c (cmdline_parse, parse_size), lib/strutil.c
- * (glob_match, kstrlcpy, errno_name) and tests/select.c (ktest_selected).
+ * (glob_match, kstrlcpy, errno_name) and lib/ktest_select.c (ktest_selected).
  */
 #include <stdio.h>
 #include <string.h>

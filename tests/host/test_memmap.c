@@ -1,5 +1,6 @@
 /*
- * Host unit tests for mm/memmap.c: the frame allocator built from boot_info.
+ * Host unit tests for mm/memmap.c: the frame allocator built from boot_info
+ * (through boot_reserved() of boot/mb2.c, as kmain does).
  * Every frame is checked against a simple model: free iff wholly inside an
  * available region and touching no reserved region, low 1 MiB, the boot
  * information, a module or an extra range.
@@ -7,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "bootinfo.h"
 #include "kerrno.h"
 #include "memmap.h"
 #include "hostshim.h"
@@ -45,7 +47,13 @@ static int setup(const struct phys_range *extra, unsigned nextra)
 	memset(bm, 0x5a, ALIGN_UP(top / PAGE_SIZE, 64) / 8); /* garbage: setup must init */
 	memset(err, 'Z', sizeof(err));
 	err[sizeof(err) - 1] = '\0';
-	return memmap_setup(&fa, bm, &bi, extra, nextra, err, sizeof(err));
+	struct phys_range rsv[2 + BI_MAX_MODULES + 8];
+	unsigned n = boot_reserved(&bi, 0, 0, rsv);
+
+	for (unsigned i = 0; i < nextra && n < ARRAY_SIZE(rsv); i++)
+		rsv[n++] = extra[i];
+	return memmap_setup(&fa, bm, bi.regions, bi.nregions, bi.ram_top, rsv, n, err,
+			    sizeof(err));
 }
 
 static bool touches(uint64_t s, uint64_t e, uint64_t f)
@@ -220,7 +228,10 @@ static void test_too_small(void)
 	T(setup(NULL, 0) == -ENOMEM && strstr(err, "too small"));
 	/* A tiny error buffer is not overrun. */
 	char small[8];
-	T(memmap_setup(&fa, bm, &bi, NULL, 0, small, sizeof(small)) == -ENOMEM);
+	struct phys_range rsv[2 + BI_MAX_MODULES];
+	unsigned n = boot_reserved(&bi, 0, 0, rsv);
+	T(memmap_setup(&fa, bm, bi.regions, bi.nregions, bi.ram_top, rsv, n, small,
+		       sizeof(small)) == -ENOMEM);
 	T(strlen(small) == sizeof(small) - 1);
 }
 

@@ -3,7 +3,6 @@
 #include "kstring.h"
 #include "serial.h"
 #include "traps.h"
-#include "vmx_caps.h"
 
 extern const struct ktest __ktests_start[], __ktests_end[];
 
@@ -95,7 +94,8 @@ static void report_unmatched(const char *glob, size_t len, void *ctx)
 	printk("\n");
 }
 
-struct ktest_summary ktest_run(const char *spec, unsigned pre_failures, const char *pre_msg)
+struct ktest_summary ktest_run(const char *spec, unsigned pre_failures, const char *pre_msg,
+			       void (*preamble)(void))
 {
 	struct ktest_summary s = { 0, 0, 0 };
 	size_t ntests = (size_t)(__ktests_end - __ktests_start);
@@ -105,7 +105,8 @@ struct ktest_summary ktest_run(const char *spec, unsigned pre_failures, const ch
 	for (const struct ktest *t = __ktests_start; t < __ktests_end; t++)
 		total += ktest_selected(spec, t->name);
 	printk("TAP version 13\n1..%u\n", total);
-	vmx_print_probe(); /* the runner's facts about the CPU, whatever @spec selects */
+	if (preamble)
+		preamble(); /* comment lines the runner reads, after the plan */
 	if (pre_failures) {
 		printk("# boot_cmdline: FAIL bad command line: %s\nnot ok %u boot_cmdline\n", pre_msg,
 		       ++n);

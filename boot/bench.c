@@ -2,7 +2,7 @@
  * `make bench` (kernel option `bench`): deterministic counts of the EPT fault
  * path next to their theoretical minimum, the CPUID exit and EPT-violation
  * round trips in TSC ticks as the guest measures them, and the invalidation
- * mix (tests/bench_inval.c). Printed, never asserted: the tests check the
+ * mix (boot/bench_inval.c). Printed, never asserted: the tests check the
  * counts that must be exact.
  *
  * Under Bochs the TSC advances by one per instruction retired, so a round

@@ -1,4 +1,4 @@
-/* Leaving the emulator with a status: QEMU isa-debug-exit, the Bochs shutdown port. Not a VM exit. */
+/* Leaving the emulator with a status (lib/emu_exit.c): QEMU isa-debug-exit, the Bochs shutdown port. Not a VM exit. */
 #ifndef MINIHV_EMU_EXIT_H
 #define MINIHV_EMU_EXIT_H
 

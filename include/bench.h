@@ -1,0 +1,14 @@
+/* The parts of `make bench` (kernel option `bench`), run by bench_run() in boot/bench.c. */
+#ifndef MINIHV_BENCH_H
+#define MINIHV_BENCH_H
+
+#include "loader.h"
+
+/* Create the self-test guest (4 MiB of RAM) with command @cmd; 0 or -errno, printed. */
+int bench_guest(struct guest *g, uint64_t cmd, uint64_t arg, uint64_t arg2);
+/* The invalidation mix (boot/bench_inval.c). */
+void bench_inval(void);
+/* Everything `make bench` measures in the kernel (the `bench` option). */
+void bench_run(void);
+
+#endif
