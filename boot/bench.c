@@ -7,7 +7,7 @@
  *
  * Under Bochs the TSC advances by one per instruction retired, so a round
  * trip in ticks is the length of the exit path in instructions (the
- * EPT-violation one is mostly ept_handle_violation()). The CPUID one was 164
+ * EPT-violation one is mostly mmu_fault()). The CPUID one was 164
  * ticks and is 149 (issue 10); from the disassembly:
  *   guest: the loop around CPUID, and the CPUID that exits            6
  *   vmx_run: frame and callee-saved pushes 8, HOST_RSP VMWRITE 3,

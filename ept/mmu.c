@@ -12,7 +12,6 @@
 #include "kstring.h"
 #include "printk.h"
 #include "vm.h"
-#include "vmcs_defs.h"
 
 #define vm_of(mn) ((struct vm *)((char *)(mn) - offsetof(struct vm, mn)))
 
@@ -55,12 +54,12 @@ static long count_leaves(struct pt *pt, uint64_t va, uint64_t size)
 	return n;
 }
 
-int ept_handle_violation(struct vm *vm, uint64_t gpa, uint64_t qual, char *why, size_t len)
+int mmu_fault(struct vm *vm, uint64_t gpa, unsigned access, char *why, size_t len)
 {
 	/* 1. Snapshot the sequence before looking at the host page tables. */
 	uint64_t seq = mmu_invalidate_seq_snapshot(&vm->inval);
 	uint64_t gfn = gpa >> PAGE_SHIFT;
-	bool write = qual & EPT_QUAL_WRITE;
+	bool write = access & PT_PROT_W;
 
 	vm->stats.ept_violations++;
 	fault_step(vm, FAULT_STEP_SNAPSHOT);

@@ -7,13 +7,10 @@
 #include "kerrno.h"
 #include "kstring.h"
 #include "printk.h"
-#include "vmx_caps.h"
 
 /* Each VM gets its own 4 TiB window of host-virtual space for its RAM. */
 #define VM_HVA_WINDOW (4ULL << 40)
 #define VM_HVA_WINDOWS 16
-#define INVEPT_SINGLE 1
-#define INVEPT_GLOBAL 2
 
 static int next_vm_id;
 struct vm *vm_registry[VM_REGISTRY_MAX];
@@ -36,50 +33,19 @@ static void registry_del(struct vm *vm)
 			vm_registry[i] = NULL;
 }
 
-static void invept(unsigned long type, uint64_t eptp)
-{
-	struct {
-		uint64_t eptp, reserved;
-	} desc = { eptp, 0 };
-
-	__asm__ __volatile__("invept %0, %1" ::"m"(desc), "r"(type) : "cc", "memory");
-}
-
-static void vm_invept(struct vm *vm)
-{
-	invept(vm->invept_single ? INVEPT_SINGLE : INVEPT_GLOBAL, vm->eptp);
-}
-
-int vm_create(struct vm *vm, const char *name, const struct vmx_caps *caps, char *err,
+int vm_create(struct vm *vm, const char *name, const struct mmu_caps *caps, char *err,
 	      size_t errlen)
 {
-	unsigned levels = 1u << PT_LEVEL_4K;
+	unsigned levels = (caps->leaf_levels | (1u << PT_LEVEL_4K)) &
+			  ((1u << PT_LEVEL_4K) | (1u << PT_LEVEL_2M) | (1u << PT_LEVEL_1G));
 
 	memset(vm, 0, sizeof(*vm));
-	if (!caps->ept || !caps->ept_walk4 || !caps->ept_wb) {
-		/* "no EPT:" is what the test runner expects of an honest skip (scripts/test.sh). */
-		ksnprintf(err, errlen, "no EPT: this CPU's VMX has no EPT with a 4-level walk and "
-			  "write-back memory (IA32_VMX_PROCBASED_CTLS2[33], IA32_VMX_EPT_VPID_CAP[6,14])");
-		return -EOPNOTSUPP;
-	}
-	if (!caps->invept || !(caps->invept_single || caps->invept_all)) {
-		ksnprintf(err, errlen, "no EPT: its INVEPT has neither the single-context "
-			  "nor the global type");
-		return -EOPNOTSUPP;
-	}
 	vm->id = next_vm_id++ % VM_HVA_WINDOWS;
 	vm->name = name;
-	vm->ept_max_level = PT_LEVEL_4K;
-	if (caps->ept_2m) {
-		levels |= 1u << PT_LEVEL_2M;
-		vm->ept_max_level = PT_LEVEL_2M;
-	}
-	if (caps->ept_1g) {
-		levels |= 1u << PT_LEVEL_1G;
-		vm->ept_max_level = PT_LEVEL_1G;
-	}
-	vm->ept_ad = caps->ept_ad;
-	vm->invept_single = caps->invept_single;
+	for (int l = PT_LEVEL_4K; l <= PT_LEVEL_1G; l++)
+		if (levels & (1u << l))
+			vm->ept_max_level = l;
+	vm->ept_ad = caps->ad;
 	int r = pt_init(&vm->ept, &ept_fmt, &phys_frames, levels);
 	if (r) {
 		ksnprintf(err, errlen, "no memory for the EPT root");
@@ -87,7 +53,7 @@ int vm_create(struct vm *vm, const char *name, const struct vmx_caps *caps, char
 	}
 	vm->eptp = ept_pointer(vm->ept.root, vm->ept_ad);
 	vm->hva_next = HOST_DYN_BASE + (uint64_t)vm->id * VM_HVA_WINDOW;
-	vm->flush = vm_invept;
+	vm->flush = caps->flush;
 	vm_mmu_attach(vm, &host_mm);
 	registry_add(vm);
 	return 0;

@@ -11,11 +11,8 @@
 #include "mm.h"
 #include "pt.h"
 #include "spinlock.h"
-#include "vmcs_defs.h"
 
 struct vm_stats {
-	uint64_t exits_total;
-	uint64_t exits[EXIT_REASON_MAX];
 	uint64_t ept_violations;
 	uint64_t ept_installed[PT_LEVELS];  /* leaves installed, by level (1 = 4K) */
 	uint64_t ept_spurious;              /* violation on an already-mapped gfn */
@@ -26,8 +23,6 @@ struct vm_stats {
 	uint64_t host_faultins;             /* backing pages the fault path mapped in */
 	uint64_t numa_faults;               /* NUMA hint faults taken for the guest */
 	uint64_t invept;
-	uint64_t hypercalls;
-	uint64_t io_exits;
 };
 
 /* Points in the fault path where a test can run an invalidation (race harness). */
@@ -45,7 +40,6 @@ struct vm {
 	struct pt ept;
 	int ept_max_level;      /* largest EPT leaf the CPU supports */
 	bool ept_ad;
-	bool invept_single;
 	uint64_t eptp;
 	uint64_t hva_next;      /* bump allocator for backing addresses */
 	struct {
@@ -78,10 +72,19 @@ extern struct vm *vm_registry[VM_REGISTRY_MAX];
 /* Called by vm_destroy() first when set (the dump= option). */
 extern void (*vm_destroy_hook)(struct vm *vm);
 
-struct vmx_caps;
+/*
+ * What a vCPU backend offers the secondary MMU (vmx/ept_caps.c for VMX):
+ * the sizes a leaf may have, accessed/dirty bits, and the flush. The MMU
+ * never looks at the vendor's capabilities itself.
+ */
+struct mmu_caps {
+	unsigned leaf_levels;         /* bit L: leaves of level L (4 KiB always) */
+	bool ad;                      /* leaves have accessed/dirty bits */
+	void (*flush)(struct vm *vm); /* make every CPU forget the VM's translations */
+};
 
 /* 0 or -errno with a message in @err. */
-int vm_create(struct vm *vm, const char *name, const struct vmx_caps *caps, char *err,
+int vm_create(struct vm *vm, const char *name, const struct mmu_caps *caps, char *err,
 	      size_t errlen);
 void vm_destroy(struct vm *vm);
 
@@ -121,13 +124,15 @@ void vm_flush_ept(struct vm *vm);
 void vm_mmu_attach(struct vm *vm, struct mm *mm);
 void vm_mmu_detach(struct vm *vm);
 /*
- * EPT violation at @gpa with exit qualification @qual. Returns 0 to resume
+ * The vCPU backends' way in (an EPT violation, later an NPT fault): a guest
+ * access of @access (PT_PROT_R, _W or _X; the backend decodes its exit
+ * information) at @gpa missed the secondary MMU. Returns 0 to resume
  * the guest (mapped, or retry), -EFAULT (no memslot), -EACCES (write to a
  * read-only slot), -EPERM (write to a page the host write-protected: the
  * vCPU exits to its caller, who may restore access and resume), -errno
  * otherwise; @why says what happened.
  */
-int ept_handle_violation(struct vm *vm, uint64_t gpa, uint64_t qual, char *why, size_t len);
+int mmu_fault(struct vm *vm, uint64_t gpa, unsigned access, char *why, size_t len);
 /* Memslot changes wait for (here: are refused during) active invalidations. */
 int vm_memslot_add(struct vm *vm, uint64_t gpa, uint64_t size, uint64_t hva, unsigned flags,
 		   char *err, size_t errlen);

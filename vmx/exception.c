@@ -127,7 +127,7 @@ static void chain_begin(struct vcpu *v, uint32_t idt)
 	struct exc_chain *c = &v->exc;
 	const struct exc_event *last = c->n ? &c->ev[c->n - 1] : NULL;
 
-	if ((idt & INTR_INFO_VALID) && last && c->injected_at + 1 == v->vm->stats.exits_total &&
+	if ((idt & INTR_INFO_VALID) && last && c->injected_at + 1 == v->stats.exits_total &&
 	    last->vector == INTR_INFO_VECTOR(idt) && last->type == INTR_INFO_TYPE(idt))
 		return;
 	c->n = 0;
@@ -158,7 +158,7 @@ static void inject(struct vcpu *v, const struct exc_event *e, bool raised)
 	if (raised && e->type == INTR_TYPE_HARD_EXCEPTION && exc_is_fault(e->vector))
 		vmcs_writel(GUEST_RFLAGS, vmcs_readl(GUEST_RFLAGS) | X86_RFLAGS_RF);
 	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, info);
-	v->exc.injected_at = v->vm->stats.exits_total;
+	v->exc.injected_at = v->stats.exits_total;
 }
 
 struct strbuf {
@@ -278,7 +278,7 @@ void vcpu_triple_fault(struct vcpu *v)
 	const struct exc_chain *c = &v->exc;
 
 	/* A shutdown minihv did not see coming (its last injection failed some other way). */
-	if (c->n && c->injected_at + 1 == v->vm->stats.exits_total) {
+	if (c->n && c->injected_at + 1 == v->stats.exits_total) {
 		stop_triple_fault(v);
 		return;
 	}

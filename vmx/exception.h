@@ -28,7 +28,7 @@ struct exc_event {
 #define EXC_CHAIN_MAX 6
 struct exc_chain {
 	uint64_t rip;
-	uint64_t injected_at; /* vm->stats.exits_total when ev[n - 1] was injected */
+	uint64_t injected_at; /* v->stats.exits_total when ev[n - 1] was injected */
 	unsigned n;
 	struct exc_event ev[EXC_CHAIN_MAX];
 };

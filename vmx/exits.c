@@ -72,7 +72,7 @@ static bool handle_io(struct vcpu *v, uint64_t qual)
 	unsigned port = IO_QUAL_PORT(qual), size = IO_QUAL_SIZE(qual);
 	bool in = qual & IO_QUAL_IN;
 
-	v->vm->stats.io_exits++;
+	v->stats.io_exits++;
 	if ((qual & IO_QUAL_STRING) || port < COM1_BASE || port + size > COM1_BASE + COM1_PORTS) {
 		vcpu_stop(v, STOP_UNHANDLED, "unhandled %s%s of %u byte(s) at port %#x, RIP %#llx",
 			  (qual & IO_QUAL_STRING) ? "string " : "", in ? "IN" : "OUT", size, port,
@@ -109,12 +109,11 @@ static long hc_write(struct vcpu *v, uint64_t gpa, uint64_t len)
 
 static long hc_stats(struct vcpu *v, uint64_t gpa, uint64_t len)
 {
-	const struct vm_stats *st = &v->vm->stats;
 	struct hc_stats out = {
-		.exits = st->exits_total,
-		.ept_violations = st->ept_violations,
-		.hypercalls = st->hypercalls,
-		.io_exits = st->io_exits,
+		.exits = v->stats.exits_total,
+		.ept_violations = v->vm->stats.ept_violations,
+		.hypercalls = v->stats.hypercalls,
+		.io_exits = v->stats.io_exits,
 	};
 
 	if (len > sizeof(out))
@@ -148,7 +147,7 @@ static void handle_vmcall(struct vcpu *v)
 	uint64_t nr = v->regs.rax, a0 = v->regs.rdi, a1 = v->regs.rsi;
 	long ret;
 
-	v->vm->stats.hypercalls++;
+	v->stats.hypercalls++;
 	skip_instruction();
 	switch (nr) {
 	case HC_WRITE:
@@ -180,7 +179,9 @@ static void handle_ept_violation(struct vcpu *v, uint64_t qual)
 {
 	uint64_t gpa = vmcs_read64(GUEST_PHYSICAL_ADDRESS);
 	char why[160];
-	int r = ept_handle_violation(v->vm, gpa, qual, why, sizeof(why));
+	/* SDM 3C 28.2.1, table 28-7: bit 1 of the qualification, a write. */
+	unsigned access = (qual & EPT_QUAL_WRITE) ? PT_PROT_W : PT_PROT_R;
+	int r = mmu_fault(v->vm, gpa, access, why, sizeof(why));
 
 	if (r == -EFAULT)
 		vcpu_stop(v, STOP_BAD_GPA, "%s (RIP %#llx)", why, (unsigned long long)guest_rip());

@@ -1,4 +1,5 @@
 #include "loader.h"
+#include "ept_caps.h"
 #include "vmcs.h"
 #include "bug.h"
 #include "frame.h"
@@ -55,7 +56,11 @@ int guest_create(struct guest *g, const char *name, const void *image, size_t le
 			  len, (unsigned long long)ram >> 10);
 		return -E2BIG;
 	}
-	r = vm_create(&g->vm, name, &this_cpu.caps, err, errlen);
+	struct mmu_caps mc;
+	r = vmx_mmu_caps(&this_cpu.caps, &mc, err, errlen);
+	if (r)
+		return r;
+	r = vm_create(&g->vm, name, &mc, err, errlen);
 	if (r)
 		return r;
 	r = vm_add_ram(&g->vm, 0, ram, PT_LEVEL_4K, 0, 0, err, errlen);
@@ -101,9 +106,10 @@ void guest_destroy(struct guest *g)
 void guest_print_stats(const struct guest *g)
 {
 	const struct vm_stats *st = &g->vm.stats;
+	const struct vcpu_stats *vs = &g->vcpu.stats;
 
 	printk("VM[%s] statistics: %llu exits, %llu EPT violations, %llu retries, %llu INVEPTs\n",
-	       g->vm.name, (unsigned long long)st->exits_total,
+	       g->vm.name, (unsigned long long)vs->exits_total,
 	       (unsigned long long)st->ept_violations, (unsigned long long)st->ept_retries,
 	       (unsigned long long)st->invept);
 	printk("VM[%s]   EPT leaves installed: %llu x 4K, %llu x 2M, %llu x 1G; "
@@ -112,7 +118,7 @@ void guest_print_stats(const struct guest *g)
 	       (unsigned long long)st->ept_installed[PT_LEVEL_2M],
 	       (unsigned long long)st->ept_installed[PT_LEVEL_1G], g->vm.ept.table_pages);
 	for (unsigned r = 0; r < EXIT_REASON_MAX; r++)
-		if (st->exits[r])
+		if (vs->exits[r])
 			printk("VM[%s]   exit %-18s %llu\n", g->vm.name, exit_reason_name(r),
-			       (unsigned long long)st->exits[r]);
+			       (unsigned long long)vs->exits[r]);
 }

@@ -289,7 +289,7 @@ static void vcpu_update_info(struct vcpu *v, unsigned reason)
 	}
 	WRITE_ONCE(vi->version, ++v->info_version); /* odd: update in progress */
 	barrier();
-	vi->exits = v->vm->stats.exits_total;
+	vi->exits = v->stats.exits_total;
 	vi->last_exit_reason = reason;
 	barrier();
 	WRITE_ONCE(vi->version, ++v->info_version); /* even: done */
@@ -339,7 +339,7 @@ enum vcpu_stop vcpu_run(struct vcpu *v)
 		uint32_t reason = vmcs_read32(VM_EXIT_REASON);
 		v->last_exit_reason = reason;
 		v->last_exit_qual = vmcs_readl(EXIT_QUALIFICATION);
-		struct vm_stats *st = &vm->stats;
+		struct vcpu_stats *st = &v->stats;
 		st->exits_total++;
 		if ((reason & 0xffff) < EXIT_REASON_MAX)
 			st->exits[reason & 0xffff]++;

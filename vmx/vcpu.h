@@ -6,6 +6,7 @@
 #define MINIHV_VCPU_H
 
 #include "compiler.h"
+#include "vmcs_defs.h"
 #include "exception.h"
 #include "gpc.h"
 #include "uart.h"
@@ -36,10 +37,19 @@ enum vcpu_stop {
 	STOP_MEMORY_FAULT, /* write to a host-write-protected page; retried on resume */
 };
 
+/* What the vCPU counts (the VM's EPT figures are in struct vm_stats). */
+struct vcpu_stats {
+	uint64_t exits_total;
+	uint64_t exits[EXIT_REASON_MAX];
+	uint64_t hypercalls;
+	uint64_t io_exits;
+};
+
 struct vcpu {
 	struct vm *vm;
 	struct vmx_cpu *cpu;
 	struct vcpu_regs regs;
+	struct vcpu_stats stats;
 	/*
 	 * What only the VMCS holds, copied when vcpu_run() returns, so that
 	 * dump=vcpu and gdb's hv-vcpu can show it (gdb cannot VMREAD).

@@ -69,7 +69,7 @@ static double fault_all(uint64_t step)
 	double t0 = now_ns();
 
 	for (uint64_t gpa = GPA0; gpa < GPA0 + RAM; gpa += step)
-		if (ept_handle_violation(&vm, gpa, EPT_QUAL_WRITE, why, sizeof(why)))
+		if (mmu_fault(&vm, gpa, PT_PROT_W, why, sizeof(why)))
 			die(why);
 	return now_ns() - t0;
 }

@@ -170,7 +170,7 @@ static inline uint64_t gpa_hva(uint64_t gpa)
 static inline int fault(uint64_t gpa, bool write)
 {
 	char why[200] = "";
-	int r = ept_handle_violation(&vm, gpa, write ? EPT_QUAL_WRITE : EPT_QUAL_READ, why,
+	int r = mmu_fault(&vm, gpa, write ? PT_PROT_W : PT_PROT_R, why,
 				     sizeof(why));
 
 	if (r)

@@ -10,7 +10,6 @@
 #include "kerrno.h"
 #include "ktest.h"
 #include "vm.h"
-#include "vmx_caps.h"
 
 #define DVM_GPA (1ULL << 30)
 #define SZ_2M (2ULL << 20)
@@ -26,15 +25,14 @@ static inline void dvm_count_flush(struct vm *vm)
 /* A VM with @size of RAM at DVM_GPA backed by @level host pages. */
 static inline bool dvm_create(struct vm *vm, uint64_t size, int level)
 {
-	static const struct vmx_caps caps = {
-		.vmx = true, .ept = true, .ept_walk4 = true, .ept_wb = true, .ept_2m = true,
-		.invept = true, .invept_single = true,
+	static const struct mmu_caps caps = {
+		.leaf_levels = (1u << PT_LEVEL_4K) | (1u << PT_LEVEL_2M), .ad = false,
+		.flush = dvm_count_flush,
 	};
 	char err[200];
 
 	if (!CHECK_EQ(vm_create(vm, "data", &caps, err, sizeof(err)), 0))
 		return false;
-	vm->flush = dvm_count_flush;
 	int r = vm_add_ram(vm, DVM_GPA, size, level, 0, 0, err, sizeof(err));
 	if (!CHECK(r == 0, "vm_add_ram: %s", err)) {
 		vm_destroy(vm);
@@ -52,7 +50,7 @@ static inline uint64_t dvm_hva(struct vm *vm, uint64_t gpa)
 static inline int dvm_fault(struct vm *vm, uint64_t gpa, bool write)
 {
 	char why[160];
-	int r = ept_handle_violation(vm, gpa, write ? EPT_QUAL_WRITE : EPT_QUAL_READ, why,
+	int r = mmu_fault(vm, gpa, write ? PT_PROT_W : PT_PROT_R, why,
 				     sizeof(why));
 
 	if (r)

@@ -47,7 +47,7 @@ KTEST(gpc_vcpu_info)
 	struct hc_vcpu_info *vi = host_view(&g, AREA);
 	/* The guest saw the count written at its CPUID exit; the yield exit came after. */
 	CHECK(g.vcpu.exit_code > 0, "the guest read no exits");
-	CHECK_EQ(vi->exits, g.vm.stats.exits_total);
+	CHECK_EQ(vi->exits, g.vcpu.stats.exits_total);
 	CHECK_EQ(vi->exits, (uint64_t)g.vcpu.exit_code + 1);
 	CHECK_EQ(vi->last_exit_reason, EXIT_REASON_VMCALL);
 	CHECK_EQ(vi->version % 2, 0);

@@ -1,0 +1,48 @@
+/*
+ * The secondary MMU's view of VMX: which EPT leaves the CPU takes, whether
+ * it keeps accessed/dirty bits, and the flush (INVEPT). ept/ never reads the
+ * VMX capability MSRs itself (struct mmu_caps in ept/vm.h).
+ */
+#include "ept_caps.h"
+#include "kerrno.h"
+#include "loader.h"
+#include "printk.h"
+
+/* INVEPT types (SDM 3C, 30.3, "INVEPT"). */
+#define INVEPT_SINGLE 1
+#define INVEPT_GLOBAL 2
+
+static void invept(unsigned long type, uint64_t eptp)
+{
+	struct {
+		uint64_t eptp, reserved;
+	} desc = { eptp, 0 };
+
+	__asm__ __volatile__("invept %0, %1" ::"m"(desc), "r"(type) : "cc", "memory");
+}
+
+/* Single-context where offered: only this VM's translations go. */
+static void vmx_flush_ept(struct vm *vm)
+{
+	invept(this_cpu.caps.invept_single ? INVEPT_SINGLE : INVEPT_GLOBAL, vm->eptp);
+}
+
+int vmx_mmu_caps(const struct vmx_caps *c, struct mmu_caps *out, char *err, size_t errlen)
+{
+	if (!c->ept || !c->ept_walk4 || !c->ept_wb) {
+		/* "no EPT:" is what the test runner expects of an honest skip (scripts/test.sh). */
+		ksnprintf(err, errlen, "no EPT: this CPU's VMX has no EPT with a 4-level walk and "
+			  "write-back memory (IA32_VMX_PROCBASED_CTLS2[33], IA32_VMX_EPT_VPID_CAP[6,14])");
+		return -EOPNOTSUPP;
+	}
+	if (!c->invept || !(c->invept_single || c->invept_all)) {
+		ksnprintf(err, errlen, "no EPT: its INVEPT has neither the single-context "
+			  "nor the global type");
+		return -EOPNOTSUPP;
+	}
+	out->leaf_levels = (1u << PT_LEVEL_4K) | (c->ept_2m ? 1u << PT_LEVEL_2M : 0) |
+			   (c->ept_1g ? 1u << PT_LEVEL_1G : 0);
+	out->ad = c->ept_ad;
+	out->flush = vmx_flush_ept;
+	return 0;
+}

@@ -1,0 +1,14 @@
+/* VMX's EPT as the secondary MMU sees it (vmx/ept_caps.c). */
+#ifndef MINIHV_EPT_CAPS_H
+#define MINIHV_EPT_CAPS_H
+
+#include "vm.h"
+#include "vmx_caps.h"
+
+/*
+ * Fill @out from the VMX capabilities @c; -EOPNOTSUPP with "no EPT: ..." in
+ * @err where this CPU's VMX cannot run a guest behind EPT.
+ */
+int vmx_mmu_caps(const struct vmx_caps *c, struct mmu_caps *out, char *err, size_t errlen);
+
+#endif
