@@ -24,7 +24,6 @@
 void kmain(uint32_t magic, uint32_t mbi_pa);
 
 struct boot_info boot_info;
-struct frame_alloc phys_frames;
 static uint64_t frame_bitmap[MEMMAP_MAX_PHYS / PAGE_SIZE / 64];
 
 extern char _kernel_start[], _kernel_end[];

@@ -11,6 +11,9 @@
 #include "printk.h"
 #include "x86pt.h"
 
+/* Every frame of physical RAM: set up by kmain from the memory map (mm/memmap.c). */
+struct frame_alloc phys_frames;
+
 struct mm host_mm;
 
 /* Flushing page by page beats a full flush only for small ranges. */

@@ -27,7 +27,7 @@ LIST = os.path.join(ROOT, "tests", "mutants", "mutants.txt")
 WORK = os.path.join(BUILD, "mutants")
 SRC = os.path.join(WORK, "src")
 # The host tests most likely to kill a protocol mutant come first.
-ORDER = ["test_inval", "test_mmu", "test_gpc", "test_mm", "test_ept", "test_memslot",
+ORDER = ["test_inval", "test_mmu", "test_mmu_holes", "test_gpc", "test_mm", "test_ept", "test_memslot",
          "test_pt", "test_frame"]
 TIMEOUT = 120
 

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Usage: test.sh all|host|qemu|gdb|bad-input|mutants|bochs|kvm
+# Usage: test.sh all|host|layers|qemu|gdb|bad-input|mutants|bochs|kvm
 # Runs the host unit tests and boots the test image under each emulator with a
 # timeout, reads the TAP lines from the serial log, prints one result line per
 # run and, last, the overall "N passed, N failed, N skipped". Exits non-zero
@@ -184,6 +184,29 @@ run_script() {
 	tally "$1" "$log" "$rc" 0 1 "$(elapsed "$start")"
 }
 
+# The layering check, and its own test (a planted upward include must fail it).
+run_layers() {
+	local log=$LOGS/layers.log start p=0 f=0 n=0 name out
+	start=$(now)
+	: > "$log"
+	for name in dependencies_point_down check_layers_catches_upward_include; do
+		n=$((n + 1))
+		if [ $n = 1 ]; then
+			out=$(BUILD="$BUILD" "$here/check-layers.sh" 2>&1)
+		else
+			out=$("$here/check-layers.sh" --self-test 2>&1)
+		fi
+		if [ $? = 0 ]; then
+			echo "ok $n $name" >> "$log"; p=$((p + 1))
+		else
+			echo "not ok $n $name" >> "$log"; f=$((f + 1))
+			sed "s/^/# $name: FAIL /" <<< "$out" >> "$log"
+		fi
+	done
+	echo "$p passed, $f failed, 0 skipped" >> "$log"
+	tally "layers" "$log" "$([ $f = 0 ] && echo 0 || echo 1)" 0 1 "$(elapsed "$start")"
+}
+
 run_gdb() { run_script gdb gdb-test.sh; }
 run_badinput() { run_script bad-input test-badinput.sh; }
 run_mutants() {
@@ -196,6 +219,7 @@ what=${1:-all}
 case "$what" in
 all)
 	run_host
+	run_layers
 	run_qemu tcg
 	run_gdb
 	run_badinput
@@ -208,9 +232,10 @@ gdb) run_gdb ;;
 qemu) run_qemu tcg ;;
 bad-input) run_badinput ;;
 mutants) run_mutants ;;
+layers) run_layers ;;
 bochs) for cpu in $BOCHS_CPUS; do run_bochs "$cpu"; done ;;
 kvm) run_kvm ;;
-*) echo "test.sh: unknown part '$what' (all, host, qemu, gdb, bad-input, mutants, bochs, kvm)" >&2; exit 2 ;;
+*) echo "test.sh: unknown part '$what' (all, host, layers, qemu, gdb, bad-input, mutants, bochs, kvm)" >&2; exit 2 ;;
 esac
 echo "$P passed, $F failed, $S skipped"
 [ "$F" = 0 ]
