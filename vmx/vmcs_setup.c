@@ -1,0 +1,209 @@
+/*
+ * VMCS set-up for a 64-bit guest. Every control is computed from the
+ * capability MSRs (the TRUE_* ones when IA32_VMX_BASIC[55] says they exist):
+ * bits the CPU requires are forced on, optional ones are requested only
+ * where allowed, and a missing required feature refuses with its name.
+ */
+#include "vcpu.h"
+#include "vmcs_setup.h"
+#include "bug.h"
+#include "cpu.h"
+#include "desc.h"
+#include "ept_fmt.h"
+#include "hal.h"
+#include "hypercall.h"
+#include "hostpt.h"
+#include "kerrno.h"
+#include "kstring.h"
+#include "msr.h"
+#include "printk.h"
+#include "vm.h"
+#include "vmcs.h"
+#include "vmx.h"
+
+/*
+ * Guest CR0: PE | MP | ET | NE | PG (EM and TS clear: x87 and SSE run without
+ * #NM); CR4: PAE | OSFXSR | OSXMMEXCPT, so compiled C that uses SSE runs
+ * (+ VMXE, which VMX operation requires, hidden by the read shadow).
+ * Values in guest/ABI.md.
+ */
+#define GUEST_CR0_BITS (X86_CR0_PE | X86_CR0_MP | X86_CR0_ET | X86_CR0_NE | X86_CR0_PG)
+#define GUEST_CR4_BITS (X86_CR4_PAE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT)
+#define GUEST_RFLAGS_FIXED 0x2
+#define GUEST_DR7_DEFAULT 0x400
+/* Each watchdog slice lasts this many preemption-timer ticks (TSC >> MISC[4:0]). */
+#define TIMER_SLICE 0x100000u
+
+/*
+ * Apply a capability MSR to a control: allowed-0 settings (low half) are
+ * forced to 1, allowed-1 settings (high half) bound what may be 1. Fails if
+ * a @required bit is not allowed.
+ */
+static int adjust_controls(uint32_t want, uint32_t required, uint32_t msr, const char *what,
+			   uint32_t *out, char *err, size_t errlen)
+{
+	uint64_t cap = rdmsr(msr);
+	uint32_t must = (uint32_t)cap, may = (uint32_t)(cap >> 32);
+
+	if ((required & may) != required) {
+		ksnprintf(err, errlen, "%s: required bits %#x not supported (allowed-1 %#x)", what,
+			  required & ~may, may);
+		return -EOPNOTSUPP;
+	}
+	*out = ((want | required) & may) | must;
+	return 0;
+}
+
+int vmcs_setup_controls(struct vcpu *v, char *err, size_t errlen)
+{
+	const struct vmx_caps *c = &v->cpu->caps;
+	bool true_ctls = c->basic & VMX_BASIC_TRUE_CTLS;
+	uint32_t pin, cpu, cpu2, exit, entry;
+	int r;
+
+	if (!c->ept) {
+		ksnprintf(err, errlen, "EPT is not supported (IA32_VMX_PROCBASED_CTLS2 bit 1)");
+		return -EOPNOTSUPP;
+	}
+	r = adjust_controls(PIN_NMI_EXITING | PIN_EXT_INTR_EXITING | PIN_PREEMPTION_TIMER, 0,
+			    true_ctls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS : MSR_IA32_VMX_PINBASED_CTLS,
+			    "pin-based controls", &pin, err, errlen);
+	if (!r)
+		/*
+		 * MWAIT could park the CPU in a deep C-state where the preemption
+		 * timer stops and no interrupt ever comes: both must exit.
+		 */
+		r = adjust_controls(CPU_HLT_EXITING | CPU_UNCOND_IO_EXITING,
+				    CPU_SECONDARY_CONTROLS | CPU_MWAIT_EXITING | CPU_MONITOR_EXITING,
+				    true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS
+					      : MSR_IA32_VMX_PROCBASED_CTLS,
+				    "processor-based controls", &cpu, err, errlen);
+	/* CR3 accesses need no exits with EPT: clear them where the CPU lets us. */
+	cpu &= ~((CPU_CR3_LOAD_EXITING | CPU_CR3_STORE_EXITING) &
+		 ~(uint32_t)rdmsr(true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS
+					    : MSR_IA32_VMX_PROCBASED_CTLS));
+	if (!r)
+		r = adjust_controls(c->vpid ? CPU2_ENABLE_VPID : 0, CPU2_ENABLE_EPT,
+				    MSR_IA32_VMX_PROCBASED_CTLS2, "secondary controls", &cpu2, err,
+				    errlen);
+	if (!r)
+		r = adjust_controls(EXIT_SAVE_EFER, EXIT_HOST_ADDR_SPACE_SIZE | EXIT_LOAD_EFER,
+				    true_ctls ? MSR_IA32_VMX_TRUE_EXIT_CTLS : MSR_IA32_VMX_EXIT_CTLS,
+				    "VM-exit controls", &exit, err, errlen);
+	if (!r)
+		r = adjust_controls(0, ENTRY_IA32E_MODE | ENTRY_LOAD_EFER,
+				    true_ctls ? MSR_IA32_VMX_TRUE_ENTRY_CTLS
+					      : MSR_IA32_VMX_ENTRY_CTLS,
+				    "VM-entry controls", &entry, err, errlen);
+	if (r)
+		return r;
+
+	vmcs_write32(PIN_BASED_VM_EXEC_CONTROL, pin);
+	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, cpu);
+	vmcs_write32(SECONDARY_VM_EXEC_CONTROL, cpu2);
+	vmcs_write32(VM_EXIT_CONTROLS, exit);
+	vmcs_write32(VM_ENTRY_CONTROLS, entry);
+	vcpu_exc_setup(); /* guest exceptions are recorded, then re-delivered */
+	vmcs_write32(CR3_TARGET_COUNT, 0);
+	vmcs_write32(VM_EXIT_MSR_STORE_COUNT, 0);
+	vmcs_write32(VM_EXIT_MSR_LOAD_COUNT, 0);
+	vmcs_write32(VM_ENTRY_MSR_LOAD_COUNT, 0);
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, 0);
+	vmcs_write64(EPT_POINTER, v->vm->eptp);
+	if (cpu2 & CPU2_ENABLE_VPID)
+		vmcs_write16(VIRTUAL_PROCESSOR_ID, v->vm->id + 1); /* 0 is the host's */
+	/* The guest owns CR0/CR4 except VMXE, which it reads as clear. */
+	vmcs_writel(CR0_GUEST_HOST_MASK, 0);
+	vmcs_writel(CR4_GUEST_HOST_MASK, X86_CR4_VMXE);
+	vmcs_writel(CR4_READ_SHADOW, GUEST_CR4_BITS);
+	vmcs_writel(CR0_READ_SHADOW, GUEST_CR0_BITS);
+	if (pin & PIN_PREEMPTION_TIMER) {
+		/*
+		 * Written once: without the "save VMX-preemption timer value" exit
+		 * control the field keeps this value, so every entry starts a full
+		 * slice with no VMWRITE on the exit path (make bench).
+		 */
+		v->timer_value = TIMER_SLICE;
+		vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, v->timer_value);
+	}
+	return 0;
+}
+
+void vmcs_setup_host_state(void)
+{
+	vmcs_writel(HOST_CR0, read_cr0());
+	vmcs_writel(HOST_CR3, read_cr3());
+	vmcs_writel(HOST_CR4, read_cr4());
+	vmcs_write16(HOST_CS_SELECTOR, GDT_KERNEL_CS);
+	vmcs_write16(HOST_SS_SELECTOR, GDT_KERNEL_DS);
+	vmcs_write16(HOST_DS_SELECTOR, GDT_KERNEL_DS);
+	vmcs_write16(HOST_ES_SELECTOR, GDT_KERNEL_DS);
+	vmcs_write16(HOST_FS_SELECTOR, 0);
+	vmcs_write16(HOST_GS_SELECTOR, 0);
+	vmcs_write16(HOST_TR_SELECTOR, GDT_TSS);
+	vmcs_writel(HOST_FS_BASE, 0);
+	vmcs_writel(HOST_GS_BASE, 0);
+	vmcs_writel(HOST_TR_BASE, tss_base());
+	vmcs_writel(HOST_GDTR_BASE, gdt_base());
+	vmcs_writel(HOST_IDTR_BASE, idt_base());
+	vmcs_write32(HOST_IA32_SYSENTER_CS, 0);
+	vmcs_writel(HOST_IA32_SYSENTER_ESP, 0);
+	vmcs_writel(HOST_IA32_SYSENTER_EIP, 0);
+	vmcs_write64(HOST_IA32_EFER, rdmsr(MSR_EFER));
+	vmcs_writel(HOST_RIP, (uint64_t)vmx_exit_entry);
+}
+
+void vmcs_setup_guest_state(const struct vcpu_entry *e)
+{
+	uint64_t cr0 = (GUEST_CR0_BITS | rdmsr(MSR_IA32_VMX_CR0_FIXED0)) & rdmsr(MSR_IA32_VMX_CR0_FIXED1);
+	uint64_t cr4 = (GUEST_CR4_BITS | rdmsr(MSR_IA32_VMX_CR4_FIXED0)) & rdmsr(MSR_IA32_VMX_CR4_FIXED1);
+
+	vmcs_writel(GUEST_CR0, cr0);
+	vmcs_writel(GUEST_CR3, e->cr3);
+	vmcs_writel(GUEST_CR4, cr4);
+	vmcs_write64(GUEST_IA32_EFER, EFER_LME | EFER_LMA);
+
+	vmcs_write16(GUEST_CS_SELECTOR, GDT_KERNEL_CS);
+	vmcs_writel(GUEST_CS_BASE, 0);
+	vmcs_write32(GUEST_CS_LIMIT, 0xffffffff);
+	vmcs_write32(GUEST_CS_AR_BYTES, AR_CODE64);
+#define DATA_SEG(S)                                              \
+	vmcs_write16(GUEST_##S##_SELECTOR, GDT_KERNEL_DS);       \
+	vmcs_writel(GUEST_##S##_BASE, 0);                        \
+	vmcs_write32(GUEST_##S##_LIMIT, 0xffffffff);             \
+	vmcs_write32(GUEST_##S##_AR_BYTES, AR_DATA)
+	DATA_SEG(SS);
+	DATA_SEG(DS);
+	DATA_SEG(ES);
+	DATA_SEG(FS);
+	DATA_SEG(GS);
+#undef DATA_SEG
+	/* A busy 64-bit TSS is required for entry; the guest never switches tasks. */
+	vmcs_write16(GUEST_TR_SELECTOR, GDT_TSS);
+	vmcs_writel(GUEST_TR_BASE, 0);
+	vmcs_write32(GUEST_TR_LIMIT, sizeof(struct tss64) - 1);
+	vmcs_write32(GUEST_TR_AR_BYTES, AR_TSS64_BUSY);
+	vmcs_write16(GUEST_LDTR_SELECTOR, 0);
+	vmcs_writel(GUEST_LDTR_BASE, 0);
+	vmcs_write32(GUEST_LDTR_LIMIT, 0);
+	vmcs_write32(GUEST_LDTR_AR_BYTES, AR_UNUSABLE);
+	/* No IDT: any guest exception escalates to a triple fault, which exits. */
+	vmcs_writel(GUEST_GDTR_BASE, 0);
+	vmcs_write32(GUEST_GDTR_LIMIT, 0);
+	vmcs_writel(GUEST_IDTR_BASE, 0);
+	vmcs_write32(GUEST_IDTR_LIMIT, 0);
+
+	vmcs_writel(GUEST_RIP, e->rip);
+	vmcs_writel(GUEST_RSP, e->rsp);
+	vmcs_writel(GUEST_RFLAGS, GUEST_RFLAGS_FIXED);
+	vmcs_writel(GUEST_DR7, GUEST_DR7_DEFAULT);
+	vmcs_writel(GUEST_PENDING_DBG_EXCEPTIONS, 0);
+	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, 0);
+	vmcs_write32(GUEST_ACTIVITY_STATE, 0);
+	vmcs_write32(GUEST_SYSENTER_CS, 0);
+	vmcs_writel(GUEST_SYSENTER_ESP, 0);
+	vmcs_writel(GUEST_SYSENTER_EIP, 0);
+	vmcs_write64(VMCS_LINK_POINTER, ~0ULL);
+	/* Loaded on entry when "load debug controls" is forced on (no TRUE controls). */
+	vmcs_write64(GUEST_IA32_DEBUGCTL, 0);
+}

@@ -1,0 +1,14 @@
+/* Private to vmx/: filling a new VMCS (vmx/vmcs_setup.c); the VMCS is current. */
+#ifndef MINIHV_VMCS_SETUP_H
+#define MINIHV_VMCS_SETUP_H
+
+#include "vcpu.h"
+
+/* Execution, exit and entry controls; 0 or -EOPNOTSUPP naming what is missing. */
+int vmcs_setup_controls(struct vcpu *v, char *err, size_t errlen);
+/* Where a VM exit lands: this CPU's control registers, segments, stack and EFER. */
+void vmcs_setup_host_state(void);
+/* The guest's entry state (guest/ABI.md). */
+void vmcs_setup_guest_state(const struct vcpu_entry *e);
+
+#endif
