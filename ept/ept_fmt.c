@@ -13,9 +13,7 @@ static bool ept_huge(pte_t e)
 
 static uint64_t ept_addr(pte_t e, int level)
 {
-	uint64_t a = e & EPT_ADDR_MASK;
-
-	return (level > PT_LEVEL_4K && (e & EPT_LARGE)) ? a & ~(pt_level_size(level) - 1) : a;
+	return pt_entry_addr(e & EPT_ADDR_MASK, level, e & EPT_LARGE);
 }
 
 static unsigned ept_prot(pte_t e)

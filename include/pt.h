@@ -52,6 +52,16 @@ static inline unsigned pt_index(uint64_t va, int level)
 	return (unsigned)(va >> pt_level_shift(level)) & (PT_ENTRIES - 1);
 }
 
+/*
+ * The address an entry of @level points to, from its address bits @a: a
+ * huge leaf's is aligned to its size, its low bits there being flags (on
+ * x86, bit 12 of a huge leaf is PAT).
+ */
+static inline uint64_t pt_entry_addr(uint64_t a, int level, bool huge)
+{
+	return (level > PT_LEVEL_4K && huge) ? a & ~(pt_level_size(level) - 1) : a;
+}
+
 static inline const char *pt_level_name(int level)
 {
 	static const char *const names[] = { "none", "4K", "2M", "1G", "512G" };

@@ -14,10 +14,7 @@ static bool x86_huge(pte_t e)
 
 static uint64_t x86_addr(pte_t e, int level)
 {
-	/* A huge leaf's bit 12 is PAT, not address: mask to the page size. */
-	uint64_t a = e & X86_PTE_ADDR_MASK;
-
-	return (level > PT_LEVEL_4K && (e & X86_PTE_PS)) ? a & ~(pt_level_size(level) - 1) : a;
+	return pt_entry_addr(e & X86_PTE_ADDR_MASK, level, e & X86_PTE_PS);
 }
 
 static unsigned x86_prot(pte_t e)
