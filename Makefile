@@ -25,7 +25,8 @@ Q   := $(if $(V),,@)
 say = $(if $(V),,@printf '  %-8s %s\n' '$(1)' '$(2)')
 
 WARN   := -Wall -Wextra -Werror -Wno-format-zero-length -Wmissing-prototypes -Wstrict-prototypes -Wshadow -Wundef
-INCS   := -Iinclude -Iarch/x86 -Ivmx -Iept -Imm -Iguest
+# Headers are included by path from the top ("mm/pt.h"): one -I.
+INCS   := -I.
 KCFLAGS := -std=gnu11 -O2 -g $(WARN) $(INCS) -ffreestanding -fno-stack-protector \
 	-fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only -mcmodel=small \
 	-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-strict-aliasing \
@@ -44,7 +45,7 @@ KOBJ := $(patsubst %.c,$(BUILD)/k/%.o,$(KSRC)) $(patsubst %.asm,$(BUILD)/k/%.o,$
 PURE := lib/printf.c lib/printk.c lib/strutil.c lib/cmdline.c boot/mb2.c mm/frame.c mm/pt.c mm/x86pt.c \
 	mm/memmap.c mm/mm.c lib/ktest_select.c ept/ept_fmt.c ept/memslot.c ept/inval.c ept/mmu.c ept/fault.c ept/notify.c \
 	ept/vm_memslot.c ept/check.c ept/gpc.c
-HCFLAGS := -std=gnu11 -O1 -g $(WARN) -Wno-missing-prototypes $(INCS) -Itests/host \
+HCFLAGS := -std=gnu11 -O1 -g $(WARN) -Wno-missing-prototypes $(INCS) \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -MMD -MP
 HOST_TESTS := $(patsubst tests/host/%.c,$(BUILD)/host/%,$(wildcard tests/host/test_*.c))
 HOST_OBJ := $(patsubst %.c,$(BUILD)/h/%.o,$(PURE) tests/host/shim.c)
@@ -54,7 +55,7 @@ KERNEL := $(BUILD)/minihv.elf
 # Guest images: flat binaries at guest-physical 1 MiB, linked into the kernel
 # (the self-test guest) and shipped as a multiboot2 module (the demo guest).
 GUESTS := hello testguest
-GCFLAGS := -std=gnu11 -O2 $(WARN) -Iinclude -Iarch/x86 -Iguest -ffreestanding -fno-stack-protector \
+GCFLAGS := -std=gnu11 -O2 $(WARN) -I. -ffreestanding -fno-stack-protector \
 	-fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only -fno-asynchronous-unwind-tables \
 	-fno-tree-loop-distribute-patterns -MMD -MP
 GUEST_BINOBJ := $(patsubst %,$(BUILD)/guest/%.bin.o,$(GUESTS))

@@ -25,14 +25,14 @@
  * their way to the guest registers (7), vcpu->vm loaded twice per exit (2),
  * guest RDI stored through RAX (1).
  */
-#include "bench.h"
-#include "guests.h"
-#include "hostpt.h"
-#include "kerrno.h"
-#include "loader.h"
-#include "printk.h"
-#include "run_guest.h"
-#include "testguest.h"
+#include "boot/bench.h"
+#include "lib/guests.h"
+#include "mm/hostpt.h"
+#include "lib/kerrno.h"
+#include "vmx/loader.h"
+#include "lib/printk.h"
+#include "boot/run_guest.h"
+#include "guest/testguest.h"
 
 #define SZ_1G (1ULL << 30)
 #define SZ_2M (2ULL << 20)

@@ -20,14 +20,14 @@
  * acts from inside a fault (vm->fault_hook), can retry. Counts are
  * deterministic; printed, never asserted (the tests assert exact counts).
  */
-#include "bench.h"
-#include "ept_fmt.h"
-#include "hostpt.h"
-#include "kerrno.h"
-#include "kstring.h"
-#include "printk.h"
-#include "testguest.h"
-#include "vmcs.h"
+#include "boot/bench.h"
+#include "ept/ept_fmt.h"
+#include "mm/hostpt.h"
+#include "lib/kerrno.h"
+#include "lib/kstring.h"
+#include "lib/printk.h"
+#include "guest/testguest.h"
+#include "vmx/vmcs.h"
 
 #define SZ_1G (1ULL << 30)
 #define SZ_2M (2ULL << 20)

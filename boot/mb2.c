@@ -4,10 +4,10 @@
  * small, a missing end tag or memory map is refused with a message that says
  * which tag and which offset.
  */
-#include "bootinfo.h"
-#include "kerrno.h"
-#include "kstring.h"
-#include "printk.h"
+#include "boot/bootinfo.h"
+#include "lib/kerrno.h"
+#include "lib/kstring.h"
+#include "lib/printk.h"
 
 struct mb2_tag {
 	uint32_t type;

@@ -1,10 +1,10 @@
-#include "options.h"
-#include "bug.h"
-#include "bootinfo.h"
-#include "cmdline.h"
-#include "dump.h"
-#include "kstring.h"
-#include "printk.h"
+#include "boot/options.h"
+#include "lib/bug.h"
+#include "boot/bootinfo.h"
+#include "lib/cmdline.h"
+#include "vmx/dump.h"
+#include "lib/kstring.h"
+#include "lib/printk.h"
 
 struct kernel_options kopts;
 

@@ -2,13 +2,13 @@
  * Running the guest given to GRUB as a multiboot2 module named "guest"
  * (`module2 /boot/guest.bin guest` in grub.cfg), with guest_mem= of RAM.
  */
-#include "bootinfo.h"
-#include "kerrno.h"
-#include "kstring.h"
-#include "loader.h"
-#include "options.h"
-#include "printk.h"
-#include "run_guest.h"
+#include "boot/bootinfo.h"
+#include "lib/kerrno.h"
+#include "lib/kstring.h"
+#include "vmx/loader.h"
+#include "boot/options.h"
+#include "lib/printk.h"
+#include "boot/run_guest.h"
 
 static struct guest module_guest;
 

@@ -3,10 +3,10 @@
  * present EPT leaf maps, page for page, the frames the host page tables map
  * for its gfns, never with more access. Pure: host-tested.
  */
-#include "ept_fmt.h"
-#include "kstring.h"
-#include "printk.h"
-#include "vm.h"
+#include "ept/ept_fmt.h"
+#include "lib/kstring.h"
+#include "lib/printk.h"
+#include "ept/vm.h"
 
 struct coherent_ctx {
 	struct vm *vm;

@@ -1,4 +1,4 @@
-#include "ept_fmt.h"
+#include "ept/ept_fmt.h"
 
 static bool ept_present(pte_t e)
 {

@@ -5,7 +5,7 @@
 #ifndef MINIHV_EPT_FMT_H
 #define MINIHV_EPT_FMT_H
 
-#include "pt.h"
+#include "mm/pt.h"
 
 #define EPT_R (1ULL << 0)
 #define EPT_W (1ULL << 1)

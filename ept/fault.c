@@ -5,12 +5,12 @@
  * then installed under mmu_lock if no invalidation raced with it. Pure: the
  * kernel runs it against host_mm, the host unit tests against an arena mm.
  */
-#include "bug.h"
-#include "ept_fmt.h"
-#include "kerrno.h"
-#include "kstring.h"
-#include "printk.h"
-#include "vm.h"
+#include "lib/bug.h"
+#include "ept/ept_fmt.h"
+#include "lib/kerrno.h"
+#include "lib/kstring.h"
+#include "lib/printk.h"
+#include "ept/vm.h"
 
 /* What resolve() found, consumed by install() only under mmu_lock (seed 003). */
 struct fault {

@@ -1,11 +1,11 @@
-#include "gpc.h"
-#include "bug.h"
-#include "frame.h"
-#include "hal.h"
-#include "inval.h"
-#include "kerrno.h"
-#include "kstring.h"
-#include "vm.h"
+#include "ept/gpc.h"
+#include "lib/bug.h"
+#include "mm/frame.h"
+#include "arch/x86/hal.h"
+#include "ept/inval.h"
+#include "lib/kerrno.h"
+#include "lib/kstring.h"
+#include "ept/vm.h"
 
 static bool fits_in_page(uint64_t gpa, uint64_t len)
 {

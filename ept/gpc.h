@@ -18,9 +18,9 @@
 #ifndef MINIHV_GPC_H
 #define MINIHV_GPC_H
 
-#include "compiler.h"
-#include "rwlock.h"
-#include "spinlock.h"
+#include "arch/x86/compiler.h"
+#include "lib/rwlock.h"
+#include "lib/spinlock.h"
 
 struct vm;
 

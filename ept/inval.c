@@ -1,4 +1,4 @@
-#include "inval.h"
+#include "ept/inval.h"
 
 void mmu_inval_init(struct mmu_inval *iv, struct spinlock *lock)
 {

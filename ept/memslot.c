@@ -1,7 +1,7 @@
-#include "memslot.h"
-#include "kerrno.h"
-#include "kstring.h"
-#include "printk.h"
+#include "ept/memslot.h"
+#include "lib/kerrno.h"
+#include "lib/kstring.h"
+#include "lib/printk.h"
 
 #define PAGE_MASK_4K 0xfffULL
 

@@ -3,10 +3,10 @@
  * ept/vm_memslot.c): marking a VM bugged, and the flush after which dropped
  * EPT table pages may be freed. Pure: host-tested.
  */
-#include "bug.h"
-#include "kstring.h"
-#include "printk.h"
-#include "vm.h"
+#include "lib/bug.h"
+#include "lib/kstring.h"
+#include "lib/printk.h"
+#include "ept/vm.h"
 
 void vm_mark_bugged(struct vm *vm, const char *file, int line, const char *why)
 {

@@ -5,12 +5,12 @@
  * at most one flush per batch; aging reads (and clears) EPT accessed bits.
  * Pure: host-tested against an arena-backed mm.
  */
-#include "bug.h"
-#include "ept_fmt.h"
-#include "gpc.h"
-#include "kstring.h"
-#include "notify.h"
-#include "vm.h"
+#include "lib/bug.h"
+#include "ept/ept_fmt.h"
+#include "ept/gpc.h"
+#include "lib/kstring.h"
+#include "ept/notify.h"
+#include "ept/vm.h"
 
 #define vm_of(mn) ((struct vm *)((char *)(mn) - offsetof(struct vm, mn)))
 

@@ -2,7 +2,7 @@
 #ifndef MINIHV_NOTIFY_H
 #define MINIHV_NOTIFY_H
 
-#include "vm.h"
+#include "ept/vm.h"
 
 /*
  * Under mmu_lock, between mmu_invalidate_begin() and _end(): add [gs, ge) of

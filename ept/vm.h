@@ -6,11 +6,11 @@
 #ifndef MINIHV_VM_H
 #define MINIHV_VM_H
 
-#include "inval.h"
-#include "memslot.h"
-#include "mm.h"
-#include "pt.h"
-#include "spinlock.h"
+#include "ept/inval.h"
+#include "ept/memslot.h"
+#include "mm/mm.h"
+#include "mm/pt.h"
+#include "lib/spinlock.h"
 
 struct vm_stats {
 	uint64_t ept_violations;

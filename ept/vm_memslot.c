@@ -3,12 +3,12 @@
  * removal is itself an invalidation of the slot's gfns, with the same
  * bracket as a host change (ept/notify.c). Pure: host-tested.
  */
-#include "gpc.h"
-#include "kerrno.h"
-#include "kstring.h"
-#include "notify.h"
-#include "printk.h"
-#include "vm.h"
+#include "ept/gpc.h"
+#include "lib/kerrno.h"
+#include "lib/kstring.h"
+#include "ept/notify.h"
+#include "lib/printk.h"
+#include "ept/vm.h"
 
 int vm_memslot_add(struct vm *vm, uint64_t gpa, uint64_t size, uint64_t hva, unsigned flags,
 		   char *err, size_t errlen)

@@ -4,8 +4,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "cpu.h" /* outb, inb, cpuid: the kernel's one-line wrappers */
-#include "hypercall.h"
+#include "arch/x86/cpu.h" /* outb, inb, cpuid: the kernel's one-line wrappers */
+#include "guest/hypercall.h"
 
 long guest_main(uint64_t ram, uint64_t cmd, uint64_t arg, uint64_t arg2);
 

@@ -2,7 +2,7 @@
  * The demo guest of `make run`: greets through both consoles, yields, touches
  * memory, exits. Its exit code says which step failed (0: none).
  */
-#include "guest.h"
+#include "guest/guest.h"
 
 #define TOUCH_BYTES (8u << 20) /* 8 MiB from 4 MiB up: a few thousand EPT faults */
 #define TOUCH_BASE (4u << 20)

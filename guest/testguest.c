@@ -3,9 +3,9 @@
  * it does (tests/kernel/test_guest*.c). Return values other than 0 name the
  * check that failed.
  */
-#include "guest.h"
-#include "testguest.h"
-#include "testguest_abi.h"
+#include "guest/guest.h"
+#include "guest/testguest.h"
+#include "guest/testguest_abi.h"
 
 static long do_cpuid(void)
 {

@@ -5,11 +5,11 @@
  * guest's own IDT (they must reach its handlers exactly as on hardware).
  * Return values other than 0 name the check that failed.
  */
-#include "guest.h"
-#include "msr.h"
-#include "ports.h"
-#include "testguest.h"
-#include "testguest_abi.h"
+#include "guest/guest.h"
+#include "arch/x86/msr.h"
+#include "arch/x86/ports.h"
+#include "guest/testguest.h"
+#include "guest/testguest_abi.h"
 
 long tg_msr(void)
 {

@@ -5,8 +5,8 @@
  * CR4.OSXMMEXCPT with CR0.EM/TS clear (guest/ABI.md); without them the first
  * SSE instruction raises #UD.
  */
-#include "guest.h"
-#include "testguest_abi.h"
+#include "guest/guest.h"
+#include "guest/testguest_abi.h"
 
 #define MXCSR_ROUND_ZERO 0x6000 /* MXCSR.RC = 11b: round toward zero */
 #define XMM15_PATTERN 0x1122334455667788ULL

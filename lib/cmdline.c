@@ -1,7 +1,7 @@
-#include "cmdline.h"
-#include "kerrno.h"
-#include "kstring.h"
-#include "printk.h"
+#include "lib/cmdline.h"
+#include "lib/kerrno.h"
+#include "lib/kstring.h"
+#include "lib/printk.h"
 
 static bool is_space(char c)
 {

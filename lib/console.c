@@ -1,6 +1,6 @@
 /* printk: format into a line buffer and write it to the serial console. */
-#include "printk.h"
-#include "serial.h"
+#include "lib/printk.h"
+#include "arch/x86/serial.h"
 
 bool console_quiet;
 

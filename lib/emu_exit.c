@@ -1,8 +1,8 @@
-#include "emu_exit.h"
-#include "cpu.h"
-#include "ports.h"
-#include "printk.h"
-#include "serial.h"
+#include "lib/emu_exit.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/ports.h"
+#include "lib/printk.h"
+#include "arch/x86/serial.h"
 
 __noreturn void emu_exit(int status)
 {

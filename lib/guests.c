@@ -1,5 +1,5 @@
 /* Guest images linked into the kernel (see GUESTS in the Makefile). */
-#include "guests.h"
+#include "lib/guests.h"
 
 extern const char _binary_testguest_bin_start[], _binary_testguest_bin_end[];
 extern const char _binary_hello_bin_start[], _binary_hello_bin_end[];

@@ -1,7 +1,7 @@
-#include "ksyms.h"
-#include "cpu.h"
-#include "kstring.h"
-#include "printk.h"
+#include "lib/ksyms.h"
+#include "arch/x86/cpu.h"
+#include "lib/kstring.h"
+#include "lib/printk.h"
 
 /* Emitted into .ksyms by scripts/mksyms.sh, sorted by address. */
 extern const uint64_t ksyms_count;

@@ -1,8 +1,8 @@
-#include "ktest.h"
-#include "bug.h"
-#include "kstring.h"
-#include "serial.h"
-#include "traps.h"
+#include "lib/ktest.h"
+#include "lib/bug.h"
+#include "lib/kstring.h"
+#include "arch/x86/serial.h"
+#include "arch/x86/traps.h"
 
 extern const struct ktest __ktests_start[], __ktests_end[];
 

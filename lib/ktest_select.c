@@ -1,7 +1,7 @@
 /* Test selection by the tests= option (pure, host-tested). */
-#include "glob.h"
-#include "ktest.h"
-#include "kstring.h"
+#include "lib/glob.h"
+#include "lib/ktest.h"
+#include "lib/kstring.h"
 
 /* Calls @fn for each non-empty glob of @spec, with its '-' (exclude) stripped. */
 static bool for_each_glob(const char *spec, bool (*fn)(const char *g, size_t len, bool exclude,

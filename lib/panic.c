@@ -1,10 +1,10 @@
 /* panic() and the WARN slow path for the kernel build. */
-#include "bug.h"
-#include "cpu.h"
-#include "emu_exit.h"
-#include "ksyms.h"
-#include "printk.h"
-#include "serial.h"
+#include "lib/bug.h"
+#include "arch/x86/cpu.h"
+#include "lib/emu_exit.h"
+#include "lib/ksyms.h"
+#include "lib/printk.h"
+#include "arch/x86/serial.h"
 
 unsigned long warn_count;
 bool panic_halt;

@@ -4,8 +4,8 @@
  * flags '-' '0' ' ' '+' '#', a field width (or '*') and a precision for %s.
  * Like C99 vsnprintf it returns the length the output would have had.
  */
-#include "printk.h"
-#include "kstring.h"
+#include "lib/printk.h"
+#include "lib/kstring.h"
 
 struct out {
 	char *buf;

@@ -2,7 +2,7 @@
  * printk() over vprintk(), which each build provides: the serial console in
  * the kernel (lib/console.c), stdout in the host unit tests (tests/host/shim.c).
  */
-#include "printk.h"
+#include "lib/printk.h"
 
 int printk(const char *fmt, ...)
 {

@@ -1,6 +1,6 @@
 /* Kernel-only string functions (the host build uses libc's). gcc may emit
  * calls to memset/memcpy for struct copies, so these must exist. */
-#include "kstring.h"
+#include "lib/kstring.h"
 #include <stdint.h>
 
 /* rep stosb/movsb: one instruction per call, fast on real CPUs and in emulators. */

@@ -1,7 +1,7 @@
 /* Small pure string helpers used by both builds. */
-#include "kstring.h"
-#include "kerrno.h"
-#include "glob.h"
+#include "lib/kstring.h"
+#include "lib/kerrno.h"
+#include "lib/glob.h"
 
 size_t kstrlcpy(char *dst, const char *src, size_t size)
 {

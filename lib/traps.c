@@ -3,12 +3,12 @@
  * resumes at its fixup (probes); an exception inside a self-test is dumped and
  * that test is abandoned (the harness hook); anything else is a panic.
  */
-#include "traps.h"
-#include "bug.h"
-#include "cpu.h"
-#include "desc.h"
-#include "ksyms.h"
-#include "printk.h"
+#include "arch/x86/traps.h"
+#include "lib/bug.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/desc.h"
+#include "lib/ksyms.h"
+#include "lib/printk.h"
 
 struct extable_entry {
 	uint64_t insn;

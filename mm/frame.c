@@ -1,6 +1,6 @@
-#include "frame.h"
-#include "bug.h"
-#include "kerrno.h"
+#include "mm/frame.h"
+#include "lib/bug.h"
+#include "lib/kerrno.h"
 
 static bool test_bit(const uint64_t *bm, uint64_t n)
 {

@@ -3,13 +3,13 @@
  * TLB flush is invlpg / a CR3 reload. All host-mapping changes go through
  * the mm_* operations (mm/mm.c) and so through the notifiers.
  */
-#include "hostpt.h"
-#include "bug.h"
-#include "cpu.h"
-#include "kerrno.h"
-#include "msr.h"
-#include "printk.h"
-#include "x86pt.h"
+#include "mm/hostpt.h"
+#include "lib/bug.h"
+#include "arch/x86/cpu.h"
+#include "lib/kerrno.h"
+#include "arch/x86/msr.h"
+#include "lib/printk.h"
+#include "mm/x86pt.h"
 
 /* Every frame of physical RAM: set up by kmain from the memory map (mm/memmap.c). */
 struct frame_alloc phys_frames;

@@ -1,6 +1,6 @@
-#include "memmap.h"
-#include "kerrno.h"
-#include "printk.h"
+#include "mm/memmap.h"
+#include "lib/kerrno.h"
+#include "lib/printk.h"
 
 /* Real-mode IVT, BIOS data and the EBDA/ROM area: never handed out. */
 #define LOW_RESERVED_END (1ULL << 20)

@@ -1,9 +1,9 @@
-#include "mm.h"
-#include "frame.h"
-#include "bug.h"
-#include "hal.h"
-#include "kerrno.h"
-#include "kstring.h"
+#include "mm/mm.h"
+#include "mm/frame.h"
+#include "lib/bug.h"
+#include "arch/x86/hal.h"
+#include "lib/kerrno.h"
+#include "lib/kstring.h"
 
 static const char *const event_names[] = {
 	[MMU_EV_UNMAP] = "unmap", [MMU_EV_PROTECT] = "protect",

@@ -5,11 +5,11 @@
  * into a huge page as if it were a table). Tables are filled before they are
  * linked in, so a concurrent walker sees either the old or the new subtree.
  */
-#include "pt.h"
-#include "bug.h"
-#include "hal.h"
-#include "kerrno.h"
-#include "kstring.h"
+#include "mm/pt.h"
+#include "lib/bug.h"
+#include "arch/x86/hal.h"
+#include "lib/kerrno.h"
+#include "lib/kstring.h"
 
 static pte_t *table_of(uint64_t pa)
 {

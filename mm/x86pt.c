@@ -1,4 +1,4 @@
-#include "x86pt.h"
+#include "mm/x86pt.h"
 
 bool x86_pt_nx;
 

@@ -4,8 +4,8 @@
  * build/asm-offsets.inc, so no offset is ever counted by hand.
  */
 #include <stddef.h>
-#include "vcpu.h"
-#include "vmcs_defs.h"
+#include "vmx/vcpu.h"
+#include "vmx/vmcs_defs.h"
 
 #define DEFINE(sym, val) __asm__ __volatile__("\n.ascii \"->" #sym " %c0\"" ::"i"(val))
 #define OFFSET(sym, str, mem) DEFINE(sym, offsetof(struct str, mem))

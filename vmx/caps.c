@@ -1,9 +1,9 @@
-#include "vmx_caps.h"
-#include "cpu.h"
-#include "kstring.h"
-#include "msr.h"
-#include "printk.h"
-#include "vmcs_defs.h"
+#include "vmx/vmx_caps.h"
+#include "arch/x86/cpu.h"
+#include "lib/kstring.h"
+#include "arch/x86/msr.h"
+#include "lib/printk.h"
+#include "vmx/vmcs_defs.h"
 
 void vmx_probe(struct vmx_caps *c)
 {

@@ -8,11 +8,11 @@
  * (NUL, ESC and the other control characters, DEL, bytes 0x80-0xff) shows as
  * the four characters \xHH. A line longer than the buffer is wrapped.
  */
-#include "console.h"
-#include "kstring.h"
-#include "printk.h"
-#include "vcpu.h"
-#include "vm.h"
+#include "vmx/console.h"
+#include "lib/kstring.h"
+#include "lib/printk.h"
+#include "vmx/vcpu.h"
+#include "ept/vm.h"
 
 size_t console_escape(uint8_t c, char out[4])
 {

@@ -1,12 +1,12 @@
-#include "dump.h"
-#include "ept_fmt.h"
-#include "gpc.h"
-#include "hostpt.h"
-#include "printk.h"
-#include "vcpu.h"
-#include "vm.h"
-#include "vmcs.h"
-#include "x86pt.h"
+#include "vmx/dump.h"
+#include "ept/ept_fmt.h"
+#include "ept/gpc.h"
+#include "mm/hostpt.h"
+#include "lib/printk.h"
+#include "vmx/vcpu.h"
+#include "ept/vm.h"
+#include "vmx/vmcs.h"
+#include "mm/x86pt.h"
 
 static const char *const level_tag[] = { "", "L1", "L2", "L3", "L4" };
 

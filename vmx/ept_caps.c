@@ -3,10 +3,10 @@
  * it keeps accessed/dirty bits, and the flush (INVEPT). ept/ never reads the
  * VMX capability MSRs itself (struct mmu_caps in ept/vm.h).
  */
-#include "ept_caps.h"
-#include "kerrno.h"
-#include "loader.h"
-#include "printk.h"
+#include "vmx/ept_caps.h"
+#include "lib/kerrno.h"
+#include "vmx/loader.h"
+#include "lib/printk.h"
 
 /* INVEPT types (SDM 3C, 30.3, "INVEPT"). */
 #define INVEPT_SINGLE 1

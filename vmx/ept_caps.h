@@ -2,8 +2,8 @@
 #ifndef MINIHV_EPT_CAPS_H
 #define MINIHV_EPT_CAPS_H
 
-#include "vm.h"
-#include "vmx_caps.h"
+#include "ept/vm.h"
+#include "vmx/vmx_caps.h"
 
 /*
  * Fill @out from the VMX capabilities @c; -EOPNOTSUPP with "no EPT: ..." in

@@ -20,15 +20,15 @@
  * still starts with them. #MC, which is the host's business. NMIs exit
  * through the pin-based control, not the bitmap.
  */
-#include "exception.h"
-#include "cpu.h"
-#include "desc.h"
-#include "kstring.h"
-#include "printk.h"
-#include "traps.h"
-#include "vcpu.h"
-#include "vm.h"
-#include "vmcs.h"
+#include "vmx/exception.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/desc.h"
+#include "lib/kstring.h"
+#include "lib/printk.h"
+#include "arch/x86/traps.h"
+#include "vmx/vcpu.h"
+#include "ept/vm.h"
+#include "vmx/vmcs.h"
 
 #define EXC_NOT_INTERCEPTED \
 	((1u << X86_EXC_DB) | (1u << X86_EXC_NMI) | (1u << X86_EXC_BP) | (1u << X86_EXC_MC))

@@ -6,7 +6,7 @@
 #ifndef MINIHV_EXCEPTION_H
 #define MINIHV_EXCEPTION_H
 
-#include "compiler.h"
+#include "arch/x86/compiler.h"
 
 struct vcpu;
 

@@ -2,19 +2,19 @@
  * Exit dispatch. A guest that does something minihv does not emulate is
  * stopped with a message that names what and where; the host carries on.
  */
-#include "bug.h"
-#include "console.h"
-#include "cpu.h"
-#include "exception.h"
-#include "hypercall.h"
-#include "kerrno.h"
-#include "kstring.h"
-#include "msr_exit.h"
-#include "ports.h"
-#include "printk.h"
-#include "vcpu.h"
-#include "vm.h"
-#include "vmcs.h"
+#include "lib/bug.h"
+#include "vmx/console.h"
+#include "arch/x86/cpu.h"
+#include "vmx/exception.h"
+#include "guest/hypercall.h"
+#include "lib/kerrno.h"
+#include "lib/kstring.h"
+#include "vmx/msr_exit.h"
+#include "arch/x86/ports.h"
+#include "lib/printk.h"
+#include "vmx/vcpu.h"
+#include "ept/vm.h"
+#include "vmx/vmcs.h"
 
 static uint64_t guest_rip(void)
 {

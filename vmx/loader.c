@@ -1,12 +1,12 @@
-#include "loader.h"
-#include "ept_caps.h"
-#include "vmcs.h"
-#include "bug.h"
-#include "frame.h"
-#include "kerrno.h"
-#include "kstring.h"
-#include "printk.h"
-#include "x86pt.h"
+#include "vmx/loader.h"
+#include "vmx/ept_caps.h"
+#include "vmx/vmcs.h"
+#include "lib/bug.h"
+#include "mm/frame.h"
+#include "lib/kerrno.h"
+#include "lib/kstring.h"
+#include "lib/printk.h"
+#include "mm/x86pt.h"
 
 struct vmx_cpu this_cpu;
 

@@ -6,12 +6,12 @@
  * ignore_msrs=0, because a guest starts without an IDT: the #GP would end
  * in a triple fault whose message could name the #GP but not the MSR.
  */
-#include "msr_exit.h"
-#include "cpu.h"
-#include "msr.h"
-#include "printk.h"
-#include "vcpu.h"
-#include "vmcs.h"
+#include "vmx/msr_exit.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/msr.h"
+#include "lib/printk.h"
+#include "vmx/vcpu.h"
+#include "vmx/vmcs.h"
 
 static const struct {
 	uint32_t msr;

@@ -1,5 +1,5 @@
 /* Human-readable names for VM-instruction errors and exit reasons. */
-#include "vmcs.h"
+#include "vmx/vmcs.h"
 
 /* SDM 3C, 31.4, table 31-1. */
 static const char *const vm_errors[] = {

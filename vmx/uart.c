@@ -8,10 +8,10 @@
  * interrupt is ever delivered (the guest has no interrupt controller), but
  * IIR reports pending ones as the chip would, for drivers that poll it.
  */
-#include "uart.h"
-#include "console.h"
-#include "ports.h"
-#include "vcpu.h"
+#include "vmx/uart.h"
+#include "vmx/console.h"
+#include "arch/x86/ports.h"
+#include "vmx/vcpu.h"
 
 #define MSR_CONNECTED (UART_MSR_CTS | UART_MSR_DSR | UART_MSR_DCD)
 

@@ -5,7 +5,7 @@
 #ifndef MINIHV_UART_H
 #define MINIHV_UART_H
 
-#include "compiler.h"
+#include "arch/x86/compiler.h"
 
 struct vcpu;
 

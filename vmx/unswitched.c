@@ -10,9 +10,9 @@
  * and never sees another's values. Only FXSAVE state exists for a guest: it
  * cannot enable AVX (XSETBV exits and is not emulated).
  */
-#include "unswitched.h"
-#include "cpu.h"
-#include "kstring.h"
+#include "vmx/unswitched.h"
+#include "arch/x86/cpu.h"
+#include "lib/kstring.h"
 
 static uint8_t *fxsave_area(const struct vcpu_unswitched *u)
 {

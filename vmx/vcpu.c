@@ -3,22 +3,22 @@
  * loop that enters the guest and hands each exit to vmx/exits.c, its stops
  * and resumes, and teardown.
  */
-#include "vcpu.h"
-#include "vmcs_setup.h"
-#include "bug.h"
-#include "cpu.h"
-#include "desc.h"
-#include "ept_fmt.h"
-#include "hal.h"
-#include "hypercall.h"
-#include "hostpt.h"
-#include "kerrno.h"
-#include "kstring.h"
-#include "msr.h"
-#include "printk.h"
-#include "vm.h"
-#include "vmcs.h"
-#include "vmx.h"
+#include "vmx/vcpu.h"
+#include "vmx/vmcs_setup.h"
+#include "lib/bug.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/desc.h"
+#include "ept/ept_fmt.h"
+#include "arch/x86/hal.h"
+#include "guest/hypercall.h"
+#include "mm/hostpt.h"
+#include "lib/kerrno.h"
+#include "lib/kstring.h"
+#include "arch/x86/msr.h"
+#include "lib/printk.h"
+#include "ept/vm.h"
+#include "vmx/vmcs.h"
+#include "vmx/vmx.h"
 
 static const char *const stop_names[] = {
 	[STOP_NONE] = "running", [STOP_EXIT] = "exited", [STOP_HLT] = "halted",

@@ -5,12 +5,12 @@
 #ifndef MINIHV_VCPU_H
 #define MINIHV_VCPU_H
 
-#include "compiler.h"
-#include "vmcs_defs.h"
-#include "exception.h"
-#include "gpc.h"
-#include "uart.h"
-#include "unswitched.h"
+#include "arch/x86/compiler.h"
+#include "vmx/vmcs_defs.h"
+#include "vmx/exception.h"
+#include "ept/gpc.h"
+#include "vmx/uart.h"
+#include "vmx/unswitched.h"
 
 struct vm;
 struct vmx_cpu;

@@ -4,22 +4,22 @@
  * bits the CPU requires are forced on, optional ones are requested only
  * where allowed, and a missing required feature refuses with its name.
  */
-#include "vcpu.h"
-#include "vmcs_setup.h"
-#include "bug.h"
-#include "cpu.h"
-#include "desc.h"
-#include "ept_fmt.h"
-#include "hal.h"
-#include "hypercall.h"
-#include "hostpt.h"
-#include "kerrno.h"
-#include "kstring.h"
-#include "msr.h"
-#include "printk.h"
-#include "vm.h"
-#include "vmcs.h"
-#include "vmx.h"
+#include "vmx/vcpu.h"
+#include "vmx/vmcs_setup.h"
+#include "lib/bug.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/desc.h"
+#include "ept/ept_fmt.h"
+#include "arch/x86/hal.h"
+#include "guest/hypercall.h"
+#include "mm/hostpt.h"
+#include "lib/kerrno.h"
+#include "lib/kstring.h"
+#include "arch/x86/msr.h"
+#include "lib/printk.h"
+#include "ept/vm.h"
+#include "vmx/vmcs.h"
+#include "vmx/vmx.h"
 
 /*
  * Guest CR0: PE | MP | ET | NE | PG (EM and TS clear: x87 and SSE run without

@@ -2,7 +2,7 @@
 #ifndef MINIHV_VMCS_SETUP_H
 #define MINIHV_VMCS_SETUP_H
 
-#include "vcpu.h"
+#include "vmx/vcpu.h"
 
 /* Execution, exit and entry controls; 0 or -EOPNOTSUPP naming what is missing. */
 int vmcs_setup_controls(struct vcpu *v, char *err, size_t errlen);

@@ -5,9 +5,9 @@
 #ifndef MINIHV_VMX_H
 #define MINIHV_VMX_H
 
-#include "compiler.h"
-#include "vmx_caps.h"
-#include "vmx_insn.h"
+#include "arch/x86/compiler.h"
+#include "vmx/vmx_caps.h"
+#include "vmx/vmx_insn.h"
 
 struct vmx_cpu {
 	bool on;

@@ -6,8 +6,8 @@
 #ifndef MINIHV_VMX_INSN_H
 #define MINIHV_VMX_INSN_H
 
-#include "compiler.h"
-#include "kerrno.h"
+#include "arch/x86/compiler.h"
+#include "lib/kerrno.h"
 
 #define VMX_PA_INSN(insn, pa)                                                          \
 	({                                                                             \

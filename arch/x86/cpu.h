@@ -2,7 +2,7 @@
 #ifndef MINIHV_CPU_H
 #define MINIHV_CPU_H
 
-#include "compiler.h"
+#include "arch/x86/compiler.h"
 
 #define X86_CR0_PE (1UL << 0)
 #define X86_CR0_MP (1UL << 1)

@@ -2,7 +2,7 @@
 #ifndef MINIHV_DESC_H
 #define MINIHV_DESC_H
 
-#include "compiler.h"
+#include "arch/x86/compiler.h"
 
 #define GDT_KERNEL_CS 0x08
 #define GDT_KERNEL_DS 0x10

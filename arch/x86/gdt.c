@@ -1,4 +1,4 @@
-#include "desc.h"
+#include "arch/x86/desc.h"
 
 /* Access/flags bytes: 0x9a present ring-0 code, 0x92 data, 0x89 available 64-bit TSS;
  * flags 0xa = G | L (64-bit code), 0xc = G | D/B (data). */

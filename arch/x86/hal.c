@@ -1,5 +1,5 @@
-/* include/hal.h for the kernel: physical memory is identity-mapped (mm/hostpt.c). */
-#include "hal.h"
+/* arch/x86/hal.h for the kernel: physical memory is identity-mapped (mm/hostpt.c). */
+#include "arch/x86/hal.h"
 
 void *phys_to_virt(uint64_t pa)
 {

@@ -1,5 +1,5 @@
-#include "desc.h"
-#include "traps.h"
+#include "arch/x86/desc.h"
+#include "arch/x86/traps.h"
 
 struct idt_gate {
 	uint16_t off_lo;

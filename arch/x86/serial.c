@@ -1,7 +1,7 @@
 /* COM1 at 115200 8N1: the console. '\n' goes out as "\r\n". */
-#include "serial.h"
-#include "cpu.h"
-#include "ports.h"
+#include "arch/x86/serial.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/ports.h"
 
 void serial_init(void)
 {

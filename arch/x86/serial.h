@@ -1,7 +1,7 @@
 #ifndef MINIHV_SERIAL_H
 #define MINIHV_SERIAL_H
 
-#include "compiler.h"
+#include "arch/x86/compiler.h"
 
 void serial_init(void);
 void serial_putc(char c);

@@ -1,7 +1,7 @@
 #ifndef MINIHV_TRAPS_H
 #define MINIHV_TRAPS_H
 
-#include "compiler.h"
+#include "arch/x86/compiler.h"
 
 /* Layout pushed by isr_common (arch/x86/isr.asm), lowest address first. */
 struct trap_frame {

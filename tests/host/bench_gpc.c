@@ -7,8 +7,8 @@
  *	gpc: refresh: N.N ns
  */
 #include <time.h>
-#include "gpc.h"
-#include "hostvm.h"
+#include "ept/gpc.h"
+#include "tests/host/hostvm.h"
 
 #define LOCKS 10000000L
 #define REFRESHES 1000000L

@@ -13,7 +13,7 @@
  */
 #include <stdlib.h>
 #include <time.h>
-#include "hostvm.h"
+#include "tests/host/hostvm.h"
 
 #define RAM (64 * MiB)
 #define PAGES (RAM / PAGE_SIZE)

@@ -11,17 +11,17 @@
 
 #include <stdio.h>
 #include <string.h>
-#include "bug.h"
-#include "ept_fmt.h"
-#include "frame.h"
-#include "hal.h"
-#include "kerrno.h"
-#include "mm.h"
-#include "pt.h"
-#include "vm.h"
-#include "vmcs_defs.h"
-#include "x86pt.h"
-#include "hostshim.h"
+#include "lib/bug.h"
+#include "ept/ept_fmt.h"
+#include "mm/frame.h"
+#include "arch/x86/hal.h"
+#include "lib/kerrno.h"
+#include "mm/mm.h"
+#include "mm/pt.h"
+#include "ept/vm.h"
+#include "vmx/vmcs_defs.h"
+#include "mm/x86pt.h"
+#include "tests/host/hostshim.h"
 
 #define MiB (1ULL << 20)
 #define GiB (1ULL << 30)

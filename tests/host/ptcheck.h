@@ -3,8 +3,8 @@
 #define MINIHV_PTCHECK_H
 
 #include <stdio.h>
-#include "kerrno.h"
-#include "pt.h"
+#include "lib/kerrno.h"
+#include "mm/pt.h"
 
 /* @addr maps to @want_pa at @want_level with @want_prot (printing what it found if not). */
 static inline int pt_maps(const struct pt *pt, uint64_t addr, uint64_t want_pa, int want_level,

@@ -1,14 +1,14 @@
 /*
- * Host implementation of include/hal.h and include/bug.h for the unit tests:
+ * Host implementation of arch/x86/hal.h and lib/bug.h for the unit tests:
  * "physical memory" is an aligned malloc'd arena, warnings are counted.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include "bug.h"
-#include "hal.h"
-#include "hostshim.h"
-#include "printk.h"
+#include "lib/bug.h"
+#include "arch/x86/hal.h"
+#include "tests/host/hostshim.h"
+#include "lib/printk.h"
 
 unsigned long warn_count;
 uint8_t *arena;

@@ -4,12 +4,12 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include "cmdline.h"
-#include "glob.h"
-#include "kerrno.h"
-#include "kstring.h"
-#include "ktest.h"
-#include "hostshim.h"
+#include "lib/cmdline.h"
+#include "lib/glob.h"
+#include "lib/kerrno.h"
+#include "lib/kstring.h"
+#include "lib/ktest.h"
+#include "tests/host/hostshim.h"
 
 static const struct opt_def defs[] = {
 	{ "quiet", OPT_FLAG, "quiet" },

@@ -2,10 +2,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "bug.h"
-#include "frame.h"
-#include "kerrno.h"
-#include "hostshim.h"
+#include "lib/bug.h"
+#include "mm/frame.h"
+#include "lib/kerrno.h"
+#include "tests/host/hostshim.h"
 
 #define GiB (1ULL << 30)
 #define MiB (1ULL << 20)

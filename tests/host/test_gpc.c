@@ -7,8 +7,8 @@
  * for a page an in-flight invalidation covers, never map a frame the host no
  * longer maps there, and must not be held up by invalidations elsewhere.
  */
-#include "gpc.h"
-#include "hostvm.h"
+#include "ept/gpc.h"
+#include "tests/host/hostvm.h"
 
 #define OFF 0x10                        /* byte offset of the cached data */
 #define PG 3                            /* cached page of the slot */

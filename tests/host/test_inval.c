@@ -15,10 +15,10 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include "bug.h"
-#include "inval.h"
-#include "spinlock.h"
-#include "hostshim.h"
+#include "lib/bug.h"
+#include "ept/inval.h"
+#include "lib/spinlock.h"
+#include "tests/host/hostshim.h"
 
 static struct spinlock lock;
 static struct mmu_inval iv;

@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "bootinfo.h"
-#include "kerrno.h"
-#include "hostshim.h"
+#include "boot/bootinfo.h"
+#include "lib/kerrno.h"
+#include "tests/host/hostshim.h"
 
 #define MBI_PA 0x10000ULL
 

@@ -8,10 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "bootinfo.h"
-#include "kerrno.h"
-#include "memmap.h"
-#include "hostshim.h"
+#include "boot/bootinfo.h"
+#include "lib/kerrno.h"
+#include "mm/memmap.h"
+#include "tests/host/hostshim.h"
 
 #define MiB (1ULL << 20)
 #define GiB (1ULL << 30)

@@ -4,9 +4,9 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include "kerrno.h"
-#include "memslot.h"
-#include "hostshim.h"
+#include "lib/kerrno.h"
+#include "ept/memslot.h"
+#include "tests/host/hostshim.h"
 
 #define KiB (1ULL << 10)
 #define MiB (1ULL << 20)

@@ -6,7 +6,7 @@
  * aging ORs over all notifiers. A recording notifier looks at the page tables
  * from inside its callbacks.
  */
-#include "hostvm.h"
+#include "tests/host/hostvm.h"
 
 struct rec {
 	struct mmu_notifier mn;

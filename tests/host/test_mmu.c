@@ -6,7 +6,7 @@
  * in-progress/overlapping invalidations, precision, memslot changes, host
  * write protection, backing fault-in, aging and leaf levels.
  */
-#include "hostvm.h"
+#include "tests/host/hostvm.h"
 
 struct race {
 	enum fault_step at;

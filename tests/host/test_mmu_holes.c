@@ -6,7 +6,7 @@
  * against invalidations, fault-in through the mm, table pages freed after
  * the flush, precise NUMA hinting. The VM is built by hand (hostvm.h).
  */
-#include "hostvm.h"
+#include "tests/host/hostvm.h"
 
 /* A fault run by the mm's step hook, at one step of a host change. */
 struct step_fault {

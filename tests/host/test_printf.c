@@ -3,8 +3,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include "printk.h"
-#include "hostshim.h"
+#include "lib/printk.h"
+#include "tests/host/hostshim.h"
 
 /* Format with ksnprintf into a 256-byte buffer and compare with @want. */
 static char out[256];

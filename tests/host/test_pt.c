@@ -5,12 +5,12 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include "frame.h"
-#include "kerrno.h"
-#include "pt.h"
-#include "x86pt.h"
-#include "hostshim.h"
-#include "ptcheck.h"
+#include "mm/frame.h"
+#include "lib/kerrno.h"
+#include "mm/pt.h"
+#include "mm/x86pt.h"
+#include "tests/host/hostshim.h"
+#include "tests/host/ptcheck.h"
 
 #define KiB (1ULL << 10)
 #define MiB (1ULL << 20)

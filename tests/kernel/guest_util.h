@@ -2,12 +2,12 @@
 #ifndef MINIHV_TEST_GUEST_UTIL_H
 #define MINIHV_TEST_GUEST_UTIL_H
 
-#include "guests.h"
-#include "kerrno.h"
-#include "kstring.h"
-#include "ktest.h"
-#include "loader.h"
-#include "testguest.h"
+#include "lib/guests.h"
+#include "lib/kerrno.h"
+#include "lib/kstring.h"
+#include "lib/ktest.h"
+#include "vmx/loader.h"
+#include "guest/testguest.h"
 
 #define TEST_RAM (4ULL << 20)
 #define SZ_1G (1ULL << 30)

@@ -5,11 +5,11 @@
 #ifndef MINIHV_TEST_INVAL_UTIL_H
 #define MINIHV_TEST_INVAL_UTIL_H
 
-#include "ept_fmt.h"
-#include "hostpt.h"
-#include "kerrno.h"
-#include "ktest.h"
-#include "vm.h"
+#include "ept/ept_fmt.h"
+#include "mm/hostpt.h"
+#include "lib/kerrno.h"
+#include "lib/ktest.h"
+#include "ept/vm.h"
 
 #define DVM_GPA (1ULL << 30)
 #define SZ_2M (2ULL << 20)

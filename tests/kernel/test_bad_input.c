@@ -3,8 +3,8 @@
  * anything needs VMX). The end-to-end versions, booted from GRUB with the bad
  * input itself, are scripts/test-badinput.sh.
  */
-#include "guest_util.h"
-#include "options.h"
+#include "tests/kernel/guest_util.h"
+#include "boot/options.h"
 
 KTEST(guest_image_empty)
 {

@@ -1,9 +1,9 @@
 /* Command-line parsing as the kernel sees it (host tests cover it in depth). */
-#include "cmdline.h"
-#include "kerrno.h"
-#include "kstring.h"
-#include "ktest.h"
-#include "options.h"
+#include "lib/cmdline.h"
+#include "lib/kerrno.h"
+#include "lib/kstring.h"
+#include "lib/ktest.h"
+#include "boot/options.h"
 
 static const struct opt_def defs[] = {
 	{ "tests", OPT_STRING, "tests=GLOB" },

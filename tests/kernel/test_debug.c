@@ -1,8 +1,8 @@
 /* Backtraces, symbols and the once-per-site warning. */
-#include "bug.h"
-#include "kstring.h"
-#include "ksyms.h"
-#include "ktest.h"
+#include "lib/bug.h"
+#include "lib/kstring.h"
+#include "lib/ksyms.h"
+#include "lib/ktest.h"
 
 static __attribute__((noinline)) int bt_leaf(uint64_t *ret, int max)
 {

@@ -1,10 +1,10 @@
 /* The live frame allocator: what boot built from the real memory map. */
-#include "bootinfo.h"
-#include "bug.h"
-#include "frame.h"
-#include "hostpt.h"
-#include "kerrno.h"
-#include "ktest.h"
+#include "boot/bootinfo.h"
+#include "lib/bug.h"
+#include "mm/frame.h"
+#include "mm/hostpt.h"
+#include "lib/kerrno.h"
+#include "lib/ktest.h"
 
 extern struct boot_info boot_info;
 extern char _kernel_start[], _kernel_end[];

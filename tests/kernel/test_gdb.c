@@ -4,9 +4,9 @@
  * kernel prints its own view between the gdb-fixture markers, then stops in
  * gdb_checkpoint() where gdb prints the same through its hv-* commands.
  */
-#include "dump.h"
-#include "gpc.h"
-#include "inval_util.h"
+#include "vmx/dump.h"
+#include "ept/gpc.h"
+#include "tests/kernel/inval_util.h"
 
 void gdb_checkpoint(struct vm *vm);
 

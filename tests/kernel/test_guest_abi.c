@@ -5,12 +5,12 @@
  * triple-fault message yet delivered faithfully to a guest's own IDT.
  * Run under Bochs/KVM; skipped without VMX (guest_console_escape runs anywhere).
  */
-#include "console.h"
-#include "guest_util.h"
-#include "hostpt.h"
-#include "kstring.h"
-#include "msr.h"
-#include "run_guest.h"
+#include "vmx/console.h"
+#include "tests/kernel/guest_util.h"
+#include "mm/hostpt.h"
+#include "lib/kstring.h"
+#include "arch/x86/msr.h"
+#include "boot/run_guest.h"
 
 KTEST(guest_module_yield)
 {

@@ -1,8 +1,8 @@
 /* Guests that exercise each exit minihv handles. Run under Bochs/KVM; skip without VMX. */
-#include "guest_util.h"
-#include "cpu.h"
-#include "ept_fmt.h"
-#include "kstring.h"
+#include "tests/kernel/guest_util.h"
+#include "arch/x86/cpu.h"
+#include "ept/ept_fmt.h"
+#include "lib/kstring.h"
 
 KTEST(guest_cpuid)
 {

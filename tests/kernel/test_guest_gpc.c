@@ -2,10 +2,10 @@
  * The gfn-to-pfn cache's real user: the vCPU-info area the hypervisor writes
  * on every exit (Bochs/KVM; skipped without VMX).
  */
-#include "guest_util.h"
-#include "hal.h"
-#include "hostpt.h"
-#include "hypercall.h"
+#include "tests/kernel/guest_util.h"
+#include "arch/x86/hal.h"
+#include "mm/hostpt.h"
+#include "guest/hypercall.h"
 
 #define AREA (SZ_1G + 0x100)
 #define AREA2 (SZ_1G + 0x5000)

@@ -3,10 +3,10 @@
  * VMX). The guest yields (HC_YIELD) between steps so the host can act on
  * its memory, then resumes: EPT must follow the host every time.
  */
-#include "guest_util.h"
-#include "hal.h"
-#include "hostpt.h"
-#include "kstring.h"
+#include "tests/kernel/guest_util.h"
+#include "arch/x86/hal.h"
+#include "mm/hostpt.h"
+#include "lib/kstring.h"
 
 #define POISON 0xdeaddeaddeaddeadULL
 

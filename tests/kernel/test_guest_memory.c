@@ -2,8 +2,8 @@
  * Guest memory through EPT built on demand: a 64 MiB pattern checked from
  * both sides, and exact EPT-violation counts for each host backing size.
  */
-#include "guest_util.h"
-#include "hostpt.h"
+#include "tests/kernel/guest_util.h"
+#include "mm/hostpt.h"
 
 #define PATTERN_SIZE (64ULL << 20)
 

@@ -1,6 +1,6 @@
 /* Precise invalidation, contained bugs and memslot changes (data VMs, any emulator). */
-#include "inval_util.h"
-#include "bug.h"
+#include "tests/kernel/inval_util.h"
+#include "lib/bug.h"
 
 #define NPAGES 16
 

@@ -4,7 +4,7 @@
  * (after the seq snapshot, after the host walk, before install) for each
  * event kind, and the fault must retry and never install the old frame.
  */
-#include "inval_util.h"
+#include "tests/kernel/inval_util.h"
 
 struct race {
 	enum fault_step at;

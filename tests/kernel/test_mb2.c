@@ -1,8 +1,8 @@
 /* Multiboot2 parsing: the live boot information and crafted buffers. */
-#include "bootinfo.h"
-#include "kerrno.h"
-#include "kstring.h"
-#include "ktest.h"
+#include "boot/bootinfo.h"
+#include "lib/kerrno.h"
+#include "lib/kstring.h"
+#include "lib/ktest.h"
 
 extern struct boot_info boot_info;
 

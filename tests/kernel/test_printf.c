@@ -1,6 +1,6 @@
 /* The formatter as the kernel build compiles it (host tests cover it in depth). */
-#include "kstring.h"
-#include "ktest.h"
+#include "lib/kstring.h"
+#include "lib/ktest.h"
 
 static bool fmt_is(const char *want, const char *fmt, ...) __printf(2, 3);
 static bool fmt_is(const char *want, const char *fmt, ...)

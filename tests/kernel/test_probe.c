@@ -1,8 +1,8 @@
 /* What the CPU offers for VMX, checked for consistency (ktest_run prints it for every run). */
-#include "cpu.h"
-#include "ktest.h"
-#include "msr.h"
-#include "vmx_caps.h"
+#include "arch/x86/cpu.h"
+#include "lib/ktest.h"
+#include "arch/x86/msr.h"
+#include "vmx/vmx_caps.h"
 
 KTEST(cpu_vmx_probe)
 {

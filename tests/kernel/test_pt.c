@@ -1,10 +1,10 @@
 /* The generic walker on a private table, then on the live host page tables. */
-#include "cpu.h"
-#include "desc.h"
-#include "hostpt.h"
-#include "kerrno.h"
-#include "ktest.h"
-#include "x86pt.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/desc.h"
+#include "mm/hostpt.h"
+#include "lib/kerrno.h"
+#include "lib/ktest.h"
+#include "mm/x86pt.h"
 
 #define SZ_4K (1ULL << 12)
 #define SZ_2M (1ULL << 21)

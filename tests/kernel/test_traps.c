@@ -1,12 +1,12 @@
 /* Exceptions: expected ones through probes, unexpected ones caught by the harness. */
-#include "cpu.h"
-#include "desc.h"
-#include "hostpt.h"
-#include "kstring.h"
-#include "ksyms.h"
-#include "ktest.h"
-#include "msr.h"
-#include "traps.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/desc.h"
+#include "mm/hostpt.h"
+#include "lib/kstring.h"
+#include "lib/ksyms.h"
+#include "lib/ktest.h"
+#include "arch/x86/msr.h"
+#include "arch/x86/traps.h"
 
 KTEST(traps_probe_ud_pf)
 {

@@ -3,7 +3,7 @@
  * flush, unmap the host pages, free the frames. Checked at the flush: by then
  * EPT must map nothing and the host must still map (and own) the backing.
  */
-#include "inval_util.h"
+#include "tests/kernel/inval_util.h"
 
 static struct {
 	struct vm *vm;

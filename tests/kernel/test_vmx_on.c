@@ -1,9 +1,9 @@
 /* VMXON/VMXOFF on the real (emulated) CPU; skips only where CPUID has no VMX. */
-#include "cpu.h"
-#include "kerrno.h"
-#include "ktest.h"
-#include "loader.h"
-#include "vmx.h"
+#include "arch/x86/cpu.h"
+#include "lib/kerrno.h"
+#include "lib/ktest.h"
+#include "vmx/loader.h"
+#include "vmx/vmx.h"
 
 KTEST(vmx_on_off)
 {

@@ -2,7 +2,7 @@
 #ifndef MINIHV_X86PT_H
 #define MINIHV_X86PT_H
 
-#include "pt.h"
+#include "mm/pt.h"
 
 #define X86_PTE_P (1ULL << 0)
 #define X86_PTE_W (1ULL << 1)

@@ -5,8 +5,8 @@
 #ifndef MINIHV_RWLOCK_H
 #define MINIHV_RWLOCK_H
 
-#include "bug.h"
-#include "compiler.h"
+#include "lib/bug.h"
+#include "arch/x86/compiler.h"
 
 #define RW_WRITER (-1)
 

@@ -9,8 +9,8 @@
 #ifndef MINIHV_MM_H
 #define MINIHV_MM_H
 
-#include "pt.h"
-#include "spinlock.h"
+#include "mm/pt.h"
+#include "lib/spinlock.h"
 
 enum mmu_event {
 	MMU_EV_UNMAP,         /* mapping removed */

@@ -2,7 +2,7 @@
 #ifndef MINIHV_MEMMAP_H
 #define MINIHV_MEMMAP_H
 
-#include "frame.h"
+#include "mm/frame.h"
 
 /* Frames the allocator can track at most (bitmap in .bss): 64 GiB. */
 #define MEMMAP_MAX_PHYS (64ULL << 30)

@@ -5,8 +5,8 @@
 #ifndef MINIHV_SPINLOCK_H
 #define MINIHV_SPINLOCK_H
 
-#include "bug.h"
-#include "compiler.h"
+#include "lib/bug.h"
+#include "arch/x86/compiler.h"
 
 struct spinlock {
 	int locked;

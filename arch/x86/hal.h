@@ -7,7 +7,7 @@
 #ifndef MINIHV_HAL_H
 #define MINIHV_HAL_H
 
-#include "compiler.h"
+#include "arch/x86/compiler.h"
 
 /* Host-virtual address of physical address @pa (direct map). */
 void *phys_to_virt(uint64_t pa);

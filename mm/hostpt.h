@@ -10,7 +10,7 @@
 #ifndef MINIHV_HOSTPT_H
 #define MINIHV_HOSTPT_H
 
-#include "mm.h"
+#include "mm/mm.h"
 
 #define HOST_DYN_BASE 0x0000010000000000ULL /* 1 TiB */
 

@@ -8,8 +8,8 @@
 #ifndef MINIHV_KTEST_H
 #define MINIHV_KTEST_H
 
-#include "compiler.h"
-#include "printk.h"
+#include "arch/x86/compiler.h"
+#include "lib/printk.h"
 
 struct ktest {
 	const char *name;

@@ -1,7 +1,7 @@
 #ifndef MINIHV_RUN_GUEST_H
 #define MINIHV_RUN_GUEST_H
 
-#include "bootinfo.h"
+#include "boot/bootinfo.h"
 
 const struct boot_module *find_guest_module(const struct boot_info *bi);
 /* 0 if the guest exited with code 0. */
