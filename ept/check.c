@@ -31,7 +31,7 @@ static bool check_host_leaf(void *ctx, uint64_t lva, int level, pte_t *entry)
 	const struct pt_fmt *fmt = h->fmt;
 	pte_t e = READ_ONCE(*entry);
 	uint64_t from = MAX(lva, h->next), off = from - h->hva;
-	uint64_t hpa = fmt->addr(e, level) + (from - lva);
+	uint64_t hpa = pt_addr(fmt, e, level) + (from - lva);
 
 	/* Same frames page for page (one comparison covers the run), never more access. */
 	if (from != h->next || hpa != h->epa + off || (h->writable && !(fmt->prot(e) & PT_PROT_W))) {
@@ -55,7 +55,7 @@ static bool check_leaf(void *ctx, uint64_t gpa, int level, pte_t *entry)
 	pte_t e = READ_ONCE(*entry);
 	uint64_t size = pt_level_size(level), gfn = gpa >> PAGE_SHIFT;
 	struct memslot *s = memslot_find(&vm->slots, gfn);
-	struct host_span h = { vm->mm->pt.fmt, 0, ept_fmt.addr(e, level), (e & EPT_W) != 0, 0,
+	struct host_span h = { vm->mm->pt.fmt, 0, pt_addr(&ept_fmt, e, level), (e & EPT_W) != 0, 0,
 			       ~0ULL };
 	const char *what = "no memslot";
 

@@ -1,21 +1,5 @@
 #include "ept/ept_fmt.h"
 
-static bool ept_present(pte_t e)
-{
-	/* Any of R/W/X set: an entry with none of them is "not present". */
-	return e & EPT_RWX;
-}
-
-static bool ept_huge(pte_t e)
-{
-	return e & EPT_LARGE;
-}
-
-static uint64_t ept_addr(pte_t e, int level)
-{
-	return pt_entry_addr(e & EPT_ADDR_MASK, level, e & EPT_LARGE);
-}
-
 static unsigned ept_prot(pte_t e)
 {
 	return ((e & EPT_R) ? PT_PROT_R : 0) | ((e & EPT_W) ? PT_PROT_W : 0) |
@@ -45,9 +29,10 @@ static pte_t ept_mk_leaf(uint64_t pa, int level, unsigned prot)
 
 const struct pt_fmt ept_fmt = {
 	.name = "EPT",
-	.present = ept_present,
-	.huge = ept_huge,
-	.addr = ept_addr,
+	/* Any of R/W/X set: an entry with none of them is "not present" (SDM 3C 29.3.2). */
+	.present_mask = EPT_RWX,
+	.huge_mask = EPT_LARGE,
+	.addr_mask = EPT_ADDR_MASK,
 	.prot = ept_prot,
 	.mk_table = ept_mk_table,
 	.mk_leaf = ept_mk_leaf,

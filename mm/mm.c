@@ -183,7 +183,7 @@ static bool numa_one(void *ctx, uint64_t va, int level, pte_t *entry)
 	if (!numa_leaf_changes(ns->pt, e, level))
 		return true;
 	if (ns->apply)
-		WRITE_ONCE(*entry, ns->pt->fmt->mk_leaf(ns->pt->fmt->addr(e, level), level,
+		WRITE_ONCE(*entry, ns->pt->fmt->mk_leaf(pt_addr(ns->pt->fmt, e, level), level,
 							ns->pt->fmt->prot(e) | PT_PROT_NUMA));
 	ns->first = MIN(ns->first, va);
 	ns->last = MAX(ns->last, va);
@@ -227,7 +227,7 @@ int mm_numa_fault(struct mm *mm, uint64_t va)
 	if (!e || !(mm->pt.fmt->prot(READ_ONCE(*e)) & PT_PROT_NUMA))
 		return -ENOENT;
 	/* Gives nothing new to anyone (secondary MMUs zapped the page): no notification. */
-	WRITE_ONCE(*e, mm->pt.fmt->mk_leaf(mm->pt.fmt->addr(READ_ONCE(*e), level), level,
+	WRITE_ONCE(*e, mm->pt.fmt->mk_leaf(pt_addr(mm->pt.fmt, READ_ONCE(*e), level), level,
 					   mm->pt.fmt->prot(READ_ONCE(*e)) & ~PT_PROT_NUMA));
 	mm->numa_faults++;
 	return 0;

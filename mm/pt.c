@@ -57,7 +57,7 @@ void pt_free_deferred(struct pt *pt)
 
 static bool is_leaf(const struct pt *pt, pte_t e, int level)
 {
-	return level == PT_LEVEL_4K || pt->fmt->huge(e);
+	return level == PT_LEVEL_4K || pt_huge(pt->fmt, e);
 }
 
 int pt_init(struct pt *pt, const struct pt_fmt *fmt, struct frame_alloc *fa,
@@ -79,8 +79,8 @@ static void free_subtree(struct pt *pt, uint64_t table, int level)
 
 	for (int i = 0; level > PT_LEVEL_4K && i < PT_ENTRIES; i++) {
 		pte_t e = t[i];
-		if (pt->fmt->present(e) && !is_leaf(pt, e, level))
-			free_subtree(pt, pt->fmt->addr(e, level), level - 1);
+		if (pt_present(pt->fmt, e) && !is_leaf(pt, e, level))
+			free_subtree(pt, pt_addr(pt->fmt, e, level), level - 1);
 	}
 	free_table(pt, table);
 }
@@ -98,7 +98,7 @@ static bool table_empty(const struct pt *pt, uint64_t table)
 	const pte_t *t = table_of(table);
 
 	for (int i = 0; i < PT_ENTRIES; i++)
-		if (pt->fmt->present(READ_ONCE(t[i])))
+		if (pt_present(pt->fmt, READ_ONCE(t[i])))
 			return false;
 	return true;
 }
@@ -116,7 +116,7 @@ static pte_t *entry_at(struct pt *pt, uint64_t va, int level, bool alloc, int *e
 		pte_t *slot = &table_of(table)[pt_index(va, l)];
 		pte_t e = READ_ONCE(*slot);
 
-		if (!pt->fmt->present(e)) {
+		if (!pt_present(pt->fmt, e)) {
 			uint64_t next;
 
 			if (!alloc) {
@@ -134,7 +134,7 @@ static pte_t *entry_at(struct pt *pt, uint64_t va, int level, bool alloc, int *e
 			*err = -EEXIST;
 			return NULL;
 		}
-		table = pt->fmt->addr(e, l);
+		table = pt_addr(pt->fmt, e, l);
 	}
 	return &table_of(table)[pt_index(va, level)];
 }
@@ -163,7 +163,7 @@ int pt_map(struct pt *pt, uint64_t va, uint64_t pa, uint64_t size, unsigned prot
 		int err;
 		pte_t *slot = entry_at(pt, va + off, level, true, &err);
 
-		if (!slot || pt->fmt->present(READ_ONCE(*slot))) {
+		if (!slot || pt_present(pt->fmt, READ_ONCE(*slot))) {
 			/*
 			 * Roll back what this call mapped; tables it built go too,
 			 * also the empty ones built for this chunk before -ENOMEM
@@ -208,7 +208,7 @@ int pt_map_best(struct pt *pt, uint64_t va, uint64_t pa, uint64_t size, unsigned
 static int split_entry(struct pt *pt, pte_t *slot, int level)
 {
 	pte_t e = READ_ONCE(*slot);
-	uint64_t table, base = pt->fmt->addr(e, level), sub = pt_level_size(level - 1);
+	uint64_t table, base = pt_addr(pt->fmt, e, level), sub = pt_level_size(level - 1);
 	unsigned prot = pt->fmt->prot(e);
 	int r = alloc_table(pt, &table);
 
@@ -231,9 +231,9 @@ int pt_split(struct pt *pt, uint64_t va, int level)
 	if (!slot)
 		return err == -EEXIST ? -EINVAL : err;
 	pte_t e = READ_ONCE(*slot);
-	if (!pt->fmt->present(e))
+	if (!pt_present(pt->fmt, e))
 		return -ENOENT;
-	if (!pt->fmt->huge(e))
+	if (!pt_huge(pt->fmt, e))
 		return -EINVAL; /* already a table */
 	if (!(pt->leaf_levels & (1u << (level - 1))))
 		return -EINVAL;
@@ -259,7 +259,7 @@ static long walk_range(struct pt *pt, uint64_t table, int level, uint64_t base, 
 		if (eb >= end)
 			break;
 		pte_t e = READ_ONCE(t[i]);
-		if (!pt->fmt->present(e))
+		if (!pt_present(pt->fmt, e))
 			continue;
 		bool covered = eb >= start && ee <= end;
 
@@ -268,7 +268,7 @@ static long walk_range(struct pt *pt, uint64_t table, int level, uint64_t base, 
 				if (op == OP_UNMAP)
 					WRITE_ONCE(t[i], 0);
 				else
-					WRITE_ONCE(t[i], pt->fmt->mk_leaf(pt->fmt->addr(e, level),
+					WRITE_ONCE(t[i], pt->fmt->mk_leaf(pt_addr(pt->fmt, e, level),
 									   level, prot));
 				count++;
 				continue;
@@ -279,7 +279,7 @@ static long walk_range(struct pt *pt, uint64_t table, int level, uint64_t base, 
 				return r;
 			e = READ_ONCE(t[i]);
 		}
-		uint64_t child = pt->fmt->addr(e, level);
+		uint64_t child = pt_addr(pt->fmt, e, level);
 		if (covered && op == OP_UNMAP) {
 			long n = walk_range(pt, child, level - 1, eb, eb, ee, op, prot);
 			if (n < 0)
@@ -326,15 +326,15 @@ int pt_lookup(const struct pt *pt, uint64_t va, struct pt_walk *w)
 
 		w->entries[l] = e;
 		w->depth = l;
-		if (!pt->fmt->present(e))
+		if (!pt_present(pt->fmt, e))
 			return -ENOENT;
 		if (is_leaf(pt, e, l)) {
 			w->level = l;
-			w->pa = pt->fmt->addr(e, l) + (va & (pt_level_size(l) - 1));
+			w->pa = pt_addr(pt->fmt, e, l) + (va & (pt_level_size(l) - 1));
 			w->prot = pt->fmt->prot(e);
 			return 0;
 		}
-		table = pt->fmt->addr(e, l);
+		table = pt_addr(pt->fmt, e, l);
 	}
 	BUG_ON(1); /* level 1 entries are always leaves */
 }
@@ -354,13 +354,13 @@ pte_t *pt_find_leaf(const struct pt *pt, uint64_t va, int *level)
 		pte_t *slot = &table_of(table)[pt_index(va, l)];
 		pte_t e = READ_ONCE(*slot);
 
-		if (!pt->fmt->present(e))
+		if (!pt_present(pt->fmt, e))
 			return NULL;
 		if (is_leaf(pt, e, l)) {
 			*level = l;
 			return slot;
 		}
-		table = pt->fmt->addr(e, l);
+		table = pt_addr(pt->fmt, e, l);
 	}
 	return NULL;
 }
@@ -384,14 +384,14 @@ static void iter_table(struct leaf_iter *it, uint64_t table, int level, uint64_t
 		if (eb >= it->end)
 			break;
 		pte_t e = READ_ONCE(t[i]);
-		if (!it->pt->fmt->present(e))
+		if (!pt_present(it->pt->fmt, e))
 			continue;
 		if (is_leaf(it->pt, e, level)) {
 			if (!it->fn(it->ctx, eb, level, &t[i]))
 				it->stop = true;
 			continue;
 		}
-		iter_table(it, it->pt->fmt->addr(e, level), level - 1, eb);
+		iter_table(it, pt_addr(it->pt->fmt, e, level), level - 1, eb);
 	}
 }
 

@@ -71,15 +71,29 @@ static inline const char *pt_level_name(int level)
 
 struct pt_fmt {
 	const char *name;
-	bool (*present)(pte_t e);
-	/* A present entry at @level > 1 maps a page rather than a table. */
-	bool (*huge)(pte_t e);
-	/* Physical address of the table or page the entry points to. */
-	uint64_t (*addr)(pte_t e, int level);
+	uint64_t present_mask;  /* any of these bits set: the entry is present */
+	uint64_t huge_mask;     /* set in a present entry at level > 1: a page, not a table */
+	uint64_t addr_mask;     /* the address bits of an entry */
 	unsigned (*prot)(pte_t e);
 	pte_t (*mk_table)(uint64_t pa);
 	pte_t (*mk_leaf)(uint64_t pa, int level, unsigned prot);
 };
+
+static inline bool pt_present(const struct pt_fmt *f, pte_t e)
+{
+	return e & f->present_mask;
+}
+
+static inline bool pt_huge(const struct pt_fmt *f, pte_t e)
+{
+	return e & f->huge_mask;
+}
+
+/* Physical address of the table or page the entry points to. */
+static inline uint64_t pt_addr(const struct pt_fmt *f, pte_t e, int level)
+{
+	return pt_entry_addr(e & f->addr_mask, level, pt_huge(f, e));
+}
 
 struct pt {
 	const struct pt_fmt *fmt;

@@ -2,21 +2,6 @@
 
 bool x86_pt_nx;
 
-static bool x86_present(pte_t e)
-{
-	return e & X86_PTE_P;
-}
-
-static bool x86_huge(pte_t e)
-{
-	return e & X86_PTE_PS;
-}
-
-static uint64_t x86_addr(pte_t e, int level)
-{
-	return pt_entry_addr(e & X86_PTE_ADDR_MASK, level, e & X86_PTE_PS);
-}
-
 static unsigned x86_prot(pte_t e)
 {
 	return PT_PROT_R | ((e & X86_PTE_W) ? PT_PROT_W : 0) |
@@ -47,9 +32,10 @@ static pte_t x86_mk_leaf(uint64_t pa, int level, unsigned prot)
 
 const struct pt_fmt x86_pt_fmt = {
 	.name = "x86-64",
-	.present = x86_present,
-	.huge = x86_huge,
-	.addr = x86_addr,
+	.present_mask = X86_PTE_P,
+	.huge_mask = X86_PTE_PS,
+	/* A huge leaf's bit 12 is PAT, not address: pt_addr() masks to the page size. */
+	.addr_mask = X86_PTE_ADDR_MASK,
 	.prot = x86_prot,
 	.mk_table = x86_mk_table,
 	.mk_leaf = x86_mk_leaf,

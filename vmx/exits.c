@@ -13,6 +13,7 @@
 #include "arch/x86/ports.h"
 #include "lib/printk.h"
 #include "vmx/vcpu.h"
+#include "vmx/exits.h"
 #include "ept/vm.h"
 #include "vmx/vmcs.h"
 
@@ -21,7 +22,7 @@ static uint64_t guest_rip(void)
 	return vmcs_readl(GUEST_RIP);
 }
 
-static void skip_instruction(void)
+void vcpu_skip_instruction(void)
 {
 	vmcs_writel(GUEST_RIP, guest_rip() + vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
 }
@@ -64,7 +65,7 @@ static void handle_cpuid(struct vcpu *v)
 			v->regs.rcx |= CPUID_1_ECX_HYPERVISOR;
 		}
 	}
-	skip_instruction();
+	vcpu_skip_instruction();
 }
 
 static bool handle_io(struct vcpu *v, uint64_t qual)
@@ -91,88 +92,8 @@ static bool handle_io(struct vcpu *v, uint64_t qual)
 		for (unsigned i = 0; i < size; i++)
 			uart_write(v, port - COM1_BASE + i, (uint8_t)(v->regs.rax >> (8 * i)));
 	}
-	skip_instruction();
+	vcpu_skip_instruction();
 	return true;
-}
-
-static long hc_write(struct vcpu *v, uint64_t gpa, uint64_t len)
-{
-	if (len > HC_WRITE_MAX)
-		return HC_EINVAL;
-	const char *s = vm_gpa_to_host(v->vm, gpa, len, false);
-	if (!s && len)
-		return HC_EFAULT;
-	for (uint64_t i = 0; i < len; i++)
-		vcpu_console_putc(v, (uint8_t)s[i]);
-	return (long)len;
-}
-
-static long hc_stats(struct vcpu *v, uint64_t gpa, uint64_t len)
-{
-	struct hc_stats out = {
-		.exits = v->stats.exits_total,
-		.ept_violations = v->vm->stats.ept_violations,
-		.hypercalls = v->stats.hypercalls,
-		.io_exits = v->stats.io_exits,
-	};
-
-	if (len > sizeof(out))
-		len = sizeof(out);
-	void *dst = vm_gpa_to_host(v->vm, gpa, len, true);
-	if (!dst || !len)
-		return len ? HC_EFAULT : HC_EINVAL;
-	memcpy(dst, &out, len);
-	return (long)len;
-}
-
-static long hc_vcpu_info(struct vcpu *v, uint64_t gpa, uint64_t len)
-{
-	gpc_deactivate(&v->info); /* re-registering moves the area */
-	if (gpa == ~0ULL)
-		return 0;
-	if (len < sizeof(struct hc_vcpu_info))
-		return HC_EINVAL;
-	int r = gpc_activate(&v->info, gpa, len);
-	if (r == -EFAULT && v->info.active)
-		return 0; /* backed by a memslot, just not mapped right now: updates resume later */
-	if (r) {
-		gpc_deactivate(&v->info);
-		return r == -EINVAL ? HC_EINVAL : HC_EFAULT;
-	}
-	return 0;
-}
-
-static void handle_vmcall(struct vcpu *v)
-{
-	uint64_t nr = v->regs.rax, a0 = v->regs.rdi, a1 = v->regs.rsi;
-	long ret;
-
-	v->stats.hypercalls++;
-	skip_instruction();
-	switch (nr) {
-	case HC_WRITE:
-		ret = hc_write(v, a0, a1);
-		break;
-	case HC_EXIT:
-		v->exit_code = (long)a0;
-		vcpu_stop(v, STOP_EXIT, "guest exited with code %ld", (long)a0);
-		return;
-	case HC_STATS:
-		ret = hc_stats(v, a0, a1);
-		break;
-	case HC_VCPU_INFO:
-		ret = hc_vcpu_info(v, a0, a1);
-		break;
-	case HC_YIELD:
-		v->exit_code = (long)a0;
-		v->regs.rax = 0; /* what the guest sees once resumed */
-		vcpu_stop(v, STOP_YIELD, "guest yielded %#lx", (unsigned long)a0);
-		return;
-	default:
-		ret = HC_ENOSYS;
-		break;
-	}
-	v->regs.rax = (uint64_t)ret;
 }
 
 static void handle_ept_violation(struct vcpu *v, uint64_t qual)
@@ -204,12 +125,12 @@ bool vcpu_handle_exit(struct vcpu *v, unsigned reason)
 		handle_cpuid(v);
 		break;
 	case EXIT_REASON_HLT:
-		skip_instruction();
+		vcpu_skip_instruction();
 		/* No interrupts are ever delivered: a halted guest would sleep forever. */
 		vcpu_stop(v, STOP_HLT, "guest halted at RIP %#llx", (unsigned long long)guest_rip());
 		break;
 	case EXIT_REASON_VMCALL:
-		handle_vmcall(v);
+		vcpu_handle_vmcall(v);
 		break;
 	case EXIT_REASON_IO_INSTRUCTION:
 		handle_io(v, qual);
@@ -243,7 +164,7 @@ bool vcpu_handle_exit(struct vcpu *v, unsigned reason)
 	case EXIT_REASON_MONITOR:
 	case EXIT_REASON_MWAIT:
 		/* MWAIT may return at any time (SDM): a no-op keeps the CPU ours. */
-		skip_instruction();
+		vcpu_skip_instruction();
 		break;
 	case EXIT_REASON_PREEMPTION_TIMER:
 		vcpu_requeue_event(v);

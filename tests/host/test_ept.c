@@ -65,9 +65,9 @@ static void test_mk_leaf(void)
 			T((e & EPT_RWX) == want_rwx);
 			T((e & EPT_ADDR_MASK) == pa);
 			T(e == (pa | WB | want_rwx | (level > 1 ? EPT_LARGE : 0)));
-			T(ept_fmt.addr(e, level) == pa);
-			T(ept_fmt.huge(e) == (level > 1));
-			T(ept_fmt.present(e) == (prot != 0));
+			T(pt_addr(&ept_fmt, e, level) == pa);
+			T(pt_huge(&ept_fmt, e) == (level > 1));
+			T(pt_present(&ept_fmt, e) == (prot != 0));
 			/* prot() round trip; W alone comes back as RW. */
 			T(ept_fmt.prot(e) == ((prot & PT_PROT_W) ? prot | PT_PROT_R : prot));
 		}
@@ -85,15 +85,15 @@ static void test_table_and_present(void)
 	pte_t t = ept_fmt.mk_table(0x123000);
 
 	T(t == (0x123000 | EPT_RWX));
-	T(ept_fmt.present(t) && !ept_fmt.huge(t) && !(t & (7ULL << EPT_MT_SHIFT)));
+	T(pt_present(&ept_fmt, t) && !pt_huge(&ept_fmt, t) && !(t & (7ULL << EPT_MT_SHIFT)));
 	/* A table entry's address is never masked to the level. */
 	for (int level = 1; level <= 4; level++)
-		T(ept_fmt.addr(t, level) == 0x123000);
+		T(pt_addr(&ept_fmt, t, level) == 0x123000);
 	T(ept_fmt.prot(t) == PT_PROT_RWX);
 
-	T(!ept_fmt.present(0));
-	T(!ept_fmt.present(0x5000 | WB | EPT_LARGE | EPT_ACCESSED | EPT_DIRTY));
-	T(ept_fmt.present(EPT_R) && ept_fmt.present(EPT_W) && ept_fmt.present(EPT_X));
+	T(!pt_present(&ept_fmt, 0));
+	T(!pt_present(&ept_fmt, 0x5000 | WB | EPT_LARGE | EPT_ACCESSED | EPT_DIRTY));
+	T(pt_present(&ept_fmt, EPT_R) && pt_present(&ept_fmt, EPT_W) && pt_present(&ept_fmt, EPT_X));
 	T(ept_fmt.prot(0) == 0 && ept_fmt.prot(EPT_X) == PT_PROT_X);
 	T(ept_fmt.prot(EPT_W) == PT_PROT_W); /* prot() reports what is there */
 }
@@ -104,15 +104,15 @@ static void test_addr_mask(void)
 	pte_t e2 = 0x200000 | 0x1ff000 | EPT_LARGE | EPT_R | WB;
 	pte_t e3 = 0xc0000000 | 0x3ffff000 | EPT_LARGE | EPT_R | WB;
 
-	T(ept_fmt.addr(e2, 2) == 0x200000);
-	T(ept_fmt.addr(e2, 1) == 0x3ff000); /* at level 1 bit 7 means nothing */
-	T(ept_fmt.addr(e3, 3) == 0xc0000000);
-	T(ept_fmt.addr(e3, 2) == 0xc0000000 + 0x3fe00000);
+	T(pt_addr(&ept_fmt, e2, 2) == 0x200000);
+	T(pt_addr(&ept_fmt, e2, 1) == 0x3ff000); /* at level 1 bit 7 means nothing */
+	T(pt_addr(&ept_fmt, e3, 3) == 0xc0000000);
+	T(pt_addr(&ept_fmt, e3, 2) == 0xc0000000 + 0x3fe00000);
 	/* Without bit 7 (a table), nothing is masked but the flags. */
-	T(ept_fmt.addr(e2 & ~EPT_LARGE, 2) == 0x3ff000);
+	T(pt_addr(&ept_fmt, e2 & ~EPT_LARGE, 2) == 0x3ff000);
 	/* Bits above 51 (e.g. suppress-#VE, bit 63) are not address bits. */
-	T(ept_fmt.addr((1ULL << 63) | (1ULL << 52) | 0x5000 | EPT_R, 1) == 0x5000);
-	T(ept_fmt.addr((1ULL << 63) | 0x40000000 | EPT_LARGE | EPT_R, 3) == 0x40000000);
+	T(pt_addr(&ept_fmt, (1ULL << 63) | (1ULL << 52) | 0x5000 | EPT_R, 1) == 0x5000);
+	T(pt_addr(&ept_fmt, (1ULL << 63) | 0x40000000 | EPT_LARGE | EPT_R, 3) == 0x40000000);
 }
 
 static void test_pointer_misconfig(void)
@@ -130,7 +130,7 @@ static void test_pointer_misconfig(void)
 
 		T((bad & EPT_W) && !(bad & EPT_R));
 		T((bad & ~(EPT_R | EPT_W)) == (good & ~(EPT_R | EPT_W))); /* the rest is kept */
-		T(ept_fmt.present(bad) && ept_fmt.addr(bad, 1) == 0x9000);
+		T(pt_present(&ept_fmt, bad) && pt_addr(&ept_fmt, bad, 1) == 0x9000);
 	}
 	/* mk_leaf can never produce what the helper plants. */
 	for (int level = 1; level <= 3; level++)

@@ -1,0 +1,92 @@
+/*
+ * The hypercalls of guest/ABI.md: VMCALL with the number in RAX and the
+ * arguments in RDI, RSI; the result in RAX. A bad argument is an error
+ * code for the guest, never a stop.
+ */
+#include "guest/hypercall.h"
+#include "lib/kerrno.h"
+#include "lib/kstring.h"
+#include "ept/vm.h"
+#include "vmx/console.h"
+#include "vmx/exits.h"
+#include "vmx/vcpu.h"
+
+static long hc_write(struct vcpu *v, uint64_t gpa, uint64_t len)
+{
+	if (len > HC_WRITE_MAX)
+		return HC_EINVAL;
+	const char *s = vm_gpa_to_host(v->vm, gpa, len, false);
+	if (!s && len)
+		return HC_EFAULT;
+	for (uint64_t i = 0; i < len; i++)
+		vcpu_console_putc(v, (uint8_t)s[i]);
+	return (long)len;
+}
+
+static long hc_stats(struct vcpu *v, uint64_t gpa, uint64_t len)
+{
+	struct hc_stats out = {
+		.exits = v->stats.exits_total,
+		.ept_violations = v->vm->stats.ept_violations,
+		.hypercalls = v->stats.hypercalls,
+		.io_exits = v->stats.io_exits,
+	};
+
+	if (len > sizeof(out))
+		len = sizeof(out);
+	void *dst = vm_gpa_to_host(v->vm, gpa, len, true);
+	if (!dst || !len)
+		return len ? HC_EFAULT : HC_EINVAL;
+	memcpy(dst, &out, len);
+	return (long)len;
+}
+
+static long hc_vcpu_info(struct vcpu *v, uint64_t gpa, uint64_t len)
+{
+	gpc_deactivate(&v->info); /* re-registering moves the area */
+	if (gpa == ~0ULL)
+		return 0;
+	if (len < sizeof(struct hc_vcpu_info))
+		return HC_EINVAL;
+	int r = gpc_activate(&v->info, gpa, len);
+	if (r == -EFAULT && v->info.active)
+		return 0; /* backed by a memslot, just not mapped right now: updates resume later */
+	if (r) {
+		gpc_deactivate(&v->info);
+		return r == -EINVAL ? HC_EINVAL : HC_EFAULT;
+	}
+	return 0;
+}
+
+void vcpu_handle_vmcall(struct vcpu *v)
+{
+	uint64_t nr = v->regs.rax, a0 = v->regs.rdi, a1 = v->regs.rsi;
+	long ret;
+
+	v->stats.hypercalls++;
+	vcpu_skip_instruction();
+	switch (nr) {
+	case HC_WRITE:
+		ret = hc_write(v, a0, a1);
+		break;
+	case HC_EXIT:
+		v->exit_code = (long)a0;
+		vcpu_stop(v, STOP_EXIT, "guest exited with code %ld", (long)a0);
+		return;
+	case HC_STATS:
+		ret = hc_stats(v, a0, a1);
+		break;
+	case HC_VCPU_INFO:
+		ret = hc_vcpu_info(v, a0, a1);
+		break;
+	case HC_YIELD:
+		v->exit_code = (long)a0;
+		v->regs.rax = 0; /* what the guest sees once resumed */
+		vcpu_stop(v, STOP_YIELD, "guest yielded %#lx", (unsigned long)a0);
+		return;
+	default:
+		ret = HC_ENOSYS;
+		break;
+	}
+	v->regs.rax = (uint64_t)ret;
+}
