@@ -8,15 +8,6 @@
 #include "lib/printk.h"
 #include "mm/x86pt.h"
 
-struct vmx_cpu this_cpu;
-
-int hv_ready(char *why, size_t len)
-{
-	if (this_cpu.on)
-		return 0;
-	return vmx_enable(&this_cpu, why, len);
-}
-
 /* Identity-map [0, 4 GiB) for the guest with 2 MiB pages. */
 static void write_guest_page_tables(struct vm *vm)
 {

@@ -18,11 +18,6 @@
 #define GUEST_MIN_RAM (2ULL << 20)
 #define GUEST_MAPPED_GPA (4ULL << 30) /* the guest page tables map [0, 4 GiB) */
 
-/* The CPU's VMX state; hv_ready() turns VMX on the first time. */
-extern struct vmx_cpu this_cpu;
-/* 0 when VMX is on; -ENODEV (no VMX) or another -errno with the reason in @why. */
-int hv_ready(char *why, size_t len);
-
 struct guest {
 	struct vm vm;
 	struct vcpu vcpu;

@@ -13,6 +13,15 @@ static bool cr_fixed_ok(unsigned long v, uint64_t fixed0, uint64_t fixed1)
 	return (v & fixed0) == fixed0 && (v & ~fixed1) == 0;
 }
 
+struct vmx_cpu this_cpu;
+
+int hv_ready(char *why, size_t len)
+{
+	if (this_cpu.on)
+		return 0;
+	return vmx_enable(&this_cpu, why, len);
+}
+
 int vmx_enable(struct vmx_cpu *c, char *why, size_t len)
 {
 	if (c->on) {

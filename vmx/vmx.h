@@ -16,6 +16,11 @@ struct vmx_cpu {
 	struct vmx_caps caps;
 };
 
+/* The CPU's VMX state; hv_ready() turns VMX on the first time. */
+extern struct vmx_cpu this_cpu;
+/* 0 when VMX is on; -ENODEV (no VMX) or another -errno with the reason in @why. */
+int hv_ready(char *why, size_t len);
+
 /* 0, or -ENODEV/-EPERM/-EINVAL/-EIO/-EBUSY with the reason in @why. */
 int vmx_enable(struct vmx_cpu *c, char *why, size_t len);
 void vmx_disable(struct vmx_cpu *c);
