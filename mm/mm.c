@@ -162,10 +162,16 @@ static bool numa_leaf_changes(const struct pt *pt, pte_t e, int level)
 
 bool mm_numa_would_change(const struct mm *mm, uint64_t va)
 {
-	struct pt_walk w;
+	int level;
+	const pte_t *e = pt_find_leaf(&mm->pt, va, &level);
 
-	return !pt_lookup(&mm->pt, va, &w) && w.level == PT_LEVEL_4K &&
-	       !(w.prot & PT_PROT_NUMA);
+	return e && numa_leaf_changes(&mm->pt, READ_ONCE(*e), level);
+}
+
+/* The same leaf with protection @prot (a NUMA mark added or cleared). */
+static void set_leaf_prot(const struct pt *pt, pte_t *entry, pte_t e, int level, unsigned prot)
+{
+	WRITE_ONCE(*entry, pt->fmt->mk_leaf(pt_addr(pt->fmt, e, level), level, prot));
 }
 
 struct numa_scan {
@@ -183,8 +189,7 @@ static bool numa_one(void *ctx, uint64_t va, int level, pte_t *entry)
 	if (!numa_leaf_changes(ns->pt, e, level))
 		return true;
 	if (ns->apply)
-		WRITE_ONCE(*entry, ns->pt->fmt->mk_leaf(pt_addr(ns->pt->fmt, e, level), level,
-							ns->pt->fmt->prot(e) | PT_PROT_NUMA));
+		set_leaf_prot(ns->pt, entry, e, level, ns->pt->fmt->prot(e) | PT_PROT_NUMA);
 	ns->first = MIN(ns->first, va);
 	ns->last = MAX(ns->last, va);
 	ns->n++;
@@ -220,15 +225,14 @@ static long protect_numa(struct mm *mm, uint64_t va, uint64_t size)
 
 int mm_numa_fault(struct mm *mm, uint64_t va)
 {
-	pte_t *e;
 	int level;
+	pte_t *entry = pt_find_leaf(&mm->pt, va, &level);
+	pte_t e = entry ? READ_ONCE(*entry) : 0; /* read once (seed 003) */
 
-	e = pt_find_leaf(&mm->pt, va, &level);
-	if (!e || !(mm->pt.fmt->prot(READ_ONCE(*e)) & PT_PROT_NUMA))
+	if (!entry || !(mm->pt.fmt->prot(e) & PT_PROT_NUMA))
 		return -ENOENT;
 	/* Gives nothing new to anyone (secondary MMUs zapped the page): no notification. */
-	WRITE_ONCE(*e, mm->pt.fmt->mk_leaf(pt_addr(mm->pt.fmt, READ_ONCE(*e), level), level,
-					   mm->pt.fmt->prot(READ_ONCE(*e)) & ~PT_PROT_NUMA));
+	set_leaf_prot(&mm->pt, entry, e, level, mm->pt.fmt->prot(e) & ~PT_PROT_NUMA);
 	mm->numa_faults++;
 	return 0;
 }
