@@ -67,11 +67,10 @@ static bool check_leaf(void *ctx, uint64_t gpa, int level, pte_t *entry)
 		if (h.bad_off == ~0ULL)
 			h.bad_off = h.next - h.hva; /* the host maps nothing from there */
 		what = "another frame, none, or no write access";
-	} else if (s) {
-		what = "a leaf that runs past the end of its memslot";
-		h.bad_off = 0;
 	} else {
 		h.bad_off = 0;
+		if (s)
+			what = "a leaf that runs past the end of its memslot";
 	}
 	if (!c->bad++)
 		ksnprintf(c->why, c->len, "EPT %s leaf at GPA %#llx maps %#llx%s, host has %s",
