@@ -26,12 +26,10 @@
  * guest RDI stored through RAX (1).
  */
 #include "boot/bench.h"
-#include "lib/guests.h"
-#include "mm/hostpt.h"
-#include "lib/kerrno.h"
-#include "vmx/loader.h"
-#include "lib/printk.h"
 #include "boot/run_guest.h"
+#include "vmx/vmx.h"
+#include "mm/mm.h"
+#include "lib/lib.h"
 #include "guest/testguest.h"
 
 #define SZ_1G (1ULL << 30)

@@ -2,7 +2,7 @@
 #ifndef MINIHV_BENCH_H
 #define MINIHV_BENCH_H
 
-#include "vmx/loader.h"
+#include "vmx/vmx.h"
 
 /* Create the self-test guest (4 MiB of RAM) with command @cmd; 0 or -errno, printed. */
 int bench_guest(struct guest *g, uint64_t cmd, uint64_t arg, uint64_t arg2);

@@ -21,13 +21,11 @@
  * deterministic; printed, never asserted (the tests assert exact counts).
  */
 #include "boot/bench.h"
-#include "ept/ept_fmt.h"
-#include "mm/hostpt.h"
-#include "lib/kerrno.h"
-#include "lib/kstring.h"
-#include "lib/printk.h"
+#include "vmx/vmx.h"
+#include "ept/vm.h"
+#include "mm/mm.h"
+#include "lib/lib.h"
 #include "guest/testguest.h"
-#include "vmx/vmcs.h"
 
 #define SZ_1G (1ULL << 30)
 #define SZ_2M (2ULL << 20)

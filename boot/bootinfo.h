@@ -5,8 +5,8 @@
 #ifndef MINIHV_BOOTINFO_H
 #define MINIHV_BOOTINFO_H
 
-#include "arch/x86/compiler.h"
-#include "mm/memmap.h"
+#include "mm/mm.h"
+#include "arch/x86/arch.h"
 
 /* Multiboot2 information tag types (multiboot2 spec, section 3.6). */
 #define MB2_TAG_END 0

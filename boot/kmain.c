@@ -4,22 +4,13 @@
  */
 #include "boot/bench.h"
 #include "boot/bootinfo.h"
-#include "lib/bug.h"
-#include "arch/x86/cpu.h"
-#include "arch/x86/desc.h"
-#include "vmx/dump.h"
-#include "lib/emu_exit.h"
-#include "mm/hostpt.h"
-#include "vmx/loader.h"
-#include "lib/kstring.h"
-#include "lib/ktest.h"
-#include "mm/memmap.h"
 #include "boot/options.h"
-#include "lib/printk.h"
 #include "boot/run_guest.h"
-#include "arch/x86/serial.h"
+#include "vmx/vmx.h"
 #include "ept/vm.h"
-#include "vmx/vmx_caps.h"
+#include "mm/mm.h"
+#include "lib/lib.h"
+#include "arch/x86/arch.h"
 
 void kmain(uint32_t magic, uint32_t mbi_pa);
 

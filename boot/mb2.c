@@ -5,9 +5,7 @@
  * which tag and which offset.
  */
 #include "boot/bootinfo.h"
-#include "lib/kerrno.h"
-#include "lib/kstring.h"
-#include "lib/printk.h"
+#include "lib/lib.h"
 
 struct mb2_tag {
 	uint32_t type;

@@ -1,10 +1,7 @@
 #include "boot/options.h"
-#include "lib/bug.h"
 #include "boot/bootinfo.h"
-#include "lib/cmdline.h"
-#include "vmx/dump.h"
-#include "lib/kstring.h"
-#include "lib/printk.h"
+#include "vmx/vmx.h"
+#include "lib/lib.h"
 
 struct kernel_options kopts;
 

@@ -2,7 +2,7 @@
 #ifndef MINIHV_OPTIONS_H
 #define MINIHV_OPTIONS_H
 
-#include "arch/x86/compiler.h"
+#include "arch/x86/arch.h"
 
 struct kernel_options {
 	char tests[256]; /* tests= value, "" when none given */

@@ -3,12 +3,10 @@
  * (`module2 /boot/guest.bin guest` in grub.cfg), with guest_mem= of RAM.
  */
 #include "boot/bootinfo.h"
-#include "lib/kerrno.h"
-#include "lib/kstring.h"
-#include "vmx/loader.h"
 #include "boot/options.h"
-#include "lib/printk.h"
 #include "boot/run_guest.h"
+#include "vmx/vmx.h"
+#include "lib/lib.h"
 
 static struct guest module_guest;
 

@@ -4,9 +4,8 @@
  * for its gfns, never with more access. Pure: host-tested.
  */
 #include "ept/ept_fmt.h"
-#include "lib/kstring.h"
-#include "lib/printk.h"
 #include "ept/vm.h"
+#include "lib/lib.h"
 
 struct coherent_ctx {
 	struct vm *vm;

@@ -5,7 +5,7 @@
 #ifndef MINIHV_EPT_FMT_H
 #define MINIHV_EPT_FMT_H
 
-#include "mm/pt.h"
+#include "mm/mm.h"
 
 #define EPT_R (1ULL << 0)
 #define EPT_W (1ULL << 1)

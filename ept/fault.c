@@ -5,12 +5,9 @@
  * then installed under mmu_lock if no invalidation raced with it. Pure: the
  * kernel runs it against host_mm, the host unit tests against an arena mm.
  */
-#include "lib/bug.h"
 #include "ept/ept_fmt.h"
-#include "lib/kerrno.h"
-#include "lib/kstring.h"
-#include "lib/printk.h"
 #include "ept/vm.h"
+#include "lib/lib.h"
 
 /* What resolve() found, consumed by install() only under mmu_lock (seed 003). */
 struct fault {

@@ -1,11 +1,9 @@
 #include "ept/gpc.h"
-#include "lib/bug.h"
-#include "mm/frame.h"
-#include "arch/x86/hal.h"
 #include "ept/inval.h"
-#include "lib/kerrno.h"
-#include "lib/kstring.h"
 #include "ept/vm.h"
+#include "mm/mm.h"
+#include "lib/lib.h"
+#include "arch/x86/arch.h"
 
 static bool fits_in_page(uint64_t gpa, uint64_t len)
 {

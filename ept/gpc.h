@@ -18,9 +18,8 @@
 #ifndef MINIHV_GPC_H
 #define MINIHV_GPC_H
 
-#include "arch/x86/compiler.h"
-#include "lib/rwlock.h"
-#include "lib/spinlock.h"
+#include "lib/lib.h"
+#include "arch/x86/arch.h"
 
 struct vm;
 

@@ -10,8 +10,8 @@
 #ifndef MINIHV_INVAL_H
 #define MINIHV_INVAL_H
 
-#include "arch/x86/compiler.h"
-#include "lib/spinlock.h"
+#include "lib/lib.h"
+#include "arch/x86/arch.h"
 
 #define INVALID_GPA (~0ULL)
 

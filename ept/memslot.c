@@ -1,7 +1,5 @@
 #include "ept/memslot.h"
-#include "lib/kerrno.h"
-#include "lib/kstring.h"
-#include "lib/printk.h"
+#include "lib/lib.h"
 
 #define PAGE_MASK_4K 0xfffULL
 

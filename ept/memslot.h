@@ -6,7 +6,7 @@
 #ifndef MINIHV_MEMSLOT_H
 #define MINIHV_MEMSLOT_H
 
-#include "arch/x86/compiler.h"
+#include "arch/x86/arch.h"
 
 #define MEMSLOT_MAX 8
 #define MEMSLOT_READONLY 1u

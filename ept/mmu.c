@@ -3,10 +3,8 @@
  * ept/vm_memslot.c): marking a VM bugged, and the flush after which dropped
  * EPT table pages may be freed. Pure: host-tested.
  */
-#include "lib/bug.h"
-#include "lib/kstring.h"
-#include "lib/printk.h"
 #include "ept/vm.h"
+#include "lib/lib.h"
 
 void vm_mark_bugged(struct vm *vm, const char *file, int line, const char *why)
 {

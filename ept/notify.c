@@ -5,12 +5,11 @@
  * at most one flush per batch; aging reads (and clears) EPT accessed bits.
  * Pure: host-tested against an arena-backed mm.
  */
-#include "lib/bug.h"
 #include "ept/ept_fmt.h"
 #include "ept/gpc.h"
-#include "lib/kstring.h"
 #include "ept/notify.h"
 #include "ept/vm.h"
+#include "lib/lib.h"
 
 #define vm_of(mn) ((struct vm *)((char *)(mn) - offsetof(struct vm, mn)))
 

@@ -1,12 +1,9 @@
 /* VM lifetime, guest RAM backing, guest-memory access and EPT flushes. */
 #include "ept/vm.h"
-#include "lib/bug.h"
 #include "ept/ept_fmt.h"
 #include "ept/gpc.h"
-#include "mm/hostpt.h"
-#include "lib/kerrno.h"
-#include "lib/kstring.h"
-#include "lib/printk.h"
+#include "mm/mm.h"
+#include "lib/lib.h"
 
 /* Each VM gets its own 4 TiB window of host-virtual space for its RAM. */
 #define VM_HVA_WINDOW (4ULL << 40)

@@ -9,8 +9,7 @@
 #include "ept/inval.h"
 #include "ept/memslot.h"
 #include "mm/mm.h"
-#include "mm/pt.h"
-#include "lib/spinlock.h"
+#include "lib/lib.h"
 
 struct vm_stats {
 	uint64_t ept_violations;
@@ -142,5 +141,12 @@ int vm_memslot_remove(struct vm *vm, uint64_t gpa);
  * for its gfn. Returns the number of leaves that do not (first one in @why).
  */
 long ept_check_coherent(struct vm *vm, char *why, size_t len);
+
+/*
+ * The rest of ept/'s public interface: other areas include ept/vm.h only
+ * (scripts/check-layers.sh).
+ */
+#include "ept/ept_fmt.h"
+#include "ept/gpc.h"
 
 #endif

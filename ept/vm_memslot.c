@@ -4,11 +4,9 @@
  * bracket as a host change (ept/notify.c). Pure: host-tested.
  */
 #include "ept/gpc.h"
-#include "lib/kerrno.h"
-#include "lib/kstring.h"
 #include "ept/notify.h"
-#include "lib/printk.h"
 #include "ept/vm.h"
+#include "lib/lib.h"
 
 int vm_memslot_add(struct vm *vm, uint64_t gpa, uint64_t size, uint64_t hva, unsigned flags,
 		   char *err, size_t errlen)

@@ -10,7 +10,7 @@
 #ifndef MINIHV_BUG_H
 #define MINIHV_BUG_H
 
-#include "arch/x86/compiler.h"
+#include "arch/x86/arch.h"
 
 void warn_slowpath(const char *file, int line, const char *cond);
 __noreturn void panic_at(const char *file, int line, const char *fmt, ...) __printf(3, 4);

@@ -9,7 +9,7 @@
 #ifndef MINIHV_CMDLINE_H
 #define MINIHV_CMDLINE_H
 
-#include "arch/x86/compiler.h"
+#include "arch/x86/arch.h"
 
 enum opt_type {
 	OPT_FLAG,   /* `key` alone */

@@ -1,6 +1,6 @@
 /* printk: format into a line buffer and write it to the serial console. */
 #include "lib/printk.h"
-#include "arch/x86/serial.h"
+#include "arch/x86/arch.h"
 
 bool console_quiet;
 

@@ -1,8 +1,6 @@
 #include "lib/emu_exit.h"
-#include "arch/x86/cpu.h"
-#include "arch/x86/ports.h"
 #include "lib/printk.h"
-#include "arch/x86/serial.h"
+#include "arch/x86/arch.h"
 
 __noreturn void emu_exit(int status)
 {

@@ -2,7 +2,7 @@
 #ifndef MINIHV_EMU_EXIT_H
 #define MINIHV_EMU_EXIT_H
 
-#include "arch/x86/compiler.h"
+#include "arch/x86/arch.h"
 
 #define EXIT_PASS 0
 #define EXIT_FAIL 1

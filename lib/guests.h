@@ -1,7 +1,7 @@
 #ifndef MINIHV_GUESTS_H
 #define MINIHV_GUESTS_H
 
-#include "arch/x86/compiler.h"
+#include "arch/x86/arch.h"
 
 struct guest_image {
 	const char *name;

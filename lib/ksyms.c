@@ -1,7 +1,7 @@
 #include "lib/ksyms.h"
-#include "arch/x86/cpu.h"
 #include "lib/kstring.h"
 #include "lib/printk.h"
+#include "arch/x86/arch.h"
 
 /* Emitted into .ksyms by scripts/mksyms.sh, sorted by address. */
 extern const uint64_t ksyms_count;

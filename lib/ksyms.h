@@ -5,7 +5,7 @@
 #ifndef MINIHV_KSYMS_H
 #define MINIHV_KSYMS_H
 
-#include "arch/x86/compiler.h"
+#include "arch/x86/arch.h"
 
 /* Name of the function containing @addr, NULL if unknown; *off gets the offset. */
 const char *ksym_lookup(uint64_t addr, uint64_t *off);

@@ -1,8 +1,7 @@
 #include "lib/ktest.h"
 #include "lib/bug.h"
 #include "lib/kstring.h"
-#include "arch/x86/serial.h"
-#include "arch/x86/traps.h"
+#include "arch/x86/arch.h"
 
 extern const struct ktest __ktests_start[], __ktests_end[];
 

@@ -8,8 +8,8 @@
 #ifndef MINIHV_KTEST_H
 #define MINIHV_KTEST_H
 
-#include "arch/x86/compiler.h"
 #include "lib/printk.h"
+#include "arch/x86/arch.h"
 
 struct ktest {
 	const char *name;

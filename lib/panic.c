@@ -1,10 +1,9 @@
 /* panic() and the WARN slow path for the kernel build. */
 #include "lib/bug.h"
-#include "arch/x86/cpu.h"
 #include "lib/emu_exit.h"
 #include "lib/ksyms.h"
 #include "lib/printk.h"
-#include "arch/x86/serial.h"
+#include "arch/x86/arch.h"
 
 unsigned long warn_count;
 bool panic_halt;

@@ -3,7 +3,7 @@
 #define MINIHV_PRINTK_H
 
 #include <stdarg.h>
-#include "arch/x86/compiler.h"
+#include "arch/x86/arch.h"
 
 int kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 int ksnprintf(char *buf, size_t size, const char *fmt, ...) __printf(3, 4);

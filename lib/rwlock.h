@@ -6,7 +6,7 @@
 #define MINIHV_RWLOCK_H
 
 #include "lib/bug.h"
-#include "arch/x86/compiler.h"
+#include "arch/x86/arch.h"
 
 #define RW_WRITER (-1)
 

@@ -6,7 +6,7 @@
 #define MINIHV_SPINLOCK_H
 
 #include "lib/bug.h"
-#include "arch/x86/compiler.h"
+#include "arch/x86/arch.h"
 
 struct spinlock {
 	int locked;

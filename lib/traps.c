@@ -3,12 +3,10 @@
  * resumes at its fixup (probes); an exception inside a self-test is dumped and
  * that test is abandoned (the harness hook); anything else is a panic.
  */
-#include "arch/x86/traps.h"
 #include "lib/bug.h"
-#include "arch/x86/cpu.h"
-#include "arch/x86/desc.h"
 #include "lib/ksyms.h"
 #include "lib/printk.h"
+#include "arch/x86/arch.h"
 
 struct extable_entry {
 	uint64_t insn;

@@ -1,6 +1,5 @@
 #include "mm/frame.h"
-#include "lib/bug.h"
-#include "lib/kerrno.h"
+#include "lib/lib.h"
 
 static bool test_bit(const uint64_t *bm, uint64_t n)
 {

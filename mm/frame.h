@@ -8,7 +8,7 @@
 #ifndef MINIHV_FRAME_H
 #define MINIHV_FRAME_H
 
-#include "arch/x86/compiler.h"
+#include "arch/x86/arch.h"
 
 #define PAGE_SHIFT 12
 #define PAGE_SIZE (1ULL << PAGE_SHIFT)

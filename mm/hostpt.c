@@ -4,12 +4,9 @@
  * the mm_* operations (mm/mm.c) and so through the notifiers.
  */
 #include "mm/hostpt.h"
-#include "lib/bug.h"
-#include "arch/x86/cpu.h"
-#include "lib/kerrno.h"
-#include "arch/x86/msr.h"
-#include "lib/printk.h"
 #include "mm/x86pt.h"
+#include "lib/lib.h"
+#include "arch/x86/arch.h"
 
 /* Every frame of physical RAM: set up by kmain from the memory map (mm/memmap.c). */
 struct frame_alloc phys_frames;

@@ -1,6 +1,5 @@
 #include "mm/memmap.h"
-#include "lib/kerrno.h"
-#include "lib/printk.h"
+#include "lib/lib.h"
 
 /* Real-mode IVT, BIOS data and the EBDA/ROM area: never handed out. */
 #define LOW_RESERVED_END (1ULL << 20)

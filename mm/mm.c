@@ -1,9 +1,7 @@
 #include "mm/mm.h"
 #include "mm/frame.h"
-#include "lib/bug.h"
-#include "arch/x86/hal.h"
-#include "lib/kerrno.h"
-#include "lib/kstring.h"
+#include "lib/lib.h"
+#include "arch/x86/arch.h"
 
 static const char *const event_names[] = {
 	[MMU_EV_UNMAP] = "unmap", [MMU_EV_PROTECT] = "protect",

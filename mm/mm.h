@@ -10,7 +10,7 @@
 #define MINIHV_MM_H
 
 #include "mm/pt.h"
-#include "lib/spinlock.h"
+#include "lib/lib.h"
 
 enum mmu_event {
 	MMU_EV_UNMAP,         /* mapping removed */
@@ -110,5 +110,14 @@ int mm_collapse(struct mm *mm, uint64_t va);
 int mm_migrate(struct mm *mm, uint64_t va, uint64_t new_pa, uint64_t *old_pa);
 bool mm_clear_young(struct mm *mm, uint64_t va, uint64_t size);
 bool mm_test_young(struct mm *mm, uint64_t va, uint64_t size);
+
+/*
+ * The rest of mm/'s public interface: other areas include mm/mm.h only
+ * (scripts/check-layers.sh). Last, because hostpt.h builds on the above.
+ */
+#include "mm/frame.h"
+#include "mm/memmap.h"
+#include "mm/x86pt.h"
+#include "mm/hostpt.h"
 
 #endif

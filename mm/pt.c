@@ -6,10 +6,8 @@
  * linked in, so a concurrent walker sees either the old or the new subtree.
  */
 #include "mm/pt.h"
-#include "lib/bug.h"
-#include "arch/x86/hal.h"
-#include "lib/kerrno.h"
-#include "lib/kstring.h"
+#include "lib/lib.h"
+#include "arch/x86/arch.h"
 
 static pte_t *table_of(uint64_t pa)
 {

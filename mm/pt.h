@@ -12,8 +12,8 @@
 #ifndef MINIHV_PT_H
 #define MINIHV_PT_H
 
-#include "arch/x86/compiler.h"
 #include "mm/frame.h"
+#include "arch/x86/arch.h"
 
 typedef uint64_t pte_t;
 

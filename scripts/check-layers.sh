@@ -5,26 +5,32 @@
 #    different areas always contains one);
 #  - a call from an object of the kernel build into a higher layer (read from
 #    the objects with nm, when $BUILD/k holds them);
-#  - a source file over 600 lines.
+#  - a source file over 600 lines;
+#  - an #include, from another area, of a header that is not its area's one
+#    public header (PUBLIC below); tests/ test the areas' insides and may
+#    include any header below them.
 # guest/ holds the guest ABI and the guest programs: any layer may include
 # its headers, and it includes nothing but arch and itself.
 # Usage: check-layers.sh [--self-test] [ROOT]   (ROOT: the tree, default the repository)
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 if [ "${1:-}" = --self-test ]; then
-	# Plant an upward include in a copy of the tree: the check must fail and name it.
+	# Plant an upward include in a copy of the tree: the check must fail and name it;
 	tmp=$(mktemp -d)
 	trap 'rm -rf "$tmp"' EXIT
 	(cd "$here/.." && git ls-files -co --exclude-standard -z | xargs -0 cp --parents -t "$tmp" 2>/dev/null)
+	# and a private header of a lower area in another.
 	sed -i '0,/^#include/s//#include "ept\/vm.h"\n#include/' "$tmp/mm/pt.c"
+	sed -i '0,/^#include/s//#include "mm\/frame.h"\n#include/' "$tmp/vmx/vcpu.c"
 	out=$(BUILD=/nonexistent "$here/check-layers.sh" "$tmp" 2>&1)
-	if [ $? -ne 0 ] && grep -q '^mm/pt.c:[0-9]*: .*includes ept/vm.h' <<< "$out"; then
-		echo "ok 1 check_layers_catches_upward_include"
+	if [ $? -ne 0 ] && grep -q '^mm/pt.c:[0-9]*: .*includes ept/vm.h' <<< "$out" &&
+	   grep -q '^vmx/vcpu.c:[0-9]*: includes mm/frame.h, private to mm/' <<< "$out"; then
+		echo "ok 1 check_layers_catches_upward_and_private_includes"
 		echo "1 passed, 0 failed, 0 skipped"
 		exit 0
 	fi
-	echo "not ok 1 check_layers_catches_upward_include"
-	echo "# the planted include in mm/pt.c went unnoticed:"
+	echo "not ok 1 check_layers_catches_upward_and_private_includes"
+	echo "# a planted include (mm/pt.c, vmx/vcpu.c) went unnoticed:"
 	sed 's/^/# /' <<< "$out" | tail -5
 	echo "0 passed, 1 failed, 0 skipped"
 	exit 1
@@ -40,6 +46,9 @@ RANK = {"arch": 0, "lib": 1, "mm": 2, "ept": 3, "vmx": 4, "boot": 5, "tests": 6}
 # exception stubs call the handler, the boot path calls kmain.
 ENTRY_POINTS = {"trap_handler", "kmain", "kernel_start64"}
 MAX_LINES = 600
+# Each area's one public header; the others are private to their area.
+PUBLIC = {"arch": "arch/x86/arch.h", "lib": "lib/lib.h", "mm": "mm/mm.h",
+          "ept": "ept/vm.h", "vmx": "vmx/vmx.h"}
 
 r = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=root,
                    capture_output=True, text=True)
@@ -88,6 +97,9 @@ for f in files:
         b = area(h)
         if not allowed(a, b):
             bad.append("%s:%d: %s (%s) includes %s (%s): upward" % (f, n, f, a, h, b))
+        elif a != b and a not in ("tests", "guest") and b in PUBLIC and h != PUBLIC[b]:
+            bad.append("%s:%d: includes %s, private to %s/: include %s"
+                       % (f, n, h, b, PUBLIC[b]))
 
 # Calls, from the kernel's objects: who defines a symbol, who uses it.
 objdir = os.path.join(build, "k")

@@ -189,7 +189,7 @@ run_layers() {
 	local log=$LOGS/layers.log start p=0 f=0 n=0 name out
 	start=$(now)
 	: > "$log"
-	for name in dependencies_point_down check_layers_catches_upward_include; do
+	for name in dependencies_point_down check_layers_catches_upward_and_private_includes; do
 		n=$((n + 1))
 		if [ $n = 1 ]; then
 			out=$(BUILD="$BUILD" "$here/check-layers.sh" 2>&1)

@@ -1,9 +1,7 @@
 #include "vmx/vmx_caps.h"
-#include "arch/x86/cpu.h"
-#include "lib/kstring.h"
-#include "arch/x86/msr.h"
-#include "lib/printk.h"
 #include "vmx/vmcs_defs.h"
+#include "lib/lib.h"
+#include "arch/x86/arch.h"
 
 void vmx_probe(struct vmx_caps *c)
 {

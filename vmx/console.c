@@ -9,10 +9,9 @@
  * the four characters \xHH. A line longer than the buffer is wrapped.
  */
 #include "vmx/console.h"
-#include "lib/kstring.h"
-#include "lib/printk.h"
 #include "vmx/vcpu.h"
 #include "ept/vm.h"
+#include "lib/lib.h"
 
 size_t console_escape(uint8_t c, char out[4])
 {

@@ -2,7 +2,7 @@
 #ifndef MINIHV_CONSOLE_H
 #define MINIHV_CONSOLE_H
 
-#include "arch/x86/compiler.h"
+#include "arch/x86/arch.h"
 
 struct vcpu;
 

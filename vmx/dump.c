@@ -1,12 +1,9 @@
 #include "vmx/dump.h"
-#include "ept/ept_fmt.h"
-#include "ept/gpc.h"
-#include "mm/hostpt.h"
-#include "lib/printk.h"
 #include "vmx/vcpu.h"
-#include "ept/vm.h"
 #include "vmx/vmcs.h"
-#include "mm/x86pt.h"
+#include "ept/vm.h"
+#include "mm/mm.h"
+#include "lib/lib.h"
 
 static const char *const level_tag[] = { "", "L1", "L2", "L3", "L4" };
 

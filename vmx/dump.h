@@ -6,7 +6,7 @@
 #ifndef MINIHV_DUMP_H
 #define MINIHV_DUMP_H
 
-#include "arch/x86/compiler.h"
+#include "arch/x86/arch.h"
 
 struct vm;
 

@@ -4,9 +4,8 @@
  * VMX capability MSRs itself (struct mmu_caps in ept/vm.h).
  */
 #include "vmx/ept_caps.h"
-#include "lib/kerrno.h"
 #include "vmx/loader.h"
-#include "lib/printk.h"
+#include "lib/lib.h"
 
 /* INVEPT types (SDM 3C, 30.3, "INVEPT"). */
 #define INVEPT_SINGLE 1

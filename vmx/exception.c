@@ -21,14 +21,11 @@
  * through the pin-based control, not the bitmap.
  */
 #include "vmx/exception.h"
-#include "arch/x86/cpu.h"
-#include "arch/x86/desc.h"
-#include "lib/kstring.h"
-#include "lib/printk.h"
-#include "arch/x86/traps.h"
 #include "vmx/vcpu.h"
-#include "ept/vm.h"
 #include "vmx/vmcs.h"
+#include "ept/vm.h"
+#include "lib/lib.h"
+#include "arch/x86/arch.h"
 
 #define EXC_NOT_INTERCEPTED \
 	((1u << X86_EXC_DB) | (1u << X86_EXC_NMI) | (1u << X86_EXC_BP) | (1u << X86_EXC_MC))

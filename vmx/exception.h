@@ -6,7 +6,7 @@
 #ifndef MINIHV_EXCEPTION_H
 #define MINIHV_EXCEPTION_H
 
-#include "arch/x86/compiler.h"
+#include "arch/x86/arch.h"
 
 struct vcpu;
 

@@ -2,20 +2,16 @@
  * Exit dispatch. A guest that does something minihv does not emulate is
  * stopped with a message that names what and where; the host carries on.
  */
-#include "lib/bug.h"
 #include "vmx/console.h"
-#include "arch/x86/cpu.h"
 #include "vmx/exception.h"
-#include "guest/hypercall.h"
-#include "lib/kerrno.h"
-#include "lib/kstring.h"
 #include "vmx/msr_exit.h"
-#include "arch/x86/ports.h"
-#include "lib/printk.h"
 #include "vmx/vcpu.h"
 #include "vmx/exits.h"
-#include "ept/vm.h"
 #include "vmx/vmcs.h"
+#include "ept/vm.h"
+#include "lib/lib.h"
+#include "arch/x86/arch.h"
+#include "guest/hypercall.h"
 
 static uint64_t guest_rip(void)
 {

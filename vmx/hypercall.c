@@ -3,13 +3,12 @@
  * arguments in RDI, RSI; the result in RAX. A bad argument is an error
  * code for the guest, never a stop.
  */
-#include "guest/hypercall.h"
-#include "lib/kerrno.h"
-#include "lib/kstring.h"
-#include "ept/vm.h"
 #include "vmx/console.h"
 #include "vmx/exits.h"
 #include "vmx/vcpu.h"
+#include "ept/vm.h"
+#include "lib/lib.h"
+#include "guest/hypercall.h"
 
 static long hc_write(struct vcpu *v, uint64_t gpa, uint64_t len)
 {

@@ -1,12 +1,8 @@
 #include "vmx/loader.h"
 #include "vmx/ept_caps.h"
 #include "vmx/vmcs.h"
-#include "lib/bug.h"
-#include "mm/frame.h"
-#include "lib/kerrno.h"
-#include "lib/kstring.h"
-#include "lib/printk.h"
-#include "mm/x86pt.h"
+#include "mm/mm.h"
+#include "lib/lib.h"
 
 /* Identity-map [0, 4 GiB) for the guest with 2 MiB pages. */
 static void write_guest_page_tables(struct vm *vm)

@@ -5,10 +5,10 @@
 #ifndef MINIHV_GUEST_LOADER_H
 #define MINIHV_GUEST_LOADER_H
 
-#include "arch/x86/compiler.h"
 #include "vmx/vcpu.h"
-#include "ept/vm.h"
 #include "vmx/vmx.h"
+#include "ept/vm.h"
+#include "arch/x86/arch.h"
 
 #define GUEST_PML4 0x1000ULL
 #define GUEST_PDPT 0x2000ULL

@@ -7,11 +7,10 @@
  * in a triple fault whose message could name the #GP but not the MSR.
  */
 #include "vmx/msr_exit.h"
-#include "arch/x86/cpu.h"
-#include "arch/x86/msr.h"
-#include "lib/printk.h"
 #include "vmx/vcpu.h"
 #include "vmx/vmcs.h"
+#include "lib/lib.h"
+#include "arch/x86/arch.h"
 
 static const struct {
 	uint32_t msr;

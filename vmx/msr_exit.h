@@ -2,7 +2,7 @@
 #ifndef MINIHV_MSR_EXIT_H
 #define MINIHV_MSR_EXIT_H
 
-#include "arch/x86/compiler.h"
+#include "arch/x86/arch.h"
 
 struct vcpu;
 

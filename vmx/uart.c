@@ -10,8 +10,8 @@
  */
 #include "vmx/uart.h"
 #include "vmx/console.h"
-#include "arch/x86/ports.h"
 #include "vmx/vcpu.h"
+#include "arch/x86/arch.h"
 
 #define MSR_CONNECTED (UART_MSR_CTS | UART_MSR_DSR | UART_MSR_DCD)
 

@@ -5,7 +5,7 @@
 #ifndef MINIHV_UART_H
 #define MINIHV_UART_H
 
-#include "arch/x86/compiler.h"
+#include "arch/x86/arch.h"
 
 struct vcpu;
 

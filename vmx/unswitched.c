@@ -11,8 +11,8 @@
  * cannot enable AVX (XSETBV exits and is not emulated).
  */
 #include "vmx/unswitched.h"
-#include "arch/x86/cpu.h"
-#include "lib/kstring.h"
+#include "lib/lib.h"
+#include "arch/x86/arch.h"
 
 static uint8_t *fxsave_area(const struct vcpu_unswitched *u)
 {

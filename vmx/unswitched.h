@@ -5,8 +5,7 @@
 #ifndef MINIHV_UNSWITCHED_H
 #define MINIHV_UNSWITCHED_H
 
-#include "arch/x86/compiler.h"
-#include "arch/x86/cpu.h"
+#include "arch/x86/arch.h"
 
 struct vcpu_unswitched {
 	uint8_t fxsave[FXSAVE_SIZE + 16]; /* the FXSAVE area at its first 16-byte boundary */

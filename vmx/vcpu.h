@@ -5,12 +5,12 @@
 #ifndef MINIHV_VCPU_H
 #define MINIHV_VCPU_H
 
-#include "arch/x86/compiler.h"
 #include "vmx/vmcs_defs.h"
 #include "vmx/exception.h"
-#include "ept/gpc.h"
 #include "vmx/uart.h"
 #include "vmx/unswitched.h"
+#include "ept/vm.h"
+#include "arch/x86/arch.h"
 
 struct vm;
 struct vmx_cpu;

@@ -5,9 +5,9 @@
 #ifndef MINIHV_VMCS_H
 #define MINIHV_VMCS_H
 
-#include "arch/x86/compiler.h"
 #include "vmx/vmcs_defs.h"
 #include "vmx/vmx_insn.h"
+#include "arch/x86/arch.h"
 
 #define VMCS_CHECK(f, w)                                                            \
 	_Static_assert(__builtin_constant_p(f) && VMCS_WIDTH(f) == (w),             \

@@ -6,20 +6,13 @@
  */
 #include "vmx/vcpu.h"
 #include "vmx/vmcs_setup.h"
-#include "lib/bug.h"
-#include "arch/x86/cpu.h"
-#include "arch/x86/desc.h"
-#include "ept/ept_fmt.h"
-#include "arch/x86/hal.h"
-#include "guest/hypercall.h"
-#include "mm/hostpt.h"
-#include "lib/kerrno.h"
-#include "lib/kstring.h"
-#include "arch/x86/msr.h"
-#include "lib/printk.h"
-#include "ept/vm.h"
 #include "vmx/vmcs.h"
 #include "vmx/vmx.h"
+#include "ept/vm.h"
+#include "mm/mm.h"
+#include "lib/lib.h"
+#include "arch/x86/arch.h"
+#include "guest/hypercall.h"
 
 /*
  * Guest CR0: PE | MP | ET | NE | PG (EM and TS clear: x87 and SSE run without

@@ -1,11 +1,7 @@
 #include "vmx/vmx.h"
-#include "arch/x86/cpu.h"
-#include "arch/x86/hal.h"
-#include "mm/hostpt.h"
-#include "lib/kerrno.h"
-#include "lib/kstring.h"
-#include "arch/x86/msr.h"
-#include "lib/printk.h"
+#include "mm/mm.h"
+#include "lib/lib.h"
+#include "arch/x86/arch.h"
 
 /* A control register value is allowed if it has every FIXED0 bit and no bit outside FIXED1. */
 static bool cr_fixed_ok(unsigned long v, uint64_t fixed0, uint64_t fixed1)

@@ -5,9 +5,9 @@
 #ifndef MINIHV_VMX_H
 #define MINIHV_VMX_H
 
-#include "arch/x86/compiler.h"
 #include "vmx/vmx_caps.h"
 #include "vmx/vmx_insn.h"
+#include "arch/x86/arch.h"
 
 struct vmx_cpu {
 	bool on;
@@ -24,5 +24,14 @@ int hv_ready(char *why, size_t len);
 /* 0, or -ENODEV/-EPERM/-EINVAL/-EIO/-EBUSY with the reason in @why. */
 int vmx_enable(struct vmx_cpu *c, char *why, size_t len);
 void vmx_disable(struct vmx_cpu *c);
+
+/*
+ * The rest of vmx/'s public interface: other areas include vmx/vmx.h only
+ * (scripts/check-layers.sh). Last, because loader.h builds on the above.
+ */
+#include "vmx/vcpu.h"
+#include "vmx/loader.h"
+#include "vmx/dump.h"
+#include "vmx/vmcs.h"
 
 #endif

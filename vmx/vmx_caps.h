@@ -6,7 +6,7 @@
 #ifndef MINIHV_VMX_CAPS_H
 #define MINIHV_VMX_CAPS_H
 
-#include "arch/x86/compiler.h"
+#include "arch/x86/arch.h"
 
 /* The control bits are those of vmcs_defs.h (CPU_*, CPU2_*): the allowed-1 half names them. */
 /* IA32_VMX_EPT_VPID_CAP (SDM 3D, A.10). */

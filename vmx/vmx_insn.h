@@ -6,8 +6,8 @@
 #ifndef MINIHV_VMX_INSN_H
 #define MINIHV_VMX_INSN_H
 
-#include "arch/x86/compiler.h"
-#include "lib/kerrno.h"
+#include "lib/lib.h"
+#include "arch/x86/arch.h"
 
 #define VMX_PA_INSN(insn, pa)                                                          \
 	({                                                                             \
