@@ -9,7 +9,10 @@
 #include "ept/vm.h"
 #include "lib/lib.h"
 
-/* What resolve() found, consumed by install() only under mmu_lock (seed 003). */
+/*
+ * What resolve() found, consumed by install() only under mmu_lock (seed
+ * ../shared/seeds/003_c1c4202c3c43e2ca.txt).
+ */
 struct fault {
 	uint64_t gpa, gfn, seq;
 	bool write;

@@ -1,5 +1,6 @@
 /*
- * gfn-to-pfn cache (seed 001, Linux's virt/kvm/pfncache.c): a guest page the
+ * gfn-to-pfn cache (seed ../shared/seeds/001_2f6288b8cba2f4fe.txt, Linux's
+ * virt/kvm/pfncache.c): a guest page the
  * hypervisor itself reads or writes, mapped once and kept honest by the same
  * invalidations that keep EPT coherent. Pure: host-tested.
  *

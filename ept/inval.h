@@ -1,6 +1,7 @@
 /*
  * Invalidation tracking between the primary MMU (host page tables) and EPT,
- * as KVM's mmu_invalidate_* (seeds 000 and 002, ../shared/DESIGN.md). All state is in
+ * as KVM's mmu_invalidate_* (seeds ../shared/seeds/000_2316efe6a1f42eb7.txt and
+ * 002_e1e06e68a47d5deb.txt, ../shared/DESIGN.md). All state is in
  * gfn units; INVALID_GPA marks an unset range. Pure: host-tested.
  *
  * Writers (begin/range_add/end) hold the VM's mmu_lock. A fault snapshots

@@ -1,6 +1,7 @@
 /*
  * The secondary MMU's side of the primary MMU's notifiers (../shared/DESIGN.md,
- * "The rules to reproduce"; seeds 000 and 002 under ../shared/seeds/): every
+ * "The rules to reproduce"; seeds 000_2316efe6a1f42eb7.txt and
+ * 002_e1e06e68a47d5deb.txt under ../shared/seeds/): every
  * host change is an invalidation of the gfns it covers, with precise zaps and
  * at most one flush per batch; aging reads (and clears) EPT accessed bits.
  * Pure: host-tested against an arena-backed mm.

@@ -195,7 +195,8 @@ static bool numa_one(void *ctx, uint64_t va, int level, pte_t *entry)
 }
 
 /*
- * NUMA hinting, precise (seed 002): a page already hinted, or one that cannot
+ * NUMA hinting, precise (seed ../shared/seeds/002_e1e06e68a47d5deb.txt): a
+ * page already hinted, or one that cannot
  * migrate (a huge page), does not change and is not invalidated; the pages
  * that do change are notified in one start/end batch that begins at the
  * first of them and ends after the last.
@@ -225,7 +226,8 @@ int mm_numa_fault(struct mm *mm, uint64_t va)
 {
 	int level;
 	pte_t *entry = pt_find_leaf(&mm->pt, va, &level);
-	pte_t e = entry ? READ_ONCE(*entry) : 0; /* read once (seed 003) */
+	/* Read once (seed ../shared/seeds/003_c1c4202c3c43e2ca.txt). */
+	pte_t e = entry ? READ_ONCE(*entry) : 0;
 
 	if (!entry || !(mm->pt.fmt->prot(e) & PT_PROT_NUMA))
 		return -ENOENT;

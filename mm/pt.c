@@ -1,6 +1,7 @@
 /*
  * The generic walker. Every entry of a live table is written with
- * WRITE_ONCE and read with READ_ONCE into a local, never re-read (seed 003:
+ * WRITE_ONCE and read with READ_ONCE into a local, never re-read (seed
+ * ../shared/seeds/003_c1c4202c3c43e2ca.txt:
  * an entry can change under a lockless reader, and re-reading it could walk
  * into a huge page as if it were a table). Tables are filled before they are
  * linked in, so a concurrent walker sees either the old or the new subtree.

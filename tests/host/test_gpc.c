@@ -1,5 +1,6 @@
 /*
- * Host unit tests for ept/gpc.c, the gfn-to-pfn cache (seed 001, ../shared/../shared/DESIGN.md):
+ * Host unit tests for ept/gpc.c, the gfn-to-pfn cache (seed
+ * ../shared/seeds/001_2f6288b8cba2f4fe.txt, ../shared/DESIGN.md):
  * activate/deactivate/check/refresh/lock against a VM and a primary MMU built
  * over the arena (hostvm.h). Single-threaded: gpc->hook runs invalidations at
  * the two points where gpc_refresh() has its lock dropped, so every

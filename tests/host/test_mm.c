@@ -165,7 +165,8 @@ static void test_protect_part_of_huge(void)
 }
 
 /*
- * NUMA hinting, precise (seed 002, hole 8): only 4 KiB pages not hinted yet
+ * NUMA hinting, precise (seed ../shared/seeds/002_e1e06e68a47d5deb.txt,
+ * hole 8): only 4 KiB pages not hinted yet
  * change, access is left alone, and exactly the pages that change are
  * notified, in one batch.
  */

@@ -172,7 +172,10 @@ static void test_overlapping_widen(void)
 	  ept_maps(between, NULL, NULL, NULL) && coherent());
 }
 
-/* Precise invalidation (seed 002): zap what the guest could see change, flush once. */
+/*
+ * Precise invalidation (seed ../shared/seeds/002_e1e06e68a47d5deb.txt): zap
+ * what the guest could see change, flush once.
+ */
 static void test_precision(void)
 {
 	uint64_t hva;

@@ -93,7 +93,8 @@ KTEST(inval_bug_no_range_warns_once)
 		CHECK(mmu_invalidate_end(&vm.inval)); /* no range_add() in between */
 		spin_unlock(&vm.mmu_lock);
 	}
-	CHECK_EQ(warn_count, w + 1); /* seed 000: WARN_ON_ONCE, and only once */
+	/* ../shared/seeds/000_2316efe6a1f42eb7.txt: WARN_ON_ONCE, and only once */
+	CHECK_EQ(warn_count, w + 1);
 	CHECK(!vm.bugged, "a missing range is a warning, not a VM bug");
 	vm_destroy(&vm);
 }
