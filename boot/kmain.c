@@ -44,6 +44,31 @@ static void dump_at_teardown(struct vm *vm)
 	dump_vm(vm, kopts.dump);
 }
 
+/* The frame allocator over the boot memory map, then the host page tables. */
+static void memory_init(void)
+{
+	if (boot_info.ram_top > MEMMAP_MAX_PHYS)
+		printk("minihv: RAM above %llu GiB is not used (the frame bitmap ends there)\n",
+		       (unsigned long long)MEMMAP_MAX_PHYS >> 30);
+	char memerr[256];
+	struct phys_range rsv[2 + BI_MAX_MODULES];
+	unsigned nrsv = boot_reserved(&boot_info, (uint64_t)_kernel_start, (uint64_t)_kernel_end,
+				      rsv);
+	if (memmap_setup(&phys_frames, frame_bitmap, boot_info.regions, boot_info.nregions,
+			 boot_info.ram_top, rsv, nrsv, memerr, sizeof(memerr)))
+		panic("%s", memerr);
+	pr_info("mm: %llu MiB free of %llu MiB available\n",
+		(unsigned long long)(phys_frames.nfree << PAGE_SHIFT) >> 20,
+		(unsigned long long)boot_info.ram_avail >> 20);
+
+	/* Cover at least 4 GiB so MMIO (local APIC, ...) stays reachable. */
+	int r = hostpt_init(MAX(boot_info.ram_top, 4ULL << 30));
+	if (r)
+		panic("host page tables: error %d", r);
+	pr_info("mm: host page tables at %#llx, %lu table pages\n",
+		(unsigned long long)host_mm.pt.root, host_mm.pt.table_pages);
+}
+
 void kmain(uint32_t magic, uint32_t mbi_pa)
 {
 	char err[1024];
@@ -72,29 +97,9 @@ void kmain(uint32_t magic, uint32_t mbi_pa)
 		printk("minihv: bad command line '%s': %s\n", boot_info.cmdline, err);
 	print_boot_info(&boot_info);
 
-	if (boot_info.ram_top > MEMMAP_MAX_PHYS)
-		printk("minihv: RAM above %llu GiB is not used (the frame bitmap ends there)\n",
-		       (unsigned long long)MEMMAP_MAX_PHYS >> 30);
-	char memerr[256];
-	struct phys_range rsv[2 + BI_MAX_MODULES];
-	unsigned nrsv = boot_reserved(&boot_info, (uint64_t)_kernel_start, (uint64_t)_kernel_end,
-				      rsv);
-	if (memmap_setup(&phys_frames, frame_bitmap, boot_info.regions, boot_info.nregions,
-			 boot_info.ram_top, rsv, nrsv, memerr, sizeof(memerr)))
-		panic("%s", memerr);
-	pr_info("mm: %llu MiB free of %llu MiB available\n",
-		(unsigned long long)(phys_frames.nfree << PAGE_SHIFT) >> 20,
-		(unsigned long long)boot_info.ram_avail >> 20);
-
+	memory_init();
 	if (kopts.dump)
 		vm_destroy_hook = dump_at_teardown;
-
-	/* Cover at least 4 GiB so MMIO (local APIC, ...) stays reachable. */
-	int r = hostpt_init(MAX(boot_info.ram_top, 4ULL << 30));
-	if (r)
-		panic("host page tables: error %d", r);
-	pr_info("mm: host page tables at %#llx, %lu table pages\n",
-		(unsigned long long)host_mm.pt.root, host_mm.pt.table_pages);
 
 	int status = EXIT_PASS;
 	const struct boot_module *guest = find_guest_module(&boot_info);

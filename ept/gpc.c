@@ -109,6 +109,22 @@ static bool invalidation_covers(struct vm *vm, uint64_t gfn)
 	return busy;
 }
 
+/* Under @lock: @uhva from the memslot, if memslots changed since it was set. */
+static int gpc_find_slot(struct gpc *gpc)
+{
+	struct vm *vm = gpc->vm;
+
+	if (gpc->generation == READ_ONCE(vm->slots.generation))
+		return 0;
+	struct memslot *s = memslot_find(&vm->slots, gpc->gpa >> PAGE_SHIFT);
+
+	if (!s || (s->flags & MEMSLOT_READONLY))
+		return s ? -EACCES : -EFAULT;
+	gpc->uhva = memslot_gfn_to_hva(s, gpc->gpa >> PAGE_SHIFT);
+	gpc->generation = vm->slots.generation;
+	return 0;
+}
+
 int gpc_refresh(struct gpc *gpc, uint64_t len)
 {
 	struct vm *vm = gpc->vm;
@@ -127,16 +143,9 @@ int gpc_refresh(struct gpc *gpc, uint64_t len)
 		struct pt_walk w;
 
 		/* The slot again whenever memslots changed, also while the lock was dropped. */
-		if (gpc->generation != READ_ONCE(vm->slots.generation)) {
-			struct memslot *s = memslot_find(&vm->slots, gpc->gpa >> PAGE_SHIFT);
-
-			if (!s || (s->flags & MEMSLOT_READONLY)) {
-				r = s ? -EACCES : -EFAULT;
-				break;
-			}
-			gpc->uhva = memslot_gfn_to_hva(s, gpc->gpa >> PAGE_SHIFT);
-			gpc->generation = vm->slots.generation;
-		}
+		r = gpc_find_slot(gpc);
+		if (r)
+			break;
 		gpc->refresh_loops++;
 		gpc->invalidated = false;
 		write_unlock(&gpc->lock);

@@ -140,6 +140,7 @@ static long info_loop(uint64_t area, uint64_t area2)
 	}
 }
 
+/* The command dispatcher: one case per test command, longer than 60 lines on purpose. */
 long guest_main(uint64_t ram, uint64_t cmd, uint64_t arg, uint64_t arg2)
 {
 	(void)ram;

@@ -64,7 +64,10 @@ static void com1_out(unsigned reg, uint8_t v)
 	outb((uint16_t)(COM1_BASE + reg), v);
 }
 
-/* The registers as Linux's 8250 driver probes them, then a line with hostile bytes. */
+/*
+ * The registers as Linux's 8250 driver probes them, then a line with hostile
+ * bytes: one probe sequence in the driver's order, kept whole (over 60 lines).
+ */
 long tg_uart(void)
 {
 	static const char line[] = TG_UART_LINE;

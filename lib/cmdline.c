@@ -80,6 +80,45 @@ static void list_valid(char *msg, size_t size, const struct opt_def *defs, size_
 		n += (size_t)ksnprintf(msg + n, size - n, " %s", defs[i].syntax);
 }
 
+static const struct opt_def *find_def(const struct opt_def *defs, size_t ndefs, const char *key,
+				      size_t keylen)
+{
+	for (size_t i = 0; i < ndefs; i++)
+		if (strlen(defs[i].key) == keylen && !strncmp(defs[i].key, key, keylen))
+			return &defs[i];
+	return NULL;
+}
+
+/* 1 with the reason in @msg if @val cannot be @def's value; @num gets a size. */
+static int check_value(const struct opt_def *def, const char *val, size_t vlen, bool dup,
+		       uint64_t *num, char *msg, size_t size)
+{
+	int bad = 0;
+
+	if (dup) {
+		/* Which one should win is a guess: refuse both rather than pick. */
+		ksnprintf(msg, size, "option '%s' given twice", def->key);
+		bad = 1;
+	} else if (def->type == OPT_FLAG && val) {
+		ksnprintf(msg, size, "option '%s' takes no value (got '%.*s')",
+			  def->key, (int)vlen, val);
+		bad = 1;
+	} else if (def->type != OPT_FLAG && (!val || vlen == 0)) {
+		ksnprintf(msg, size, "option '%s' needs a value: %s", def->key,
+			  def->syntax);
+		bad = 1;
+	} else if (def->type == OPT_SIZE) {
+		int r = parse_size(val, vlen, num);
+		if (r) {
+			ksnprintf(msg, size, "option '%s': bad number '%.*s' (%s): %s",
+				  def->key, (int)vlen, val,
+				  r == -ERANGE ? "too large" : "not N[K|M|G]", def->syntax);
+			bad = 1;
+		}
+	}
+	return bad;
+}
+
 int cmdline_parse(const char *line, const struct opt_def *defs, size_t ndefs, opt_fn fn,
 		  void *ctx, char *err, size_t errlen)
 {
@@ -106,13 +145,7 @@ int cmdline_parse(const char *line, const struct opt_def *defs, size_t ndefs, op
 		const char *val = eq < p ? eq + 1 : NULL;
 		size_t vlen = val ? (size_t)(p - val) : 0;
 
-		const struct opt_def *def = NULL;
-		for (size_t i = 0; i < ndefs; i++) {
-			if (strlen(defs[i].key) == keylen && !strncmp(defs[i].key, tok, keylen)) {
-				def = &defs[i];
-				break;
-			}
-		}
+		const struct opt_def *def = find_def(defs, ndefs, tok, keylen);
 		if (!def) {
 			ksnprintf(msg, sizeof(msg), "unknown option '%.*s'", (int)toklen, tok);
 			list_valid(msg, sizeof(msg), defs, ndefs);
@@ -121,29 +154,8 @@ int cmdline_parse(const char *line, const struct opt_def *defs, size_t ndefs, op
 		}
 
 		uint64_t num = 0;
-		int bad = 0;
 		uint64_t bit = 1ULL << ((size_t)(def - defs) % 64);
-		if (seen & bit) {
-			/* Which one should win is a guess: refuse both rather than pick. */
-			ksnprintf(msg, sizeof(msg), "option '%s' given twice", def->key);
-			bad = 1;
-		} else if (def->type == OPT_FLAG && val) {
-			ksnprintf(msg, sizeof(msg), "option '%s' takes no value (got '%.*s')",
-				  def->key, (int)vlen, val);
-			bad = 1;
-		} else if (def->type != OPT_FLAG && (!val || vlen == 0)) {
-			ksnprintf(msg, sizeof(msg), "option '%s' needs a value: %s", def->key,
-				  def->syntax);
-			bad = 1;
-		} else if (def->type == OPT_SIZE) {
-			int r = parse_size(val, vlen, &num);
-			if (r) {
-				ksnprintf(msg, sizeof(msg), "option '%s': bad number '%.*s' (%s): %s",
-					  def->key, (int)vlen, val,
-					  r == -ERANGE ? "too large" : "not N[K|M|G]", def->syntax);
-				bad = 1;
-			}
-		}
+		int bad = check_value(def, val, vlen, seen & bit, &num, msg, sizeof(msg));
 		if (!bad && fn) {
 			char why[256] = "";
 			if (fn(ctx, def, val, vlen, num, why, sizeof(why))) {

@@ -112,6 +112,10 @@ static void handle_ept_violation(struct vcpu *v, uint64_t qual)
 			  (unsigned long long)gpa, why, (unsigned long long)guest_rip());
 }
 
+/*
+ * One switch over the basic exit reason, longer than 60 lines on purpose:
+ * every exit minihv handles is one case here, read as one table.
+ */
 bool vcpu_handle_exit(struct vcpu *v, unsigned reason)
 {
 	uint64_t qual = v->last_exit_qual;

@@ -47,20 +47,26 @@ static int adjust_controls(uint32_t want, uint32_t required, uint32_t msr, const
 	return 0;
 }
 
-int vmcs_setup_controls(struct vcpu *v, char *err, size_t errlen)
-{
-	const struct vmx_caps *c = &v->cpu->caps;
-	bool true_ctls = c->basic & VMX_BASIC_TRUE_CTLS;
+/* The five execution controls, as this CPU's allowed-0/1 settings adjust them. */
+struct vmx_controls {
 	uint32_t pin, cpu, cpu2, exit, entry;
+};
+
+/* 0, or -EOPNOTSUPP with the control and the bits this CPU refuses in @err. */
+static int pick_controls(const struct vmx_caps *c, struct vmx_controls *k, char *err,
+			 size_t errlen)
+{
+	bool true_ctls = c->basic & VMX_BASIC_TRUE_CTLS;
 	int r;
 
+	*k = (struct vmx_controls){ 0 };
 	if (!c->ept) {
 		ksnprintf(err, errlen, "EPT is not supported (IA32_VMX_PROCBASED_CTLS2 bit 1)");
 		return -EOPNOTSUPP;
 	}
 	r = adjust_controls(PIN_NMI_EXITING | PIN_EXT_INTR_EXITING | PIN_PREEMPTION_TIMER, 0,
 			    true_ctls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS : MSR_IA32_VMX_PINBASED_CTLS,
-			    "pin-based controls", &pin, err, errlen);
+			    "pin-based controls", &k->pin, err, errlen);
 	if (!r)
 		/*
 		 * MWAIT could park the CPU in a deep C-state where the preemption
@@ -70,32 +76,40 @@ int vmcs_setup_controls(struct vcpu *v, char *err, size_t errlen)
 				    CPU_SECONDARY_CONTROLS | CPU_MWAIT_EXITING | CPU_MONITOR_EXITING,
 				    true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS
 					      : MSR_IA32_VMX_PROCBASED_CTLS,
-				    "processor-based controls", &cpu, err, errlen);
+				    "processor-based controls", &k->cpu, err, errlen);
 	/* CR3 accesses need no exits with EPT: clear them where the CPU lets us. */
-	cpu &= ~((CPU_CR3_LOAD_EXITING | CPU_CR3_STORE_EXITING) &
+	k->cpu &= ~((CPU_CR3_LOAD_EXITING | CPU_CR3_STORE_EXITING) &
 		 ~(uint32_t)rdmsr(true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS
 					    : MSR_IA32_VMX_PROCBASED_CTLS));
 	if (!r)
 		r = adjust_controls(c->vpid ? CPU2_ENABLE_VPID : 0, CPU2_ENABLE_EPT,
-				    MSR_IA32_VMX_PROCBASED_CTLS2, "secondary controls", &cpu2, err,
+				    MSR_IA32_VMX_PROCBASED_CTLS2, "secondary controls", &k->cpu2, err,
 				    errlen);
 	if (!r)
 		r = adjust_controls(EXIT_SAVE_EFER, EXIT_HOST_ADDR_SPACE_SIZE | EXIT_LOAD_EFER,
 				    true_ctls ? MSR_IA32_VMX_TRUE_EXIT_CTLS : MSR_IA32_VMX_EXIT_CTLS,
-				    "VM-exit controls", &exit, err, errlen);
+				    "VM-exit controls", &k->exit, err, errlen);
 	if (!r)
 		r = adjust_controls(0, ENTRY_IA32E_MODE | ENTRY_LOAD_EFER,
 				    true_ctls ? MSR_IA32_VMX_TRUE_ENTRY_CTLS
 					      : MSR_IA32_VMX_ENTRY_CTLS,
-				    "VM-entry controls", &entry, err, errlen);
+				    "VM-entry controls", &k->entry, err, errlen);
+	return r;
+}
+
+int vmcs_setup_controls(struct vcpu *v, char *err, size_t errlen)
+{
+	struct vmx_controls k;
+	int r = pick_controls(&v->cpu->caps, &k, err, errlen);
+
 	if (r)
 		return r;
 
-	vmcs_write32(PIN_BASED_VM_EXEC_CONTROL, pin);
-	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, cpu);
-	vmcs_write32(SECONDARY_VM_EXEC_CONTROL, cpu2);
-	vmcs_write32(VM_EXIT_CONTROLS, exit);
-	vmcs_write32(VM_ENTRY_CONTROLS, entry);
+	vmcs_write32(PIN_BASED_VM_EXEC_CONTROL, k.pin);
+	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, k.cpu);
+	vmcs_write32(SECONDARY_VM_EXEC_CONTROL, k.cpu2);
+	vmcs_write32(VM_EXIT_CONTROLS, k.exit);
+	vmcs_write32(VM_ENTRY_CONTROLS, k.entry);
 	vcpu_exc_setup(); /* guest exceptions are recorded, then re-delivered */
 	vmcs_write32(CR3_TARGET_COUNT, 0);
 	vmcs_write32(VM_EXIT_MSR_STORE_COUNT, 0);
@@ -103,14 +117,14 @@ int vmcs_setup_controls(struct vcpu *v, char *err, size_t errlen)
 	vmcs_write32(VM_ENTRY_MSR_LOAD_COUNT, 0);
 	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, 0);
 	vmcs_write64(EPT_POINTER, v->vm->eptp);
-	if (cpu2 & CPU2_ENABLE_VPID)
+	if (k.cpu2 & CPU2_ENABLE_VPID)
 		vmcs_write16(VIRTUAL_PROCESSOR_ID, v->vm->id + 1); /* 0 is the host's */
 	/* The guest owns CR0/CR4 except VMXE, which it reads as clear. */
 	vmcs_writel(CR0_GUEST_HOST_MASK, 0);
 	vmcs_writel(CR4_GUEST_HOST_MASK, X86_CR4_VMXE);
 	vmcs_writel(CR4_READ_SHADOW, GUEST_CR4_BITS);
 	vmcs_writel(CR0_READ_SHADOW, GUEST_CR0_BITS);
-	if (pin & PIN_PREEMPTION_TIMER) {
+	if (k.pin & PIN_PREEMPTION_TIMER) {
 		/*
 		 * Written once: without the "save VMX-preemption timer value" exit
 		 * control the field keeps this value, so every entry starts a full
