@@ -34,7 +34,7 @@ KCFLAGS := -std=gnu11 -O2 -g $(WARN) $(INCS) -ffreestanding -fno-stack-protector
 KLDFLAGS := -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T linker.ld
 
 KSRC := $(filter-out vmx/asm-offsets.c,$(wildcard boot/*.c arch/x86/*.c mm/*.c lib/*.c vmx/*.c \
-	ept/*.c tests/kernel/*.c))
+	virt/*.c ept/*.c tests/kernel/*.c))
 KASM := $(wildcard boot/*.asm arch/x86/*.asm vmx/*.asm)
 # GNU as, for the stubs whose CFI gdb needs (boot/start64.S, arch/x86/isr.S).
 KGAS := $(wildcard boot/*.S arch/x86/*.S)
@@ -43,7 +43,7 @@ KOBJ := $(patsubst %.c,$(BUILD)/k/%.o,$(KSRC)) $(patsubst %.asm,$(BUILD)/k/%.o,$
 
 # Pure modules: compiled for the kernel above and for the host unit tests below.
 PURE := lib/printf.c lib/printk.c lib/strutil.c lib/cmdline.c boot/mb2.c mm/frame.c mm/pt.c mm/x86pt.c \
-	mm/memmap.c mm/mm.c lib/ktest_select.c ept/ept_fmt.c ept/memslot.c ept/inval.c ept/mmu.c ept/fault.c ept/notify.c \
+	mm/memmap.c mm/mm.c lib/ktest_select.c ept/ept_fmt.c ept/npt_fmt.c ept/memslot.c ept/inval.c ept/mmu.c ept/fault.c ept/notify.c \
 	ept/vm_memslot.c ept/check.c ept/gpc.c
 HCFLAGS := -std=gnu11 -O1 -g $(WARN) -Wno-missing-prototypes $(INCS) \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -MMD -MP

@@ -54,7 +54,8 @@ static bool check_leaf(void *ctx, uint64_t gpa, int level, pte_t *entry)
 	pte_t e = READ_ONCE(*entry);
 	uint64_t size = pt_level_size(level), gfn = gpa >> PAGE_SHIFT;
 	struct memslot *s = memslot_find(&vm->slots, gfn);
-	struct host_span h = { vm->mm->pt.fmt, 0, pt_addr(&ept_fmt, e, level), (e & EPT_W) != 0, 0,
+	bool writable = vm->ept.fmt->prot(e) & PT_PROT_W;
+	struct host_span h = { vm->mm->pt.fmt, 0, pt_addr(vm->ept.fmt, e, level), writable, 0,
 			       ~0ULL };
 	const char *what = "no memslot";
 
@@ -74,7 +75,7 @@ static bool check_leaf(void *ctx, uint64_t gpa, int level, pte_t *entry)
 	if (!c->bad++)
 		ksnprintf(c->why, c->len, "EPT %s leaf at GPA %#llx maps %#llx%s, host has %s",
 			  pt_level_name(level), (unsigned long long)(gpa + h.bad_off),
-			  (unsigned long long)(h.epa + h.bad_off), (e & EPT_W) ? " writable" : "",
+			  (unsigned long long)(h.epa + h.bad_off), writable ? " writable" : "",
 			  what);
 	return true;
 }

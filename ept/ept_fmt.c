@@ -33,6 +33,8 @@ const struct pt_fmt ept_fmt = {
 	.present_mask = EPT_RWX,
 	.huge_mask = EPT_LARGE,
 	.addr_mask = EPT_ADDR_MASK,
+	/* Set only when the EPTP enables A/D (mmu_caps.ad). */
+	.accessed_mask = EPT_ACCESSED,
 	.prot = ept_prot,
 	.mk_table = ept_mk_table,
 	.mk_leaf = ept_mk_leaf,

@@ -156,6 +156,7 @@ static void vm_invalidate_end(struct mmu_notifier *mn, const struct mmu_range *r
 struct young_ctx {
 	bool clear, ad, young;
 	long zapped;
+	uint64_t accessed; /* the format's accessed bit */
 };
 
 static bool young_one(void *ctx, uint64_t va, int level, pte_t *entry)
@@ -165,9 +166,9 @@ static bool young_one(void *ctx, uint64_t va, int level, pte_t *entry)
 
 	(void)va, (void)level;
 	if (y->ad) {
-		y->young |= (e & EPT_ACCESSED) != 0;
-		if (y->clear && (e & EPT_ACCESSED))
-			WRITE_ONCE(*entry, e & ~EPT_ACCESSED);
+		y->young |= (e & y->accessed) != 0;
+		if (y->clear && (e & y->accessed))
+			WRITE_ONCE(*entry, e & ~y->accessed);
 	} else {
 		/* No accessed bits: a mapping counts as young; clearing zaps it. */
 		y->young = true;
@@ -190,7 +191,7 @@ static long young_slot(struct vm *vm, const struct memslot *s, uint64_t gs, uint
 static bool vm_young(struct mmu_notifier *mn, uint64_t start, uint64_t end, bool clear)
 {
 	struct vm *vm = vm_of(mn);
-	struct young_ctx y = { clear, vm->ept_ad, false, 0 };
+	struct young_ctx y = { clear, vm->ept_ad, false, 0, vm->ept.fmt->accessed_mask };
 
 	spin_lock(&vm->mmu_lock);
 	for_each_slot_range(vm, start, end, young_slot, &y);

@@ -43,12 +43,11 @@ int vm_create(struct vm *vm, const char *name, const struct mmu_caps *caps, char
 		if (levels & (1u << l))
 			vm->ept_max_level = l;
 	vm->ept_ad = caps->ad;
-	int r = pt_init(&vm->ept, &ept_fmt, &phys_frames, levels);
+	int r = pt_init(&vm->ept, caps->fmt ? caps->fmt : &ept_fmt, &phys_frames, levels);
 	if (r) {
 		ksnprintf(err, errlen, "no memory for the EPT root");
 		return r;
 	}
-	vm->eptp = ept_pointer(vm->ept.root, vm->ept_ad);
 	vm->hva_next = HOST_DYN_BASE + (uint64_t)vm->id * VM_HVA_WINDOW;
 	vm->flush = caps->flush;
 	vm_mmu_attach(vm, &host_mm);

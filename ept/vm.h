@@ -39,7 +39,6 @@ struct vm {
 	struct pt ept;
 	int ept_max_level;      /* largest EPT leaf the CPU supports */
 	bool ept_ad;
-	uint64_t eptp;
 	uint64_t hva_next;      /* bump allocator for backing addresses */
 	struct {
 		uint64_t hva, size;
@@ -77,6 +76,7 @@ extern void (*vm_destroy_hook)(struct vm *vm);
  * never looks at the vendor's capabilities itself.
  */
 struct mmu_caps {
+	const struct pt_fmt *fmt;     /* the tables' format: &ept_fmt (NULL too) or &npt_fmt */
 	unsigned leaf_levels;         /* bit L: leaves of level L (4 KiB always) */
 	bool ad;                      /* leaves have accessed/dirty bits */
 	void (*flush)(struct vm *vm); /* make every CPU forget the VM's translations */
@@ -147,6 +147,7 @@ long ept_check_coherent(struct vm *vm, char *why, size_t len);
  * (scripts/check-layers.sh).
  */
 #include "ept/ept_fmt.h"
+#include "ept/npt_fmt.h"
 #include "ept/gpc.h"
 
 #endif

@@ -74,6 +74,7 @@ struct pt_fmt {
 	uint64_t present_mask;  /* any of these bits set: the entry is present */
 	uint64_t huge_mask;     /* set in a present entry at level > 1: a page, not a table */
 	uint64_t addr_mask;     /* the address bits of an entry */
+	uint64_t accessed_mask; /* set by the CPU in a leaf it used (0: no such bit) */
 	unsigned (*prot)(pte_t e);
 	pte_t (*mk_table)(uint64_t pa);
 	pte_t (*mk_leaf)(uint64_t pa, int level, unsigned prot);

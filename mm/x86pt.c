@@ -36,6 +36,7 @@ const struct pt_fmt x86_pt_fmt = {
 	.huge_mask = X86_PTE_PS,
 	/* A huge leaf's bit 12 is PAT, not address: pt_addr() masks to the page size. */
 	.addr_mask = X86_PTE_ADDR_MASK,
+	.accessed_mask = X86_PTE_A,
 	.prot = x86_prot,
 	.mk_table = x86_mk_table,
 	.mk_leaf = x86_mk_leaf,

@@ -23,7 +23,8 @@ static void invept(unsigned long type, uint64_t eptp)
 /* Single-context where offered: only this VM's translations go. */
 static void vmx_flush_ept(struct vm *vm)
 {
-	invept(this_cpu.caps.invept_single ? INVEPT_SINGLE : INVEPT_GLOBAL, vm->eptp);
+	invept(this_cpu.caps.invept_single ? INVEPT_SINGLE : INVEPT_GLOBAL,
+	       ept_pointer(vm->ept.root, vm->ept_ad));
 }
 
 int vmx_mmu_caps(const struct vmx_caps *c, struct mmu_caps *out, char *err, size_t errlen)
@@ -39,6 +40,7 @@ int vmx_mmu_caps(const struct vmx_caps *c, struct mmu_caps *out, char *err, size
 			  "nor the global type");
 		return -EOPNOTSUPP;
 	}
+	out->fmt = &ept_fmt;
 	out->leaf_levels = (1u << PT_LEVEL_4K) | (c->ept_2m ? 1u << PT_LEVEL_2M : 0) |
 			   (c->ept_1g ? 1u << PT_LEVEL_1G : 0);
 	out->ad = c->ept_ad;

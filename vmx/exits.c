@@ -2,7 +2,6 @@
  * Exit dispatch. A guest that does something minihv does not emulate is
  * stopped with a message that names what and where; the host carries on.
  */
-#include "vmx/console.h"
 #include "vmx/exception.h"
 #include "vmx/msr_exit.h"
 #include "vmx/vcpu.h"
@@ -13,103 +12,49 @@
 #include "arch/x86/arch.h"
 #include "guest/hypercall.h"
 
-static uint64_t guest_rip(void)
+uint64_t vmx_guest_rip(struct vcpu *v)
 {
+	(void)v;
 	return vmcs_readl(GUEST_RIP);
 }
 
-void vcpu_skip_instruction(void)
+void vmx_skip_instruction(struct vcpu *v)
 {
-	vmcs_writel(GUEST_RIP, guest_rip() + vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
+	(void)v;
+	vmcs_writel(GUEST_RIP, vmx_guest_rip(v) + vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
 }
 
-/*
- * The signature leaves, apart from handle_cpuid(): the memcpy() would keep
- * its values in memory on every CPUID exit.
- */
-static void hv_cpuid(struct vcpu *v, uint32_t leaf)
-{
-	uint32_t sig[3] = { 0, 0, 0 };
-
-	if (leaf == HV_CPUID_LEAF)
-		memcpy(sig, HV_SIGNATURE, sizeof(sig));
-	v->regs.rax = leaf == HV_CPUID_LEAF ? HV_CPUID_LEAF : 0;
-	v->regs.rbx = sig[0];
-	v->regs.rcx = sig[1];
-	v->regs.rdx = sig[2];
-}
-
-static void handle_cpuid(struct vcpu *v)
-{
-	uint32_t leaf = (uint32_t)v->regs.rax, sub = (uint32_t)v->regs.rcx;
-
-	if ((leaf & 0xffffff00u) == HV_CPUID_LEAF) {
-		hv_cpuid(v, leaf);
-	} else {
-		/*
-		 * Straight into the 64-bit registers: CPUID clears bits 63:32 of
-		 * RAX..RDX (SDM vol. 2A, CPUID), so cpuid_count()'s 32-bit results
-		 * would only add four zero-extensions to every CPUID exit.
-		 */
-		__asm__ __volatile__("cpuid"
-				     : "=a"(v->regs.rax), "=b"(v->regs.rbx), "=c"(v->regs.rcx),
-				       "=d"(v->regs.rdx)
-				     : "a"(leaf), "c"(sub));
-		if (leaf == 1) {
-			/* No nested VMX, no MONITOR/MWAIT (they only exit); a hypervisor is here. */
-			v->regs.rcx &= ~(uint64_t)(CPUID_1_ECX_VMX | CPUID_1_ECX_MONITOR);
-			v->regs.rcx |= CPUID_1_ECX_HYPERVISOR;
-		}
-	}
-	vcpu_skip_instruction();
-}
-
-static bool handle_io(struct vcpu *v, uint64_t qual)
-{
-	unsigned port = IO_QUAL_PORT(qual), size = IO_QUAL_SIZE(qual);
-	bool in = qual & IO_QUAL_IN;
-
-	v->stats.io_exits++;
-	if ((qual & IO_QUAL_STRING) || port < COM1_BASE || port + size > COM1_BASE + COM1_PORTS) {
-		vcpu_stop(v, STOP_UNHANDLED, "unhandled %s%s of %u byte(s) at port %#x, RIP %#llx",
-			  (qual & IO_QUAL_STRING) ? "string " : "", in ? "IN" : "OUT", size, port,
-			  (unsigned long long)guest_rip());
-		return false;
-	}
-	/* A 16- or 32-bit access reaches consecutive byte registers, as on the ISA bus. */
-	if (in) {
-		uint64_t val = 0, mask = (1ULL << (size * 8)) - 1;
-
-		for (unsigned i = 0; i < size; i++)
-			val |= (uint64_t)uart_read(v, port - COM1_BASE + i) << (8 * i);
-		/* IN to AL/AX keeps the rest of RAX; IN to EAX zero-extends, as on hardware. */
-		v->regs.rax = size == 4 ? val : (v->regs.rax & ~mask) | val;
-	} else {
-		for (unsigned i = 0; i < size; i++)
-			uart_write(v, port - COM1_BASE + i, (uint8_t)(v->regs.rax >> (8 * i)));
-	}
-	vcpu_skip_instruction();
-	return true;
-}
-
+/* SDM 3C 28.2.1, table 28-7: bit 1 of the qualification, a write. */
 static void handle_ept_violation(struct vcpu *v, uint64_t qual)
 {
-	uint64_t gpa = vmcs_read64(GUEST_PHYSICAL_ADDRESS);
-	char why[160];
-	/* SDM 3C 28.2.1, table 28-7: bit 1 of the qualification, a write. */
-	unsigned access = (qual & EPT_QUAL_WRITE) ? PT_PROT_W : PT_PROT_R;
-	int r = mmu_fault(v->vm, gpa, access, why, sizeof(why));
+	vcpu_handle_tdp_fault(v, vmcs_read64(GUEST_PHYSICAL_ADDRESS), qual & EPT_QUAL_WRITE);
+}
 
-	if (r == -EFAULT)
-		vcpu_stop(v, STOP_BAD_GPA, "%s (RIP %#llx)", why, (unsigned long long)guest_rip());
-	else if (r == -EACCES)
-		vcpu_stop(v, STOP_READONLY, "%s (RIP %#llx)", why, (unsigned long long)guest_rip());
-	else if (r == -EPERM) /* RIP unchanged: the write is retried on resume */
-		vcpu_stop(v, STOP_MEMORY_FAULT, "%s (RIP %#llx)", why,
-			  (unsigned long long)guest_rip());
-	else if (r)
-		vcpu_stop(v, STOP_UNHANDLED, "EPT violation at GPA %#llx: %s (RIP %#llx)",
-			  (unsigned long long)gpa, why, (unsigned long long)guest_rip());
+/* SDM 3C 28.2.1, table 28-5: the I/O-instruction qualification. */
+static void handle_io(struct vcpu *v, uint64_t qual)
+{
+	vcpu_handle_io(v, IO_QUAL_PORT(qual), IO_QUAL_SIZE(qual), qual & IO_QUAL_IN,
+		       qual & IO_QUAL_STRING);
+}
+
+enum vcpu_exit_kind vmx_exit_kind(unsigned reason)
+{
+	switch (reason) {
+	case EXIT_REASON_CPUID: return VEXIT_CPUID;
+	case EXIT_REASON_HLT: return VEXIT_HLT;
+	case EXIT_REASON_VMCALL: return VEXIT_HYPERCALL;
+	case EXIT_REASON_IO_INSTRUCTION: return VEXIT_IO;
+	case EXIT_REASON_MSR_READ: case EXIT_REASON_MSR_WRITE: return VEXIT_MSR;
+	case EXIT_REASON_EXCEPTION_NMI: return VEXIT_EXCEPTION;
+	case EXIT_REASON_EPT_VIOLATION: return VEXIT_TDP_FAULT;
+	case EXIT_REASON_EPT_MISCONFIG: return VEXIT_TDP_MISCONFIG;
+	case EXIT_REASON_MONITOR: return VEXIT_MONITOR;
+	case EXIT_REASON_MWAIT: return VEXIT_MWAIT;
+	case EXIT_REASON_PREEMPTION_TIMER: return VEXIT_TIMER;
+	case EXIT_REASON_EXTERNAL_INTERRUPT: return VEXIT_INTR;
+	case EXIT_REASON_TRIPLE_FAULT: return VEXIT_SHUTDOWN;
+	default: return VEXIT_OTHER;
+	}
 }
 
 /*
@@ -122,15 +67,13 @@ bool vcpu_handle_exit(struct vcpu *v, unsigned reason)
 
 	switch (reason) {
 	case EXIT_REASON_CPUID:
-		handle_cpuid(v);
+		vcpu_handle_cpuid(v);
 		break;
 	case EXIT_REASON_HLT:
-		vcpu_skip_instruction();
-		/* No interrupts are ever delivered: a halted guest would sleep forever. */
-		vcpu_stop(v, STOP_HLT, "guest halted at RIP %#llx", (unsigned long long)guest_rip());
+		vcpu_handle_hlt(v);
 		break;
 	case EXIT_REASON_VMCALL:
-		vcpu_handle_vmcall(v);
+		vcpu_handle_hypercall(v);
 		break;
 	case EXIT_REASON_IO_INSTRUCTION:
 		handle_io(v, qual);
@@ -145,7 +88,7 @@ bool vcpu_handle_exit(struct vcpu *v, unsigned reason)
 		/* minihv never writes a misconfigured entry on purpose in normal use. */
 		VM_BUG_ON(true, v->vm);
 		vcpu_stop(v, STOP_BUGGED, "EPT misconfiguration at GPA %#llx (RIP %#llx): VM marked bugged",
-			  (unsigned long long)gpa, (unsigned long long)guest_rip());
+			  (unsigned long long)gpa, (unsigned long long)vmx_guest_rip(v));
 		break;
 	}
 	case EXIT_REASON_TRIPLE_FAULT:
@@ -164,19 +107,19 @@ bool vcpu_handle_exit(struct vcpu *v, unsigned reason)
 	case EXIT_REASON_MONITOR:
 	case EXIT_REASON_MWAIT:
 		/* MWAIT may return at any time (SDM): a no-op keeps the CPU ours. */
-		vcpu_skip_instruction();
+		vmx_skip_instruction(v);
 		break;
 	case EXIT_REASON_PREEMPTION_TIMER:
 		vcpu_requeue_event(v);
 		if (!--v->timer_slices_left)
 			vcpu_stop(v, STOP_WATCHDOG,
 				  "runaway guest: preemption-timer budget used up at RIP %#llx",
-				  (unsigned long long)guest_rip());
+				  (unsigned long long)vmx_guest_rip(v));
 		break;
 	default:
 		vcpu_stop(v, STOP_UNHANDLED, "unhandled exit %u (%s), qualification %#llx, RIP %#llx",
 			  reason, exit_reason_name(reason), (unsigned long long)qual,
-			  (unsigned long long)guest_rip());
+			  (unsigned long long)vmx_guest_rip(v));
 		break;
 	}
 	return v->stop == STOP_NONE;

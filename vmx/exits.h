@@ -5,8 +5,7 @@
 #include "vmx/vcpu.h"
 
 /* Resume after the exiting instruction (VM-exit instruction length). */
-void vcpu_skip_instruction(void);
-/* VMCALL: the hypercalls of guest/ABI.md (vmx/hypercall.c). */
-void vcpu_handle_vmcall(struct vcpu *v);
+void vmx_skip_instruction(struct vcpu *v);
+uint64_t vmx_guest_rip(struct vcpu *v);
 
 #endif

@@ -62,7 +62,7 @@ int guest_create(struct guest *g, const char *name, const void *image, size_t le
 		.rip = GUEST_LOAD, .rsp = ram, .cr3 = GUEST_PML4,
 		.rdi = ram, .rsi = cmd, .rdx = arg,
 	};
-	r = vcpu_create(&g->vcpu, &g->vm, &this_cpu, &e, err, errlen);
+	r = vcpu_create(&g->vcpu, &g->vm, &vmx_backend, &e, err, errlen);
 	if (r) {
 		vm_destroy(&g->vm);
 		return r;
@@ -104,8 +104,8 @@ void guest_print_stats(const struct guest *g)
 	       (unsigned long long)st->ept_installed[PT_LEVEL_4K],
 	       (unsigned long long)st->ept_installed[PT_LEVEL_2M],
 	       (unsigned long long)st->ept_installed[PT_LEVEL_1G], g->vm.ept.table_pages);
-	for (unsigned r = 0; r < EXIT_REASON_MAX; r++)
-		if (vs->exits[r])
-			printk("VM[%s]   exit %-18s %llu\n", g->vm.name, exit_reason_name(r),
-			       (unsigned long long)vs->exits[r]);
+	for (unsigned k = 0; k < VEXIT_KINDS; k++)
+		if (vs->exits[k])
+			printk("VM[%s]   exit %-18s %llu\n", g->vm.name, vcpu_exit_kind_name(k),
+			       (unsigned long long)vs->exits[k]);
 }

@@ -100,7 +100,7 @@ static int pick_controls(const struct vmx_caps *c, struct vmx_controls *k, char 
 int vmcs_setup_controls(struct vcpu *v, char *err, size_t errlen)
 {
 	struct vmx_controls k;
-	int r = pick_controls(&v->cpu->caps, &k, err, errlen);
+	int r = pick_controls(&this_cpu.caps, &k, err, errlen);
 
 	if (r)
 		return r;
@@ -116,7 +116,7 @@ int vmcs_setup_controls(struct vcpu *v, char *err, size_t errlen)
 	vmcs_write32(VM_EXIT_MSR_LOAD_COUNT, 0);
 	vmcs_write32(VM_ENTRY_MSR_LOAD_COUNT, 0);
 	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, 0);
-	vmcs_write64(EPT_POINTER, v->vm->eptp);
+	vmcs_write64(EPT_POINTER, ept_pointer(v->vm->ept.root, v->vm->ept_ad));
 	if (k.cpu2 & CPU2_ENABLE_VPID)
 		vmcs_write16(VIRTUAL_PROCESSOR_ID, v->vm->id + 1); /* 0 is the host's */
 	/* The guest owns CR0/CR4 except VMXE, which it reads as clear. */
@@ -130,8 +130,8 @@ int vmcs_setup_controls(struct vcpu *v, char *err, size_t errlen)
 		 * control the field keeps this value, so every entry starts a full
 		 * slice with no VMWRITE on the exit path (make bench).
 		 */
-		v->timer_value = TIMER_SLICE;
-		vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, v->timer_value);
+		v->hw.timer_value = TIMER_SLICE;
+		vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, v->hw.timer_value);
 	}
 	return 0;
 }

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 #include "ept/ept_fmt.h"
+#include "ept/npt_fmt.h"
+#include "mm/x86pt.h"
 #include "mm/frame.h"
 #include "lib/kerrno.h"
 #include "mm/pt.h"
@@ -271,12 +273,37 @@ static void test_walk_split_protect(void)
 	T(fa.nfree == NFREE0);
 }
 
+/* NPT (ept/npt_fmt.c): x86 entries with U on every level, A for aging. */
+static void test_npt_format(void)
+{
+	T(!strcmp(npt_fmt.name, "NPT") && npt_fmt.accessed_mask == X86_PTE_A);
+	T(ept_fmt.accessed_mask == EPT_ACCESSED);
+	pte_t t = npt_fmt.mk_table(0x123000);
+
+	T(t == (0x123000 | X86_PTE_P | X86_PTE_W | X86_PTE_U));
+	for (int level = 1; level <= 3; level++) {
+		uint64_t pa = pt_level_size(level) * 3;
+
+		for (unsigned prot = PT_PROT_R; prot <= PT_PROT_RWX; prot++) {
+			pte_t e = npt_fmt.mk_leaf(pa, level, prot | PT_PROT_R);
+
+			T((e & (X86_PTE_P | X86_PTE_U)) == (X86_PTE_P | X86_PTE_U));
+			T(!!(e & X86_PTE_W) == !!(prot & PT_PROT_W));
+			T(pt_huge(&npt_fmt, e) == (level > 1) && pt_addr(&npt_fmt, e, level) == pa);
+			T((npt_fmt.prot(e) & PT_PROT_RW) == ((prot | PT_PROT_R) & PT_PROT_RW));
+			T(!(e & X86_PTE_NUMA)); /* NUMA hints never reach a guest's tables */
+		}
+	}
+	T(!pt_present(&npt_fmt, 0) && !pt_present(&npt_fmt, X86_PTE_W | X86_PTE_U));
+}
+
 int main(void)
 {
 	arena_init(ARENA);
 	RUN(test_constants);
 	RUN(test_mk_leaf);
 	RUN(test_table_and_present);
+	RUN(test_npt_format);
 	RUN(test_addr_mask);
 	RUN(test_pointer_misconfig);
 	RUN(test_walk_map_lookup);

@@ -5,7 +5,7 @@
  * triple-fault message yet delivered faithfully to a guest's own IDT.
  * Run under Bochs/KVM; skipped without VMX (guest_console_escape runs anywhere).
  */
-#include "vmx/console.h"
+#include "virt/console.h"
 #include "tests/kernel/guest_util.h"
 #include "mm/hostpt.h"
 #include "lib/kstring.h"
@@ -171,7 +171,7 @@ KTEST(guest_exceptions)
 	uint64_t ept_violations = g.vm.stats.ept_violations;
 	vcpu_resume(&g.vcpu);
 	test_guest_run_ok(&g); /* its handlers saw what hardware would have pushed */
-	CHECK_EQ(g.vcpu.stats.exits[EXIT_REASON_EXCEPTION_NMI], TG_EXCEPTIONS_EXITS);
+	CHECK_EQ(g.vcpu.stats.exits[VEXIT_EXCEPTION], TG_EXCEPTIONS_EXITS);
 	CHECK(g.vm.stats.ept_violations > ept_violations, "the IDT was not faulted in again");
 	frame_free(&phys_frames, old, FRAME_ORDER_4K);
 out:

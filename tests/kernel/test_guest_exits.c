@@ -11,7 +11,7 @@ KTEST(guest_cpuid)
 	if (!test_guest_create(&g, TG_CPUID, 0, 0))
 		return;
 	test_guest_run_ok(&g);
-	CHECK_EQ(g.vcpu.stats.exits[EXIT_REASON_CPUID], 2);
+	CHECK_EQ(g.vcpu.stats.exits[VEXIT_CPUID], 2);
 	/*
 	 * The state dump=vcpu and hv-vcpu show, as the guest left it: the entry
 	 * state of guest/ABI.md (caches on: CD and NW clear), RIP in the image.
@@ -36,7 +36,7 @@ KTEST(guest_hlt)
 	if (!test_guest_create(&g, TG_HLT, 0, 0))
 		return;
 	CHECK_EQ(guest_run(&g), STOP_HLT);
-	CHECK_EQ(g.vcpu.stats.exits[EXIT_REASON_HLT], 1);
+	CHECK_EQ(g.vcpu.stats.exits[VEXIT_HLT], 1);
 	CHECK(strstr(g.vcpu.stop_reason, "halted"), "reason: %s", g.vcpu.stop_reason);
 	guest_destroy(&g);
 }
@@ -49,7 +49,7 @@ KTEST(guest_hypercalls)
 		return;
 	test_guest_run_ok(&g);
 	/* 7 calls checked by the guest (the bad ones get errors back) + HC_EXIT. */
-	CHECK_EQ(g.vcpu.stats.exits[EXIT_REASON_VMCALL], 8);
+	CHECK_EQ(g.vcpu.stats.exits[VEXIT_HYPERCALL], 8);
 	CHECK_EQ(g.vcpu.stats.hypercalls, 8);
 	guest_destroy(&g);
 }
@@ -79,8 +79,8 @@ KTEST(guest_mwait)
 		return;
 	/* Both exit and are skipped: the guest cannot park the CPU. */
 	test_guest_run_ok(&g);
-	CHECK_EQ(g.vcpu.stats.exits[EXIT_REASON_MONITOR], 1);
-	CHECK_EQ(g.vcpu.stats.exits[EXIT_REASON_MWAIT], 1);
+	CHECK_EQ(g.vcpu.stats.exits[VEXIT_MONITOR], 1);
+	CHECK_EQ(g.vcpu.stats.exits[VEXIT_MWAIT], 1);
 	guest_destroy(&g);
 }
 
@@ -96,7 +96,7 @@ KTEST(guest_triple_fault)
 	CHECK(strstr(why, "#UD (vector 6)") && strstr(why, "#GP (vector 13") &&
 	      strstr(why, "IDT entry 6") && strstr(why, "#DF (vector 8, error 0x0)") &&
 	      strstr(why, "IDT limit 0x0"), "reason does not name the exceptions: %s", why);
-	CHECK_EQ(g.vcpu.stats.exits[EXIT_REASON_EXCEPTION_NMI], 4);
+	CHECK_EQ(g.vcpu.stats.exits[VEXIT_EXCEPTION], 4);
 	guest_destroy(&g);
 }
 
@@ -106,14 +106,14 @@ KTEST(guest_watchdog)
 
 	if (!test_guest_create(&g, TG_LOOP, 0, 0))
 		return;
-	if (!g.vcpu.timer_value) {
+	if (!g.vcpu.hw.timer_value) {
 		CHECK(0, "the CPU offers no VMX-preemption timer: a runaway guest cannot be stopped");
 		guest_destroy(&g);
 		return;
 	}
 	g.vcpu.timer_slices_left = 3;
 	CHECK_EQ(guest_run(&g), STOP_WATCHDOG);
-	CHECK_EQ(g.vcpu.stats.exits[EXIT_REASON_PREEMPTION_TIMER], 3);
+	CHECK_EQ(g.vcpu.stats.exits[VEXIT_TIMER], 3);
 	guest_destroy(&g);
 }
 
@@ -169,7 +169,7 @@ KTEST(guest_ept_misconfig)
 	printk("# a VM-bug message below is deliberate\n");
 	CHECK_EQ(guest_run(&g), STOP_BUGGED);
 	CHECK(g.vm.bugged);
-	CHECK_EQ(g.vcpu.stats.exits[EXIT_REASON_EPT_MISCONFIG], 1);
+	CHECK_EQ(g.vcpu.stats.exits[VEXIT_TDP_MISCONFIG], 1);
 out:
 	guest_destroy(&g);
 }

@@ -10,7 +10,7 @@
  * and never sees another's values. Only FXSAVE state exists for a guest: it
  * cannot enable AVX (XSETBV exits and is not emulated).
  */
-#include "vmx/unswitched.h"
+#include "virt/unswitched.h"
 #include "lib/lib.h"
 #include "arch/x86/arch.h"
 

@@ -8,9 +8,9 @@
  * interrupt is ever delivered (the guest has no interrupt controller), but
  * IIR reports pending ones as the chip would, for drivers that poll it.
  */
-#include "vmx/uart.h"
-#include "vmx/console.h"
-#include "vmx/vcpu.h"
+#include "virt/uart.h"
+#include "virt/console.h"
+#include "virt/vcpu.h"
 #include "arch/x86/arch.h"
 
 #define MSR_CONNECTED (UART_MSR_CTS | UART_MSR_DSR | UART_MSR_DCD)

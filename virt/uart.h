@@ -1,6 +1,6 @@
 /*
- * The guest's COM1: a 16550A UART at ports 0x3f8-0x3ff (vmx/uart.c), whose
- * transmitter feeds the guest console line (vmx/console.c).
+ * The guest's COM1: a 16550A UART at ports 0x3f8-0x3ff (virt/uart.c), whose
+ * transmitter feeds the guest console line (virt/console.c).
  */
 #ifndef MINIHV_UART_H
 #define MINIHV_UART_H

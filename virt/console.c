@@ -8,8 +8,8 @@
  * (NUL, ESC and the other control characters, DEL, bytes 0x80-0xff) shows as
  * the four characters \xHH. A line longer than the buffer is wrapped.
  */
-#include "vmx/console.h"
-#include "vmx/vcpu.h"
+#include "virt/console.h"
+#include "virt/vcpu.h"
 #include "ept/vm.h"
 #include "lib/lib.h"
 

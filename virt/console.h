@@ -1,4 +1,4 @@
-/* The guest console line (vmx/console.c): COM1's transmitter and HC_WRITE end here. */
+/* The guest console line (virt/console.c): COM1's transmitter and HC_WRITE end here. */
 #ifndef MINIHV_CONSOLE_H
 #define MINIHV_CONSOLE_H
 

@@ -1,11 +1,10 @@
 /*
- * The hypercalls of guest/ABI.md: VMCALL with the number in RAX and the
+ * The hypercalls of guest/ABI.md: VMCALL (or VMMCALL) with the number in RAX and the
  * arguments in RDI, RSI; the result in RAX. A bad argument is an error
  * code for the guest, never a stop.
  */
-#include "vmx/console.h"
-#include "vmx/exits.h"
-#include "vmx/vcpu.h"
+#include "virt/console.h"
+#include "virt/vcpu.h"
 #include "ept/vm.h"
 #include "lib/lib.h"
 #include "guest/hypercall.h"
@@ -57,13 +56,13 @@ static long hc_vcpu_info(struct vcpu *v, uint64_t gpa, uint64_t len)
 	return 0;
 }
 
-void vcpu_handle_vmcall(struct vcpu *v)
+void vcpu_handle_hypercall(struct vcpu *v)
 {
 	uint64_t nr = v->regs.rax, a0 = v->regs.rdi, a1 = v->regs.rsi;
 	long ret;
 
 	v->stats.hypercalls++;
-	vcpu_skip_instruction();
+	v->be->skip_instruction(v);
 	switch (nr) {
 	case HC_WRITE:
 		ret = hc_write(v, a0, a1);

@@ -1,6 +1,6 @@
 /*
  * Guest state that neither VM entry/exit nor vmx/run.asm switches: the x87/
- * MMX/SSE registers and CR2 (vmx/unswitched.c).
+ * MMX/SSE registers and CR2 (virt/unswitched.c).
  */
 #ifndef MINIHV_UNSWITCHED_H
 #define MINIHV_UNSWITCHED_H

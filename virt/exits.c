@@ -1,0 +1,109 @@
+/*
+ * The exits every backend handles alike, once decoded by vmx/exits.c or
+ * svm/exits.c: CPUID, port I/O (COM1 only), HLT and second-level faults. A
+ * guest that does something minihv does not emulate is stopped with a
+ * message that names what and where; the host carries on.
+ */
+#include "virt/vcpu.h"
+#include "ept/vm.h"
+#include "lib/lib.h"
+#include "arch/x86/arch.h"
+#include "guest/hypercall.h"
+
+static uint64_t guest_rip(struct vcpu *v)
+{
+	return v->be->rip(v);
+}
+
+/*
+ * The signature leaves, apart from vcpu_handle_cpuid(): the memcpy() would
+ * keep its values in memory on every CPUID exit.
+ */
+static void hv_cpuid(struct vcpu *v, uint32_t leaf)
+{
+	uint32_t sig[3] = { 0, 0, 0 };
+
+	if (leaf == HV_CPUID_LEAF)
+		memcpy(sig, HV_SIGNATURE, sizeof(sig));
+	v->regs.rax = leaf == HV_CPUID_LEAF ? HV_CPUID_LEAF : 0;
+	v->regs.rbx = sig[0];
+	v->regs.rcx = sig[1];
+	v->regs.rdx = sig[2];
+}
+
+void vcpu_handle_cpuid(struct vcpu *v)
+{
+	uint32_t leaf = (uint32_t)v->regs.rax, sub = (uint32_t)v->regs.rcx;
+
+	if ((leaf & 0xffffff00u) == HV_CPUID_LEAF) {
+		hv_cpuid(v, leaf);
+	} else {
+		/*
+		 * Straight into the 64-bit registers: CPUID clears bits 63:32 of
+		 * RAX..RDX (SDM vol. 2A, CPUID), so cpuid_count()'s 32-bit results
+		 * would only add four zero-extensions to every CPUID exit.
+		 */
+		__asm__ __volatile__("cpuid"
+				     : "=a"(v->regs.rax), "=b"(v->regs.rbx), "=c"(v->regs.rcx),
+				       "=d"(v->regs.rdx)
+				     : "a"(leaf), "c"(sub));
+		if (leaf == 1) {
+			/* No nested virtualization, no MONITOR/MWAIT (they only exit); a hypervisor is here. */
+			v->regs.rcx &= ~(uint64_t)(v->be->cpuid1_ecx_hide | CPUID_1_ECX_MONITOR);
+			v->regs.rcx |= CPUID_1_ECX_HYPERVISOR;
+		} else if (leaf == 0x80000001u) {
+			v->regs.rcx &= ~(uint64_t)v->be->cpuid81_ecx_hide;
+		}
+	}
+	v->be->skip_instruction(v);
+}
+
+bool vcpu_handle_io(struct vcpu *v, unsigned port, unsigned size, bool in, bool string)
+{
+	v->stats.io_exits++;
+	if (string || port < COM1_BASE || port + size > COM1_BASE + COM1_PORTS) {
+		vcpu_stop(v, STOP_UNHANDLED, "unhandled %s%s of %u byte(s) at port %#x, RIP %#llx",
+			  string ? "string " : "", in ? "IN" : "OUT", size, port,
+			  (unsigned long long)guest_rip(v));
+		return false;
+	}
+	/* A 16- or 32-bit access reaches consecutive byte registers, as on the ISA bus. */
+	if (in) {
+		uint64_t val = 0, mask = (1ULL << (size * 8)) - 1;
+
+		for (unsigned i = 0; i < size; i++)
+			val |= (uint64_t)uart_read(v, port - COM1_BASE + i) << (8 * i);
+		/* IN to AL/AX keeps the rest of RAX; IN to EAX zero-extends, as on hardware. */
+		v->regs.rax = size == 4 ? val : (v->regs.rax & ~mask) | val;
+	} else {
+		for (unsigned i = 0; i < size; i++)
+			uart_write(v, port - COM1_BASE + i, (uint8_t)(v->regs.rax >> (8 * i)));
+	}
+	v->be->skip_instruction(v);
+	return true;
+}
+
+void vcpu_handle_hlt(struct vcpu *v)
+{
+	v->be->skip_instruction(v);
+	/* No interrupts are ever delivered: a halted guest would sleep forever. */
+	vcpu_stop(v, STOP_HLT, "guest halted at RIP %#llx", (unsigned long long)guest_rip(v));
+}
+
+void vcpu_handle_tdp_fault(struct vcpu *v, uint64_t gpa, bool write)
+{
+	const char *tdp = v->be->tdp_name;
+	char why[160];
+	int r = mmu_fault(v->vm, gpa, write ? PT_PROT_W : PT_PROT_R, why, sizeof(why));
+
+	if (r == -EFAULT)
+		vcpu_stop(v, STOP_BAD_GPA, "%s (RIP %#llx)", why, (unsigned long long)guest_rip(v));
+	else if (r == -EACCES)
+		vcpu_stop(v, STOP_READONLY, "%s (RIP %#llx)", why, (unsigned long long)guest_rip(v));
+	else if (r == -EPERM) /* RIP unchanged: the write is retried on resume */
+		vcpu_stop(v, STOP_MEMORY_FAULT, "%s (RIP %#llx)", why,
+			  (unsigned long long)guest_rip(v));
+	else if (r)
+		vcpu_stop(v, STOP_UNHANDLED, "%s violation at GPA %#llx: %s (RIP %#llx)", tdp,
+			  (unsigned long long)gpa, why, (unsigned long long)guest_rip(v));
+}

@@ -1,0 +1,181 @@
+/*
+ * A virtual CPU, whichever vendor runs it: its registers, why it stopped,
+ * what it counted, its guest console and COM1, and the exits every backend
+ * handles alike (CPUID, port I/O, the hypercalls of guest/ABI.md). One vCPU
+ * per VM, run on the calling CPU until it stops. A backend (vmx/, svm/)
+ * supplies struct vcpu_backend and keeps its own state in struct vcpu_hw.
+ */
+#ifndef MINIHV_VIRT_VCPU_H
+#define MINIHV_VIRT_VCPU_H
+
+#include "virt/uart.h"
+#include "virt/unswitched.h"
+#include "ept/vm.h"
+#include "arch/x86/arch.h"
+
+struct vm;
+
+/* Saved by the backend's entry code (vmx/run.asm, svm/run.asm) on every exit. */
+struct vcpu_regs {
+	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp;
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+};
+
+enum vcpu_stop {
+	STOP_NONE,
+	STOP_EXIT,        /* HC_EXIT: exit_code holds the guest's code */
+	STOP_HLT,         /* HLT with nothing to wake it */
+	STOP_TRIPLE_FAULT,
+	STOP_BAD_GPA,     /* access outside every memslot */
+	STOP_READONLY,    /* write to a read-only memslot */
+	STOP_WATCHDOG,    /* timer or exit budget used up */
+	STOP_BUGGED,      /* the VM was marked bugged (e.g. EPT misconfiguration) */
+	STOP_ENTRY_FAIL,  /* the guest could not be entered */
+	STOP_UNHANDLED,   /* an exit minihv does not emulate */
+	/* Resumable with vcpu_resume(): */
+	STOP_YIELD,       /* HC_YIELD: exit_code holds the value passed */
+	STOP_MEMORY_FAULT, /* write to a host-write-protected page; retried on resume */
+};
+
+/* Exits by what the guest did, the same on every backend. */
+enum vcpu_exit_kind {
+	VEXIT_OTHER,
+	VEXIT_CPUID,
+	VEXIT_HLT,
+	VEXIT_HYPERCALL,   /* VMCALL, or VMMCALL on SVM */
+	VEXIT_IO,
+	VEXIT_MSR,
+	VEXIT_EXCEPTION,
+	VEXIT_TDP_FAULT,   /* EPT violation or nested page fault */
+	VEXIT_TDP_MISCONFIG,
+	VEXIT_MONITOR,
+	VEXIT_MWAIT,
+	VEXIT_TIMER,       /* the watchdog's time slice ended */
+	VEXIT_INTR,        /* a host interrupt */
+	VEXIT_SHUTDOWN,    /* triple fault */
+	VEXIT_KINDS
+};
+
+/* What the vCPU counts (the VM's second-level figures are in struct vm_stats). */
+struct vcpu_stats {
+	uint64_t exits_total;
+	uint64_t exits[VEXIT_KINDS];
+	uint64_t hypercalls;
+	uint64_t io_exits;
+};
+
+/* An exception of the guest's, recorded as it is delivered (vmx/exception.c). */
+struct exc_event {
+	uint8_t vector;
+	uint8_t type;     /* the backend's event type (INTR_TYPE_* on VMX) */
+	bool has_error;
+	uint32_t error;
+	uint64_t cr2;     /* #PF: the faulting linear address */
+};
+
+#define EXC_CHAIN_MAX 6
+struct exc_chain {
+	uint64_t rip;
+	uint64_t injected_at; /* v->stats.exits_total when ev[n - 1] was injected */
+	unsigned n;
+	struct exc_event ev[EXC_CHAIN_MAX];
+};
+
+/* The backend's own state of one vCPU. */
+struct vcpu_hw {
+	uint64_t pa;          /* the VMCS (VMX) or the VMCB (SVM) */
+	uint64_t host_pa;     /* SVM: where VMSAVE keeps the host's state */
+	bool launched;        /* VMX: VMRESUME from now on */
+	uint32_t asid;        /* SVM: the guest's ASID */
+	uint32_t timer_value; /* the watchdog's slice, in the backend's timer units */
+};
+
+/* Guest entry state (guest/ABI.md). */
+struct vcpu_entry {
+	uint64_t rip, rsp, cr3;
+	uint64_t rdi, rsi, rdx;
+};
+
+struct vcpu;
+
+/* What each backend implements; the loader picks one (boot/guest.c). */
+struct vcpu_backend {
+	const char *name;     /* "VMX", "SVM" */
+	const char *tdp_name; /* "EPT", "NPT" */
+	int (*create)(struct vcpu *v, const struct vcpu_entry *e, char *err, size_t errlen);
+	/* Run until the guest stops; returns v->stop. */
+	enum vcpu_stop (*run)(struct vcpu *v);
+	void (*destroy)(struct vcpu *v);
+	/* Resume after the exiting instruction. */
+	void (*skip_instruction)(struct vcpu *v);
+	uint64_t (*rip)(struct vcpu *v);
+	/* Bits of CPUID leaf 1 ECX / 0x80000001 ECX a guest must not see (nesting). */
+	uint32_t cpuid1_ecx_hide, cpuid81_ecx_hide;
+};
+
+struct vcpu {
+	struct vm *vm;
+	const struct vcpu_backend *be;
+	struct vcpu_regs regs;
+	struct vcpu_stats stats;
+	/*
+	 * What only the VMCS or VMCB holds, copied when vcpu_run() returns, so
+	 * that dump=vcpu and gdb's hv-vcpu can show it (gdb cannot VMREAD).
+	 */
+	struct vcpu_snapshot {
+		uint64_t rip, rsp, rflags, cr0, cr3, cr4, efer;
+	} snap;
+	struct vcpu_hw hw;
+	enum vcpu_stop stop;
+	long exit_code;
+	char stop_reason[256];
+	unsigned last_exit_reason; /* the backend's exit code */
+	uint64_t last_exit_qual;   /* VMX: the qualification; SVM: EXITINFO1 */
+	/* Guest serial output, printed a line at a time with the guest's name (virt/console.c). */
+	char line[120];
+	unsigned line_len;
+	struct uart16550 uart;    /* its COM1 registers (virt/uart.c) */
+	struct exc_chain exc;     /* the exceptions of the last delivery */
+	struct vcpu_unswitched unswitched; /* x87/SSE and CR2 between runs (virt/unswitched.c) */
+	/* Watchdog: timer slices and exits allowed before the guest is stopped. */
+	uint64_t timer_slices_left;
+	uint64_t exits_left;
+	/* The guest's registered vCPU-info area (HC_VCPU_INFO), through a gpc. */
+	struct gpc info;
+	uint32_t info_version;
+	uint64_t info_updates, info_skipped;
+};
+
+/* Common set-up, then @be->create(). 0 or -errno with the reason in @err. */
+int vcpu_create(struct vcpu *v, struct vm *vm, const struct vcpu_backend *be,
+		const struct vcpu_entry *entry, char *err, size_t errlen);
+/* Run until the guest stops; returns v->stop. */
+enum vcpu_stop vcpu_run(struct vcpu *v);
+void vcpu_destroy(struct vcpu *v);
+/* After STOP_YIELD or STOP_MEMORY_FAULT: run on. Returns false for other stops. */
+bool vcpu_resume(struct vcpu *v);
+const char *vcpu_stop_name(enum vcpu_stop s);
+const char *vcpu_exit_kind_name(enum vcpu_exit_kind k);
+
+void vcpu_stop(struct vcpu *v, enum vcpu_stop why, const char *fmt, ...) __printf(3, 4);
+/* Print the guest's pending serial output as one "guest[name]: ..." line. */
+void vcpu_flush_console(struct vcpu *v);
+
+/*
+ * For the backends' run loops: count exit @raw of kind @k, update the
+ * vCPU-info area and spend the exit budget. False stops the vCPU.
+ */
+bool vcpu_account_exit(struct vcpu *v, unsigned raw, enum vcpu_exit_kind k);
+/* At each stop: flush a pending console line (not at a pause). */
+void vcpu_stopped(struct vcpu *v);
+/* The exits every backend handles alike (virt/exits.c, virt/hypercall.c). */
+void vcpu_handle_cpuid(struct vcpu *v);
+/* Port I/O of @size bytes at @port: COM1 is emulated, anything else stops the guest. */
+bool vcpu_handle_io(struct vcpu *v, unsigned port, unsigned size, bool in, bool string);
+void vcpu_handle_hypercall(struct vcpu *v);
+/* A second-level fault at @gpa (write or not): mmu_fault(), stops with the reason. */
+void vcpu_handle_tdp_fault(struct vcpu *v, uint64_t gpa, bool write);
+/* HLT: there are no interrupts to wake the guest, so it stops. */
+void vcpu_handle_hlt(struct vcpu *v);
+
+#endif
