@@ -34,8 +34,8 @@ KCFLAGS := -std=gnu11 -O2 -g $(WARN) $(INCS) -ffreestanding -fno-stack-protector
 KLDFLAGS := -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T linker.ld
 
 KSRC := $(filter-out vmx/asm-offsets.c,$(wildcard boot/*.c arch/x86/*.c mm/*.c lib/*.c vmx/*.c \
-	virt/*.c ept/*.c tests/kernel/*.c))
-KASM := $(wildcard boot/*.asm arch/x86/*.asm vmx/*.asm)
+	virt/*.c svm/*.c ept/*.c tests/kernel/*.c))
+KASM := $(wildcard boot/*.asm arch/x86/*.asm vmx/*.asm svm/*.asm)
 # GNU as, for the stubs whose CFI gdb needs (boot/start64.S, arch/x86/isr.S).
 KGAS := $(wildcard boot/*.S arch/x86/*.S)
 KOBJ := $(patsubst %.c,$(BUILD)/k/%.o,$(KSRC)) $(patsubst %.asm,$(BUILD)/k/%.o,$(KASM)) \
@@ -118,7 +118,7 @@ $(BUILD)/k/%.o: %.asm $(BUILD)/asm-offsets.inc
 	$(Q)$(NASM) -f elf64 -g -F dwarf -I$(BUILD)/ $< -o $@
 
 # Structure offsets for assembly, generated from C (vmx/asm-offsets.c).
-$(BUILD)/asm-offsets.inc: vmx/asm-offsets.c vmx/vcpu.h vmx/vmcs_defs.h
+$(BUILD)/asm-offsets.inc: vmx/asm-offsets.c virt/vcpu.h vmx/vcpu.h vmx/vmcs_defs.h
 	@mkdir -p $(BUILD)
 	$(call say,GEN,$@)
 	$(Q)$(CC) $(filter-out -MMD -MP,$(KCFLAGS)) -S $< -o $(BUILD)/asm-offsets.s

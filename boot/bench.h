@@ -2,6 +2,7 @@
 #ifndef MINIHV_BENCH_H
 #define MINIHV_BENCH_H
 
+#include "boot/loader.h"
 #include "vmx/vmx.h"
 
 /* Create the self-test guest (4 MiB of RAM) with command @cmd; 0 or -errno, printed. */

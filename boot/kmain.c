@@ -7,6 +7,7 @@
 #include "boot/options.h"
 #include "boot/run_guest.h"
 #include "vmx/vmx.h"
+#include "svm/svm.h"
 #include "ept/vm.h"
 #include "mm/mm.h"
 #include "lib/lib.h"
@@ -42,6 +43,13 @@ static void dump_at_teardown(struct vm *vm)
 {
 	printk("# dump of VM %s at teardown (dump= option)\n", vm->name);
 	dump_vm(vm, kopts.dump);
+}
+
+/* What the CPU offers, for scripts/test.sh: "# probe: vmx=..." and "# probe: svm=...". */
+static void print_probes(void)
+{
+	vmx_print_probe();
+	svm_print_probe();
 }
 
 /* The frame allocator over the boot memory map, then the host page tables. */
@@ -106,7 +114,7 @@ void kmain(uint32_t magic, uint32_t mbi_pa)
 	if (kopts.have_tests || nbad) {
 		/* The probe lines tell the runner what the CPU offers, whatever tests= selects. */
 		struct ktest_summary s = ktest_run(kopts.have_tests ? kopts.tests : NULL, nbad > 0,
-						   err, vmx_print_probe);
+						   err, print_probes);
 		status = s.failed ? EXIT_FAIL : EXIT_PASS;
 	} else if (kopts.bench) {
 		bench_run();
@@ -116,5 +124,6 @@ void kmain(uint32_t magic, uint32_t mbi_pa)
 		printk("minihv: nothing to run (no tests= option, no \"guest\" module); exiting\n");
 	}
 	vmx_disable(&this_cpu); /* VMXOFF on the way out, if VMX was turned on */
+	svm_disable(&svm_this_cpu); /* and EFER.SVME off, if SVM was */
 	emu_exit(status);
 }

@@ -5,6 +5,7 @@
 #include "boot/bootinfo.h"
 #include "boot/options.h"
 #include "boot/run_guest.h"
+#include "boot/loader.h"
 #include "vmx/vmx.h"
 #include "lib/lib.h"
 

@@ -1,7 +1,7 @@
 /*
  * A virtual machine: its memslots, its EPT (the secondary MMU), the MMU lock
  * and invalidation state, and its statistics. ept/ owns all of it except the
- * vCPU (vmx/vcpu.h).
+ * vCPU (virt/vcpu.h).
  */
 #ifndef MINIHV_VM_H
 #define MINIHV_VM_H

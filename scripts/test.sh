@@ -60,11 +60,12 @@ tally() {
 		fi
 	fi
 	# A test may skip for a feature the CPU lacks ("# SKIP no VMX: ...",
-	# "# SKIP no EPT: ..."), never for one the probe says it has.
+	# "# SKIP no EPT: ...", "no SVM:", "no NPT:"), never for one the probe
+	# says it has.
 	local feat n
-	for feat in vmx ept; do
+	for feat in vmx ept svm npt; do
 		probe_has "$log" "$feat" || continue
-		n=$(grep -aEic "^ok [0-9]+ .*# SKIP no $feat:" "$log")
+		n=$(grep -aEic "^ok [0-9]+ .*# SKIP .*no $feat:" "$log")
 		if [ "$n" != 0 ]; then
 			why+=("$n test(s) skipped for no ${feat^^} although the CPU offers it")
 			extra=$((extra + n)) s=$((s - n))

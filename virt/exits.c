@@ -90,6 +90,14 @@ void vcpu_handle_hlt(struct vcpu *v)
 	vcpu_stop(v, STOP_HLT, "guest halted at RIP %#llx", (unsigned long long)guest_rip(v));
 }
 
+void vcpu_handle_tdp_misconfig(struct vcpu *v, uint64_t gpa)
+{
+	/* minihv never writes a misconfigured entry on purpose in normal use. */
+	VM_BUG_ON(true, v->vm);
+	vcpu_stop(v, STOP_BUGGED, "%s misconfiguration at GPA %#llx (RIP %#llx): VM marked bugged",
+		  v->be->tdp_name, (unsigned long long)gpa, (unsigned long long)guest_rip(v));
+}
+
 void vcpu_handle_tdp_fault(struct vcpu *v, uint64_t gpa, bool write)
 {
 	const char *tdp = v->be->tdp_name;

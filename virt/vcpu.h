@@ -64,10 +64,26 @@ struct vcpu_stats {
 	uint64_t io_exits;
 };
 
-/* An exception of the guest's, recorded as it is delivered (vmx/exception.c). */
+/*
+ * An event's information word, the same on VMX (VM-exit interruption and
+ * IDT-vectoring information, SDM 3C 25.9.2-3) and SVM (EXITINTINFO and
+ * EVENTINJ, APM vol. 2, 15.20): vector, type, error code valid, valid.
+ */
+#define INTR_INFO_VECTOR(i) ((i) & 0xff)
+#define INTR_INFO_TYPE(i) (((i) >> 8) & 7)
+#define INTR_INFO_DELIVER_CODE (1u << 11) /* an error code goes with it */
+#define INTR_INFO_VALID (1u << 31)
+#define INTR_TYPE_EXT_INTR 0
+#define INTR_TYPE_NMI 2
+#define INTR_TYPE_HARD_EXCEPTION 3
+#define INTR_TYPE_SOFT_INTR 4         /* INT n */
+#define INTR_TYPE_PRIV_SOFT_EXCEPTION 5 /* INT1 (ICEBP) */
+#define INTR_TYPE_SOFT_EXCEPTION 6    /* INT3, INTO */
+
+/* An exception of the guest's, recorded as it is delivered (virt/exception.c). */
 struct exc_event {
 	uint8_t vector;
-	uint8_t type;     /* the backend's event type (INTR_TYPE_* on VMX) */
+	uint8_t type;     /* INTR_TYPE_* */
 	bool has_error;
 	uint32_t error;
 	uint64_t cr2;     /* #PF: the faulting linear address */
@@ -109,6 +125,9 @@ struct vcpu_backend {
 	/* Resume after the exiting instruction. */
 	void (*skip_instruction)(struct vcpu *v);
 	uint64_t (*rip)(struct vcpu *v);
+	/* The MSRs the backend keeps in its VMCS/VMCB: IA32_EFER, FS and GS base. */
+	uint64_t (*get_msr)(struct vcpu *v, uint32_t msr);
+	void (*set_msr)(struct vcpu *v, uint32_t msr, uint64_t val);
 	/* Bits of CPUID leaf 1 ECX / 0x80000001 ECX a guest must not see (nesting). */
 	uint32_t cpuid1_ecx_hide, cpuid81_ecx_hide;
 };
@@ -173,8 +192,28 @@ void vcpu_handle_cpuid(struct vcpu *v);
 /* Port I/O of @size bytes at @port: COM1 is emulated, anything else stops the guest. */
 bool vcpu_handle_io(struct vcpu *v, unsigned port, unsigned size, bool in, bool string);
 void vcpu_handle_hypercall(struct vcpu *v);
+/* RDMSR (@write false) or WRMSR: emulated, or the guest stops naming the MSR (virt/msr.c). */
+void vcpu_handle_msr(struct vcpu *v, bool write);
+/* "IA32_EFER", ...; NULL for an MSR minihv has no name for. */
+const char *msr_name(uint32_t msr);
 /* A second-level fault at @gpa (write or not): mmu_fault(), stops with the reason. */
 void vcpu_handle_tdp_fault(struct vcpu *v, uint64_t gpa, bool write);
+/* An entry the CPU calls malformed: the VM is bugged (the host wrote it). */
+void vcpu_handle_tdp_misconfig(struct vcpu *v, uint64_t gpa);
+/*
+ * Guest exceptions (virt/exception.c), decoded by the backend: record @e,
+ * raised while delivering @idt (NULL if none), and turn it into what the
+ * CPU would deliver (#DF by SDM 3A table 6-5). True: inject @e; false: the
+ * vCPU stopped with a triple fault naming every recorded exception.
+ */
+bool vcpu_exception_raised(struct vcpu *v, struct exc_event *e, const struct exc_event *idt,
+			   uint32_t idt_limit);
+/* A shutdown (triple fault) exit: stop, naming what was recorded. */
+void vcpu_shutdown(struct vcpu *v, uint32_t idt_limit);
+/* INT n, INT1, INT3/INTO: the pushed RIP is past the instruction. */
+bool vcpu_exc_is_soft(unsigned type);
+/* A fault (not a trap or abort) pushes RFLAGS with RF set. */
+bool vcpu_exc_sets_rf(const struct exc_event *e);
 /* HLT: there are no interrupts to wake the guest, so it stops. */
 void vcpu_handle_hlt(struct vcpu *v);
 

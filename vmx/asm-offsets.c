@@ -1,5 +1,5 @@
 /*
- * Offsets of C structures for the assembly in vmx/run.asm. Compiled to
+ * Offsets of C structures for the assembly in vmx/run.asm and svm/run.asm. Compiled to
  * assembly only; the Makefile turns the "->NAME value" markers into
  * build/asm-offsets.inc, so no offset is ever counted by hand.
  */

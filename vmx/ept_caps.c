@@ -4,7 +4,8 @@
  * VMX capability MSRs itself (struct mmu_caps in ept/vm.h).
  */
 #include "vmx/ept_caps.h"
-#include "vmx/loader.h"
+#include "vmx/vmx.h"
+#include "vmx/ept_caps.h"
 #include "lib/lib.h"
 
 /* INVEPT types (SDM 3C, 30.3, "INVEPT"). */

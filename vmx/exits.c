@@ -3,7 +3,6 @@
  * stopped with a message that names what and where; the host carries on.
  */
 #include "vmx/exception.h"
-#include "vmx/msr_exit.h"
 #include "vmx/vcpu.h"
 #include "vmx/exits.h"
 #include "vmx/vmcs.h"
@@ -22,6 +21,28 @@ void vmx_skip_instruction(struct vcpu *v)
 {
 	(void)v;
 	vmcs_writel(GUEST_RIP, vmx_guest_rip(v) + vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
+}
+
+/* The guest MSRs the VMCS holds (virt/msr.c asks for no others). */
+uint64_t vmx_get_msr(struct vcpu *v, uint32_t msr)
+{
+	(void)v;
+	if (msr == MSR_EFER)
+		return vmcs_read64(GUEST_IA32_EFER);
+	if (msr == MSR_FS_BASE)
+		return vmcs_readl(GUEST_FS_BASE);
+	return vmcs_readl(GUEST_GS_BASE);
+}
+
+void vmx_set_msr(struct vcpu *v, uint32_t msr, uint64_t val)
+{
+	(void)v;
+	if (msr == MSR_EFER)
+		vmcs_write64(GUEST_IA32_EFER, val);
+	else if (msr == MSR_FS_BASE)
+		vmcs_writel(GUEST_FS_BASE, val);
+	else
+		vmcs_writel(GUEST_GS_BASE, val);
 }
 
 /* SDM 3C 28.2.1, table 28-7: bit 1 of the qualification, a write. */
@@ -82,15 +103,9 @@ bool vcpu_handle_exit(struct vcpu *v, unsigned reason)
 		vcpu_requeue_event(v); /* it may have interrupted the delivery of an event */
 		handle_ept_violation(v, qual);
 		break;
-	case EXIT_REASON_EPT_MISCONFIG: {
-		uint64_t gpa = vmcs_read64(GUEST_PHYSICAL_ADDRESS);
-
-		/* minihv never writes a misconfigured entry on purpose in normal use. */
-		VM_BUG_ON(true, v->vm);
-		vcpu_stop(v, STOP_BUGGED, "EPT misconfiguration at GPA %#llx (RIP %#llx): VM marked bugged",
-			  (unsigned long long)gpa, (unsigned long long)vmx_guest_rip(v));
+	case EXIT_REASON_EPT_MISCONFIG:
+		vcpu_handle_tdp_misconfig(v, vmcs_read64(GUEST_PHYSICAL_ADDRESS));
 		break;
-	}
 	case EXIT_REASON_TRIPLE_FAULT:
 		vcpu_triple_fault(v);
 		break;

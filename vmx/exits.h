@@ -7,5 +7,7 @@
 /* Resume after the exiting instruction (VM-exit instruction length). */
 void vmx_skip_instruction(struct vcpu *v);
 uint64_t vmx_guest_rip(struct vcpu *v);
+uint64_t vmx_get_msr(struct vcpu *v, uint32_t msr);
+void vmx_set_msr(struct vcpu *v, uint32_t msr, uint64_t val);
 
 #endif

@@ -119,5 +119,7 @@ const struct vcpu_backend vmx_backend = {
 	.destroy = vmx_vcpu_destroy,
 	.skip_instruction = vmx_skip_instruction,
 	.rip = vmx_guest_rip,
+	.get_msr = vmx_get_msr,
+	.set_msr = vmx_set_msr,
 	.cpuid1_ecx_hide = CPUID_1_ECX_VMX,
 };

@@ -193,19 +193,10 @@
 
 /*
  * Interruption information (25.9.2, 25.9.3): the VM-exit and IDT-vectoring
- * fields and the VM-entry injection field share this layout (bit 12 of the
- * exit fields is NMI unblocking, reserved in the entry field).
+ * fields and the VM-entry injection field share the layout of INTR_INFO_*
+ * (virt/vcpu.h; bit 12 of the exit fields is NMI unblocking, reserved in the
+ * entry field).
  */
-#define INTR_INFO_VECTOR(i) ((i) & 0xff)
-#define INTR_INFO_TYPE(i) (((i) >> 8) & 7)
-#define INTR_INFO_DELIVER_CODE (1u << 11) /* an error code goes with it */
-#define INTR_INFO_VALID (1u << 31)
-#define INTR_TYPE_EXT_INTR 0
-#define INTR_TYPE_NMI 2
-#define INTR_TYPE_HARD_EXCEPTION 3
-#define INTR_TYPE_SOFT_INTR 4         /* INT n */
-#define INTR_TYPE_PRIV_SOFT_EXCEPTION 5 /* INT1 (ICEBP) */
-#define INTR_TYPE_SOFT_EXCEPTION 6    /* INT3, INTO */
 
 /* Guest segment access rights (25.4.1): type, S, DPL, P, L, D/B, G, unusable */
 #define AR_CODE64 0xa09b  /* execute/read accessed code, present, L=1, G=1 */

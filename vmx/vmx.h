@@ -27,10 +27,10 @@ void vmx_disable(struct vmx_cpu *c);
 
 /*
  * The rest of vmx/'s public interface: other areas include vmx/vmx.h only
- * (scripts/check-layers.sh). Last, because loader.h builds on the above.
+ * (scripts/check-layers.sh).
  */
 #include "vmx/vcpu.h"
-#include "vmx/loader.h"
+#include "vmx/ept_caps.h"
 #include "vmx/dump.h"
 #include "vmx/vmcs.h"
 

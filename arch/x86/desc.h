@@ -61,6 +61,8 @@ struct desc_ptr {
 
 void gdt_init(void);
 void idt_init(void);
+/* An interrupt gate at @vector to @handler (an iretq-ending stub). */
+void idt_set_gate(unsigned vector, uint64_t handler);
 /* For the VMCS host-state area. */
 uint64_t gdt_base(void);
 uint64_t idt_base(void);

@@ -18,21 +18,24 @@ _Static_assert(sizeof(struct idt_gate) == 16, "64-bit IDT gate is 16 bytes");
 extern const uint64_t isr_table[X86_NR_EXCEPTIONS];
 static struct idt_gate idt[256] __aligned(16);
 
+void idt_set_gate(unsigned vector, uint64_t off)
+{
+	struct idt_gate *g = &idt[vector & 0xff];
+
+	g->off_lo = off & 0xffff;
+	g->off_mid = (off >> 16) & 0xffff;
+	g->off_hi = off >> 32;
+	g->sel = GDT_KERNEL_CS;
+	g->type = GATE_INTERRUPT;
+	/* #DF and NMI get known-good stacks: the current one may be the problem. */
+	g->ist = vector == X86_EXC_DF ? IST_DF : vector == X86_EXC_NMI ? IST_NMI :
+		 vector == X86_EXC_MC ? IST_MC : 0;
+}
+
 void idt_init(void)
 {
-	for (unsigned v = 0; v < X86_NR_EXCEPTIONS; v++) {
-		uint64_t off = isr_table[v];
-		struct idt_gate *g = &idt[v];
-
-		g->off_lo = off & 0xffff;
-		g->off_mid = (off >> 16) & 0xffff;
-		g->off_hi = off >> 32;
-		g->sel = GDT_KERNEL_CS;
-		g->type = GATE_INTERRUPT;
-		/* #DF and NMI get known-good stacks: the current one may be the problem. */
-		g->ist = v == X86_EXC_DF ? IST_DF : v == X86_EXC_NMI ? IST_NMI :
-			 v == X86_EXC_MC ? IST_MC : 0;
-	}
+	for (unsigned v = 0; v < X86_NR_EXCEPTIONS; v++)
+		idt_set_gate(v, isr_table[v]);
 	struct desc_ptr p = { .limit = sizeof(idt) - 1, .base = (uint64_t)idt };
 	__asm__ __volatile__("lidt %0" ::"m"(p));
 }

@@ -184,18 +184,22 @@ class HvPt(HvCommand):
 
 
 class HvEpt(HvCommand):
-    """hv-ept VM GPA: walk VM's EPT tables (the secondary MMU) for GPA."""
+    """hv-tdp VM GPA (alias hv-ept): walk VM's second-level tables (the secondary MMU)
+    for GPA, in their format: EPT on VMX, NPT (the x86 format) on SVM."""
 
     def run(self, arg):
         parts = arg.split(None, 1)
         if len(parts) != 2:
-            raise HvError("usage: hv-ept VM GPA")
+            raise HvError("usage: %s VM GPA" % self.cmd)
         vm = find_vm(parts[0])
         root = u64(vm["ept"]["root"])
         if not root:
-            raise HvError("VM %s has no EPT tables yet" % vm["name"].string())
-        walk("hv-ept " + vm["name"].string(), root, u64(gdb.parse_and_eval(parts[1])),
-             ept_present, ept_huge, ept_flags)
+            raise HvError("VM %s has no second-level tables yet" % vm["name"].string())
+        fmt = vm["ept"]["fmt"]
+        npt = u64(fmt) and fmt["name"].string() == "NPT"
+        walk("%s %s" % (self.cmd, vm["name"].string()), root,
+             u64(gdb.parse_and_eval(parts[1])),
+             *((x86_present, x86_huge, x86_flags) if npt else (ept_present, ept_huge, ept_flags)))
 
 
 class HvInval(HvCommand):
@@ -245,11 +249,16 @@ class HvVcpu(HvCommand):
             return
         v = vm["vcpu"].cast(gdb.lookup_type("struct vcpu").pointer())
         reason = u64(v["last_exit_reason"])
-        rname = c_string_array("exit_names", reason & 0xFFFF, "UNKNOWN")
         stop = c_string_array("stop_names", int(v["stop"]), "?")
         r = v["regs"]
-        print("hv-vcpu %s: last exit %d (%s) qualification %#x stop %s" %
-              (name, reason & 0xFFFF, rname, u64(v["last_exit_qual"]), stop))
+        if u64(v["be"]) and v["be"]["name"].string() == "SVM":
+            # The same line as dump_vcpu's on SVM; the state below is the VMCB's, as saved.
+            print("hv-vcpu %s: last SVM exit %#x EXITINFO1 %#x stop %s" %
+                  (name, reason & 0xFFFFFFFF, u64(v["last_exit_qual"]), stop))
+        else:
+            rname = c_string_array("exit_names", reason & 0xFFFF, "UNKNOWN")
+            print("hv-vcpu %s: last exit %d (%s) qualification %#x stop %s" %
+                  (name, reason & 0xFFFF, rname, u64(v["last_exit_qual"]), stop))
         s = v["snap"]
 
         def regs(names, src):
@@ -295,6 +304,7 @@ class HvVms(HvCommand):
             print("  %d %s" % (i, p["name"].string()))
 
 
-for cls, name in ((HvPt, "hv-pt"), (HvEpt, "hv-ept"), (HvInval, "hv-inval"), (HvGpc, "hv-gpc"),
+for cls, name in ((HvPt, "hv-pt"), (HvEpt, "hv-ept"), (HvEpt, "hv-tdp"), (HvInval, "hv-inval"),
+                  (HvGpc, "hv-gpc"),
                   (HvVcpu, "hv-vcpu"), (HvTests, "hv-tests"), (HvVms, "hv-vms")):
     cls(name)

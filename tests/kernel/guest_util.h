@@ -6,7 +6,11 @@
 #include "lib/kerrno.h"
 #include "lib/kstring.h"
 #include "lib/ktest.h"
-#include "vmx/loader.h"
+#include "boot/loader.h"
+#include "vmx/vmx.h"
+#include "vmx/vmcs_defs.h"
+#include "svm/svm.h"
+#include "svm/svm_defs.h"
 #include "guest/testguest.h"
 
 #define TEST_RAM (4ULL << 20)
@@ -18,6 +22,15 @@
  * or failed) when it cannot run: only a CPU without VMX (-ENODEV, "no VMX: ...")
  * or with VMX but without EPT (-EOPNOTSUPP, "no EPT: ...") is a skip.
  */
+/*
+ * The exit code the guest's hypercall instruction (VMCALL, guest/guest.h)
+ * raises on @v's backend: a VMCALL exit on VMX, #UD on SVM.
+ */
+static inline unsigned hypercall_exit_code(const struct vcpu *v)
+{
+	return v->be == &svm_backend ? SVM_EXIT_UD : EXIT_REASON_VMCALL;
+}
+
 static inline bool test_guest_create(struct guest *g, uint64_t cmd, uint64_t arg, uint64_t arg2)
 {
 	char err[200];

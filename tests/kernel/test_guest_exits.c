@@ -92,9 +92,15 @@ KTEST(guest_triple_fault)
 	if (!test_guest_create(&g, TG_TRIPLE_FAULT, 0, 0))
 		return;
 	CHECK_EQ(guest_run(&g), STOP_TRIPLE_FAULT);
-	/* UD2 with no IDT: #UD, #GP delivering it, #DF, #GP delivering that: shutdown. */
+	/*
+	 * UD2 with no IDT: #UD, #GP delivering it, #DF, #GP delivering that:
+	 * shutdown. The #GP's error code names IDT entry 6 (SDM 3A, 6.13); QEMU
+	 * TCG reports vector * 16 + 2 in 64-bit mode instead (do_interrupt64()
+	 * in its target/i386/tcg/seg_helper.c), which reads as entry 12.
+	 */
 	CHECK(strstr(why, "#UD (vector 6)") && strstr(why, "#GP (vector 13") &&
-	      strstr(why, "IDT entry 6") && strstr(why, "#DF (vector 8, error 0x0)") &&
+	      (strstr(why, "IDT entry 6)") || strstr(why, "IDT entry 12)")) &&
+	      strstr(why, "#DF (vector 8, error 0x0)") &&
 	      strstr(why, "IDT limit 0x0"), "reason does not name the exceptions: %s", why);
 	CHECK_EQ(g.vcpu.stats.exits[VEXIT_EXCEPTION], 4);
 	guest_destroy(&g);
@@ -164,7 +170,7 @@ KTEST(guest_ept_misconfig)
 	pte_t *e = pt_find_leaf(&g.vm.ept, SZ_1G, &level);
 	if (!CHECK(e != NULL, "no EPT leaf after the fault"))
 		goto out;
-	*e = ept_misconfigured_entry(*e);
+	*e = g.vcpu.be == &svm_backend ? npt_misconfigured_entry(*e) : ept_misconfigured_entry(*e);
 	vm_flush_ept(&g.vm);
 	printk("# a VM-bug message below is deliberate\n");
 	CHECK_EQ(guest_run(&g), STOP_BUGGED);

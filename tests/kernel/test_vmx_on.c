@@ -2,7 +2,7 @@
 #include "arch/x86/cpu.h"
 #include "lib/kerrno.h"
 #include "lib/ktest.h"
-#include "vmx/loader.h"
+#include "boot/loader.h"
 #include "vmx/vmx.h"
 
 KTEST(vmx_on_off)

@@ -1,8 +1,36 @@
-#include "vmx/loader.h"
-#include "vmx/ept_caps.h"
-#include "vmx/vmcs.h"
+#include "boot/loader.h"
+#include "vmx/vmx.h"
+#include "svm/svm.h"
 #include "mm/mm.h"
 #include "lib/lib.h"
+
+int hv_backend(const struct vcpu_backend **be, struct mmu_caps *mc, char *err, size_t errlen)
+{
+	char why_vmx[200];
+	int r = hv_ready(why_vmx, sizeof(why_vmx));
+
+	if (!r) {
+		*be = &vmx_backend;
+		return vmx_mmu_caps(&this_cpu.caps, mc, err, errlen);
+	}
+	if (r != -ENODEV) { /* VMX is there but unusable: that is the reason */
+		ksnprintf(err, errlen, "%s", why_vmx);
+		return r;
+	}
+	r = svm_enable(&svm_this_cpu, err, errlen);
+	if (r == -ENODEV) {
+		/* Both reasons, each with the "no X:" that scripts/test.sh checks. */
+		char why_svm[200];
+
+		ksnprintf(why_svm, sizeof(why_svm), "%s", err);
+		ksnprintf(err, errlen, "%s; %s", why_vmx, why_svm);
+		return r;
+	}
+	if (r)
+		return r;
+	*be = &svm_backend;
+	return svm_mmu_caps(&svm_this_cpu.caps, mc, err, errlen);
+}
 
 /* Identity-map [0, 4 GiB) for the guest with 2 MiB pages. */
 static void write_guest_page_tables(struct vm *vm)
@@ -29,7 +57,9 @@ int guest_create(struct guest *g, const char *name, const void *image, size_t le
 		ksnprintf(err, errlen, "guest image is empty (0 bytes): nothing to run");
 		return -EINVAL;
 	}
-	int r = hv_ready(err, errlen);
+	const struct vcpu_backend *be;
+	struct mmu_caps mc;
+	int r = hv_backend(&be, &mc, err, errlen);
 	if (r)
 		return r;
 	if (ram < GUEST_MIN_RAM || !IS_ALIGNED(ram, PAGE_SIZE) || ram > GUEST_MAPPED_GPA) {
@@ -43,10 +73,6 @@ int guest_create(struct guest *g, const char *name, const void *image, size_t le
 			  len, (unsigned long long)ram >> 10);
 		return -E2BIG;
 	}
-	struct mmu_caps mc;
-	r = vmx_mmu_caps(&this_cpu.caps, &mc, err, errlen);
-	if (r)
-		return r;
 	r = vm_create(&g->vm, name, &mc, err, errlen);
 	if (r)
 		return r;
@@ -62,7 +88,7 @@ int guest_create(struct guest *g, const char *name, const void *image, size_t le
 		.rip = GUEST_LOAD, .rsp = ram, .cr3 = GUEST_PML4,
 		.rdi = ram, .rsi = cmd, .rdx = arg,
 	};
-	r = vcpu_create(&g->vcpu, &g->vm, &vmx_backend, &e, err, errlen);
+	r = vcpu_create(&g->vcpu, &g->vm, be, &e, err, errlen);
 	if (r) {
 		vm_destroy(&g->vm);
 		return r;
@@ -95,8 +121,9 @@ void guest_print_stats(const struct guest *g)
 	const struct vm_stats *st = &g->vm.stats;
 	const struct vcpu_stats *vs = &g->vcpu.stats;
 
-	printk("VM[%s] statistics: %llu exits, %llu EPT violations, %llu retries, %llu INVEPTs\n",
-	       g->vm.name, (unsigned long long)vs->exits_total,
+	printk("VM[%s] statistics (%s): %llu exits, %llu EPT violations, %llu retries, "
+	       "%llu INVEPTs\n", g->vm.name, g->vcpu.be ? g->vcpu.be->name : "-",
+	       (unsigned long long)vs->exits_total,
 	       (unsigned long long)st->ept_violations, (unsigned long long)st->ept_retries,
 	       (unsigned long long)st->invept);
 	printk("VM[%s]   EPT leaves installed: %llu x 4K, %llu x 2M, %llu x 1G; "

@@ -5,8 +5,7 @@
 #ifndef MINIHV_GUEST_LOADER_H
 #define MINIHV_GUEST_LOADER_H
 
-#include "vmx/vcpu.h"
-#include "vmx/vmx.h"
+#include "virt/vcpu.h"
 #include "ept/vm.h"
 #include "arch/x86/arch.h"
 
@@ -17,6 +16,13 @@
 #define GUEST_LOAD 0x100000ULL  /* image load address and entry point */
 #define GUEST_MIN_RAM (2ULL << 20)
 #define GUEST_MAPPED_GPA (4ULL << 30) /* the guest page tables map [0, 4 GiB) */
+
+/*
+ * The backend this CPU offers: VMX with EPT where it has VMX (turned on
+ * here), else SVM with NPT. 0 with @be and @mc filled, or -errno with the
+ * reason ("no VMX: ...; no SVM: ..." where it has neither).
+ */
+int hv_backend(const struct vcpu_backend **be, struct mmu_caps *mc, char *err, size_t errlen);
 
 struct guest {
 	struct vm vm;

@@ -1,14 +1,13 @@
 /*
- * RDMSR and WRMSR. minihv gives the guest no MSR bitmap, so every access
- * exits here. A handful of MSRs are emulated (the list is guest/ABI.md's);
+ * RDMSR and WRMSR, on every backend. minihv lets the guest reach no MSR
+ * directly (no MSR bitmap on VMX, an MSR permission map of all ones on SVM),
+ * so every access exits here. A handful of MSRs are emulated (the list is guest/ABI.md's);
  * any other access stops the guest with a message that names the MSR, its
  * number and RIP. Stopping, rather than injecting #GP as KVM does with
  * ignore_msrs=0, because a guest starts without an IDT: the #GP would end
  * in a triple fault whose message could name the #GP but not the MSR.
  */
-#include "vmx/msr_exit.h"
-#include "vmx/vcpu.h"
-#include "vmx/vmcs.h"
+#include "virt/vcpu.h"
 #include "lib/lib.h"
 #include "arch/x86/arch.h"
 
@@ -79,10 +78,10 @@ static void __printf(5, 6) refuse(struct vcpu *v, bool write, uint32_t msr, uint
 	if (write)
 		vcpu_stop(v, STOP_UNHANDLED, "WRMSR of %#llx to MSR %#x (%s) at RIP %#llx: %s",
 			  (unsigned long long)val, msr, name ? name : "unknown MSR",
-			  (unsigned long long)vmcs_readl(GUEST_RIP), detail);
+			  (unsigned long long)v->be->rip(v), detail);
 	else
 		vcpu_stop(v, STOP_UNHANDLED, "RDMSR of MSR %#x (%s) at RIP %#llx: %s", msr,
-			  name ? name : "unknown MSR", (unsigned long long)vmcs_readl(GUEST_RIP), detail);
+			  name ? name : "unknown MSR", (unsigned long long)v->be->rip(v), detail);
 }
 
 /* 0 and @*val set, or the guest was stopped. */
@@ -90,13 +89,9 @@ static int read_msr(struct vcpu *v, uint32_t msr, uint64_t *val)
 {
 	switch (msr) {
 	case MSR_EFER:
-		*val = vmcs_read64(GUEST_IA32_EFER);
-		return 0;
 	case MSR_FS_BASE:
-		*val = vmcs_readl(GUEST_FS_BASE);
-		return 0;
 	case MSR_GS_BASE:
-		*val = vmcs_readl(GUEST_GS_BASE);
+		*val = v->be->get_msr(v, msr);
 		return 0;
 	case MSR_IA32_TSC:
 		*val = rdtsc(); /* no TSC offset: what the guest's own RDTSC reads */
@@ -115,7 +110,7 @@ static int write_msr(struct vcpu *v, uint32_t msr, uint64_t val)
 {
 	switch (msr) {
 	case MSR_EFER: {
-		uint64_t old = vmcs_read64(GUEST_IA32_EFER);
+		uint64_t old = v->be->get_msr(v, msr);
 		uint64_t may = cpuid(0x80000001).edx & CPUID_80000001_EDX_NX ? EFER_NXE : 0;
 
 		/* LME/LMA must stay (64-bit mode), SCE would need the SYSCALL MSRs. */
@@ -124,7 +119,7 @@ static int write_msr(struct vcpu *v, uint32_t msr, uint64_t val)
 			       (unsigned long long)old);
 			return -1;
 		}
-		vmcs_write64(GUEST_IA32_EFER, val);
+		v->be->set_msr(v, msr, val);
 		return 0;
 	}
 	case MSR_FS_BASE:
@@ -133,10 +128,7 @@ static int write_msr(struct vcpu *v, uint32_t msr, uint64_t val)
 			refuse(v, true, msr, val, "not a canonical address");
 			return -1;
 		}
-		if (msr == MSR_FS_BASE)
-			vmcs_writel(GUEST_FS_BASE, val);
-		else
-			vmcs_writel(GUEST_GS_BASE, val);
+		v->be->set_msr(v, msr, val);
 		return 0;
 	case MSR_IA32_TSC:
 	case MSR_IA32_APIC_BASE:
@@ -164,5 +156,5 @@ void vcpu_handle_msr(struct vcpu *v, bool write)
 		v->regs.rax = (uint32_t)val;
 		v->regs.rdx = val >> 32;
 	}
-	vmcs_writel(GUEST_RIP, vmcs_readl(GUEST_RIP) + vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
+	v->be->skip_instruction(v);
 }

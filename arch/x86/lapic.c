@@ -1,0 +1,52 @@
+#include "arch/x86/lapic.h"
+#include "arch/x86/desc.h"
+#include "arch/x86/hal.h"
+#include "arch/x86/msr.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/ports.h"
+
+/* Register offsets (SDM 3A, table 11-1). */
+#define LAPIC_TPR 0x080
+#define LAPIC_EOI 0x0b0
+#define LAPIC_SVR 0x0f0
+#define LAPIC_SVR_ENABLE (1u << 8)
+#define LAPIC_LVT_TIMER 0x320
+#define LAPIC_LVT_MASKED (1u << 16)
+#define LAPIC_LVT_PERIODIC (1u << 17)
+#define LAPIC_TIMER_INIT 0x380
+#define LAPIC_TIMER_DIV 0x3e0
+#define LAPIC_DIV_1 0xb
+
+volatile uint64_t lapic_timer_ticks;
+volatile uint32_t *lapic_eoi_reg; /* written by the interrupt stub */
+
+extern char lapic_timer_isr[], lapic_spurious_isr[];
+
+static volatile uint32_t *lapic_reg(unsigned off)
+{
+	uint64_t base = rdmsr(MSR_IA32_APIC_BASE) & ~0xfffULL & ((1ULL << 52) - 1);
+
+	return (volatile uint32_t *)((uint8_t *)phys_to_virt(base) + off);
+}
+
+void lapic_init(void)
+{
+	/* 8259A: mask every line of both, so no legacy IRQ lands on a CPU exception vector. */
+	outb(0x21, 0xff);
+	outb(0xa1, 0xff);
+	wrmsr(MSR_IA32_APIC_BASE, rdmsr(MSR_IA32_APIC_BASE) | APIC_BASE_ENABLE);
+	lapic_eoi_reg = lapic_reg(LAPIC_EOI);
+	idt_set_gate(LAPIC_TIMER_VECTOR, (uint64_t)lapic_timer_isr);
+	idt_set_gate(LAPIC_SPURIOUS_VECTOR, (uint64_t)lapic_spurious_isr);
+	*lapic_reg(LAPIC_TPR) = 0;
+	*lapic_reg(LAPIC_SVR) = LAPIC_SVR_ENABLE | LAPIC_SPURIOUS_VECTOR;
+	*lapic_reg(LAPIC_LVT_TIMER) = LAPIC_LVT_MASKED | LAPIC_TIMER_VECTOR;
+}
+
+void lapic_timer_periodic(uint32_t count)
+{
+	*lapic_reg(LAPIC_TIMER_DIV) = LAPIC_DIV_1;
+	*lapic_reg(LAPIC_LVT_TIMER) = (count ? LAPIC_LVT_PERIODIC : LAPIC_LVT_MASKED) |
+				      LAPIC_TIMER_VECTOR;
+	*lapic_reg(LAPIC_TIMER_INIT) = count; /* 0 stops the timer */
+}

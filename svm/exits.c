@@ -1,0 +1,192 @@
+/*
+ * #VMEXIT decoding on SVM (APM vol. 2, appendix C). The exits every backend
+ * handles alike go to virt/; what is SVM's own is here: the instruction
+ * lengths (next RIP where the CPU saves it), VMCALL arriving as #UD, and
+ * the shutdown that a triple fault becomes.
+ */
+#include "svm/svm.h"
+#include "svm/svm_defs.h"
+#include "svm/vmcb.h"
+#include "lib/lib.h"
+
+uint64_t svm_guest_rip(struct vcpu *v)
+{
+	return vmcb_read64(v, VMCB_RIP);
+}
+
+/* The length of the instructions that exit here, for a CPU without next-RIP saving. */
+static unsigned insn_len(uint64_t code)
+{
+	switch (code) {
+	case SVM_EXIT_CPUID: return 2;
+	case SVM_EXIT_HLT: return 1;
+	case SVM_EXIT_MSR: return 2;
+	case SVM_EXIT_VMMCALL: case SVM_EXIT_MONITOR: case SVM_EXIT_MWAIT: return 3;
+	case SVM_EXIT_UD: return 3; /* a VMCALL, checked by handle_ud() */
+	default: return 0;
+	}
+}
+
+void svm_skip_instruction(struct vcpu *v)
+{
+	uint64_t code = v->last_exit_reason, next;
+
+	if (code == SVM_EXIT_IOIO)
+		next = vmcb_read64(v, VMCB_EXITINFO2); /* always saved for IOIO (15.10.2) */
+	else if (svm_this_cpu.caps.nrips && code != SVM_EXIT_UD)
+		next = vmcb_read64(v, VMCB_NRIP);
+	else
+		next = svm_guest_rip(v) + insn_len(code);
+	vmcb_write64(v, VMCB_RIP, next);
+}
+
+uint64_t svm_get_msr(struct vcpu *v, uint32_t msr)
+{
+	if (msr == MSR_EFER)
+		return vmcb_read64(v, VMCB_EFER) & ~EFER_SVME; /* SVME is the host's */
+	return vmcb_read64(v, (msr == MSR_FS_BASE ? VMCB_FS : VMCB_GS) + 8);
+}
+
+void svm_set_msr(struct vcpu *v, uint32_t msr, uint64_t val)
+{
+	if (msr == MSR_EFER)
+		vmcb_write64(v, VMCB_EFER, val | EFER_SVME);
+	else
+		vmcb_write64(v, (msr == MSR_FS_BASE ? VMCB_FS : VMCB_GS) + 8, val);
+}
+
+/* The guest's linear address @la as a host pointer to @len bytes (4-level paging), or NULL. */
+static const uint8_t *guest_linear(struct vcpu *v, uint64_t la, size_t len)
+{
+	uint64_t table = vmcb_read64(v, VMCB_CR3) & X86_PTE_ADDR_MASK;
+
+	for (int level = 4; level >= 1; level--) {
+		unsigned shift = 12 + 9 * (level - 1);
+		const uint64_t *e = vm_gpa_to_host(v->vm, table + ((la >> shift) & 511) * 8, 8, false);
+
+		if (!e || !(*e & X86_PTE_P))
+			return NULL;
+		if (level == 1 || (level <= 3 && (*e & X86_PTE_PS))) {
+			uint64_t size = 1ULL << shift;
+			uint64_t gpa = (*e & X86_PTE_ADDR_MASK & ~(size - 1)) | (la & (size - 1));
+
+			return vm_gpa_to_host(v->vm, gpa, len, false);
+		}
+		table = *e & X86_PTE_ADDR_MASK;
+	}
+	return NULL;
+}
+
+/*
+ * #UD: the guest may have used Intel's VMCALL (0f 01 c1) on this AMD CPU.
+ * As KVM does, that is the same hypercall as VMMCALL, so a guest need not
+ * know its vendor (guest/ABI.md). Any other #UD goes back to the guest.
+ */
+static bool ud_is_vmcall(struct vcpu *v)
+{
+	static const uint8_t vmcall[3] = { 0x0f, 0x01, 0xc1 };
+	const uint8_t *insn = guest_linear(v, svm_guest_rip(v), sizeof(vmcall));
+
+	return insn && !memcmp(insn, vmcall, sizeof(vmcall));
+}
+
+static void inject_ud(struct vcpu *v)
+{
+	vmcb_write64(v, VMCB_EVENTINJ, SVM_EVT_VALID | SVM_EVT_TYPE_EXC | 6);
+}
+
+enum vcpu_exit_kind svm_exit_kind(struct vcpu *v, uint64_t code)
+{
+	switch (code) {
+	case SVM_EXIT_UD: return ud_is_vmcall(v) ? VEXIT_HYPERCALL : VEXIT_EXCEPTION;
+	case SVM_EXIT_CPUID: return VEXIT_CPUID;
+	case SVM_EXIT_HLT: return VEXIT_HLT;
+	case SVM_EXIT_VMMCALL: return VEXIT_HYPERCALL;
+	case SVM_EXIT_IOIO: return VEXIT_IO;
+	case SVM_EXIT_MSR: return VEXIT_MSR;
+	case SVM_EXIT_NPF:
+		return v->last_exit_qual & SVM_NPF_RSVD ? VEXIT_TDP_MISCONFIG : VEXIT_TDP_FAULT;
+	case SVM_EXIT_MONITOR: return VEXIT_MONITOR;
+	case SVM_EXIT_MWAIT: return VEXIT_MWAIT;
+	case SVM_EXIT_INTR: return VEXIT_INTR;
+	case SVM_EXIT_SHUTDOWN: return VEXIT_SHUTDOWN;
+	default:
+		return code >= SVM_EXIT_EXCP_BASE && code < SVM_EXIT_EXCP_BASE + 32 ? VEXIT_EXCEPTION
+										    : VEXIT_OTHER;
+	}
+}
+
+/* One switch over the exit code, read as one table (over 60 lines on purpose). */
+bool svm_handle_exit(struct vcpu *v, uint64_t code, enum vcpu_exit_kind kind)
+{
+	uint64_t info1 = v->last_exit_qual;
+
+	switch (code) {
+	case SVM_EXIT_CPUID:
+		vcpu_handle_cpuid(v);
+		break;
+	case SVM_EXIT_HLT:
+		vcpu_handle_hlt(v);
+		break;
+	case SVM_EXIT_VMMCALL:
+		vcpu_handle_hypercall(v);
+		break;
+	case SVM_EXIT_UD:
+		if (kind == VEXIT_HYPERCALL)
+			vcpu_handle_hypercall(v);
+		else
+			svm_handle_exception(v, X86_EXC_UD);
+		break;
+	case SVM_EXIT_IOIO:
+		vcpu_handle_io(v, SVM_IO_PORT(info1), SVM_IO_SIZE(info1), info1 & SVM_IO_IN,
+			       info1 & SVM_IO_STR);
+		break;
+	case SVM_EXIT_MSR:
+		vcpu_handle_msr(v, info1 == 1);
+		break;
+	case SVM_EXIT_NPF:
+		svm_requeue_event(v); /* it may have interrupted the delivery of an event */
+		if (kind == VEXIT_TDP_MISCONFIG)
+			vcpu_handle_tdp_misconfig(v, vmcb_read64(v, VMCB_EXITINFO2));
+		else
+			vcpu_handle_tdp_fault(v, vmcb_read64(v, VMCB_EXITINFO2), info1 & SVM_NPF_WRITE);
+		break;
+	case SVM_EXIT_MONITOR:
+	case SVM_EXIT_MWAIT:
+		/* MWAIT may return at any time: a no-op keeps the CPU ours. */
+		svm_skip_instruction(v);
+		break;
+	case SVM_EXIT_INTR:
+	case SVM_EXIT_NMI:
+		svm_requeue_event(v);
+		/* The host's, taken at the STGI after the exit; the watchdog's counts a slice. */
+		if (kind == VEXIT_TIMER && !--v->timer_slices_left)
+			vcpu_stop(v, STOP_WATCHDOG,
+				  "runaway guest: timer budget used up at RIP %#llx",
+				  (unsigned long long)svm_guest_rip(v));
+		break;
+	case SVM_EXIT_SHUTDOWN:
+		svm_shutdown(v);
+		break;
+	case SVM_EXIT_VMRUN:
+	case SVM_EXIT_VMLOAD:
+	case SVM_EXIT_VMSAVE:
+	case SVM_EXIT_STGI:
+	case SVM_EXIT_CLGI:
+	case SVM_EXIT_SKINIT:
+	case SVM_EXIT_INVLPGA:
+		/* SVM is hidden from the guest: its instructions raise #UD, as on a CPU without it. */
+		inject_ud(v);
+		break;
+	default:
+		if (code >= SVM_EXIT_EXCP_BASE && code < SVM_EXIT_EXCP_BASE + 32) {
+			svm_handle_exception(v, (unsigned)(code - SVM_EXIT_EXCP_BASE));
+			break;
+		}
+		vcpu_stop(v, STOP_UNHANDLED, "unhandled exit %#llx, EXITINFO1 %#llx, RIP %#llx",
+			  (unsigned long long)code, (unsigned long long)info1,
+			  (unsigned long long)svm_guest_rip(v));
+		break;
+	}
+	return v->stop == STOP_NONE;
+}

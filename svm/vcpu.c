@@ -1,0 +1,119 @@
+/*
+ * The SVM backend of a vCPU: its VMCB (set up by svm/vmcb.c), the VMRUN
+ * loop that hands each #VMEXIT to svm/exits.c, and teardown. What all
+ * backends share is in virt/vcpu.c.
+ */
+#include "svm/svm.h"
+#include "svm/svm_defs.h"
+#include "svm/vmcb.h"
+#include "mm/mm.h"
+#include "lib/lib.h"
+
+/*
+ * The watchdog's slice in local APIC timer clocks: about 4 ms at QEMU's
+ * 1 GHz APIC clock, so the default 4096 slices stop a runaway guest after
+ * some 17 s.
+ */
+#define SVM_TIMER_SLICE 0x400000u
+
+static int svm_vcpu_create(struct vcpu *v, const struct vcpu_entry *e, char *err,
+			   size_t errlen)
+{
+	if (!svm_this_cpu.on) {
+		ksnprintf(err, errlen, "SVM is not on");
+		return -EINVAL;
+	}
+	if (frame_alloc(&phys_frames, FRAME_ORDER_4K, &v->hw.pa)) {
+		ksnprintf(err, errlen, "no memory for the VMCB");
+		return -ENOMEM;
+	}
+	if (frame_alloc(&phys_frames, FRAME_ORDER_4K, &v->hw.host_pa)) {
+		frame_free(&phys_frames, v->hw.pa, FRAME_ORDER_4K);
+		v->hw.pa = 0;
+		ksnprintf(err, errlen, "no memory for the host's VMSAVE area");
+		return -ENOMEM;
+	}
+	memset(phys_to_virt(v->hw.host_pa), 0, PAGE_SIZE);
+	/* ASID 0 is the host's; one per VM, as VMX's VPID (15.16). */
+	v->hw.asid = 1 + v->vm->id % (svm_this_cpu.caps.nasids > 1 ? svm_this_cpu.caps.nasids - 1 : 1);
+	vmcb_setup(v, e);
+	v->hw.timer_value = SVM_TIMER_SLICE;
+	return 0;
+}
+
+/* Once per stop, not per exit. The VMCB holds CR0/CR4 as the guest sees them. */
+static void svm_save_snapshot(struct vcpu *v)
+{
+	struct vcpu_snapshot *s = &v->snap;
+
+	s->rip = vmcb_read64(v, VMCB_RIP);
+	s->rsp = vmcb_read64(v, VMCB_RSP);
+	s->rflags = vmcb_read64(v, VMCB_RFLAGS);
+	s->cr0 = vmcb_read64(v, VMCB_CR0);
+	s->cr3 = vmcb_read64(v, VMCB_CR3);
+	s->cr4 = vmcb_read64(v, VMCB_CR4);
+	s->efer = vmcb_read64(v, VMCB_EFER) & ~EFER_SVME; /* as the guest reads it */
+}
+
+static enum vcpu_stop svm_vcpu_run(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	uint64_t ticks = lapic_timer_ticks;
+
+	vcpu_unswitched_load(&v->unswitched); /* stays in the CPU across exits */
+	lapic_timer_periodic(v->hw.timer_value);
+	while (v->stop == STOP_NONE) {
+		if (vm->bugged) {
+			vcpu_stop(v, STOP_BUGGED, "VM is bugged: %s", vm->bug_reason);
+			break;
+		}
+		vmcb_write64(v, VMCB_RAX, v->regs.rax);
+		svm_run(&v->regs, v->hw.pa, v->hw.host_pa);
+		v->regs.rax = vmcb_read64(v, VMCB_RAX);
+		vmcb_write8(v, VMCB_TLB_CONTROL, TLB_CONTROL_NONE); /* a flush is done once */
+		uint64_t code = vmcb_read64(v, VMCB_EXITCODE);
+
+		v->last_exit_reason = (unsigned)code;
+		v->last_exit_qual = vmcb_read64(v, VMCB_EXITINFO1);
+		if (code == SVM_EXIT_INVALID) {
+			v->stats.exits_total++;
+			vcpu_stop(v, STOP_ENTRY_FAIL, "VMRUN failed its consistency checks "
+				  "(exit code VMEXIT_INVALID, APM vol. 2, 15.5.1)");
+			break;
+		}
+		enum vcpu_exit_kind kind = svm_exit_kind(v, code);
+
+		if (kind == VEXIT_INTR && lapic_timer_ticks != ticks) {
+			ticks = lapic_timer_ticks;
+			kind = VEXIT_TIMER; /* the watchdog's slice ended */
+		}
+
+		if (!vcpu_account_exit(v, (unsigned)code, kind))
+			break;
+		svm_handle_exit(v, code, kind);
+	}
+	lapic_timer_periodic(0);
+	vcpu_unswitched_save(&v->unswitched);
+	vcpu_stopped(v);
+	svm_save_snapshot(v);
+	return v->stop;
+}
+
+static void svm_vcpu_destroy(struct vcpu *v)
+{
+	frame_free(&phys_frames, v->hw.pa, FRAME_ORDER_4K);
+	frame_free(&phys_frames, v->hw.host_pa, FRAME_ORDER_4K);
+}
+
+const struct vcpu_backend svm_backend = {
+	.name = "SVM",
+	.tdp_name = "NPT",
+	.create = svm_vcpu_create,
+	.run = svm_vcpu_run,
+	.destroy = svm_vcpu_destroy,
+	.skip_instruction = svm_skip_instruction,
+	.rip = svm_guest_rip,
+	.get_msr = svm_get_msr,
+	.set_msr = svm_set_msr,
+	.cpuid81_ecx_hide = CPUID_81_ECX_SVM,
+};

@@ -1,0 +1,71 @@
+/*
+ * A vCPU's VMCB: the intercepts, the permission maps, nested paging with the
+ * VM's tables and its ASID, and the guest's entry state of guest/ABI.md (64-bit
+ * mode, paging on with the loader's CR3, flat segments), as VMRUN's
+ * consistency checks want it (APM vol. 2, 15.5.1).
+ */
+#include "svm/svm.h"
+#include "svm/svm_defs.h"
+#include "svm/vmcb.h"
+#include "lib/lib.h"
+
+#define GUEST_CR0_BITS (X86_CR0_PE | X86_CR0_MP | X86_CR0_ET | X86_CR0_NE | X86_CR0_PG)
+#define GUEST_CR4_BITS (X86_CR4_PAE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT)
+#define GUEST_PAT_DEFAULT 0x0007040600070406ULL /* the power-on PAT (SDM 3A, 13.12.4) */
+
+static void setup_controls(struct vcpu *v)
+{
+	/* Exceptions are recorded, then re-delivered (svm/exception.c); #UD may be a VMCALL. */
+	vmcb_write32(v, VMCB_INTERCEPT_EXC, svm_exc_intercepts());
+	vmcb_write32(v, VMCB_INTERCEPT_MISC1, SVM_INTERCEPT_INTR | SVM_INTERCEPT_NMI |
+			     SVM_INTERCEPT_CPUID | SVM_INTERCEPT_HLT | SVM_INTERCEPT_INVLPGA |
+			     SVM_INTERCEPT_IOIO | SVM_INTERCEPT_MSR | SVM_INTERCEPT_SHUTDOWN);
+	/* The SVM instructions are not the guest's: SVM is hidden from its CPUID. */
+	vmcb_write32(v, VMCB_INTERCEPT_MISC2, SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL |
+			     SVM_INTERCEPT_VMLOAD | SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI |
+			     SVM_INTERCEPT_CLGI | SVM_INTERCEPT_SKINIT | SVM_INTERCEPT_MONITOR |
+			     SVM_INTERCEPT_MWAIT);
+	vmcb_write64(v, VMCB_IOPM_BASE, svm_this_cpu.iopm_pa);
+	vmcb_write64(v, VMCB_MSRPM_BASE, svm_this_cpu.msrpm_pa);
+	vmcb_write32(v, VMCB_ASID, v->hw.asid);
+	/* The ASID may have served an earlier VM: forget what it cached. */
+	vmcb_write8(v, VMCB_TLB_CONTROL, svm_this_cpu.caps.flush_asid ? TLB_CONTROL_ASID
+								    : TLB_CONTROL_ALL);
+	vmcb_write64(v, VMCB_VINTR, SVM_V_INTR_MASKING);
+	vmcb_write64(v, VMCB_NP_ENABLE, 1);
+	vmcb_write64(v, VMCB_NCR3, v->vm->ept.root);
+}
+
+static void setup_guest_state(struct vcpu *v, const struct vcpu_entry *e)
+{
+	vmcb_write64(v, VMCB_CR0, GUEST_CR0_BITS);
+	vmcb_write64(v, VMCB_CR3, e->cr3);
+	vmcb_write64(v, VMCB_CR4, GUEST_CR4_BITS);
+	/* EFER.SVME must be set in the guest's EFER too, or VMRUN fails (15.5.1). */
+	vmcb_write64(v, VMCB_EFER, EFER_LME | EFER_LMA | EFER_SVME);
+	vmcb_write_seg(v, VMCB_CS, GDT_KERNEL_CS, SVM_ATTR_CODE64, 0xffffffff, 0);
+	vmcb_write_seg(v, VMCB_SS, GDT_KERNEL_DS, SVM_ATTR_DATA, 0xffffffff, 0);
+	vmcb_write_seg(v, VMCB_DS, GDT_KERNEL_DS, SVM_ATTR_DATA, 0xffffffff, 0);
+	vmcb_write_seg(v, VMCB_ES, GDT_KERNEL_DS, SVM_ATTR_DATA, 0xffffffff, 0);
+	vmcb_write_seg(v, VMCB_FS, GDT_KERNEL_DS, SVM_ATTR_DATA, 0xffffffff, 0);
+	vmcb_write_seg(v, VMCB_GS, GDT_KERNEL_DS, SVM_ATTR_DATA, 0xffffffff, 0);
+	vmcb_write_seg(v, VMCB_TR, GDT_TSS, SVM_ATTR_TSS64_BUSY, sizeof(struct tss64) - 1, 0);
+	vmcb_write_seg(v, VMCB_LDTR, 0, 0, 0, 0);
+	/* No IDT: any guest exception escalates to a triple fault, a shutdown exit. */
+	vmcb_write_seg(v, VMCB_GDTR, 0, 0, 0, 0);
+	vmcb_write_seg(v, VMCB_IDTR, 0, 0, 0, 0);
+	vmcb_write8(v, VMCB_CPL, 0);
+	vmcb_write64(v, VMCB_RIP, e->rip);
+	vmcb_write64(v, VMCB_RSP, e->rsp);
+	vmcb_write64(v, VMCB_RFLAGS, 0x2);
+	vmcb_write64(v, VMCB_DR6, 0xffff0ff0);
+	vmcb_write64(v, VMCB_DR7, 0x400);
+	vmcb_write64(v, VMCB_G_PAT, GUEST_PAT_DEFAULT);
+}
+
+void vmcb_setup(struct vcpu *v, const struct vcpu_entry *e)
+{
+	memset(vmcb(v), 0, PAGE_SIZE);
+	setup_controls(v);
+	setup_guest_state(v, e);
+}
