@@ -96,11 +96,94 @@ static int parse_mmap(struct boot_info *bi, const uint8_t *t, uint32_t size, siz
 	return 0;
 }
 
+struct parse_state {
+	bool have_mmap, have_end;
+};
+
+/*
+ * One tag of @size bytes at offset @off (@t points at it), already
+ * bounds-checked. One case per tag type: the switch reads best whole.
+ */
+static int parse_tag(struct boot_info *bi, struct parse_state *st, const uint8_t *t, uint32_t type,
+		     uint32_t size, size_t off, uint64_t mbi_pa, char *err, size_t errlen)
+{
+	switch (type) {
+	case MB2_TAG_END:
+		if (size != 8)
+			FAIL("end tag at offset %#zx: size %u, expected 8", off, size);
+		st->have_end = true;
+		break;
+	case MB2_TAG_CMDLINE: {
+		int r = copy_string(bi->cmdline, sizeof(bi->cmdline), t + 8, size - 8);
+
+		if (r == -EINVAL)
+			FAIL("cmdline tag at offset %#zx: string unterminated", off);
+		/*
+		 * Too long is the user's mistake, not a broken loader: keep
+		 * booting with an empty line and let the kernel refuse it
+		 * with the limit in the message (boot/options.c).
+		 */
+		if (r == -E2BIG)
+			bi->cmdline_overlong = strlen((const char *)t + 8);
+		break;
+	}
+	case MB2_TAG_LOADER:
+		if (copy_string(bi->loader, sizeof(bi->loader), t + 8, size - 8) == -EINVAL)
+			FAIL("loader name tag at offset %#zx: string unterminated", off);
+		break;
+	case MB2_TAG_MODULE: {
+		if (size < MB2_MODULE_HDR + 1)
+			FAIL("module tag at offset %#zx: size %u too small", off, size);
+		if (bi->nmodules == BI_MAX_MODULES)
+			FAIL("module tag at offset %#zx: more than %d modules", off,
+			     BI_MAX_MODULES);
+		struct boot_module *m = &bi->modules[bi->nmodules];
+		m->start = rd32(t + 8);
+		m->end = rd32(t + 12);
+		if (m->end < m->start)
+			FAIL("module tag at offset %#zx: end %#llx below start %#llx", off,
+			     (unsigned long long)m->end, (unsigned long long)m->start);
+		if (copy_string(m->name, sizeof(m->name), t + MB2_MODULE_HDR,
+				size - MB2_MODULE_HDR))
+			FAIL("module tag at offset %#zx: name unterminated or longer than %d",
+			     off, BI_NAME_MAX - 1);
+		bi->nmodules++;
+		break;
+	}
+	case MB2_TAG_MMAP:
+		if (st->have_mmap)
+			FAIL("mmap tag at offset %#zx: a second memory map", off);
+		if (parse_mmap(bi, t, size, off, err, errlen))
+			return -EINVAL;
+		st->have_mmap = true;
+		break;
+	case MB2_TAG_ACPI_OLD:
+	case MB2_TAG_ACPI_NEW: {
+		uint32_t need = type == MB2_TAG_ACPI_OLD ? MB2_RSDP_V1_LEN : MB2_RSDP_V2_LEN;
+		if (size - 8 < need)
+			FAIL("ACPI RSDP tag %u at offset %#zx: %u bytes, RSDP needs %u", type,
+			     off, size - 8, need);
+		if (memcmp(t + 8, "RSD PTR ", 8))
+			FAIL("ACPI RSDP tag %u at offset %#zx: bad signature", type, off);
+		/* Prefer the ACPI 2.0 XSDP when both are given. */
+		if (type == MB2_TAG_ACPI_NEW || !bi->rsdp) {
+			bi->rsdp = mbi_pa + off + 8;
+			bi->rsdp_rev = type == MB2_TAG_ACPI_NEW ? 2 : 1;
+		}
+		break;
+	}
+	default:
+		/* Tags the kernel has no use for (framebuffer, ELF sections, ...). */
+		break;
+	}
+	return 0;
+}
+
 int mb2_parse(const void *mbi, uint64_t mbi_pa, size_t avail, struct boot_info *bi, char *err,
 	      size_t errlen)
 {
 	const uint8_t *base = mbi;
-	bool have_mmap = false, have_end = false;
+	struct parse_state st = { false, false };
 
 	memset(bi, 0, sizeof(*bi));
 	if (errlen)
@@ -135,82 +218,16 @@ int mb2_parse(const void *mbi, uint64_t mbi_pa, size_t avail, struct boot_info *
 			FAIL("tag %u at offset %#zx: size %u runs past end of info (total_size %u)",
 			     type, off, size, total);
 
-		switch (type) {
-		case MB2_TAG_END:
-			if (size != 8)
-				FAIL("end tag at offset %#zx: size %u, expected 8", off, size);
-			have_end = true;
-			break;
-		case MB2_TAG_CMDLINE: {
-			int r = copy_string(bi->cmdline, sizeof(bi->cmdline), t + 8, size - 8);
-
-			if (r == -EINVAL)
-				FAIL("cmdline tag at offset %#zx: string unterminated", off);
-			/*
-			 * Too long is the user's mistake, not a broken loader: keep
-			 * booting with an empty line and let the kernel refuse it
-			 * with the limit in the message (boot/options.c).
-			 */
-			if (r == -E2BIG)
-				bi->cmdline_overlong = strlen((const char *)t + 8);
-			break;
-		}
-		case MB2_TAG_LOADER:
-			if (copy_string(bi->loader, sizeof(bi->loader), t + 8, size - 8) == -EINVAL)
-				FAIL("loader name tag at offset %#zx: string unterminated", off);
-			break;
-		case MB2_TAG_MODULE: {
-			if (size < MB2_MODULE_HDR + 1)
-				FAIL("module tag at offset %#zx: size %u too small", off, size);
-			if (bi->nmodules == BI_MAX_MODULES)
-				FAIL("module tag at offset %#zx: more than %d modules", off,
-				     BI_MAX_MODULES);
-			struct boot_module *m = &bi->modules[bi->nmodules];
-			m->start = rd32(t + 8);
-			m->end = rd32(t + 12);
-			if (m->end < m->start)
-				FAIL("module tag at offset %#zx: end %#llx below start %#llx", off,
-				     (unsigned long long)m->end, (unsigned long long)m->start);
-			if (copy_string(m->name, sizeof(m->name), t + MB2_MODULE_HDR,
-					size - MB2_MODULE_HDR))
-				FAIL("module tag at offset %#zx: name unterminated or longer than %d",
-				     off, BI_NAME_MAX - 1);
-			bi->nmodules++;
-			break;
-		}
-		case MB2_TAG_MMAP:
-			if (have_mmap)
-				FAIL("mmap tag at offset %#zx: a second memory map", off);
-			if (parse_mmap(bi, t, size, off, err, errlen))
-				return -EINVAL;
-			have_mmap = true;
-			break;
-		case MB2_TAG_ACPI_OLD:
-		case MB2_TAG_ACPI_NEW: {
-			uint32_t need = type == MB2_TAG_ACPI_OLD ? MB2_RSDP_V1_LEN : MB2_RSDP_V2_LEN;
-			if (size - 8 < need)
-				FAIL("ACPI RSDP tag %u at offset %#zx: %u bytes, RSDP needs %u", type,
-				     off, size - 8, need);
-			if (memcmp(t + 8, "RSD PTR ", 8))
-				FAIL("ACPI RSDP tag %u at offset %#zx: bad signature", type, off);
-			/* Prefer the ACPI 2.0 XSDP when both are given. */
-			if (type == MB2_TAG_ACPI_NEW || !bi->rsdp) {
-				bi->rsdp = mbi_pa + off + 8;
-				bi->rsdp_rev = type == MB2_TAG_ACPI_NEW ? 2 : 1;
-			}
-			break;
-		}
-		default:
-			/* Tags the kernel has no use for (framebuffer, ELF sections, ...). */
-			break;
-		}
-		if (have_end)
+		int r = parse_tag(bi, &st, t, type, size, off, mbi_pa, err, errlen);
+		if (r)
+			return r;
+		if (st.have_end)
 			break;
 		off += ALIGN_UP((size_t)size, 8);
 	}
-	if (!have_end)
+	if (!st.have_end)
 		FAIL("boot information: no end tag within total_size %u", total);
-	if (!have_mmap)
+	if (!st.have_mmap)
 		FAIL("boot information: no memory map tag (type 6); cannot find usable RAM");
 	if (!bi->ram_avail)
 		FAIL("boot information: memory map lists no available RAM");

@@ -90,131 +90,143 @@ static void put_str(struct out *o, const char *s, int flags, int width, int prec
 		pad(o, ' ', width - n);
 }
 
+/* A conversion's flags, width, precision (-1: none) and length (0 int, 1 long, 2 long long, -1 short, -2 char). */
+struct spec {
+	int flags, width, prec, lng;
+};
+
+/* Parse what follows '%' up to the conversion character; returns a pointer to it. */
+static const char *parse_spec(const char *p, va_list *ap, struct spec *sp)
+{
+	static const char flag_chars[] = "-0+ #";
+	static const int flag_bits[] = { F_LEFT, F_ZERO, F_PLUS, F_SPACE, F_ALT };
+	const char *f;
+
+	*sp = (struct spec){ 0, 0, -1, 0 };
+	while (*p && (f = strchr(flag_chars, *p)))
+		sp->flags |= flag_bits[f - flag_chars], p++;
+	if (*p == '*') {
+		sp->width = va_arg(*ap, int);
+		if (sp->width < 0) {
+			sp->flags |= F_LEFT;
+			sp->width = -sp->width;
+		}
+		p++;
+	}
+	while (*p >= '0' && *p <= '9')
+		sp->width = sp->width * 10 + (*p++ - '0');
+	if (*p == '.') {
+		p++;
+		sp->prec = 0;
+		if (*p == '*') {
+			sp->prec = va_arg(*ap, int);
+			p++;
+		}
+		while (*p >= '0' && *p <= '9')
+			sp->prec = sp->prec * 10 + (*p++ - '0');
+	}
+	for (;; p++) {
+		if (*p == 'l')
+			sp->lng++;
+		else if (*p == 'z')
+			sp->lng = 1;
+		else if (*p == 'h')
+			sp->lng--;
+		else
+			return p;
+	}
+}
+
+static long long arg_signed(va_list *ap, int lng)
+{
+	if (lng >= 2)
+		return va_arg(*ap, long long);
+	if (lng == 1)
+		return va_arg(*ap, long);
+	if (lng == -1)
+		return (short)va_arg(*ap, int);
+	if (lng <= -2)
+		return (signed char)va_arg(*ap, int);
+	return va_arg(*ap, int);
+}
+
+static unsigned long long arg_unsigned(va_list *ap, int lng)
+{
+	if (lng >= 2)
+		return va_arg(*ap, unsigned long long);
+	if (lng == 1)
+		return va_arg(*ap, unsigned long);
+	if (lng == -1)
+		return (unsigned short)va_arg(*ap, unsigned int);
+	if (lng <= -2)
+		return (unsigned char)va_arg(*ap, unsigned int);
+	return va_arg(*ap, unsigned int);
+}
+
+/* One conversion @c with @sp. An unknown one is printed verbatim so the bug is visible. */
+static void convert(struct out *o, char c, const struct spec *sp, va_list *ap)
+{
+	switch (c) {
+	case 'd':
+	case 'i': {
+		long long s = arg_signed(ap, sp->lng);
+		unsigned long long u = s < 0 ? 0ULL - (unsigned long long)s : (unsigned long long)s;
+
+		put_num(o, u, s < 0, 10, false, sp->flags, sp->width);
+		break;
+	}
+	case 'u':
+	case 'x':
+	case 'X':
+	case 'o':
+		put_num(o, arg_unsigned(ap, sp->lng), false, c == 'u' ? 10 : c == 'o' ? 8 : 16,
+			c == 'X', sp->flags & ~(F_PLUS | F_SPACE), sp->width);
+		break;
+	case 'p':
+		put_num(o, (uintptr_t)va_arg(*ap, void *), false, 16, false,
+			F_ALT | (sp->flags & F_LEFT), sp->width);
+		break;
+	case 's':
+		put_str(o, va_arg(*ap, const char *), sp->flags, sp->width, sp->prec);
+		break;
+	case 'c': {
+		char s[2] = { (char)va_arg(*ap, int), 0 };
+
+		put_str(o, s, sp->flags, sp->width, 1);
+		break;
+	}
+	case '%':
+		put(o, '%');
+		break;
+	default:
+		put(o, '%');
+		put(o, c);
+		break;
+	}
+}
+
 int kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 {
 	struct out o = { .buf = buf, .size = size, .len = 0 };
+	va_list args;
 
+	va_copy(args, ap); /* by pointer to the helpers: a va_list parameter is an array */
 	for (const char *p = fmt; *p; p++) {
+		struct spec sp;
+
 		if (*p != '%') {
 			put(&o, *p);
 			continue;
 		}
-		p++;
-
-		int flags = 0;
-		for (;; p++) {
-			if (*p == '-')
-				flags |= F_LEFT;
-			else if (*p == '0')
-				flags |= F_ZERO;
-			else if (*p == '+')
-				flags |= F_PLUS;
-			else if (*p == ' ')
-				flags |= F_SPACE;
-			else if (*p == '#')
-				flags |= F_ALT;
-			else
-				break;
-		}
-
-		int width = 0;
-		if (*p == '*') {
-			width = va_arg(ap, int);
-			if (width < 0) {
-				flags |= F_LEFT;
-				width = -width;
-			}
-			p++;
-		}
-		while (*p >= '0' && *p <= '9')
-			width = width * 10 + (*p++ - '0');
-
-		int prec = -1;
-		if (*p == '.') {
-			p++;
-			prec = 0;
-			if (*p == '*') {
-				prec = va_arg(ap, int);
-				p++;
-			}
-			while (*p >= '0' && *p <= '9')
-				prec = prec * 10 + (*p++ - '0');
-		}
-
-		int lng = 0; /* 0 int, 1 long, 2 long long, -1 short, -2 char */
-		for (;; p++) {
-			if (*p == 'l')
-				lng++;
-			else if (*p == 'z')
-				lng = 1;
-			else if (*p == 'h')
-				lng--;
-			else
-				break;
-		}
-
-		unsigned long long u;
-		long long s;
-		switch (*p) {
-		case 'd':
-		case 'i':
-			if (lng >= 2)
-				s = va_arg(ap, long long);
-			else if (lng == 1)
-				s = va_arg(ap, long);
-			else if (lng == -1)
-				s = (short)va_arg(ap, int);
-			else if (lng <= -2)
-				s = (signed char)va_arg(ap, int);
-			else
-				s = va_arg(ap, int);
-			u = s < 0 ? 0ULL - (unsigned long long)s : (unsigned long long)s;
-			put_num(&o, u, s < 0, 10, false, flags, width);
-			break;
-		case 'u':
-		case 'x':
-		case 'X':
-		case 'o':
-			if (lng >= 2)
-				u = va_arg(ap, unsigned long long);
-			else if (lng == 1)
-				u = va_arg(ap, unsigned long);
-			else if (lng == -1)
-				u = (unsigned short)va_arg(ap, unsigned int);
-			else if (lng <= -2)
-				u = (unsigned char)va_arg(ap, unsigned int);
-			else
-				u = va_arg(ap, unsigned int);
-			put_num(&o, u, false, *p == 'u' ? 10 : *p == 'o' ? 8 : 16, *p == 'X',
-				flags & ~(F_PLUS | F_SPACE), width);
-			break;
-		case 'p':
-			u = (uintptr_t)va_arg(ap, void *);
-			put_num(&o, u, false, 16, false, F_ALT | (flags & F_LEFT), width);
-			break;
-		case 's':
-			put_str(&o, va_arg(ap, const char *), flags, width, prec);
-			break;
-		case 'c': {
-			char c[2] = { (char)va_arg(ap, int), 0 };
-			put_str(&o, c, flags, width, 1);
-			break;
-		}
-		case '%':
-			put(&o, '%');
-			break;
-		case '\0':
+		p = parse_spec(p + 1, &args, &sp);
+		if (!*p) {
 			/* A lone '%' at the end: print it rather than read past the string. */
 			put(&o, '%');
-			p--;
-			break;
-		default:
-			/* Unknown conversion: print it verbatim so the bug is visible. */
-			put(&o, '%');
-			put(&o, *p);
 			break;
 		}
+		convert(&o, *p, &sp, &args);
 	}
+	va_end(args);
 	if (o.size)
 		o.buf[o.len < o.size ? o.len : o.size - 1] = '\0';
 	return (int)o.len;
