@@ -167,7 +167,7 @@ FORCE:
 $(eval $(call iso_rule,minihv,$(RUN_CMDLINE),$(GUEST)))
 $(eval $(call iso_rule,minihv-test,$(TEST_CMDLINE),))
 # The gdb test's own image: whatever TESTS= selects, gdb needs these tests.
-$(eval $(call iso_rule,minihv-gdb,tests=gdb_fixture$(COMMA)traps_unexpected_caught,))
+$(eval $(call iso_rule,minihv-gdb,tests=gdb_fixture$(COMMA)guest_faults_4k_backing$(COMMA)traps_unexpected_caught,))
 $(eval $(call iso_rule,minihv-bench,bench quiet,))
 $(eval $(call iso_rule,minihv-debug,$(TEST_CMDLINE) on_panic=halt,))
 

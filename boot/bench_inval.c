@@ -252,7 +252,7 @@ static void race_hook(struct vm *vm, enum fault_step step, void *ctx)
 
 	(void)vm;
 	if (step != FAULT_STEP_WALKED || rc->fired ||
-	    ALIGN_DOWN(vmcs_read64(GUEST_PHYSICAL_ADDRESS), PAGE_SIZE) != rc->gpa)
+	    ALIGN_DOWN(b->g.vcpu.last_fault_gpa, PAGE_SIZE) != rc->gpa)
 		return;
 	rc->fired = true;
 	/* This fault must retry only if the event covers its page. */

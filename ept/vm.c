@@ -155,7 +155,10 @@ int vm_add_ram(struct vm *vm, uint64_t gpa, uint64_t size, int backing_level, un
 			return r;
 		}
 		/* Guests must not see what the host left in a frame. */
-		memset((void *)(hva + off), 0, bsz);
+		if (bsz == PAGE_SIZE)
+			memset((void *)(hva + off), 0, bsz);
+		else /* a huge page: the Bochs 2.7 work-around in arch/x86/cpu.h */
+			clear_huge_and_flush_tlb((void *)(hva + off), bsz);
 	}
 	int r = vm_memslot_add(vm, gpa, size, hva + hva_skew * PAGE_SIZE, flags, err, errlen);
 	if (r) {

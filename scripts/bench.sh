@@ -36,9 +36,15 @@ measure() { # label, serial log, then the command
 qemu_cmd tcg "$ISO" "$OUT/qemu-tcg.serial"
 measure qemu-tcg "$OUT/qemu-tcg.serial" "${CMD[@]}"
 
-# The guest measurements (kernel option `bench`) need VMX: Bochs, and KVM
-# when this CPU offers VMX to it.
+# The guest measurements (kernel option `bench`) need VMX or SVM: SVM with
+# NPT under QEMU TCG (-cpu max), VMX with EPT under Bochs, and KVM when this
+# CPU offers VMX to it. The same figures, side by side.
 bench_iso=$BUILD/minihv-bench.iso
+qemu_cmd tcg "$bench_iso" "$OUT/qemu-tcg-bench.serial"
+start=$(date +%s.%N)
+timeout -k 10 900 "${CMD[@]}" > "$OUT/qemu-tcg-bench.stdout" 2>&1 </dev/null
+awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "qemu-tcg (SVM): bench run %.1f s wall\n", b - a }'
+grep -a '^bench:' "$OUT/qemu-tcg-bench.serial" | tr -d '\r' | sed 's/^/  qemu-tcg /'
 for model in ${BENCH_CPUS:-corei7_skylake_x corei7_ivy_bridge_3770k}; do
 	BOCHS_CPU=$model bochs_cmd "$bench_iso" "$OUT/bochs-$model.serial"
 	start=$(date +%s.%N)

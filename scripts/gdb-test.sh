@@ -3,9 +3,13 @@
 # session that breaks in the gdb_fixture test, checks the backtrace, runs
 # every hv-* helper at gdb_checkpoint() and compares its output with what the
 # kernel printed for the same structures, takes a backtrace from inside an
-# exception handler, then lets the run finish. Prints TAP lines and
+# exception handler, then lets the run finish. In between it stops a running
+# guest (SVM under QEMU TCG) in its nested-page-fault path, takes the
+# backtrace from the exit to the fault handler, and walks the nested page
+# tables and the vCPU's state with hv-tdp and hv-vcpu. Prints TAP lines and
 # "N passed, N failed, N skipped". gdb and QEMU are always ended. It boots its
-# own image (tests=gdb_fixture,traps_unexpected_caught), whatever TESTS= says.
+# own image (tests=gdb_fixture,guest_faults_4k_backing,traps_unexpected_caught),
+# whatever TESTS= says.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/emu.sh"
@@ -36,7 +40,12 @@ timeout -k 5 "$GDB_TIMEOUT" gdb -q -batch -nx -x scripts/gdbinit \
 	-ex "hv-inval gdbvm" -ex "hv-gpc gdbvm" -ex "hv-vcpu gdbvm" \
 	-ex "echo @@helpers-end\n" \
 	-ex "hv-ept nosuchvm 0" -ex "hv-pt" -ex "hv-vms" \
-	-ex "delete" -ex "hbreak trap_handler" -ex "continue" \
+	-ex "delete" -ex "hbreak vcpu_handle_tdp_fault" -ex "continue" \
+	-ex "echo @@npfbt-begin\n" -ex "bt" -ex "echo @@npfbt-end\n" \
+	-ex "set \$hvvm = v->vm" -ex "set \$hvgpa = gpa" -ex "delete" -ex "finish" \
+	-ex "echo @@npt-begin\n" -ex "hv-tdp \$hvvm \$hvgpa" -ex "hv-vcpu \$hvvm" \
+	-ex "echo @@npt-end\n" \
+	-ex "hbreak trap_handler" -ex "continue" \
 	-ex "echo @@trapbt-begin\n" -ex "bt" -ex "echo @@trapbt-end\n" -ex "hv-tests" \
 	-ex "delete" -ex "continue" \
 	"$KERNEL" > "$OUT/gdb.log" 2>&1 </dev/null
@@ -65,6 +74,8 @@ kernel=$(between "$OUT/serial.log" '^# gdb-fixture begin' '^# gdb-fixture end')
 helpers=$(between "$OUT/gdb.log" '^@@helpers-begin' '^@@helpers-end')
 bt=$(between "$OUT/gdb.log" '^@@bt-begin' '^@@bt-end')
 trapbt=$(between "$OUT/gdb.log" '^@@trapbt-begin' '^@@trapbt-end')
+npfbt=$(between "$OUT/gdb.log" '^@@npfbt-begin' '^@@npfbt-end')
+npt=$(between "$OUT/gdb.log" '^@@npt-begin' '^@@npt-end')
 # A backtrace ends at the entry stub (boot/start64.S), with no frame gdb
 # could not name: none at address 0, none in "??".
 ends_at_entry() {
@@ -81,6 +92,17 @@ check gdb_backtrace_ends_at_entry ends_at_entry "$bt"
 check gdb_backtrace_through_trap bash -c 'grep -q "^#0 .*trap_handler" <<< "$1" &&
 	grep -q " deliberate_ud " <<< "$1" && grep -q " ktest_fn_traps_unexpected_caught " <<< "$1"' _ "$trapbt"
 check gdb_trap_backtrace_ends_at_entry ends_at_entry "$trapbt"
+# A guest's nested page fault: from the VMRUN loop through the exit
+# dispatch into the fault handler, inside the guest test.
+check gdb_break_in_npf_path bash -c 'grep -q "^#0 .*vcpu_handle_tdp_fault" <<< "$1" &&
+	grep -q " svm_handle_exit " <<< "$1" && grep -q " svm_vcpu_run " <<< "$1" &&
+	grep -q " ktest_fn_guest_faults_4k_backing " <<< "$1"' _ "$npfbt"
+check gdb_npf_backtrace_ends_at_entry ends_at_entry "$npfbt"
+# Once the fault is handled, the nested tables map the page: a 4K leaf with
+# U set (NPT's x86 format), and hv-vcpu names the #NPF exit from the VMCB.
+check gdb_hv_tdp_walks_npt bash -c 'grep -q "^hv-tdp " <<< "$1" &&
+	grep -qE "^  L1.*P W U" <<< "$1" && grep -q -- "-> 0x.* level 4K" <<< "$1" &&
+	grep -q "last SVM exit 0x400" <<< "$1"' _ "$npt"
 check gdb_hv_tests bash -c 'grep -q "traps_unexpected_caught: running" "$1" &&
 	grep -q "gdb_fixture: ok$" "$1"' _ "$OUT/gdb.log"
 names=(hv_pt hv_ept_mapped hv_ept_unmapped hv_inval hv_gpc hv_vcpu)

@@ -7,12 +7,16 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/emu.sh"
 mode=$1 iso=$2
 if [ "$mode" = auto ]; then
-	# Guests need VMX: QEMU/KVM when this CPU has it, else Bochs (QEMU TCG has none).
-	if [ -c /dev/kvm ] && [ -w /dev/kvm ] && grep -qw vmx /proc/cpuinfo; then
+	# Guests need VMX or SVM: QEMU/KVM when this CPU has either, else QEMU
+	# TCG, whose -cpu max emulates SVM with nested paging, else Bochs (VMX).
+	if [ -c /dev/kvm ] && [ -w /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo; then
 		mode=kvm
+	elif qemu-system-x86_64 -cpu help 2>/dev/null | grep -qw npt; then
+		mode=qemu
+		echo "run.sh: no KVM with VMX or SVM here: QEMU TCG, guests on its emulated SVM" >&2
 	else
 		mode=bochs
-		echo "run.sh: no KVM with VMX here: booting under Bochs (Ctrl-C stops it)" >&2
+		echo "run.sh: no KVM and no QEMU with SVM here: booting under Bochs (Ctrl-C stops it)" >&2
 	fi
 fi
 # QEMU leaves through isa-debug-exit with (v << 1) | 1 for minihv's status v,

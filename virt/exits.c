@@ -102,7 +102,10 @@ void vcpu_handle_tdp_fault(struct vcpu *v, uint64_t gpa, bool write)
 {
 	const char *tdp = v->be->tdp_name;
 	char why[160];
-	int r = mmu_fault(v->vm, gpa, write ? PT_PROT_W : PT_PROT_R, why, sizeof(why));
+	int r;
+
+	v->last_fault_gpa = gpa;
+	r = mmu_fault(v->vm, gpa, write ? PT_PROT_W : PT_PROT_R, why, sizeof(why));
 
 	if (r == -EFAULT)
 		vcpu_stop(v, STOP_BAD_GPA, "%s (RIP %#llx)", why, (unsigned long long)guest_rip(v));

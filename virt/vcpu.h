@@ -150,6 +150,7 @@ struct vcpu {
 	char stop_reason[256];
 	unsigned last_exit_reason; /* the backend's exit code */
 	uint64_t last_exit_qual;   /* VMX: the qualification; SVM: EXITINFO1 */
+	uint64_t last_fault_gpa;   /* the GPA of the latest second-level fault */
 	/* Guest serial output, printed a line at a time with the guest's name (virt/console.c). */
 	char line[120];
 	unsigned line_len;

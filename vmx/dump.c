@@ -57,7 +57,7 @@ void dump_ept_walk(struct vm *vm, uint64_t gpa)
 	char what[48];
 
 	ksnprintf(what, sizeof(what), "hv-ept %s", vm->name);
-	dump_walk(what, &vm->ept, gpa, ept_flags);
+	dump_walk(what, &vm->ept, gpa, vm->ept.fmt == &npt_fmt ? x86_flags : ept_flags);
 }
 
 void dump_inval(struct vm *vm)
@@ -101,9 +101,14 @@ void dump_vcpu(struct vm *vm)
 		return;
 	}
 	const struct vcpu_regs *r = &v->regs;
-	printk("hv-vcpu %s: last exit %u (%s) qualification %#llx stop %s\n", vm->name,
-	       v->last_exit_reason & 0xffff, exit_reason_name(v->last_exit_reason),
-	       (unsigned long long)v->last_exit_qual, vcpu_stop_name(v->stop));
+	if (v->be && !strcmp(v->be->name, "SVM"))
+		printk("hv-vcpu %s: last SVM exit %#x EXITINFO1 %#llx stop %s\n", vm->name,
+		       v->last_exit_reason, (unsigned long long)v->last_exit_qual,
+		       vcpu_stop_name(v->stop));
+	else
+		printk("hv-vcpu %s: last exit %u (%s) qualification %#llx stop %s\n", vm->name,
+		       v->last_exit_reason & 0xffff, exit_reason_name(v->last_exit_reason),
+		       (unsigned long long)v->last_exit_qual, vcpu_stop_name(v->stop));
 	const struct vcpu_snapshot *s = &v->snap;
 	/* The same lines as gdb's hv-vcpu (scripts/gdb/minihv.py); the test compares them. */
 	printk("  rip %#llx rsp %#llx rflags %#llx (at the last stop)\n",

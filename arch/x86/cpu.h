@@ -150,6 +150,30 @@ static inline __noreturn void cpu_halt_forever(void)
 }
 
 /*
+ * Zero @n bytes at @p, then reload CR3 before the next stack access: one asm
+ * block, so that nothing touches the stack in between. For clearing huge
+ * pages under Bochs 2.7 (guest RAM above its 2 GiB host allocation), which
+ * pages its RAM blocks to a file: choosing a block to evict, it skips those
+ * its TLBs point into but not the one its stack cache (espHostPtr) points
+ * into. Zeroing 1 GiB of fresh RAM evicts older blocks, the kernel stack's
+ * included, and the `ret` after a plain memset() then reads the evicted,
+ * reused and zeroed buffer: a return to 0. The CR3 reload drops that cache
+ * (and flushes the TLB: the kernel has no global pages), so the next push
+ * or pop pages the stack back in. On a real CPU it is one TLB flush more.
+ */
+static inline void clear_huge_and_flush_tlb(void *p, uint64_t n)
+{
+	uint64_t tmp;
+
+	__asm__ __volatile__("rep stosb\n\t"
+			     "mov %%cr3, %[tmp]\n\t"
+			     "mov %[tmp], %%cr3"
+			     : "+D"(p), "+c"(n), [tmp] "=&r"(tmp)
+			     : "a"(0)
+			     : "memory");
+}
+
+/*
  * Exception-safe probes (arch/x86/probe.asm): run one instruction and return
  * -1 if it completed, or the vector of the exception it raised. The trap
  * handler finds the instruction in the exception table and resumes after it.
