@@ -112,10 +112,10 @@ $(BUILD)/k/%.o: %.S
 	$(call say,AS,$<)
 	$(Q)$(CC) -g -Wa,--fatal-warnings -MMD -MP -c $< -o $@
 
-$(BUILD)/k/%.o: %.asm $(BUILD)/asm-offsets.inc
+$(BUILD)/k/%.o: %.asm $(BUILD)/asm-offsets.inc virt/guest_regs.inc
 	@mkdir -p $(dir $@)
 	$(call say,NASM,$<)
-	$(Q)$(NASM) -f elf64 -g -F dwarf -I$(BUILD)/ $< -o $@
+	$(Q)$(NASM) -f elf64 -g -F dwarf -I$(BUILD)/ -I./ $< -o $@
 
 # Structure offsets for assembly, generated from C (vmx/asm-offsets.c).
 $(BUILD)/asm-offsets.inc: vmx/asm-offsets.c virt/vcpu.h vmx/vcpu.h vmx/vmcs_defs.h

@@ -7,37 +7,27 @@
  */
 #include "ept/npt_fmt.h"
 
+/* The x86 format's own encoders (mm/x86pt.c), plus U; no NUMA hints. */
 static unsigned npt_prot(pte_t e)
 {
-	return PT_PROT_R | ((e & X86_PTE_W) ? PT_PROT_W : 0) | ((e & X86_PTE_NX) ? 0 : PT_PROT_X);
+	return x86_pt_fmt.prot(e) & ~PT_PROT_NUMA;
 }
 
 static pte_t npt_mk_table(uint64_t pa)
 {
-	/* Permissions are decided at the leaf: tables allow everything. */
-	return pa | X86_PTE_P | X86_PTE_W | X86_PTE_U;
+	return x86_pt_fmt.mk_table(pa) | X86_PTE_U;
 }
 
 static pte_t npt_mk_leaf(uint64_t pa, int level, unsigned prot)
 {
-	/* No write-only or execute-only pages in this format: present means readable. */
-	pte_t e = pa | X86_PTE_P | X86_PTE_U;
-
-	if (prot & PT_PROT_W)
-		e |= X86_PTE_W;
-	if (!(prot & PT_PROT_X) && x86_pt_nx)
-		e |= X86_PTE_NX;
-	if (level > PT_LEVEL_4K)
-		e |= X86_PTE_PS;
-	return e;
+	return x86_pt_fmt.mk_leaf(pa, level, prot & ~PT_PROT_NUMA) | X86_PTE_U;
 }
 
 const struct pt_fmt npt_fmt = {
 	.name = "NPT",
 	.present_mask = X86_PTE_P,
 	.huge_mask = X86_PTE_PS,
-	/* A huge leaf's bit 12 is PAT, not address: pt_addr() masks to the page size. */
-	.addr_mask = X86_PTE_ADDR_MASK,
+	.addr_mask = X86_PTE_ADDR_MASK, /* as x86_pt_fmt's: bit 12 of a huge leaf is PAT */
 	/* The CPU always sets A and D in nested tables (15.25.4): aging always works. */
 	.accessed_mask = X86_PTE_A,
 	.prot = npt_prot,

@@ -10,6 +10,7 @@
 ; RAX travels in the VMCB, the other general registers in struct vcpu_regs.
 
 %include "asm-offsets.inc"
+%include "virt/guest_regs.inc"
 
 global svm_run
 section .text
@@ -17,13 +18,7 @@ bits 64
 
 ; void svm_run(struct vcpu_regs *regs [rdi], u64 vmcb_pa [rsi], u64 host_save_pa [rdx])
 svm_run:
-	push rbp
-	mov rbp, rsp
-	push rbx
-	push r12
-	push r13
-	push r14
-	push r15
+	PUSH_HOST_REGS
 	push rdx                       ; [rsp + 16] = host save area
 	push rsi                       ; [rsp + 8]  = VMCB
 	push rdi                       ; [rsp]      = regs
@@ -35,48 +30,19 @@ svm_run:
 	mov rax, rsi
 	vmload                         ; the guest's
 
-	mov rbx, [rdi + REGS_RBX]
-	mov rcx, [rdi + REGS_RCX]
-	mov rdx, [rdi + REGS_RDX]
-	mov rsi, [rdi + REGS_RSI]
-	mov rbp, [rdi + REGS_RBP]
-	mov r8, [rdi + REGS_R8]
-	mov r9, [rdi + REGS_R9]
-	mov r10, [rdi + REGS_R10]
-	mov r11, [rdi + REGS_R11]
-	mov r12, [rdi + REGS_R12]
-	mov r13, [rdi + REGS_R13]
-	mov r14, [rdi + REGS_R14]
-	mov r15, [rdi + REGS_R15]
+	LOAD_GUEST_REGS
 	mov rdi, [rdi + REGS_RDI]
 	vmrun                          ; rax = VMCB; back here after #VMEXIT, rax and rsp restored
 
 	vmsave                         ; the guest's hidden state, into its VMCB
 	push rdi                       ; guest RDI; [rsp + 8] = regs
 	mov rdi, [rsp + 8]
-	mov [rdi + REGS_RBX], rbx
-	mov [rdi + REGS_RCX], rcx
-	mov [rdi + REGS_RDX], rdx
-	mov [rdi + REGS_RSI], rsi
-	mov [rdi + REGS_RBP], rbp
-	mov [rdi + REGS_R8], r8
-	mov [rdi + REGS_R9], r9
-	mov [rdi + REGS_R10], r10
-	mov [rdi + REGS_R11], r11
-	mov [rdi + REGS_R12], r12
-	mov [rdi + REGS_R13], r13
-	mov [rdi + REGS_R14], r14
-	mov [rdi + REGS_R15], r15
+	STORE_GUEST_REGS
 	pop qword [rdi + REGS_RDI]
 	mov rax, [rsp + 16]
 	vmload                         ; the host's hidden state back
 	stgi                           ; a pending host interrupt (the watchdog's timer) is taken here
 	cli
 	add rsp, 24
-	pop r15
-	pop r14
-	pop r13
-	pop r12
-	pop rbx
-	pop rbp
+	POP_HOST_REGS
 	ret
