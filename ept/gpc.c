@@ -125,6 +125,11 @@ static int gpc_find_slot(struct gpc *gpc)
 	return 0;
 }
 
+/*
+ * The refresh loop of seed ../shared/seeds/001_2f6288b8cba2f4fe.txt, kept in
+ * one function (a little over 60 lines) so that each unlock, walk and
+ * recheck reads in order against the invalidation that may run between them.
+ */
 int gpc_refresh(struct gpc *gpc, uint64_t len)
 {
 	struct vm *vm = gpc->vm;

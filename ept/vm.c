@@ -105,6 +105,10 @@ void vm_destroy(struct vm *vm)
 	vm->slots.n = 0;
 }
 
+/*
+ * Allocate, map and clear each backing page, then add the slot: a little
+ * over 60 lines, because each step undoes the ones before it on failure.
+ */
 int vm_add_ram(struct vm *vm, uint64_t gpa, uint64_t size, int backing_level, unsigned flags,
 	       uint64_t hva_skew, char *err, size_t errlen)
 {
