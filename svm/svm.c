@@ -47,6 +47,18 @@ void svm_print_probe(void)
 	       yn(c.nrips), yn(c.flush_asid), yn(c.npt_1g), c.nasids);
 }
 
+/* The host save area and the permission maps, those allocated (0: not). */
+static void free_areas(struct svm_cpu *c)
+{
+	if (c->hsave_pa)
+		frame_free(&phys_frames, c->hsave_pa, FRAME_ORDER_4K);
+	if (c->iopm_pa)
+		frame_free(&phys_frames, c->iopm_pa, 2);
+	if (c->msrpm_pa)
+		frame_free(&phys_frames, c->msrpm_pa, 1);
+	c->hsave_pa = c->iopm_pa = c->msrpm_pa = 0;
+}
+
 int svm_enable(struct svm_cpu *c, char *why, size_t len)
 {
 	if (c->on)
@@ -62,8 +74,10 @@ int svm_enable(struct svm_cpu *c, char *why, size_t len)
 		return -EPERM;
 	}
 	/* 12 KiB and 8 KiB of permission maps, physically contiguous (15.10, 15.11). */
+	c->hsave_pa = c->iopm_pa = c->msrpm_pa = 0;
 	if (frame_alloc(&phys_frames, FRAME_ORDER_4K, &c->hsave_pa) ||
 	    frame_alloc(&phys_frames, 2, &c->iopm_pa) || frame_alloc(&phys_frames, 1, &c->msrpm_pa)) {
+		free_areas(c);
 		ksnprintf(why, len, "no memory for the SVM host save area and permission maps");
 		return -ENOMEM;
 	}
@@ -83,8 +97,6 @@ void svm_disable(struct svm_cpu *c)
 		return;
 	wrmsr(MSR_VM_HSAVE_PA, 0);
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) & ~EFER_SVME);
-	frame_free(&phys_frames, c->hsave_pa, FRAME_ORDER_4K);
-	frame_free(&phys_frames, c->iopm_pa, 2);
-	frame_free(&phys_frames, c->msrpm_pa, 1);
+	free_areas(c);
 	c->on = false;
 }
