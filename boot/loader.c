@@ -6,7 +6,7 @@
 
 int hv_backend(const struct vcpu_backend **be, struct mmu_caps *mc, char *err, size_t errlen)
 {
-	char why_vmx[200];
+	char why_vmx[200], why_svm[200];
 	int r = hv_ready(why_vmx, sizeof(why_vmx));
 
 	if (!r) {
@@ -17,15 +17,11 @@ int hv_backend(const struct vcpu_backend **be, struct mmu_caps *mc, char *err, s
 		ksnprintf(err, errlen, "%s", why_vmx);
 		return r;
 	}
-	r = svm_enable(&svm_this_cpu, err, errlen);
-	if (r == -ENODEV) {
-		/* Both reasons, each with the "no X:" that scripts/test.sh checks. */
-		char why_svm[200];
-
-		ksnprintf(why_svm, sizeof(why_svm), "%s", err);
+	r = svm_enable(&svm_this_cpu, why_svm, sizeof(why_svm));
+	if (r == -ENODEV) /* both reasons, each with the "no X:" that scripts/test.sh checks */
 		ksnprintf(err, errlen, "%s; %s", why_vmx, why_svm);
-		return r;
-	}
+	else if (r)
+		ksnprintf(err, errlen, "%s", why_svm);
 	if (r)
 		return r;
 	*be = &svm_backend;

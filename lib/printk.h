@@ -16,4 +16,10 @@ int pr_info(const char *fmt, ...) __printf(1, 2);
 
 extern bool console_quiet;
 
+/* "yes" or "no", for the "# probe: name=yes" lines scripts/test.sh reads. */
+static inline const char *yes_no(bool b)
+{
+	return b ? "yes" : "no";
+}
+
 #endif

@@ -119,7 +119,7 @@ run_qemu() { # tcg|kvm
 # The KVM run tests what TCG cannot only where KVM offers VMX or SVM to its
 # guests. Prints why not, or nothing when it does.
 kvm_skip_reason() {
-	local flags nested
+	local flags nested feat module
 	if [ ! -e /dev/kvm ]; then
 		echo "no /dev/kvm on this host"
 		return
@@ -129,22 +129,17 @@ kvm_skip_reason() {
 		return
 	fi
 	flags=$(grep -m1 '^flags' /proc/cpuinfo)
-	if grep -qw vmx <<< "$flags"; then
-		nested=$(cat /sys/module/kvm_intel/parameters/nested 2>/dev/null)
+	for feat in vmx:kvm_intel svm:kvm_amd; do
+		module=${feat#*:} feat=${feat%:*}
+		grep -qw "$feat" <<< "$flags" || continue
+		nested=$(cat "/sys/module/$module/parameters/nested" 2>/dev/null)
 		case "$nested" in
-		Y | y | 1 | "") return ;;
-		*) echo "/dev/kvm present and this CPU has VMX, but kvm_intel.nested=$nested: KVM offers no VMX to its guests" ;;
+		Y | y | 1 | "") ;;
+		*) echo "/dev/kvm present and this CPU has ${feat^^}, but $module.nested=$nested:" \
+			"KVM offers no ${feat^^} to its guests" ;;
 		esac
 		return
-	fi
-	if grep -qw svm <<< "$flags"; then
-		nested=$(cat /sys/module/kvm_amd/parameters/nested 2>/dev/null)
-		case "$nested" in
-		Y | y | 1 | "") return ;;
-		*) echo "/dev/kvm present and this CPU has SVM, but kvm_amd.nested=$nested: KVM offers no SVM to its guests" ;;
-		esac
-		return
-	fi
+	done
 	echo "/dev/kvm present, but this CPU offers neither VMX nor SVM to its guests (no vmx or svm flag in /proc/cpuinfo)"
 }
 

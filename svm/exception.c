@@ -9,10 +9,6 @@
 #include "svm/vmcb.h"
 #include "lib/lib.h"
 
-/* As on VMX (vmx/exception.c): #DB and #BP the CPU handles right, #MC is the host's. */
-#define EXC_NOT_INTERCEPTED \
-	((1u << X86_EXC_DB) | (1u << X86_EXC_NMI) | (1u << X86_EXC_BP) | (1u << X86_EXC_MC))
-
 /* The exceptions that push an error code (SDM 3A, table 6-1). */
 #define EXC_WITH_ERROR                                                                   \
 	((1u << 8) | (1u << 10) | (1u << 11) | (1u << 12) | (1u << 13) | (1u << 14) |    \
@@ -20,7 +16,7 @@
 
 uint32_t svm_exc_intercepts(void)
 {
-	return ~EXC_NOT_INTERCEPTED;
+	return ~VCPU_EXC_NOT_INTERCEPTED;
 }
 
 static struct exc_event event_from(uint64_t info)
@@ -51,7 +47,7 @@ static void inject(struct vcpu *v, const struct exc_event *e, bool raised)
 
 static uint32_t idt_limit(struct vcpu *v)
 {
-	return vmcb_read32(v, VMCB_IDTR + 4);
+	return vmcb_read32(v, VMCB_IDTR + VMCB_SEG_LIMIT);
 }
 
 void svm_handle_exception(struct vcpu *v, unsigned vector)

@@ -22,7 +22,7 @@ static unsigned insn_len(uint64_t code)
 	case SVM_EXIT_HLT: return 1;
 	case SVM_EXIT_MSR: return 2;
 	case SVM_EXIT_VMMCALL: case SVM_EXIT_MONITOR: case SVM_EXIT_MWAIT: return 3;
-	case SVM_EXIT_UD: return 3; /* a VMCALL, checked by handle_ud() */
+	case SVM_EXIT_UD: return 3; /* a VMCALL: svm_exit_kind() checked its bytes */
 	default: return 0;
 	}
 }
@@ -44,7 +44,7 @@ uint64_t svm_get_msr(struct vcpu *v, uint32_t msr)
 {
 	if (msr == MSR_EFER)
 		return vmcb_read64(v, VMCB_EFER) & ~EFER_SVME; /* SVME is the host's */
-	return vmcb_read64(v, (msr == MSR_FS_BASE ? VMCB_FS : VMCB_GS) + 8);
+	return vmcb_read64(v, (msr == MSR_FS_BASE ? VMCB_FS : VMCB_GS) + VMCB_SEG_BASE);
 }
 
 void svm_set_msr(struct vcpu *v, uint32_t msr, uint64_t val)
@@ -52,7 +52,7 @@ void svm_set_msr(struct vcpu *v, uint32_t msr, uint64_t val)
 	if (msr == MSR_EFER)
 		vmcb_write64(v, VMCB_EFER, val | EFER_SVME);
 	else
-		vmcb_write64(v, (msr == MSR_FS_BASE ? VMCB_FS : VMCB_GS) + 8, val);
+		vmcb_write64(v, (msr == MSR_FS_BASE ? VMCB_FS : VMCB_GS) + VMCB_SEG_BASE, val);
 }
 
 /* The guest's linear address @la as a host pointer to @len bytes (4-level paging), or NULL. */
@@ -179,7 +179,7 @@ bool svm_handle_exit(struct vcpu *v, uint64_t code, enum vcpu_exit_kind kind)
 		inject_ud(v);
 		break;
 	default:
-		if (code >= SVM_EXIT_EXCP_BASE && code < SVM_EXIT_EXCP_BASE + 32) {
+		if (kind == VEXIT_EXCEPTION) { /* the other intercepted exceptions */
 			svm_handle_exception(v, (unsigned)(code - SVM_EXIT_EXCP_BASE));
 			break;
 		}

@@ -32,19 +32,15 @@ void svm_probe(struct svm_caps *c)
 	c->flush_asid = r.edx & CPUID_SVM_EDX_FLUSH_ASID;
 }
 
-static const char *yn(bool b)
-{
-	return b ? "yes" : "no";
-}
-
 void svm_print_probe(void)
 {
 	struct svm_caps c;
 
 	svm_probe(&c);
 	printk("# probe: svm=%s npt=%s svm_disabled=%s nrips=%s flush_asid=%s npt_1g=%s "
-	       "asids=%u\n", yn(c.svm && !c.disabled), yn(c.svm && c.npt), yn(c.disabled),
-	       yn(c.nrips), yn(c.flush_asid), yn(c.npt_1g), c.nasids);
+	       "asids=%u\n", yes_no(c.svm && !c.disabled), yes_no(c.svm && c.npt),
+	       yes_no(c.disabled), yes_no(c.nrips), yes_no(c.flush_asid), yes_no(c.npt_1g),
+	       c.nasids);
 }
 
 /* The host save area and the permission maps, those allocated (0: not). */

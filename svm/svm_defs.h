@@ -48,6 +48,9 @@
 
 /* VMCB state save area (table B-2), from offset 0x400. */
 #define VMCB_ES 0x400 /* each segment: selector u16, attrib u16, limit u32, base u64 */
+#define VMCB_SEG_ATTR 2  /* within a segment */
+#define VMCB_SEG_LIMIT 4
+#define VMCB_SEG_BASE 8
 #define VMCB_CS 0x410
 #define VMCB_SS 0x420
 #define VMCB_DS 0x430

@@ -9,8 +9,6 @@
 #include "svm/vmcb.h"
 #include "lib/lib.h"
 
-#define GUEST_CR0_BITS (X86_CR0_PE | X86_CR0_MP | X86_CR0_ET | X86_CR0_NE | X86_CR0_PG)
-#define GUEST_CR4_BITS (X86_CR4_PAE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT)
 #define GUEST_PAT_DEFAULT 0x0007040600070406ULL /* the power-on PAT (SDM 3A, 13.12.4) */
 
 static void setup_controls(struct vcpu *v)
@@ -38,9 +36,9 @@ static void setup_controls(struct vcpu *v)
 
 static void setup_guest_state(struct vcpu *v, const struct vcpu_entry *e)
 {
-	vmcb_write64(v, VMCB_CR0, GUEST_CR0_BITS);
+	vmcb_write64(v, VMCB_CR0, VCPU_ENTRY_CR0);
 	vmcb_write64(v, VMCB_CR3, e->cr3);
-	vmcb_write64(v, VMCB_CR4, GUEST_CR4_BITS);
+	vmcb_write64(v, VMCB_CR4, VCPU_ENTRY_CR4);
 	/* EFER.SVME must be set in the guest's EFER too, or VMRUN fails (15.5.1). */
 	vmcb_write64(v, VMCB_EFER, EFER_LME | EFER_LMA | EFER_SVME);
 	vmcb_write_seg(v, VMCB_CS, GDT_KERNEL_CS, SVM_ATTR_CODE64, 0xffffffff, 0);
@@ -57,9 +55,9 @@ static void setup_guest_state(struct vcpu *v, const struct vcpu_entry *e)
 	vmcb_write8(v, VMCB_CPL, 0);
 	vmcb_write64(v, VMCB_RIP, e->rip);
 	vmcb_write64(v, VMCB_RSP, e->rsp);
-	vmcb_write64(v, VMCB_RFLAGS, 0x2);
+	vmcb_write64(v, VMCB_RFLAGS, VCPU_ENTRY_RFLAGS);
 	vmcb_write64(v, VMCB_DR6, 0xffff0ff0);
-	vmcb_write64(v, VMCB_DR7, 0x400);
+	vmcb_write64(v, VMCB_DR7, VCPU_ENTRY_DR7);
 	vmcb_write64(v, VMCB_G_PAT, GUEST_PAT_DEFAULT);
 }
 

@@ -2,6 +2,7 @@
 #ifndef MINIHV_SVM_VMCB_H
 #define MINIHV_SVM_VMCB_H
 
+#include "svm/svm_defs.h"
 #include "virt/vcpu.h"
 #include "mm/mm.h"
 
@@ -30,9 +31,9 @@ static inline void vmcb_write_seg(struct vcpu *v, unsigned off, uint16_t sel, ui
 				  uint32_t limit, uint64_t base)
 {
 	vmcb_write16(v, off, sel);
-	vmcb_write16(v, off + 2, attr);
-	vmcb_write32(v, off + 4, limit);
-	vmcb_write64(v, off + 8, base);
+	vmcb_write16(v, off + VMCB_SEG_ATTR, attr);
+	vmcb_write32(v, off + VMCB_SEG_LIMIT, limit);
+	vmcb_write64(v, off + VMCB_SEG_BASE, base);
 }
 
 /* svm/vmcb.c: controls, intercepts and the guest's entry state. */

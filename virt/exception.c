@@ -6,19 +6,20 @@
  * fault. A triple-fault VM exit records nothing about how it came about (SDM
  * 3C 27.2.4: it never counts as an exit "during event delivery"; Bochs
  * agrees), so without help the user learns only "triple fault at RIP x". The
- * exception bitmap therefore sends every exception that can start or continue
- * such an escalation to minihv, which records it (vector, error code, RIP,
- * CR2) and delivers it back into the guest exactly as the CPU would have:
- * same vector and error code, CR2 written, RFLAGS.RF set for faults, and two
- * exceptions combined into #DF, or a third into shutdown, by the rules of SDM
- * 3A table 6-5. A guest that has its own IDT sees its handlers run as on
+ * exception bitmap (VMX) or the exception intercepts (SVM) therefore send
+ * every exception that can start or continue such an escalation to minihv,
+ * which records it (vector, error code, RIP, CR2) and delivers it back into
+ * the guest exactly as the CPU would have: same vector and error code, CR2
+ * written, RFLAGS.RF set for faults, and two exceptions combined into #DF, or
+ * a third into shutdown, by the rules of SDM 3A table 6-5. A guest that has its own IDT sees its handlers run as on
  * bare metal, one VM exit per exception slower.
  *
  * Not intercepted: #DB and #BP, whose side effects (DR6, the INT3 instruction
  * length) the CPU gets right on its own; if their delivery fails, the #GP or
  * #PF that follows exits with them in the IDT-vectoring field, so the record
- * still starts with them. #MC, which is the host's business. NMIs exit
- * through the pin-based control, not the bitmap.
+ * still starts with them. #MC, which is the host's business. On VMX, NMIs
+ * exit through the pin-based control, not the bitmap. The set is
+ * VCPU_EXC_NOT_INTERCEPTED (virt/vcpu.h).
  */
 #include "virt/vcpu.h"
 #include "lib/lib.h"

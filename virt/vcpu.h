@@ -106,7 +106,25 @@ struct vcpu_hw {
 	uint32_t timer_value; /* the watchdog's slice, in the backend's timer units */
 };
 
-/* Guest entry state (guest/ABI.md). */
+/*
+ * Guest entry state (guest/ABI.md), the same on every backend. CR0: PE | MP
+ * | ET | NE | PG (EM and TS clear: x87 and SSE run without #NM); CR4: PAE |
+ * OSFXSR | OSXMMEXCPT, so compiled C that uses SSE runs. RFLAGS has only its
+ * fixed bit 1, DR7 its reset value.
+ */
+#define VCPU_ENTRY_CR0 (X86_CR0_PE | X86_CR0_MP | X86_CR0_ET | X86_CR0_NE | X86_CR0_PG)
+#define VCPU_ENTRY_CR4 (X86_CR4_PAE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT)
+#define VCPU_ENTRY_RFLAGS 0x2
+#define VCPU_ENTRY_DR7 0x400
+
+/*
+ * The exceptions a backend lets the guest take without an exit (why:
+ * virt/exception.c): #DB and #BP, whose side effects the CPU gets right, #MC,
+ * the host's business, and NMI, which is no guest exception.
+ */
+#define VCPU_EXC_NOT_INTERCEPTED \
+	((1u << X86_EXC_DB) | (1u << X86_EXC_NMI) | (1u << X86_EXC_BP) | (1u << X86_EXC_MC))
+
 struct vcpu_entry {
 	uint64_t rip, rsp, cr3;
 	uint64_t rdi, rsi, rdx;

@@ -34,20 +34,15 @@ void vmx_probe(struct vmx_caps *c)
 	c->invept_all = c->invept && (cap & VMX_EPT_CAP_INVEPT_ALL);
 }
 
-static const char *yn(bool b)
-{
-	return b ? "yes" : "no";
-}
-
 void vmx_print_probe(void)
 {
 	struct vmx_caps c;
 
 	vmx_probe(&c);
 	printk("# probe: vmx=%s ept=%s vpid=%s unrestricted=%s ept_2m=%s ept_1g=%s ept_ad=%s "
-	       "invept_single=%s invept_all=%s\n", yn(c.vmx), yn(c.ept), yn(c.vpid),
-	       yn(c.unrestricted), yn(c.ept_2m), yn(c.ept_1g), yn(c.ept_ad), yn(c.invept_single),
-	       yn(c.invept_all));
+	       "invept_single=%s invept_all=%s\n", yes_no(c.vmx), yes_no(c.ept), yes_no(c.vpid),
+	       yes_no(c.unrestricted), yes_no(c.ept_2m), yes_no(c.ept_1g), yes_no(c.ept_ad),
+	       yes_no(c.invept_single), yes_no(c.invept_all));
 	if (c.vmx)
 		printk("# probe: IA32_VMX_BASIC=%#llx PROCBASED=%#llx PROCBASED2=%#llx "
 		       "EPT_VPID_CAP=%#llx MISC=%#llx\n", (unsigned long long)c.basic,

@@ -9,12 +9,9 @@
 #include "lib/lib.h"
 #include "arch/x86/arch.h"
 
-#define EXC_NOT_INTERCEPTED \
-	((1u << X86_EXC_DB) | (1u << X86_EXC_NMI) | (1u << X86_EXC_BP) | (1u << X86_EXC_MC))
-
 void vcpu_exc_setup(void)
 {
-	vmcs_write32(EXCEPTION_BITMAP, ~EXC_NOT_INTERCEPTED);
+	vmcs_write32(EXCEPTION_BITMAP, ~VCPU_EXC_NOT_INTERCEPTED);
 	/* Mask = match = 0: every #PF follows bit 14 of the bitmap (SDM 3C 25.6.3). */
 	vmcs_write32(PAGE_FAULT_ERROR_CODE_MASK, 0);
 	vmcs_write32(PAGE_FAULT_ERROR_CODE_MATCH, 0);

@@ -14,16 +14,7 @@
 #include "arch/x86/arch.h"
 #include "guest/hypercall.h"
 
-/*
- * Guest CR0: PE | MP | ET | NE | PG (EM and TS clear: x87 and SSE run without
- * #NM); CR4: PAE | OSFXSR | OSXMMEXCPT, so compiled C that uses SSE runs
- * (+ VMXE, which VMX operation requires, hidden by the read shadow).
- * Values in guest/ABI.md.
- */
-#define GUEST_CR0_BITS (X86_CR0_PE | X86_CR0_MP | X86_CR0_ET | X86_CR0_NE | X86_CR0_PG)
-#define GUEST_CR4_BITS (X86_CR4_PAE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT)
-#define GUEST_RFLAGS_FIXED 0x2
-#define GUEST_DR7_DEFAULT 0x400
+/* The guest's entry state is virt/vcpu.h's; VMX adds CR4.VMXE, hidden by the read shadow. */
 /* Each watchdog slice lasts this many preemption-timer ticks (TSC >> MISC[4:0]). */
 #define TIMER_SLICE 0x100000u
 
@@ -122,8 +113,8 @@ int vmcs_setup_controls(struct vcpu *v, char *err, size_t errlen)
 	/* The guest owns CR0/CR4 except VMXE, which it reads as clear. */
 	vmcs_writel(CR0_GUEST_HOST_MASK, 0);
 	vmcs_writel(CR4_GUEST_HOST_MASK, X86_CR4_VMXE);
-	vmcs_writel(CR4_READ_SHADOW, GUEST_CR4_BITS);
-	vmcs_writel(CR0_READ_SHADOW, GUEST_CR0_BITS);
+	vmcs_writel(CR4_READ_SHADOW, VCPU_ENTRY_CR4);
+	vmcs_writel(CR0_READ_SHADOW, VCPU_ENTRY_CR0);
 	if (k.pin & PIN_PREEMPTION_TIMER) {
 		/*
 		 * Written once: without the "save VMX-preemption timer value" exit
@@ -162,8 +153,8 @@ void vmcs_setup_host_state(void)
 
 void vmcs_setup_guest_state(const struct vcpu_entry *e)
 {
-	uint64_t cr0 = (GUEST_CR0_BITS | rdmsr(MSR_IA32_VMX_CR0_FIXED0)) & rdmsr(MSR_IA32_VMX_CR0_FIXED1);
-	uint64_t cr4 = (GUEST_CR4_BITS | rdmsr(MSR_IA32_VMX_CR4_FIXED0)) & rdmsr(MSR_IA32_VMX_CR4_FIXED1);
+	uint64_t cr0 = (VCPU_ENTRY_CR0 | rdmsr(MSR_IA32_VMX_CR0_FIXED0)) & rdmsr(MSR_IA32_VMX_CR0_FIXED1);
+	uint64_t cr4 = (VCPU_ENTRY_CR4 | rdmsr(MSR_IA32_VMX_CR4_FIXED0)) & rdmsr(MSR_IA32_VMX_CR4_FIXED1);
 
 	vmcs_writel(GUEST_CR0, cr0);
 	vmcs_writel(GUEST_CR3, e->cr3);
@@ -202,8 +193,8 @@ void vmcs_setup_guest_state(const struct vcpu_entry *e)
 
 	vmcs_writel(GUEST_RIP, e->rip);
 	vmcs_writel(GUEST_RSP, e->rsp);
-	vmcs_writel(GUEST_RFLAGS, GUEST_RFLAGS_FIXED);
-	vmcs_writel(GUEST_DR7, GUEST_DR7_DEFAULT);
+	vmcs_writel(GUEST_RFLAGS, VCPU_ENTRY_RFLAGS);
+	vmcs_writel(GUEST_DR7, VCPU_ENTRY_DR7);
 	vmcs_writel(GUEST_PENDING_DBG_EXCEPTIONS, 0);
 	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, 0);
 	vmcs_write32(GUEST_ACTIVITY_STATE, 0);

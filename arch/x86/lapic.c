@@ -19,14 +19,13 @@
 
 volatile uint64_t lapic_timer_ticks;
 volatile uint32_t *lapic_eoi_reg; /* written by the interrupt stub */
+static uint8_t *lapic_base;        /* its registers, mapped; set by lapic_init() */
 
 extern char lapic_timer_isr[], lapic_spurious_isr[];
 
 static volatile uint32_t *lapic_reg(unsigned off)
 {
-	uint64_t base = rdmsr(MSR_IA32_APIC_BASE) & ~0xfffULL & ((1ULL << 52) - 1);
-
-	return (volatile uint32_t *)((uint8_t *)phys_to_virt(base) + off);
+	return (volatile uint32_t *)(lapic_base + off);
 }
 
 void lapic_init(void)
@@ -34,7 +33,10 @@ void lapic_init(void)
 	/* 8259A: mask every line of both, so no legacy IRQ lands on a CPU exception vector. */
 	outb(0x21, 0xff);
 	outb(0xa1, 0xff);
-	wrmsr(MSR_IA32_APIC_BASE, rdmsr(MSR_IA32_APIC_BASE) | APIC_BASE_ENABLE);
+	uint64_t msr = rdmsr(MSR_IA32_APIC_BASE);
+
+	wrmsr(MSR_IA32_APIC_BASE, msr | APIC_BASE_ENABLE);
+	lapic_base = phys_to_virt(msr & ~0xfffULL & ((1ULL << 52) - 1));
 	lapic_eoi_reg = lapic_reg(LAPIC_EOI);
 	idt_set_gate(LAPIC_TIMER_VECTOR, (uint64_t)lapic_timer_isr);
 	idt_set_gate(LAPIC_SPURIOUS_VECTOR, (uint64_t)lapic_spurious_isr);

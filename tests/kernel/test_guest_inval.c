@@ -201,7 +201,7 @@ KTEST(guest_inval_aging)
 	CHECK(!mm_test_young(&host_mm, hva, SZ_2M), "still young right after clear_young");
 	if (resume_to_yield(&g, 2))
 		CHECK(mm_test_young(&host_mm, hva, SZ_2M), "pages the guest touched again are not "
-		      "young (EPT A/D: %s)", g.vm.ept_ad ? "yes" : "no");
+		      "young (EPT A/D: %s)", yes_no(g.vm.ept_ad));
 	coherent(&g);
 out:
 	guest_destroy(&g);
