@@ -87,6 +87,7 @@ void kmain(uint32_t magic, uint32_t mbi_pa)
 	 * leaves CD and NW alone (guest/ABI.md). Clearing them needs no flush.
 	 */
 	write_cr0(read_cr0() & ~(X86_CR0_CD | X86_CR0_NW));
+	percpu_init(0, 0); /* cpu_id() and the locks need it; the APIC ID comes with SMP */
 	serial_init();
 	printk("minihv: booting\n");
 	gdt_init();

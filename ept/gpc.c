@@ -30,6 +30,8 @@ void gpc_init(struct gpc *gpc, struct vm *vm)
 	gpc->vm = vm;
 	gpc->pa = INVALID_GPA;
 	gpc->gpa = INVALID_GPA;
+	rwlock_init(&gpc->lock, LOCK_RANK_GPC, "gpc->lock");
+	spin_lock_init(&gpc->refresh_lock, LOCK_RANK_GPC_REFRESH, "gpc->refresh_lock");
 }
 
 int gpc_activate(struct gpc *gpc, uint64_t gpa, uint64_t len)

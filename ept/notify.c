@@ -228,6 +228,7 @@ void vm_mmu_attach(struct vm *vm, struct mm *mm)
 	vm->mm = mm;
 	vm->mn.ops = &vm_mmu_ops;
 	vm->ept.defer_frees = true; /* EPT tables are freed after the INVEPT that forgets them */
+	spin_lock_init(&vm->mmu_lock, LOCK_RANK_MMU, "mmu_lock");
 	mmu_inval_init(&vm->inval, &vm->mmu_lock);
 	mmu_notifier_register(mm, &vm->mn);
 }

@@ -30,6 +30,7 @@ void frame_init(struct frame_alloc *fa, uint64_t *bitmap, uint64_t nframes)
 	fa->nframes = ALIGN_UP(nframes, 64);
 	fa->nfree = 0;
 	fa->hint = 0;
+	spin_lock_init(&fa->lock, LOCK_RANK_FRAME, "frame allocator");
 	for (uint64_t i = 0; i < fa->nframes / 64; i++)
 		bitmap[i] = ~0ULL;
 }
@@ -41,8 +42,10 @@ void frame_release_range(struct frame_alloc *fa, uint64_t start, uint64_t end)
 
 	if (last > fa->nframes)
 		last = fa->nframes;
+	spin_lock(&fa->lock);
 	if (first < last)
 		set_bits(fa, first, last - first, false);
+	spin_unlock(&fa->lock);
 }
 
 void frame_reserve_range(struct frame_alloc *fa, uint64_t start, uint64_t end)
@@ -52,8 +55,10 @@ void frame_reserve_range(struct frame_alloc *fa, uint64_t start, uint64_t end)
 
 	if (last > fa->nframes)
 		last = fa->nframes;
+	spin_lock(&fa->lock);
 	if (first < last)
 		set_bits(fa, first, last - first, true);
+	spin_unlock(&fa->lock);
 }
 
 /* True if the 2^order frames from @first (aligned) are all free. */
@@ -71,12 +76,10 @@ static bool run_free(const struct frame_alloc *fa, uint64_t first, unsigned orde
 	return !(fa->bitmap[first / 64] & mask);
 }
 
-int frame_alloc(struct frame_alloc *fa, unsigned order, uint64_t *pa)
+static int alloc_locked(struct frame_alloc *fa, unsigned order, uint64_t *pa)
 {
 	uint64_t count;
 
-	if (order > FRAME_ORDER_1G)
-		return -EINVAL;
 	count = 1ULL << order; /* only now: a shift by 64 or more is undefined */
 	if (order == 0) {
 		for (uint64_t w = fa->hint; w < fa->nframes / 64; w++) {
@@ -103,6 +106,16 @@ int frame_alloc(struct frame_alloc *fa, unsigned order, uint64_t *pa)
 	return -ENOMEM;
 }
 
+int frame_alloc(struct frame_alloc *fa, unsigned order, uint64_t *pa)
+{
+	if (order > FRAME_ORDER_1G)
+		return -EINVAL;
+	spin_lock(&fa->lock);
+	int r = alloc_locked(fa, order, pa);
+	spin_unlock(&fa->lock);
+	return r;
+}
+
 int frame_free(struct frame_alloc *fa, uint64_t pa, unsigned order)
 {
 	/* A bad order is refused below; never shift by it (undefined past 63). */
@@ -111,10 +124,15 @@ int frame_free(struct frame_alloc *fa, uint64_t pa, unsigned order)
 	if (WARN_ON(order > FRAME_ORDER_1G || !IS_ALIGNED(first, count) ||
 		    first + count > fa->nframes || (pa & (PAGE_SIZE - 1))))
 		return -EINVAL;
-	for (uint64_t n = first; n < first + count; n++)
-		if (WARN_ON_ONCE(!test_bit(fa->bitmap, n)))
+	spin_lock(&fa->lock);
+	for (uint64_t n = first; n < first + count; n++) {
+		if (WARN_ON_ONCE(!test_bit(fa->bitmap, n))) {
+			spin_unlock(&fa->lock);
 			return -EINVAL; /* double free: leave the bitmap alone */
+		}
+	}
 	set_bits(fa, first, count, false);
+	spin_unlock(&fa->lock);
 	return 0;
 }
 

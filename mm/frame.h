@@ -8,6 +8,7 @@
 #ifndef MINIHV_FRAME_H
 #define MINIHV_FRAME_H
 
+#include "lib/spinlock.h"
 #include "arch/x86/arch.h"
 
 #define PAGE_SHIFT 12
@@ -21,6 +22,7 @@ struct frame_alloc {
 	uint64_t nframes; /* frames [0, nframes) are tracked; a multiple of 64 */
 	uint64_t nfree;
 	uint64_t hint;    /* first bitmap word that may have a free 4 KiB frame */
+	struct spinlock lock; /* every CPU allocates: the bitmap, nfree and hint */
 };
 
 /* @bitmap must hold @nframes bits (rounded up to 64). */

@@ -46,6 +46,7 @@ int hostpt_init(uint64_t direct_map_end)
 			PT_PROT_RWX);
 	if (r)
 		return r;
+	spin_lock_init(&host_mm.lock, LOCK_RANK_MM, "host_mm.lock");
 	host_mm.flush_tlb = flush_range;
 	host_mm.dyn_base = HOST_DYN_BASE; /* the direct map never changes */
 	write_cr3(host_mm.pt.root);

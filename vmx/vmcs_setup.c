@@ -140,7 +140,7 @@ void vmcs_setup_host_state(void)
 	vmcs_write16(HOST_GS_SELECTOR, 0);
 	vmcs_write16(HOST_TR_SELECTOR, GDT_TSS);
 	vmcs_writel(HOST_FS_BASE, 0);
-	vmcs_writel(HOST_GS_BASE, 0);
+	vmcs_writel(HOST_GS_BASE, rdmsr(MSR_GS_BASE)); /* per-CPU data (arch/x86/percpu.h) */
 	vmcs_writel(HOST_TR_BASE, tss_base());
 	vmcs_writel(HOST_GDTR_BASE, gdt_base());
 	vmcs_writel(HOST_IDTR_BASE, idt_base());

@@ -25,6 +25,11 @@
 #define __section(s) __attribute__((section(s)))
 #define __unused __attribute__((unused))
 
+#define __stringify_1(x) #x
+#define __stringify(x) __stringify_1(x)
+/* "file:line" of the caller, for lock records. */
+#define THIS_SITE __FILE__ ":" __stringify(__LINE__)
+
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 

@@ -13,4 +13,14 @@
 void *phys_to_virt(uint64_t pa);
 uint64_t virt_to_phys(const void *va);
 
+/*
+ * This CPU's number, 0 for the boot CPU (dense: the order CPUs came up). The
+ * host tests give each thread its own.
+ */
+unsigned cpu_id(void);
+
+/* Interrupts off on this CPU; the returned state goes back to hal_irq_restore(). */
+unsigned long hal_irq_save(void);
+void hal_irq_restore(unsigned long flags);
+
 #endif

@@ -2,6 +2,7 @@
 #ifndef MINIHV_HOSTSHIM_H
 #define MINIHV_HOSTSHIM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 extern uint8_t *arena;
@@ -12,6 +13,10 @@ void tap_begin(const char *name);
 void tap_end(void);
 int tap_check(int ok, const char *file, int line, const char *expr);
 int tap_finish(void);
+
+/* The calling thread's cpu_id() (arch/x86/hal.h); each thread starts as CPU 0. */
+void host_cpu_set_id(unsigned id);
+bool host_irqs_disabled(void);
 
 #define T(cond) tap_check(!!(cond), __FILE__, __LINE__, #cond)
 #define RUN(fn)             \

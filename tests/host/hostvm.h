@@ -59,6 +59,7 @@ static inline void mm_fresh(void)
 	frame_init(&fa, fa_bitmap, ARENA / PAGE_SIZE);
 	frame_release_range(&fa, PAGE_SIZE, ARENA);
 	memset(&mm, 0, sizeof(mm));
+	spin_lock_init(&mm.lock, LOCK_RANK_MM, "mm->lock");
 	x86_pt_nx = true; /* EFER.NXE: protections read back exactly */
 	BUG_ON(pt_init(&mm.pt, &x86_pt_fmt, &fa, LEAVES_4K_2M));
 	mm.dyn_base = DYN_BASE;

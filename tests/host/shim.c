@@ -58,6 +58,36 @@ void panic_at(const char *file, int line, const char *fmt, ...)
 	abort();
 }
 
+/* Each thread is a "CPU" of its own (host_cpu_set_id); the main thread is CPU 0. */
+static __thread unsigned host_cpu;
+static __thread unsigned long host_irqs_off;
+
+void host_cpu_set_id(unsigned id)
+{
+	host_cpu = id;
+}
+
+unsigned cpu_id(void)
+{
+	return host_cpu;
+}
+
+/* Interrupts are modelled as a per-thread flag (host_irqs_disabled()). */
+unsigned long hal_irq_save(void)
+{
+	return host_irqs_off++;
+}
+
+void hal_irq_restore(unsigned long flags)
+{
+	host_irqs_off = flags;
+}
+
+bool host_irqs_disabled(void)
+{
+	return host_irqs_off != 0;
+}
+
 /* TAP helpers */
 static int tap_n, tap_failed, tap_cur_failed;
 static const char *tap_name;

@@ -1,0 +1,39 @@
+#include "arch/x86/percpu.h"
+#include "arch/x86/hal.h"
+#include "arch/x86/msr.h"
+#include "arch/x86/cpu.h"
+
+struct cpu_local cpu_locals[NR_CPUS];
+unsigned nr_cpus_online;
+
+void percpu_init(unsigned id, uint32_t apic_id)
+{
+	struct cpu_local *c = &cpu_locals[id];
+
+	c->self = c;
+	c->id = id;
+	c->apic_id = apic_id;
+	wrmsr(MSR_GS_BASE, (uint64_t)c);
+}
+
+unsigned cpu_id(void)
+{
+	unsigned id;
+
+	__asm__ __volatile__("movl %%gs:%c1, %0" : "=r"(id) : "i"(offsetof(struct cpu_local, id)));
+	return id;
+}
+
+unsigned long hal_irq_save(void)
+{
+	unsigned long flags;
+
+	__asm__ __volatile__("pushfq; popq %0; cli" : "=r"(flags) : : "memory");
+	return flags;
+}
+
+void hal_irq_restore(unsigned long flags)
+{
+	if (flags & X86_RFLAGS_IF)
+		__asm__ __volatile__("sti" : : : "memory");
+}

@@ -1,0 +1,37 @@
+/*
+ * Per-CPU data, reached through the GS base (as Linux's this_cpu): %gs:0
+ * points at the CPU's own struct cpu_local, so one instruction finds it.
+ * CPU numbers are dense, in bring-up order; 0 is the boot CPU.
+ */
+#ifndef MINIHV_PERCPU_H
+#define MINIHV_PERCPU_H
+
+#include "arch/x86/compiler.h"
+
+#define NR_CPUS 16
+
+struct cpu_local {
+	struct cpu_local *self;  /* %gs:0 */
+	unsigned id;             /* %gs:8: cpu_id() */
+	uint32_t apic_id;
+	bool online;
+	uint64_t ipis_received;  /* per-CPU counters: no lock, summed by readers */
+	uint64_t tlb_flushes;    /* host TLB flushes this CPU did for a shootdown */
+	void *backend;           /* the vCPU backend's per-CPU state (vmx/, svm/) */
+};
+
+extern struct cpu_local cpu_locals[NR_CPUS];
+extern unsigned nr_cpus_online;
+
+/* Point this CPU's GS base at cpu_locals[@id]: first thing on every CPU. */
+void percpu_init(unsigned id, uint32_t apic_id);
+
+static inline struct cpu_local *this_cpu_local(void)
+{
+	struct cpu_local *c;
+
+	__asm__ __volatile__("movq %%gs:0, %0" : "=r"(c));
+	return c;
+}
+
+#endif
