@@ -4,7 +4,7 @@
  */
 #include "lib/lockdep.h"
 #include "lib/bug.h"
-#include "arch/x86/hal.h"
+#include "arch/x86/arch.h"
 
 struct held {
 	const void *lock;

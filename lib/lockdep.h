@@ -11,7 +11,7 @@
 #ifndef MINIHV_LOCKDEP_H
 #define MINIHV_LOCKDEP_H
 
-#include "arch/x86/compiler.h"
+#include "arch/x86/arch.h"
 
 enum lock_rank {
 	LOCK_RANK_NONE = 0,

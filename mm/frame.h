@@ -8,7 +8,7 @@
 #ifndef MINIHV_FRAME_H
 #define MINIHV_FRAME_H
 
-#include "lib/spinlock.h"
+#include "lib/lib.h"
 #include "arch/x86/arch.h"
 
 #define PAGE_SHIFT 12
