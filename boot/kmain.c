@@ -6,6 +6,7 @@
 #include "boot/bootinfo.h"
 #include "boot/options.h"
 #include "boot/run_guest.h"
+#include "boot/smp_boot.h"
 #include "vmx/vmx.h"
 #include "svm/svm.h"
 #include "ept/vm.h"
@@ -107,6 +108,7 @@ void kmain(uint32_t magic, uint32_t mbi_pa)
 	print_boot_info(&boot_info);
 
 	memory_init();
+	smp_boot(&boot_info);
 	if (kopts.dump)
 		vm_destroy_hook = dump_at_teardown;
 

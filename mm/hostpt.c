@@ -25,14 +25,37 @@ unsigned host_leaf_levels(void)
 	return levels;
 }
 
-static void flush_range(uint64_t va, uint64_t size)
+struct flush_req {
+	uint64_t va, size;
+};
+
+static void flush_local(void *arg)
 {
-	if (size > FLUSH_ALL_THRESHOLD) {
+	const struct flush_req *f = arg;
+
+	this_cpu_local()->tlb_flushes++;
+	if (f->size > FLUSH_ALL_THRESHOLD) {
 		write_cr3(read_cr3()); /* no global pages: this flushes everything */
 		return;
 	}
-	for (uint64_t off = 0; off < size; off += PAGE_SIZE)
-		invlpg(va + off);
+	for (uint64_t off = 0; off < f->size; off += PAGE_SIZE)
+		invlpg(f->va + off);
+}
+
+/*
+ * A TLB shootdown: this CPU and, by IPI, every other online CPU forget
+ * [va, va + size), and it returns only when all of them have. Any CPU may
+ * have cached the old translation (the host page tables are shared), and a
+ * page or page-table page is freed only after this returns
+ * (../shared/DESIGN.md, "Freeing order"). A CPU that walks with interrupts
+ * off holds its IPI back, and so the tables it walks (seed 003).
+ */
+static void flush_range(uint64_t va, uint64_t size)
+{
+	struct flush_req f = { va, size };
+
+	flush_local(&f);
+	smp_call_many(cpu_online_mask, flush_local, &f, true);
 }
 
 int hostpt_init(uint64_t direct_map_end)

@@ -4,6 +4,11 @@ BOCHS_MEGS=${BOCHS_MEGS:-3072}
 # Bochs caps its host allocation at 2048 MiB; it pages the rest of guest RAM on demand.
 BOCHS_HOST_MEGS=${BOCHS_HOST_MEGS:-2048}
 BOCHS_CPU=${BOCHS_CPU:-corei7_skylake_x}
+# CPUs: QEMU runs them as real host threads (MTTCG); Bochs interleaves its
+# CPUs every BOCHS_QUANTUM instructions (1..32, Bochs' default 16).
+QEMU_SMP=${QEMU_SMP:-4}
+BOCHS_SMP=${BOCHS_SMP:-2}
+BOCHS_QUANTUM=${BOCHS_QUANTUM:-16}
 
 # qemu_cmd tcg|kvm ISO stdio|FILE -> CMD array
 qemu_cmd() {
@@ -11,11 +16,11 @@ qemu_cmd() {
 	if [ "$accel" = kvm ]; then
 		accel="kvm"; cpu="host"
 	else
-		accel="tcg"; cpu="max"
+		accel="tcg,thread=multi"; cpu="max"
 	fi
 	[ "$serial" = stdio ] || serial="file:$serial"
 	CMD=(qemu-system-x86_64 -machine pc -accel "$accel" -cpu "$cpu" -m "$QEMU_MEM"
-		-display none -vga none -nodefaults -no-reboot
+		-smp "$QEMU_SMP" -display none -vga none -nodefaults -no-reboot
 		-serial "$serial" -device isa-debug-exit,iobase=0xf4,iosize=0x04
 		-cdrom "$iso" -boot d)
 }
@@ -26,7 +31,7 @@ bochs_cmd() {
 	dir=$(dirname "$log")
 	cat > "$dir/bochsrc" <<EOC
 memory: guest=$BOCHS_MEGS, host=$BOCHS_HOST_MEGS
-cpu: model=$BOCHS_CPU, count=1, ips=100000000, reset_on_triple_fault=0
+cpu: model=$BOCHS_CPU, count=$BOCHS_SMP, quantum=$BOCHS_QUANTUM, ips=100000000, reset_on_triple_fault=0
 romimage: file=/usr/share/bochs/BIOS-bochs-latest, options=fastboot
 vgaromimage: file=/usr/share/vgabios/vgabios.bin
 ata0-master: type=cdrom, path=$iso, status=inserted

@@ -12,6 +12,7 @@
 #include "arch/x86/hal.h"
 #include "arch/x86/lapic.h"
 #include "arch/x86/percpu.h"
+#include "arch/x86/smp.h"
 #include "arch/x86/ports.h"
 #include "arch/x86/serial.h"
 #include "arch/x86/traps.h"

@@ -61,6 +61,7 @@ struct desc_ptr {
 
 void gdt_init(void);
 void idt_init(void);
+void idt_load(void);
 /* An interrupt gate at @vector to @handler (an iretq-ending stub). */
 void idt_set_gate(unsigned vector, uint64_t handler);
 /* For the VMCS host-state area. */

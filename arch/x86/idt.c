@@ -32,12 +32,18 @@ void idt_set_gate(unsigned vector, uint64_t off)
 		 vector == X86_EXC_MC ? IST_MC : 0;
 }
 
+/* Every CPU loads the same IDT (as Linux's idt_table): the handlers are per-CPU-safe. */
+void idt_load(void)
+{
+	struct desc_ptr p = { .limit = sizeof(idt) - 1, .base = (uint64_t)idt };
+	__asm__ __volatile__("lidt %0" ::"m"(p));
+}
+
 void idt_init(void)
 {
 	for (unsigned v = 0; v < X86_NR_EXCEPTIONS; v++)
 		idt_set_gate(v, isr_table[v]);
-	struct desc_ptr p = { .limit = sizeof(idt) - 1, .base = (uint64_t)idt };
-	__asm__ __volatile__("lidt %0" ::"m"(p));
+	idt_load();
 }
 
 uint64_t idt_base(void)

@@ -17,6 +17,16 @@ extern volatile uint64_t lapic_timer_ticks;
 
 /* Enable the local APIC, mask the PICs, install the two vectors' gates. */
 void lapic_init(void);
+/* An AP's own local APIC on (the gates are shared: lapic_init() set them). */
+void lapic_enable_this_cpu(void);
+uint32_t lapic_id(void);
+void lapic_eoi(void);
+/* ICR delivery modes (SDM 3A, 11.6.1): fixed to a vector, INIT, start-up. */
+#define ICR_FIXED 0x000
+#define ICR_INIT 0x500
+#define ICR_STARTUP 0x600
+#define ICR_LEVEL_ASSERT (1u << 14)
+void lapic_send_ipi(uint32_t apic_id, uint32_t icr_low);
 /* Periodic interrupts every @count bus clocks (divide by 1); 0 stops them. */
 void lapic_timer_periodic(uint32_t count);
 

@@ -1,0 +1,41 @@
+/*
+ * Several CPUs: start an application processor (INIT-SIPI-SIPI through the
+ * real-mode trampoline, arch/x86/trampoline.asm), send IPIs, and run a
+ * function on other CPUs (Linux's smp_call_function_many). The xAPIC only:
+ * APIC IDs above 254 need x2APIC, which minihv does not drive.
+ */
+#ifndef MINIHV_SMP_H
+#define MINIHV_SMP_H
+
+#include "arch/x86/compiler.h"
+
+#define AP_TRAMPOLINE 0x8000  /* keep in sync with arch/x86/trampoline.asm */
+#define IPI_CALL_VECTOR 0xf0
+#define XAPIC_MAX_ID 0xfe     /* 0xff is the broadcast destination */
+
+typedef void (*smp_call_fn)(void *arg);
+
+/* The bit of each CPU that has come up (bit = cpu_id()). */
+extern volatile uint64_t cpu_online_mask;
+
+/* The boot CPU: its APIC ID into its per-CPU data, the IPI vector's gate. */
+void smp_init_bsp(void);
+/*
+ * Start the CPU whose local APIC ID is @apic_id as CPU number @cpu, on the
+ * stack ending at @stack_top. True once it runs ap_main(); false if it did
+ * not answer (the caller names it and carries on).
+ */
+bool smp_start_ap(unsigned cpu, uint32_t apic_id, uint64_t stack_top);
+/*
+ * Run @fn(@arg) on every online CPU of @mask but this one, in its IPI
+ * handler; with @wait, return only when all of them have finished. Safe
+ * with interrupts off: while it waits it runs calls aimed at this CPU, so
+ * two CPUs calling each other cannot deadlock.
+ */
+void smp_call_many(uint64_t mask, smp_call_fn fn, void *arg, bool wait);
+/* Run calls aimed at this CPU, if any (the IPI handler and wait loops). */
+void smp_poll_calls(void);
+/* IPIs this CPU sent (per-CPU counters; the bench sums them). */
+uint64_t smp_ipis_sent(unsigned cpu);
+
+#endif
