@@ -39,6 +39,34 @@ struct guest {
 int guest_create(struct guest *g, const char *name, const void *image, size_t len, uint64_t ram,
 		 uint64_t cmd, uint64_t arg, uint64_t arg2, char *err, size_t errlen);
 enum vcpu_stop guest_run(struct guest *g);
+
+/* Each vCPU's stack: vCPU i starts with RSP = ram - i * GUEST_VCPU_STACK (guest/ABI.md). */
+#define GUEST_VCPU_STACK 0x10000ULL
+
+/* A further vCPU of a guest, created and run on a CPU of its own. */
+struct guest_vcpu {
+	struct guest *g;
+	struct vcpu vcpu;
+	unsigned index, count, cpu;
+	uint64_t cmd, arg, arg2;
+	int err;                /* creation failed: -errno, reason in @why */
+	char why[200];
+	enum vcpu_stop stop;
+	uint64_t resumes;       /* after memory faults the host was still fixing */
+	bool done;              /* set last, with release order */
+};
+
+/*
+ * Start vCPU @index of @count on CPU @cpu (not this one): it is created
+ * there (VMX or SVM turned on there first), enters at the guest's entry
+ * point with R8 = @index, R9 = @count, and runs until it stops. Returns 0,
+ * or -EBUSY / -EINVAL with a message when that CPU cannot take it.
+ */
+int guest_start_vcpu(struct guest *g, struct guest_vcpu *gv, unsigned index, unsigned count,
+		     unsigned cpu, uint64_t cmd, uint64_t arg, uint64_t arg2, char *err,
+		     size_t errlen);
+/* Wait until it stopped and was destroyed on its CPU. */
+void guest_wait_vcpu(struct guest_vcpu *gv);
 void guest_destroy(struct guest *g);
 void guest_print_stats(const struct guest *g);
 

@@ -39,8 +39,8 @@ static int host_fault_in(struct vm *vm, uint64_t hva, struct pt_walk *w)
 	if (r == -EAGAIN)
 		return 1;
 	if (!r)
-		vm->stats.host_faultins++;
-	return r ? r : pt_lookup(&vm->mm->pt, hva, w) ? -ENOENT : 0;
+		vm_stat_inc(vm, host_faultins);
+	return r ? r : mm_lookup(vm->mm, hva, w) ? -ENOENT : 0;
 }
 
 /*
@@ -51,21 +51,28 @@ static int host_fault_in(struct vm *vm, uint64_t hva, struct pt_walk *w)
 static int resolve(struct vm *vm, struct fault *f, char *why, size_t len)
 {
 	f->seq = mmu_invalidate_seq_snapshot(&vm->inval);
-	vm->stats.ept_violations++;
+	vm_stat_inc(vm, ept_violations);
 	fault_step(vm, FAULT_STEP_SNAPSHOT);
 
+	/*
+	 * A copy, taken under mmu_lock, which memslot changes hold: another
+	 * CPU may change the slot array at any time (a removed slot's place is
+	 * reused), and a removal after the copy moves seq, so the locked check
+	 * discards this fault.
+	 */
+	struct memslot sl;
+	spin_lock(&vm->mmu_lock);
 	struct memslot *slot = memslot_find(&vm->slots, f->gfn);
+	if (slot) {
+		slot->ept_violations++;
+		sl = *slot;
+	}
+	spin_unlock(&vm->mmu_lock);
 	if (!slot) {
 		ksnprintf(why, len, "guest access to GPA %#llx outside every memslot",
 			  (unsigned long long)f->gpa);
 		return -EFAULT;
 	}
-	slot->ept_violations++;
-	/*
-	 * A copy: the slot array may change under the race hooks (a removed
-	 * slot's place is reused), and then the seq check discards this fault.
-	 */
-	const struct memslot sl = *slot;
 	if (f->write && (sl.flags & MEMSLOT_READONLY)) {
 		ksnprintf(why, len, "guest write to read-only memory at GPA %#llx",
 			  (unsigned long long)f->gpa);
@@ -73,9 +80,9 @@ static int resolve(struct vm *vm, struct fault *f, char *why, size_t len)
 	}
 	uint64_t hva = memslot_gfn_to_hva(&sl, f->gfn);
 	struct pt_walk w;
-	int r = pt_lookup(&vm->mm->pt, hva, &w) ? host_fault_in(vm, hva, &w) : 0;
+	int r = mm_lookup(vm->mm, hva, &w) ? host_fault_in(vm, hva, &w) : 0;
 	if (r == 1) {
-		vm->stats.ept_retries++;
+		vm_stat_inc(vm, ept_retries);
 		return 1;
 	}
 	if (r) {
@@ -86,7 +93,7 @@ static int resolve(struct vm *vm, struct fault *f, char *why, size_t len)
 	if (w.prot & PT_PROT_NUMA) {
 		/* The host's NUMA hint fault (Linux's do_numa_page), taken for the guest. */
 		mm_numa_fault(vm->mm, hva);
-		vm->stats.numa_faults++;
+		vm_stat_inc(vm, numa_faults);
 		w.prot &= ~PT_PROT_NUMA;
 	}
 	if (f->write && !(w.prot & PT_PROT_W)) {
@@ -143,7 +150,7 @@ static int map_over(struct vm *vm, struct fault *f, uint64_t base_gpa, uint64_t 
 	}
 	struct pt_walk e;
 	if (pt_lookup(&vm->ept, f->gpa, &e) == 0 && (!f->write || (e.prot & PT_PROT_W))) {
-		vm->stats.ept_spurious++; /* mapped meanwhile: nothing to do */
+		vm_stat_inc(vm, ept_spurious); /* mapped meanwhile: nothing to do */
 		f->level = 0;
 		return 0;
 	}
@@ -172,15 +179,15 @@ static int install(struct vm *vm, struct fault *f, char *why, size_t len)
 
 	/* Seed 002: a fault in a running invalidation retries now, without the lock. */
 	if (mmu_invalidate_retry_gfn_unsafe(&vm->inval, f->seq, f->gfn)) {
-		vm->stats.ept_retries++;
-		vm->stats.ept_retries_unlocked++;
+		vm_stat_inc(vm, ept_retries);
+		vm_stat_inc(vm, ept_retries_unlocked);
 		return 0;
 	}
 	fault_step(vm, FAULT_STEP_LOCK);
 	spin_lock(&vm->mmu_lock);
 	if (mmu_invalidate_retry_gfn(&vm->inval, f->seq, f->gfn)) {
 		spin_unlock(&vm->mmu_lock);
-		vm->stats.ept_retries++;
+		vm_stat_inc(vm, ept_retries);
 		return 0; /* the guest re-faults and walks the new host state */
 	}
 	/* gfn and pfn congruent modulo the leaf size. */
@@ -189,7 +196,7 @@ static int install(struct vm *vm, struct fault *f, char *why, size_t len)
 	if (r == -EEXIST)
 		r = map_over(vm, f, base_gpa, base_pa, size);
 	if (!r && f->level)
-		vm->stats.ept_installed[f->level]++;
+		vm_stat_inc(vm, ept_installed[f->level]);
 	/* A failed map rolls back, possibly dropping tables the CPU may have cached. */
 	if (r)
 		vm_flush_ept(vm);

@@ -37,52 +37,57 @@ void gpc_init(struct gpc *gpc, struct vm *vm)
 int gpc_activate(struct gpc *gpc, uint64_t gpa, uint64_t len)
 {
 	struct vm *vm = gpc->vm;
+	int r = 0;
 
 	/* Validate before touching anything: a refusal changes nothing. */
 	if (gpa == INVALID_GPA || !fits_in_page(gpa, len))
 		return -EINVAL;
+	/*
+	 * Everything under mmu_lock, which memslot changes and invalidations
+	 * hold: the slot is looked up against a stable array, and whether the
+	 * cache goes on vm->gpc_list is decided by @active read under the same
+	 * lock that deactivate clears it under. Two CPUs activating one cache
+	 * at once (or one activating while another deactivates) link it once,
+	 * or not at all; deciding before taking the lock linked it twice, a
+	 * cycle on the list. On the list before anything is mapped, so no
+	 * invalidation is missed. Lock order mmu_lock -> gpc->lock, as in
+	 * gpc_invalidate_start().
+	 */
+	spin_lock(&vm->mmu_lock);
 	struct memslot *s = memslot_find(&vm->slots, gpa >> PAGE_SHIFT);
 	if (!s)
-		return -EFAULT;
-	if (s->flags & MEMSLOT_READONLY)
-		return -EACCES; /* the hypervisor writes through the cache */
-
-	/*
-	 * On the list before anything is mapped, so no invalidation is missed.
-	 * Lock order is mmu_lock -> gpc->lock (as in gpc_invalidate_start()):
-	 * the list is changed before, not inside, the write lock.
-	 */
-	if (!READ_ONCE(gpc->active)) {
-		spin_lock(&vm->mmu_lock);
-		gpc->next = vm->gpc_list;
-		vm->gpc_list = gpc;
-		spin_unlock(&vm->mmu_lock);
+		r = -EFAULT;
+	else if (s->flags & MEMSLOT_READONLY)
+		r = -EACCES; /* the hypervisor writes through the cache */
+	if (!r) {
+		write_lock(&gpc->lock);
+		if (!gpc->active) {
+			gpc->next = vm->gpc_list;
+			vm->gpc_list = gpc;
+		}
+		gpc_unmap(gpc);
+		gpc->gpa = gpa;
+		gpc->len = len;
+		gpc->generation = vm->slots.generation - 1; /* resolve the memslot again */
+		gpc->active = true;
+		write_unlock(&gpc->lock);
 	}
-	write_lock(&gpc->lock);
-	gpc_unmap(gpc);
-	gpc->gpa = gpa;
-	gpc->len = len;
-	gpc->generation = vm->slots.generation - 1; /* resolve the memslot again */
-	gpc->active = true;
-	write_unlock(&gpc->lock);
-	return gpc_refresh(gpc, len);
+	spin_unlock(&vm->mmu_lock);
+	return r ? r : gpc_refresh(gpc, len);
 }
 
 void gpc_deactivate(struct gpc *gpc)
 {
 	struct vm *vm = gpc->vm;
-	bool was_active;
 
+	/* Under mmu_lock as gpc_activate(): @active and list membership change together. */
+	spin_lock(&vm->mmu_lock);
 	write_lock(&gpc->lock);
 	gpc_unmap(gpc);
-	was_active = gpc->active;
+	bool was_active = gpc->active;
 	gpc->active = false;
 	write_unlock(&gpc->lock);
-	if (!was_active)
-		return;
-	/* Off the list after the write lock (lock order mmu_lock -> gpc->lock). */
-	spin_lock(&vm->mmu_lock);
-	for (struct gpc **p = &vm->gpc_list; *p; p = &(*p)->next) {
+	for (struct gpc **p = &vm->gpc_list; was_active && *p; p = &(*p)->next) {
 		if (*p == gpc) {
 			*p = gpc->next;
 			break;
@@ -98,33 +103,46 @@ bool gpc_check(struct gpc *gpc, uint64_t len)
 	       fits_in_page(gpc->gpa, len);
 }
 
-/* Is an invalidation covering our gfn running right now? */
-static bool invalidation_covers(struct vm *vm, uint64_t gfn)
-{
-	bool busy;
+/* What the refresh loop learns under mmu_lock, before its walk. */
+struct gpc_snap {
+	bool busy;          /* an invalidation covering the gfn runs now */
+	bool own;           /* ... and this CPU is inside an invalidation */
+	int err;            /* the slot is gone (-EFAULT) or read-only (-EACCES) */
+	uint64_t uhva;      /* where to walk */
+};
 
-	spin_lock(&vm->mmu_lock);
-	busy = vm->inval.in_progress &&
-	       (vm->inval.range_start == INVALID_GPA ||
-		(gfn >= vm->inval.range_start && gfn < vm->inval.range_end));
-	spin_unlock(&vm->mmu_lock);
-	return busy;
-}
-
-/* Under @lock: @uhva from the memslot, if memslots changed since it was set. */
-static int gpc_find_slot(struct gpc *gpc)
+/*
+ * Is an invalidation covering our gfn running right now, and where does
+ * the memslot put gpa? Under mmu_lock, which every memslot change and
+ * invalidation holds (the slot array is never read without it). A new
+ * uhva is published under @lock too, inside mmu_lock (the order of
+ * gpc_invalidate_start()), before the walk: an invalidation that starts
+ * after this point matches it and sets @invalidated.
+ */
+static void gpc_snapshot(struct gpc *gpc, struct gpc_snap *sn)
 {
 	struct vm *vm = gpc->vm;
 
-	if (gpc->generation == READ_ONCE(vm->slots.generation))
-		return 0;
-	struct memslot *s = memslot_find(&vm->slots, gpc->gpa >> PAGE_SHIFT);
+	spin_lock(&vm->mmu_lock);
+	write_lock(&gpc->lock);
+	uint64_t gfn = gpc->gpa >> PAGE_SHIFT;
+	sn->busy = vm->inval.in_progress &&
+		   (vm->inval.range_start == INVALID_GPA ||
+		    (gfn >= vm->inval.range_start && gfn < vm->inval.range_end));
+	sn->own = sn->busy && vm_in_invalidation_here(vm);
+	sn->err = 0;
+	if (gpc->generation != vm->slots.generation) {
+		struct memslot *s = memslot_find(&vm->slots, gfn);
 
-	if (!s || (s->flags & MEMSLOT_READONLY))
-		return s ? -EACCES : -EFAULT;
-	gpc->uhva = memslot_gfn_to_hva(s, gpc->gpa >> PAGE_SHIFT);
-	gpc->generation = vm->slots.generation;
-	return 0;
+		sn->err = !s ? -EFAULT : (s->flags & MEMSLOT_READONLY) ? -EACCES : 0;
+		if (!sn->err) {
+			gpc->uhva = memslot_gfn_to_hva(s, gfn);
+			gpc->generation = vm->slots.generation;
+		}
+	}
+	sn->uhva = gpc->uhva;
+	write_unlock(&gpc->lock);
+	spin_unlock(&vm->mmu_lock);
 }
 
 /*
@@ -148,11 +166,8 @@ int gpc_refresh(struct gpc *gpc, uint64_t len)
 	gpc->refreshes++;
 	for (;;) {
 		struct pt_walk w;
+		struct gpc_snap sn;
 
-		/* The slot again whenever memslots changed, also while the lock was dropped. */
-		r = gpc_find_slot(gpc);
-		if (r)
-			break;
 		gpc->refresh_loops++;
 		gpc->invalidated = false;
 		write_unlock(&gpc->lock);
@@ -162,15 +177,28 @@ int gpc_refresh(struct gpc *gpc, uint64_t len)
 		 * still runs may change the page tables during the walk and end
 		 * before the lock is re-taken, unseen by @invalidated: look for one
 		 * now, before the walk. Taken without @lock held, so the lock order
-		 * stays mmu_lock -> @lock as in gpc_invalidate_start().
+		 * stays mmu_lock -> @lock as in gpc_invalidate_start(). The slot
+		 * again whenever memslots changed, also while the lock was dropped.
 		 */
-		bool busy = invalidation_covers(vm, gpc->gpa >> PAGE_SHIFT);
-		int found = pt_lookup(&vm->mm->pt, gpc->uhva, &w);
+		gpc_snapshot(gpc, &sn);
+		int found = sn.err ? -ENOENT : mm_lookup(vm->mm, sn.uhva, &w);
 		gpc_step(gpc, GPC_STEP_WALKED);
 		write_lock(&gpc->lock);
 
 		if (!gpc->active) {
 			r = -EINVAL; /* deactivated meanwhile */
+			break;
+		}
+		if (sn.err) {
+			r = sn.err;
+			break;
+		}
+		/*
+		 * The busy invalidation is this CPU's own (refresh called from a
+		 * notifier or an mm step hook): it cannot end while we loop.
+		 */
+		if (sn.own) {
+			r = -EAGAIN;
 			break;
 		}
 		/*
@@ -179,7 +207,7 @@ int gpc_refresh(struct gpc *gpc, uint64_t len)
 		 * or clears @valid once it gets @lock). Invalidations elsewhere do
 		 * not matter: the loop always makes progress against them.
 		 */
-		if (busy || gpc->invalidated ||
+		if (sn.busy || gpc->invalidated ||
 		    gpc->generation != READ_ONCE(vm->slots.generation))
 			continue;
 		if (found || !(w.prot & PT_PROT_W)) {
@@ -221,12 +249,15 @@ void gpc_invalidate_start(struct vm *vm, uint64_t start, uint64_t end)
 {
 	lockdep_assert_held(&vm->mmu_lock);
 	for (struct gpc *gpc = vm->gpc_list; gpc; gpc = gpc->next) {
-		/* uhva may be stale after a memslot change: generation catches that. */
+		/*
+		 * uhva may be stale after a memslot change: generation catches
+		 * that. Read under @lock: gpc_refresh() sets it under @lock alone.
+		 */
+		write_lock(&gpc->lock);
 		if (gpc->uhva < end && gpc->uhva + PAGE_SIZE > start) {
-			write_lock(&gpc->lock);
 			gpc->valid = false;
 			gpc->invalidated = true;
-			write_unlock(&gpc->lock);
 		}
+		write_unlock(&gpc->lock);
 	}
 }

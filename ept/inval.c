@@ -19,10 +19,14 @@ void mmu_invalidate_begin(struct mmu_inval *iv)
 	 * starts out unset and range_add() fills it in, so faults outside it may
 	 * still proceed.
 	 */
-	iv->in_progress++;
+	/*
+	 * Stores the lockless readers (the pre-check, the seq snapshot) may
+	 * race with are WRITE_ONCE: untorn, and known to ThreadSanitizer.
+	 */
+	WRITE_ONCE(iv->in_progress, iv->in_progress + 1);
 	if (iv->in_progress == 1) {
-		iv->range_start = INVALID_GPA;
-		iv->range_end = INVALID_GPA;
+		WRITE_ONCE(iv->range_start, INVALID_GPA);
+		WRITE_ONCE(iv->range_end, INVALID_GPA);
 	}
 }
 
@@ -31,16 +35,16 @@ void mmu_invalidate_range_add(struct mmu_inval *iv, uint64_t start, uint64_t end
 	lockdep_assert_held(iv->lock);
 	WARN_ON_ONCE(iv->in_progress <= 0);
 	if (iv->range_start == INVALID_GPA) {
-		iv->range_start = start;
-		iv->range_end = end;
+		WRITE_ONCE(iv->range_start, start);
+		WRITE_ONCE(iv->range_end, end);
 	} else {
 		/*
 		 * Overlapping invalidations widen one range rather than tracking
 		 * each: a fault in the union retries, which is a false positive at
 		 * worst.
 		 */
-		iv->range_start = MIN(iv->range_start, start);
-		iv->range_end = MAX(iv->range_end, end);
+		WRITE_ONCE(iv->range_start, MIN(iv->range_start, start));
+		WRITE_ONCE(iv->range_end, MAX(iv->range_end, end));
 	}
 }
 
@@ -52,11 +56,11 @@ bool mmu_invalidate_end(struct mmu_inval *iv)
 	 * seq before the invalidation, and finds in_progress already zero,
 	 * still sees seq change. Pairs with the smp_rmb() of the snapshot.
 	 */
-	iv->seq++;
+	WRITE_ONCE(iv->seq, iv->seq + 1);
 	smp_wmb();
 	if (iv->end_hook)
 		iv->end_hook(iv, iv->end_hook_ctx);
-	iv->in_progress--;
+	WRITE_ONCE(iv->in_progress, iv->in_progress - 1);
 	/* Seed 000: check the range alone; a missing range_add() is a bug, not fatal. */
 	WARN_ON_ONCE(iv->range_start == INVALID_GPA);
 	return iv->in_progress >= 0;
@@ -64,10 +68,10 @@ bool mmu_invalidate_end(struct mmu_inval *iv)
 
 bool mmu_invalidate_retry(const struct mmu_inval *iv, uint64_t seq)
 {
-	if (unlikely(iv->in_progress))
+	if (unlikely(READ_ONCE(iv->in_progress)))
 		return true;
 	smp_rmb();
-	return iv->seq != seq;
+	return READ_ONCE(iv->seq) != seq;
 }
 
 bool mmu_invalidate_retry_gfn(const struct mmu_inval *iv, uint64_t seq, uint64_t gfn)

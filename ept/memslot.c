@@ -37,7 +37,8 @@ int memslot_add(struct memslots *ms, uint64_t gpa, uint64_t size, uint64_t hva, 
 	s->npages = npages;
 	s->hva = hva;
 	s->flags = flags;
-	ms->generation++;
+	/* Read without mmu_lock by gpc_check(): one untorn store. */
+	WRITE_ONCE(ms->generation, ms->generation + 1);
 	return 0;
 }
 
@@ -46,7 +47,7 @@ int memslot_remove(struct memslots *ms, uint64_t gpa)
 	for (unsigned i = 0; i < ms->n; i++) {
 		if (ms->slot[i].base_gfn == gpa >> 12) {
 			ms->slot[i] = ms->slot[--ms->n];
-			ms->generation++;
+			WRITE_ONCE(ms->generation, ms->generation + 1);
 			return 0;
 		}
 	}

@@ -19,7 +19,15 @@ void vm_mark_bugged(struct vm *vm, const char *file, int line, const char *why)
 void vm_flush_ept(struct vm *vm)
 {
 	vm->flush(vm);
-	vm->stats.invept++;
+	vm_stat_inc(vm, invept);
 	/* Only now may EPT table pages dropped since the last flush be reused. */
 	pt_free_deferred(&vm->ept);
+}
+
+bool vm_in_invalidation_here(struct vm *vm)
+{
+	unsigned cpu = cpu_id();
+
+	/* Only this CPU changes its own count: no lock needed to read it. */
+	return cpu < LOCKDEP_MAX_CPUS && READ_ONCE(vm->mn_active_cpu[cpu]) != 0;
 }

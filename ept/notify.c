@@ -72,7 +72,8 @@ static bool numa_zap_one(void *ctx, uint64_t gpa, int level, pte_t *entry)
 	for (uint64_t off = 0; off < pt_level_size(level) && !changes; off += PAGE_SIZE)
 		changes = mm_numa_would_change(z->vm->mm, hva + off);
 	if (changes) {
-		WRITE_ONCE(*entry, 0);
+		/* An exchange: a running vCPU may be setting A/D bits (pt_zap() in mm/pt.c). */
+		__atomic_exchange_n(entry, 0, __ATOMIC_ACQ_REL);
 		z->zapped++;
 	}
 	return true;
@@ -108,7 +109,7 @@ long vm_invalidate_gfns(struct vm *vm, const struct memslot *s, uint64_t gs, uin
 
 void vm_zapped(struct vm *vm, long zapped)
 {
-	vm->stats.ept_zaps += (uint64_t)zapped;
+	vm_stat_add(vm, ept_zaps, zapped);
 	/* One flush per batch, and none if nothing present was zapped. */
 	if (zapped)
 		vm_flush_ept(vm);
@@ -124,7 +125,10 @@ static void vm_invalidate_start(struct mmu_notifier *mn, const struct mmu_range 
 	 * mn_active_invalidate_count): a memslot added in the middle of one
 	 * would give its end() a slot whose start() never ran.
 	 */
-	vm->mn_active++;
+	/* WRITE_ONCE: memslot changes wait for it to drop without the lock (vm_memslot.c). */
+	WRITE_ONCE(vm->mn_active, vm->mn_active + 1);
+	if (cpu_id() < LOCKDEP_MAX_CPUS)
+		vm->mn_active_cpu[cpu_id()]++;
 	/* Caches first: one may point at a page no memslot covers any more. */
 	gpc_invalidate_start(vm, r->start, r->end);
 	if (!for_each_slot_range(vm, r->start, r->end, NULL, NULL)) {
@@ -133,7 +137,7 @@ static void vm_invalidate_start(struct mmu_notifier *mn, const struct mmu_range 
 	}
 	mmu_invalidate_begin(&vm->inval);
 	long zapped = for_each_slot_range(vm, r->start, r->end, vm_invalidate_gfns, (void *)r);
-	vm->stats.invalidations++;
+	vm_stat_inc(vm, invalidations);
 	vm_zapped(vm, zapped);
 	spin_unlock(&vm->mmu_lock);
 }
@@ -149,7 +153,9 @@ static void vm_invalidate_end(struct mmu_notifier *mn, const struct mmu_range *r
 		VM_BUG_ON(true, vm); /* more end()s than begin()s */
 	if (VM_BUG_ON(vm->mn_active <= 0, vm))
 		vm->mn_active = 1; /* an end() without its start(): keep the count sane */
-	vm->mn_active--;
+	WRITE_ONCE(vm->mn_active, vm->mn_active - 1);
+	if (cpu_id() < LOCKDEP_MAX_CPUS && vm->mn_active_cpu[cpu_id()])
+		vm->mn_active_cpu[cpu_id()]--;
 	spin_unlock(&vm->mmu_lock);
 }
 
@@ -162,18 +168,24 @@ struct young_ctx {
 static bool young_one(void *ctx, uint64_t va, int level, pte_t *entry)
 {
 	struct young_ctx *y = ctx;
-	pte_t e = READ_ONCE(*entry);
+	pte_t e = pte_read(entry);
 
 	(void)va, (void)level;
 	if (y->ad) {
 		y->young |= (e & y->accessed) != 0;
+		/*
+		 * An atomic and-not, not a store of e & ~accessed: a vCPU running
+		 * on another CPU sets the dirty bit with a locked
+		 * read-modify-write (SDM 3C 29.3.5), and a store of the value
+		 * read before would take that dirty bit away again.
+		 */
 		if (y->clear && (e & y->accessed))
-			WRITE_ONCE(*entry, e & ~y->accessed);
+			__atomic_fetch_and(entry, ~y->accessed, __ATOMIC_ACQ_REL);
 	} else {
 		/* No accessed bits: a mapping counts as young; clearing zaps it. */
 		y->young = true;
 		if (y->clear) {
-			WRITE_ONCE(*entry, 0);
+			__atomic_exchange_n(entry, 0, __ATOMIC_ACQ_REL);
 			y->zapped++;
 		}
 	}
@@ -201,7 +213,7 @@ static bool vm_young(struct mmu_notifier *mn, uint64_t start, uint64_t end, bool
 	 */
 	if (clear && y.young)
 		vm_flush_ept(vm);
-	vm->stats.ept_zaps += (uint64_t)y.zapped;
+	vm_stat_add(vm, ept_zaps, y.zapped);
 	spin_unlock(&vm->mmu_lock);
 	return y.young;
 }

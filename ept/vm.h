@@ -11,6 +11,14 @@
 #include "mm/mm.h"
 #include "lib/lib.h"
 
+/*
+ * Counters bumped by every CPU without a lock (faults run in parallel): one
+ * atomic add each, relaxed (statistics order nothing).
+ */
+#define vm_stat_add(vm, field, n) \
+	((void)__atomic_fetch_add(&(vm)->stats.field, (uint64_t)(n), __ATOMIC_RELAXED))
+#define vm_stat_inc(vm, field) vm_stat_add(vm, field, 1)
+
 struct vm_stats {
 	uint64_t ept_violations;
 	uint64_t ept_installed[PT_LEVELS];  /* leaves installed, by level (1 = 4K) */
@@ -22,6 +30,7 @@ struct vm_stats {
 	uint64_t host_faultins;             /* backing pages the fault path mapped in */
 	uint64_t numa_faults;               /* NUMA hint faults taken for the guest */
 	uint64_t invept;
+	uint64_t remote_kicks;              /* IPIs sent to vCPUs in guest mode by flushes */
 };
 
 /* Points in the fault path where a test can run an invalidation (race harness). */
@@ -31,6 +40,8 @@ enum fault_step {
 	FAULT_STEP_LOCK,     /* just before taking mmu_lock to install */
 	FAULT_STEPS,
 };
+
+#define VM_MAX_VCPUS 8
 
 struct vm {
 	int id;
@@ -52,6 +63,13 @@ struct vm {
 	 * out while it is non-zero. Under mmu_lock.
 	 */
 	long mn_active;
+	/*
+	 * Of those, the ones each CPU is inside (between its start() and
+	 * end()), by cpu_id(): what may wait for invalidations to end (a
+	 * memslot change, gpc_refresh()) must not wait for its own CPU's.
+	 * Under mmu_lock; a CPU reads its own count without it.
+	 */
+	uint16_t mn_active_cpu[LOCKDEP_MAX_CPUS];
 	bool bugged;            /* VM_BUG_ON fired: never run it again */
 	char bug_reason[160];
 	struct vm_stats stats;
@@ -61,7 +79,12 @@ struct vm {
 	void (*fault_hook)(struct vm *vm, enum fault_step step, void *ctx);
 	void *fault_hook_ctx;
 	struct gpc *gpc_list;   /* active gfn-to-pfn caches (ept/gpc.c), under mmu_lock */
-	void *vcpu;             /* its struct vcpu once created (debug helpers) */
+	void *vcpu;             /* its first struct vcpu once created (debug helpers) */
+	/* Its vCPUs (struct vcpu, virt/), each on its own CPU; set before they run. */
+	void *vcpus[VM_MAX_VCPUS];
+	unsigned nr_vcpus;
+	/* Remote flush requests (virt/remote.c): a vCPU flushes when it sees a new one. */
+	uint64_t tlb_gen;
 };
 
 /* Live VMs, for the debug helpers (gdb's hv-* commands, dump=). */
@@ -132,7 +155,14 @@ void vm_mmu_detach(struct vm *vm);
  * otherwise; @why says what happened.
  */
 int mmu_fault(struct vm *vm, uint64_t gpa, unsigned access, char *why, size_t len);
-/* Memslot changes wait for (here: are refused during) active invalidations. */
+/* This CPU is between an invalidation's start() and end() on @vm. */
+bool vm_in_invalidation_here(struct vm *vm);
+/*
+ * Memslot changes wait until no invalidation is active (mn_active), then
+ * change the slots under mmu_lock. -EDEADLK (nothing changed) when this
+ * CPU is itself inside an invalidation (a notifier or step hook): it would
+ * wait for itself.
+ */
 int vm_memslot_add(struct vm *vm, uint64_t gpa, uint64_t size, uint64_t hva, unsigned flags,
 		   char *err, size_t errlen);
 int vm_memslot_remove(struct vm *vm, uint64_t gpa);

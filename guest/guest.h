@@ -7,7 +7,13 @@
 #include "arch/x86/cpu.h" /* outb, inb, cpuid: the kernel's one-line wrappers */
 #include "guest/hypercall.h"
 
-long guest_main(uint64_t ram, uint64_t cmd, uint64_t arg, uint64_t arg2);
+/*
+ * The entry (guest/start.asm calls it with the registers minihv set,
+ * guest/ABI.md): RDI = RAM size, RSI/RDX/RCX = command and arguments, R8 =
+ * this vCPU's index, R9 = the vCPU count (guest_vcpus=).
+ */
+long guest_main(uint64_t ram, uint64_t cmd, uint64_t arg, uint64_t arg2, uint64_t index,
+		uint64_t count);
 
 static inline long hypercall(long nr, uint64_t a0, uint64_t a1)
 {

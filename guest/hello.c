@@ -23,12 +23,25 @@ static char *fmt_u(char *p, unsigned long long v)
 	return p;
 }
 
-long guest_main(uint64_t ram, uint64_t cmd, uint64_t arg, uint64_t arg2)
+long guest_main(uint64_t ram, uint64_t cmd, uint64_t arg, uint64_t arg2, uint64_t index,
+		uint64_t count)
 {
 	struct hc_stats st;
 	char sig[13];
 
 	(void)cmd, (void)arg, (void)arg2;
+	if (index) {
+		/* vCPUs other than the first only say hello: vCPU 0 does the demo. */
+		char line[48] = "Hello from vCPU ", *l = line + 16;
+
+		l = fmt_u(l, index);
+		*l++ = '/';
+		l = fmt_u(l, count);
+		*l++ = '\n';
+		*l = 0;
+		hc_puts(line);
+		return 0;
+	}
 	struct cpuid_regs r = cpuid(HV_CPUID_LEAF);
 	for (int i = 0; i < 4; i++) {
 		sig[i] = (char)(r.ebx >> (8 * i));

@@ -63,6 +63,39 @@ static long do_pattern(uint64_t base, uint64_t size)
 	return 0;
 }
 
+/* TG_STRESS: vCPU @idx of @n; two words a page, so that Bochs gets through many rounds. */
+static long stress(uint64_t arg, uint64_t size, uint64_t idx, uint64_t n)
+{
+	uint64_t base = arg & ~0xfffULL, gens = arg & 0xfff, per = n ? size / 4096 / n : 0;
+	uint64_t first = base + idx * per * 4096;
+
+	volatile uint64_t *stop = (volatile uint64_t *)base + TG_STRESS_STOP_WORD;
+	bool stopping = false;
+
+	for (uint64_t gen = 1;; gen++) {
+		/* The last round only checks what the one before wrote. */
+		bool last = stopping || (gens && gen > gens);
+
+		for (uint64_t p = 0; p < per; p++) {
+			uint64_t gpa = first + p * 4096;
+			volatile uint64_t *w = (volatile uint64_t *)gpa;
+			uint64_t want = TG_STRESS_PATTERN(gpa, gen - 1);
+
+			for (int k = 0; k < 512; k += 511) {
+				if (w[k] == TG_POISON)
+					return (long)(gpa | TG_STRESS_POISON);
+				if (gen > 1 && w[k] != want)
+					return (long)(gpa | TG_STRESS_STALE);
+				if (!last)
+					w[k] = TG_STRESS_PATTERN(gpa, gen);
+			}
+		}
+		if (last)
+			return per ? 0 : -1;
+		stopping = *stop == TG_STRESS_STOP;
+	}
+}
+
 static long cpuid_bench(uint64_t n)
 {
 	if (!n)
@@ -141,10 +174,13 @@ static long info_loop(uint64_t area, uint64_t area2)
 }
 
 /* The command dispatcher: one case per test command, longer than 60 lines on purpose. */
-long guest_main(uint64_t ram, uint64_t cmd, uint64_t arg, uint64_t arg2)
+long guest_main(uint64_t ram, uint64_t cmd, uint64_t arg, uint64_t arg2, uint64_t index,
+		uint64_t count)
 {
 	(void)ram;
 	switch (cmd) {
+	case TG_STRESS:
+		return stress(arg, arg2, index, count);
 	case TG_CPUID:
 		return do_cpuid();
 	case TG_HLT:

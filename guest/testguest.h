@@ -43,6 +43,24 @@
 #define TG_INFO_MOVE 1     /* re-register at the second area */
 #define TG_INFO_DONE 2
 
+/*
+ * Several vCPUs (R8 = index, R9 = count): each writes and checks its share
+ * of [RDX & ~0xfff, + RCX) for (RDX & 0xfff) generations (0: until the
+ * host writes TG_STRESS_STOP to word TG_STRESS_STOP_WORD of the first page), two words per
+ * page holding TG_STRESS_PATTERN(gpa, generation). Returns 0, or the page's
+ * GPA | TG_STRESS_STALE (an old or foreign value: a write was lost) or
+ * | TG_STRESS_POISON (it read a freed frame's poison).
+ */
+#define TG_STRESS 32
+/* The host asks every vCPU to finish: this value at word 256 of the first page. */
+#define TG_STRESS_STOP 0x5709
+#define TG_STRESS_STOP_WORD 256
+#define TG_STRESS_STALE 1
+#define TG_STRESS_POISON 2
+#define TG_STRESS_PATTERN(a, gen) (((a) * 0x9e3779b97f4a7c15ULL) ^ ((gen) << 48) ^ 0x1234567ULL)
+/* What a freed frame is filled with (the host's stress test poisons them). */
+#define TG_POISON 0xdbdbdbdbdbdbdbdbULL
+
 /* The value TG_PATTERN stores at guest-physical address a. */
 #define TESTGUEST_PATTERN(a) (((a) * 0x9e3779b97f4a7c15ULL) ^ 0x5a5a5a5a5a5a5a5aULL)
 

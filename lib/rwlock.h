@@ -32,7 +32,7 @@ static inline void read_lock_at(struct rwlock *l, const char *site)
 		if (s >= 0 && __atomic_compare_exchange_n(&l->state, &s, s + 1, false,
 							  __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 			return;
-		__builtin_ia32_pause();
+		hal_cpu_relax();
 	}
 }
 
@@ -51,7 +51,7 @@ static inline void write_lock_at(struct rwlock *l, const char *site)
 		if (__atomic_compare_exchange_n(&l->state, &s, RW_WRITER, false, __ATOMIC_ACQUIRE,
 						__ATOMIC_RELAXED))
 			return;
-		__builtin_ia32_pause();
+		hal_cpu_relax();
 	}
 }
 

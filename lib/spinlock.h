@@ -30,7 +30,7 @@ static inline void spin_lock_at(struct spinlock *l, const char *site)
 	lockdep_acquire(l, &l->dep, site);
 	while (__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE))
 		while (__atomic_load_n(&l->locked, __ATOMIC_RELAXED))
-			__builtin_ia32_pause();
+			hal_cpu_relax();
 	WRITE_ONCE(l->owner, cpu_id() + 1);
 }
 

@@ -59,6 +59,7 @@ const char *errno_name(int err)
 	case EINVAL: return "EINVAL";
 	case ENOSPC: return "ENOSPC";
 	case ERANGE: return "ERANGE";
+	case EDEADLK: return "EDEADLK";
 	case ENOSYS: return "ENOSYS";
 	case EOPNOTSUPP: return "EOPNOTSUPP";
 	default: return "E?";

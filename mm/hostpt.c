@@ -70,6 +70,9 @@ int hostpt_init(uint64_t direct_map_end)
 	if (r)
 		return r;
 	spin_lock_init(&host_mm.lock, LOCK_RANK_MM, "host_mm.lock");
+	rwlock_init(&host_mm.notifier_lock, LOCK_RANK_NOTIFIERS, "host_mm.notifier_lock");
+	/* Table pages wait for the shootdown after the change that dropped them (mm/mm.c). */
+	host_mm.pt.defer_frees = true;
 	host_mm.flush_tlb = flush_range;
 	host_mm.dyn_base = HOST_DYN_BASE; /* the direct map never changes */
 	write_cr3(host_mm.pt.root);
@@ -98,10 +101,12 @@ int host_split(uint64_t va, int level)
 
 int host_lookup(uint64_t va, struct pt_walk *w)
 {
-	return pt_lookup(&host_mm.pt, va, w);
+	return mm_lookup(&host_mm, va, w);
 }
 
 int host_mapping_level(uint64_t va)
 {
-	return pt_mapping_level(&host_mm.pt, va);
+	struct pt_walk w;
+
+	return mm_lookup(&host_mm, va, &w) ? 0 : w.level;
 }

@@ -16,19 +16,62 @@ const char *mmu_event_name(enum mmu_event ev)
 
 void mmu_notifier_register(struct mm *mm, struct mmu_notifier *mn)
 {
+	write_lock(&mm->notifier_lock);
 	mn->next = mm->notifiers;
 	mm->notifiers = mn;
+	write_unlock(&mm->notifier_lock);
 }
 
 void mmu_notifier_unregister(struct mm *mm, struct mmu_notifier *mn)
 {
+	bool found = false;
+
+	/* The write lock waits for callbacks running on other CPUs to return. */
+	write_lock(&mm->notifier_lock);
 	for (struct mmu_notifier **p = &mm->notifiers; *p; p = &(*p)->next) {
 		if (*p == mn) {
 			*p = mn->next;
-			return;
+			found = true;
+			break;
 		}
 	}
-	WARN_ON_ONCE(1); /* not registered */
+	write_unlock(&mm->notifier_lock);
+	WARN_ON_ONCE(!found); /* not registered */
+}
+
+int mm_lookup(const struct mm *mm, uint64_t va, struct pt_walk *w)
+{
+	unsigned long flags = hal_irq_save();
+	int r = pt_lookup(&mm->pt, va, w);
+
+	hal_irq_restore(flags);
+	return r;
+}
+
+/*
+ * Every change of the tables holds mm->lock: two changes of disjoint
+ * claims still share table pages (a fault-in allocating a page table that
+ * an unmap next to it is freeing as empty), and pt.c's walker assumes one
+ * writer per table.
+ */
+/*
+ * The shootdown after a change, then the table pages the change (or any
+ * before it) freed: only those deferred before the shootdown began, since
+ * a walker may have entered a page deferred later after the shootdown
+ * looked at its CPU.
+ */
+static void shootdown(struct mm *mm, uint64_t va, uint64_t size)
+{
+	spin_lock(&mm->lock);
+	uint64_t dead = pt_deferred_take(&mm->pt);
+	spin_unlock(&mm->lock);
+	if (mm->flush_tlb)
+		mm->flush_tlb(va, size);
+	if (dead) {
+		spin_lock(&mm->lock);
+		pt_deferred_free(&mm->pt, dead);
+		spin_unlock(&mm->lock);
+	}
 }
 
 static void step(struct mm *mm, enum mm_step at, const struct mmu_range *r)
@@ -81,7 +124,7 @@ static int claim_leaf(struct mm *mm, const struct mmu_range *r, int level, struc
 
 	if (err)
 		return err;
-	err = pt_lookup(&mm->pt, r->start, w) ? -ENOENT : w->level != level ? -EINVAL : 0;
+	err = mm_lookup(mm, r->start, w) ? -ENOENT : w->level != level ? -EINVAL : 0;
 	if (err)
 		change_cancel(mm);
 	return err;
@@ -89,9 +132,11 @@ static int claim_leaf(struct mm *mm, const struct mmu_range *r, int level, struc
 
 static void notify_start(struct mm *mm, const struct mmu_range *r)
 {
+	read_lock(&mm->notifier_lock);
 	for (struct mmu_notifier *mn = mm->notifiers; mn; mn = mn->next)
 		if (mn->ops->invalidate_range_start)
 			mn->ops->invalidate_range_start(mn, r);
+	read_unlock(&mm->notifier_lock);
 	step(mm, MM_STEP_STARTED, r);
 }
 
@@ -99,11 +144,12 @@ static void notify_start(struct mm *mm, const struct mmu_range *r)
 static void notify_end(struct mm *mm, const struct mmu_range *r)
 {
 	step(mm, MM_STEP_CHANGED, r);
-	if (mm->flush_tlb)
-		mm->flush_tlb(r->start, r->end - r->start);
+	shootdown(mm, r->start, r->end - r->start);
+	read_lock(&mm->notifier_lock);
 	for (struct mmu_notifier *mn = mm->notifiers; mn; mn = mn->next)
 		if (mn->ops->invalidate_range_end)
 			mn->ops->invalidate_range_end(mn, r);
+	read_unlock(&mm->notifier_lock);
 	change_cancel(mm);
 }
 
@@ -116,7 +162,10 @@ int mm_map(struct mm *mm, uint64_t va, uint64_t pa, uint64_t size, unsigned prot
 {
 	if (!dyn_range(mm, va, size))
 		return -EINVAL;
-	return pt_map(&mm->pt, va, pa, size, prot, level);
+	spin_lock(&mm->lock);
+	int r = pt_map(&mm->pt, va, pa, size, prot, level);
+	spin_unlock(&mm->lock);
+	return r;
 }
 
 /*
@@ -130,9 +179,9 @@ static void widen_to_leaves(const struct mm *mm, struct mmu_range *r)
 {
 	struct pt_walk w;
 
-	if (!pt_lookup(&mm->pt, r->start, &w))
+	if (!mm_lookup(mm, r->start, &w))
 		r->start = ALIGN_DOWN(r->start, pt_level_size(w.level));
-	if (!pt_lookup(&mm->pt, r->end - 1, &w))
+	if (!mm_lookup(mm, r->end - 1, &w))
 		r->end = ALIGN_DOWN(r->end - 1, pt_level_size(w.level)) + pt_level_size(w.level);
 }
 
@@ -147,7 +196,9 @@ long mm_unmap(struct mm *mm, uint64_t va, uint64_t size)
 	if (busy)
 		return busy;
 	notify_start(mm, &r);
+	spin_lock(&mm->lock);
 	long n = pt_unmap(&mm->pt, va, size);
+	spin_unlock(&mm->lock);
 	notify_end(mm, &r);
 	return n;
 }
@@ -161,15 +212,18 @@ static bool numa_leaf_changes(const struct pt *pt, pte_t e, int level)
 bool mm_numa_would_change(const struct mm *mm, uint64_t va)
 {
 	int level;
+	unsigned long flags = hal_irq_save(); /* a lockless walk, as mm_lookup() */
 	const pte_t *e = pt_find_leaf(&mm->pt, va, &level);
+	bool changes = e && numa_leaf_changes(&mm->pt, pte_read(e), level);
 
-	return e && numa_leaf_changes(&mm->pt, READ_ONCE(*e), level);
+	hal_irq_restore(flags);
+	return changes;
 }
 
 /* The same leaf with protection @prot (a NUMA mark added or cleared). */
 static void set_leaf_prot(const struct pt *pt, pte_t *entry, pte_t e, int level, unsigned prot)
 {
-	WRITE_ONCE(*entry, pt->fmt->mk_leaf(pt_addr(pt->fmt, e, level), level, prot));
+	pte_write(entry, pt->fmt->mk_leaf(pt_addr(pt->fmt, e, level), level, prot));
 }
 
 struct numa_scan {
@@ -182,7 +236,7 @@ struct numa_scan {
 static bool numa_one(void *ctx, uint64_t va, int level, pte_t *entry)
 {
 	struct numa_scan *ns = ctx;
-	pte_t e = READ_ONCE(*entry);
+	pte_t e = pte_read(entry);
 
 	if (!numa_leaf_changes(ns->pt, e, level))
 		return true;
@@ -209,7 +263,9 @@ static long protect_numa(struct mm *mm, uint64_t va, uint64_t size)
 
 	if (busy)
 		return busy;
+	spin_lock(&mm->lock);
 	pt_for_each_leaf(&mm->pt, va, size, numa_one, &ns);
+	spin_unlock(&mm->lock);
 	if (!ns.n) {
 		change_cancel(mm);
 		return 0;
@@ -217,7 +273,9 @@ static long protect_numa(struct mm *mm, uint64_t va, uint64_t size)
 	struct mmu_range r = { ns.first, ns.last + PAGE_SIZE, MMU_EV_PROTECT_NUMA, 0 };
 	notify_start(mm, &r);
 	ns = (struct numa_scan){ &mm->pt, ~0ULL, 0, 0, true };
+	spin_lock(&mm->lock);
 	pt_for_each_leaf(&mm->pt, r.start, r.end - r.start, numa_one, &ns);
+	spin_unlock(&mm->lock);
 	notify_end(mm, &r);
 	return ns.n;
 }
@@ -225,16 +283,25 @@ static long protect_numa(struct mm *mm, uint64_t va, uint64_t size)
 int mm_numa_fault(struct mm *mm, uint64_t va)
 {
 	int level;
+	/*
+	 * Under mm->lock: a read-modify-write of the leaf, which a change
+	 * running on another CPU (a migrate unmapping this page) must not
+	 * interleave with, or the old leaf would be written back.
+	 */
+	spin_lock(&mm->lock);
 	pte_t *entry = pt_find_leaf(&mm->pt, va, &level);
 	/* Read once (seed ../shared/seeds/003_c1c4202c3c43e2ca.txt). */
-	pte_t e = entry ? READ_ONCE(*entry) : 0;
+	pte_t e = entry ? pte_read(entry) : 0;
+	int r = -ENOENT;
 
-	if (!entry || !(mm->pt.fmt->prot(e) & PT_PROT_NUMA))
-		return -ENOENT;
-	/* Gives nothing new to anyone (secondary MMUs zapped the page): no notification. */
-	set_leaf_prot(&mm->pt, entry, e, level, mm->pt.fmt->prot(e) & ~PT_PROT_NUMA);
-	mm->numa_faults++;
-	return 0;
+	if (entry && (mm->pt.fmt->prot(e) & PT_PROT_NUMA)) {
+		/* Gives nothing new to anyone (secondary MMUs zapped the page): no notification. */
+		set_leaf_prot(&mm->pt, entry, e, level, mm->pt.fmt->prot(e) & ~PT_PROT_NUMA);
+		mm->numa_faults++;
+		r = 0;
+	}
+	spin_unlock(&mm->lock);
+	return r;
 }
 
 long mm_protect(struct mm *mm, uint64_t va, uint64_t size, unsigned prot, bool numa)
@@ -250,7 +317,9 @@ long mm_protect(struct mm *mm, uint64_t va, uint64_t size, unsigned prot, bool n
 	if (busy)
 		return busy;
 	notify_start(mm, &r);
+	spin_lock(&mm->lock);
 	long n = pt_protect(&mm->pt, va, size, prot);
+	spin_unlock(&mm->lock);
 	notify_end(mm, &r);
 	return n;
 }
@@ -268,7 +337,9 @@ int mm_split(struct mm *mm, uint64_t va, int level)
 	if (err)
 		return err;
 	notify_start(mm, &r);
+	spin_lock(&mm->lock);
 	int ret = pt_split(&mm->pt, va, level);
+	spin_unlock(&mm->lock);
 	notify_end(mm, &r);
 	return ret;
 }
@@ -289,7 +360,7 @@ int mm_collapse(struct mm *mm, uint64_t va)
 		return ret;
 	/* Only a block fully mapped by 4 KiB pages collapses. */
 	for (unsigned i = 0; i < PT_ENTRIES; i++) {
-		if (pt_lookup(&mm->pt, va + i * PAGE_SIZE, &w) || w.level != PT_LEVEL_4K) {
+		if (mm_lookup(mm, va + i * PAGE_SIZE, &w) || w.level != PT_LEVEL_4K) {
 			change_cancel(mm);
 			return -EINVAL;
 		}
@@ -302,14 +373,17 @@ int mm_collapse(struct mm *mm, uint64_t va)
 		return ret;
 	}
 	notify_start(mm, &r);
+	spin_lock(&mm->lock);
 	pt_unmap(&mm->pt, va, sz);
-	if (mm->flush_tlb)
-		mm->flush_tlb(va, sz); /* no stale small translation may write the old frames */
+	spin_unlock(&mm->lock);
+	shootdown(mm, va, sz); /* no stale small translation may write the old frames */
 	step(mm, MM_STEP_UNMAPPED, &r);
 	for (unsigned i = 0; i < PT_ENTRIES; i++)
 		memcpy((uint8_t *)phys_to_virt(huge) + i * PAGE_SIZE, phys_to_virt(old[i]),
 		       PAGE_SIZE);
+	spin_lock(&mm->lock);
 	ret = pt_map(&mm->pt, va, huge, sz, prot, PT_LEVEL_2M);
+	spin_unlock(&mm->lock);
 	BUG_ON(ret); /* the range was just emptied and its tables freed */
 	notify_end(mm, &r);
 	for (unsigned i = 0; i < PT_ENTRIES; i++)
@@ -329,12 +403,15 @@ int mm_migrate(struct mm *mm, uint64_t va, uint64_t new_pa, uint64_t *old_pa)
 	if (err)
 		return err;
 	notify_start(mm, &r);
+	spin_lock(&mm->lock);
 	pt_unmap(&mm->pt, va, PAGE_SIZE);
-	if (mm->flush_tlb)
-		mm->flush_tlb(va, PAGE_SIZE);
+	spin_unlock(&mm->lock);
+	shootdown(mm, va, PAGE_SIZE);
 	step(mm, MM_STEP_UNMAPPED, &r);
 	memcpy(phys_to_virt(new_pa), phys_to_virt(w.pa), PAGE_SIZE);
+	spin_lock(&mm->lock);
 	int ret = pt_map(&mm->pt, va, new_pa, PAGE_SIZE, w.prot, PT_LEVEL_4K);
+	spin_unlock(&mm->lock);
 	notify_end(mm, &r);
 	if (ret)
 		return ret; /* tables ran out: the page is now unmapped, the caller has both */
@@ -374,6 +451,7 @@ static bool mm_young(struct mm *mm, uint64_t va, uint64_t size, bool clear)
 {
 	bool young = false;
 
+	read_lock(&mm->notifier_lock);
 	for (struct mmu_notifier *mn = mm->notifiers; mn; mn = mn->next) {
 		bool (*fn)(struct mmu_notifier *, uint64_t, uint64_t) =
 			clear ? mn->ops->clear_young : mn->ops->test_young;
@@ -381,6 +459,7 @@ static bool mm_young(struct mm *mm, uint64_t va, uint64_t size, bool clear)
 		if (fn)
 			young |= fn(mn, va, va + size);
 	}
+	read_unlock(&mm->notifier_lock);
 	return young;
 }
 

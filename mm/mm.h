@@ -50,7 +50,20 @@ struct mmu_notifier {
 };
 
 struct mm {
+	/*
+	 * The tables. Changed only under @lock (by the mm_* operations below);
+	 * walked without it by mm_lookup(). With pt.defer_frees, table pages
+	 * freed by a change wait for the next @flush_tlb, which waits for
+	 * every lockless walker (see mm_lookup()).
+	 */
 	struct pt pt;
+	/*
+	 * Held for read across every notifier callback, for write by
+	 * (un)register: unregister returns only once no callback of the
+	 * notifier runs. Rank LOCK_RANK_NOTIFIERS (rwlock_init it; zeroed, it
+	 * works unranked).
+	 */
+	struct rwlock notifier_lock;
 	struct mmu_notifier *notifiers;
 	/*
 	 * Changes in flight (between change_begin and the end() of mm.c) and
@@ -63,13 +76,28 @@ struct mm {
 	void (*step_hook)(struct mm *mm, enum mm_step at, const struct mmu_range *r, void *ctx);
 	void *step_hook_ctx;
 	uint64_t faultins;    /* pages mm_fault_in() mapped */
-	/* Flush this CPU's TLB for a range (the kernel's invlpg; no-op on the host). */
+	/*
+	 * A shootdown: make every CPU forget [va, va + size) and return only
+	 * when all have; a CPU inside mm_lookup() (IRQs off) holds it back
+	 * until its walk is done. Called without any lock held; mm.c frees
+	 * the table pages deferred before the call right after it returns.
+	 */
 	void (*flush_tlb)(uint64_t va, uint64_t size);
 	uint64_t dyn_base;   /* mm_* operations refuse addresses below this */
 	uint64_t numa_faults; /* hint faults taken (mm_numa_fault) */
 };
 
 const char *mmu_event_name(enum mmu_event ev);
+
+/*
+ * Walk @mm's tables for @va without its lock (the secondary MMUs' fault
+ * path, gpc refresh): IRQs are off during the walk, so a concurrent
+ * change cannot free a table page under it before the walk is done (the
+ * shootdown waits for it; seed ../shared/seeds/003_c1c4202c3c43e2ca.txt,
+ * ../shared/DESIGN.md "Freeing order"). What it returns may be stale at
+ * once: the caller checks it against the invalidation sequence.
+ */
+int mm_lookup(const struct mm *mm, uint64_t va, struct pt_walk *w);
 
 void mmu_notifier_register(struct mm *mm, struct mmu_notifier *mn);
 void mmu_notifier_unregister(struct mm *mm, struct mmu_notifier *mn);

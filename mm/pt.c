@@ -1,6 +1,6 @@
 /*
  * The generic walker. Every entry of a live table is written with
- * WRITE_ONCE and read with READ_ONCE into a local, never re-read (seed
+ * pte_write() and read with pte_read() into a local, never re-read (seed
  * ../shared/seeds/003_c1c4202c3c43e2ca.txt:
  * an entry can change under a lockless reader, and re-reading it could walk
  * into a huge page as if it were a table). Tables are filled before they are
@@ -35,7 +35,7 @@ static void free_table(struct pt *pt, uint64_t pa)
 		 * goes in entry 0 and is page-aligned, so it reads as not
 		 * present to any walker that still gets here.
 		 */
-		WRITE_ONCE(table_of(pa)[0], pt->deferred);
+		pte_write(&table_of(pa)[0], pt->deferred);
 		pt->deferred = pa;
 		return;
 	}
@@ -43,15 +43,28 @@ static void free_table(struct pt *pt, uint64_t pa)
 	pt->table_pages--;
 }
 
-void pt_free_deferred(struct pt *pt)
+uint64_t pt_deferred_take(struct pt *pt)
 {
-	while (pt->deferred) {
-		uint64_t pa = pt->deferred;
+	uint64_t chain = pt->deferred;
 
-		pt->deferred = READ_ONCE(table_of(pa)[0]);
+	pt->deferred = 0;
+	return chain;
+}
+
+void pt_deferred_free(struct pt *pt, uint64_t chain)
+{
+	while (chain) {
+		uint64_t pa = chain;
+
+		chain = pte_read(&table_of(pa)[0]);
 		frame_free(pt->fa, pa, FRAME_ORDER_4K);
 		pt->table_pages--;
 	}
+}
+
+void pt_free_deferred(struct pt *pt)
+{
+	pt_deferred_free(pt, pt_deferred_take(pt));
 }
 
 static bool is_leaf(const struct pt *pt, pte_t e, int level)
@@ -77,7 +90,7 @@ static void free_subtree(struct pt *pt, uint64_t table, int level)
 	pte_t *t = table_of(table);
 
 	for (int i = 0; level > PT_LEVEL_4K && i < PT_ENTRIES; i++) {
-		pte_t e = t[i];
+		pte_t e = pte_read(&t[i]);
 		if (pt_present(pt->fmt, e) && !is_leaf(pt, e, level))
 			free_subtree(pt, pt_addr(pt->fmt, e, level), level - 1);
 	}
@@ -97,7 +110,7 @@ static bool table_empty(const struct pt *pt, uint64_t table)
 	const pte_t *t = table_of(table);
 
 	for (int i = 0; i < PT_ENTRIES; i++)
-		if (pt_present(pt->fmt, READ_ONCE(t[i])))
+		if (pt_present(pt->fmt, pte_read(&t[i])))
 			return false;
 	return true;
 }
@@ -113,7 +126,7 @@ static pte_t *entry_at(struct pt *pt, uint64_t va, int level, bool alloc, int *e
 
 	for (int l = PT_LEVELS; l > level; l--) {
 		pte_t *slot = &table_of(table)[pt_index(va, l)];
-		pte_t e = READ_ONCE(*slot);
+		pte_t e = pte_read(slot);
 
 		if (!pt_present(pt->fmt, e)) {
 			uint64_t next;
@@ -125,7 +138,7 @@ static pte_t *entry_at(struct pt *pt, uint64_t va, int level, bool alloc, int *e
 			*err = alloc_table(pt, &next);
 			if (*err)
 				return NULL;
-			WRITE_ONCE(*slot, pt->fmt->mk_table(next));
+			pte_write(slot, pt->fmt->mk_table(next));
 			table = next;
 			continue;
 		}
@@ -162,7 +175,7 @@ int pt_map(struct pt *pt, uint64_t va, uint64_t pa, uint64_t size, unsigned prot
 		int err;
 		pte_t *slot = entry_at(pt, va + off, level, true, &err);
 
-		if (!slot || pt_present(pt->fmt, READ_ONCE(*slot))) {
+		if (!slot || pt_present(pt->fmt, pte_read(slot))) {
 			/*
 			 * Roll back what this call mapped; tables it built go too,
 			 * also the empty ones built for this chunk before -ENOMEM
@@ -174,7 +187,7 @@ int pt_map(struct pt *pt, uint64_t va, uint64_t pa, uint64_t size, unsigned prot
 				pt_unmap(pt, va, undo);
 			return slot ? -EEXIST : err;
 		}
-		WRITE_ONCE(*slot, pt->fmt->mk_leaf(pa + off, level, prot));
+		pte_write(slot, pt->fmt->mk_leaf(pa + off, level, prot));
 	}
 	return 0;
 }
@@ -206,7 +219,7 @@ int pt_map_best(struct pt *pt, uint64_t va, uint64_t pa, uint64_t size, unsigned
 /* Replace the huge leaf in *slot (at @level) by a table of 512 smaller leaves. */
 static int split_entry(struct pt *pt, pte_t *slot, int level)
 {
-	pte_t e = READ_ONCE(*slot);
+	pte_t e = pte_read(slot);
 	uint64_t table, base = pt_addr(pt->fmt, e, level), sub = pt_level_size(level - 1);
 	unsigned prot = pt->fmt->prot(e);
 	int r = alloc_table(pt, &table);
@@ -216,7 +229,7 @@ static int split_entry(struct pt *pt, pte_t *slot, int level)
 	pte_t *t = table_of(table);
 	for (int i = 0; i < PT_ENTRIES; i++)
 		t[i] = pt->fmt->mk_leaf(base + (uint64_t)i * sub, level - 1, prot);
-	WRITE_ONCE(*slot, pt->fmt->mk_table(table));
+	pte_write(slot, pt->fmt->mk_table(table));
 	return 0;
 }
 
@@ -229,7 +242,7 @@ int pt_split(struct pt *pt, uint64_t va, int level)
 	pte_t *slot = entry_at(pt, va, level, false, &err);
 	if (!slot)
 		return err == -EEXIST ? -EINVAL : err;
-	pte_t e = READ_ONCE(*slot);
+	pte_t e = pte_read(slot);
 	if (!pt_present(pt->fmt, e))
 		return -ENOENT;
 	if (!pt_huge(pt->fmt, e))
@@ -257,7 +270,7 @@ static long walk_range(struct pt *pt, uint64_t table, int level, uint64_t base, 
 
 		if (eb >= end)
 			break;
-		pte_t e = READ_ONCE(t[i]);
+		pte_t e = pte_read(&t[i]);
 		if (!pt_present(pt->fmt, e))
 			continue;
 		bool covered = eb >= start && ee <= end;
@@ -265,9 +278,9 @@ static long walk_range(struct pt *pt, uint64_t table, int level, uint64_t base, 
 		if (is_leaf(pt, e, level)) {
 			if (covered) {
 				if (op == OP_UNMAP)
-					WRITE_ONCE(t[i], 0);
+					pte_write(&t[i], 0);
 				else
-					WRITE_ONCE(t[i], pt->fmt->mk_leaf(pt_addr(pt->fmt, e, level),
+					pte_write(&t[i], pt->fmt->mk_leaf(pt_addr(pt->fmt, e, level),
 									   level, prot));
 				count++;
 				continue;
@@ -276,14 +289,14 @@ static long walk_range(struct pt *pt, uint64_t table, int level, uint64_t base, 
 			int r = split_entry(pt, &t[i], level);
 			if (r)
 				return r;
-			e = READ_ONCE(t[i]);
+			e = pte_read(&t[i]);
 		}
 		uint64_t child = pt_addr(pt->fmt, e, level);
 		if (covered && op == OP_UNMAP) {
 			long n = walk_range(pt, child, level - 1, eb, eb, ee, op, prot);
 			if (n < 0)
 				return n;
-			WRITE_ONCE(t[i], 0);
+			pte_write(&t[i], 0);
 			free_subtree(pt, child, level - 1);
 			count += n;
 			continue;
@@ -294,7 +307,7 @@ static long walk_range(struct pt *pt, uint64_t table, int level, uint64_t base, 
 			return n;
 		count += n;
 		if (op == OP_UNMAP && table_empty(pt, child)) {
-			WRITE_ONCE(t[i], 0);
+			pte_write(&t[i], 0);
 			free_table(pt, child);
 		}
 	}
@@ -321,7 +334,7 @@ int pt_lookup(const struct pt *pt, uint64_t va, struct pt_walk *w)
 
 	memset(w, 0, sizeof(*w));
 	for (int l = PT_LEVELS; l >= PT_LEVEL_4K; l--) {
-		pte_t e = READ_ONCE(table_of(table)[pt_index(va, l)]);
+		pte_t e = pte_read(&table_of(table)[pt_index(va, l)]);
 
 		w->entries[l] = e;
 		w->depth = l;
@@ -351,7 +364,7 @@ pte_t *pt_find_leaf(const struct pt *pt, uint64_t va, int *level)
 
 	for (int l = PT_LEVELS; l >= PT_LEVEL_4K; l--) {
 		pte_t *slot = &table_of(table)[pt_index(va, l)];
-		pte_t e = READ_ONCE(*slot);
+		pte_t e = pte_read(slot);
 
 		if (!pt_present(pt->fmt, e))
 			return NULL;
@@ -382,7 +395,7 @@ static void iter_table(struct leaf_iter *it, uint64_t table, int level, uint64_t
 
 		if (eb >= it->end)
 			break;
-		pte_t e = READ_ONCE(t[i]);
+		pte_t e = pte_read(&t[i]);
 		if (!pt_present(it->pt->fmt, e))
 			continue;
 		if (is_leaf(it->pt, e, level)) {
@@ -412,12 +425,18 @@ struct zap_ctx {
 static bool zap_one(void *ctx, uint64_t leaf_va, int level, pte_t *entry)
 {
 	struct zap_ctx *z = ctx;
-	pte_t e = READ_ONCE(*entry);
+	pte_t e = pte_read(entry);
 
 	(void)leaf_va, (void)level;
 	if (z->keep_prot && !(z->pt->fmt->prot(e) & ~z->keep_prot))
 		return true; /* nothing the new protection takes away */
-	WRITE_ONCE(*entry, 0);
+	/*
+	 * An exchange, not a store: a CPU running the guest sets accessed and
+	 * dirty bits in EPT leaves with a locked read-modify-write (SDM 3C
+	 * 29.3.5), and a plain store could land between its read and its
+	 * write. Whatever it set goes with the entry; nothing resurrects it.
+	 */
+	__atomic_exchange_n(entry, 0, __ATOMIC_ACQ_REL);
 	z->zapped++;
 	return true;
 }

@@ -127,6 +127,32 @@ int pt_init(struct pt *pt, const struct pt_fmt *fmt, struct frame_alloc *fa,
 void pt_destroy(struct pt *pt);
 /* Free the table pages that wait for a flush (@defer_frees); call after the flush. */
 void pt_free_deferred(struct pt *pt);
+/*
+ * The same in two steps, for tables changed by several CPUs at once (the
+ * host's, mm/mm.c): take the pages waiting now, flush, then free exactly
+ * those; pages another CPU defers during the flush wait for the next one.
+ * pt_deferred_take() and pt_deferred_free() need whatever lock serialises
+ * the table's changes.
+ */
+uint64_t pt_deferred_take(struct pt *pt);
+void pt_deferred_free(struct pt *pt, uint64_t chain);
+
+/*
+ * One entry of a live table, read or written whole. Release/acquire rather
+ * than relaxed: a table or page is filled before the entry that links it
+ * is stored, and a lockless walker that loads the entry must see it filled
+ * (x86 orders this by itself; the C memory model, and ThreadSanitizer,
+ * need it said).
+ */
+static inline pte_t pte_read(const pte_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static inline void pte_write(pte_t *p, pte_t v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
 
 /*
  * Map [va, va + size) to [pa, pa + size) with leaves of @level. va, pa and

@@ -96,6 +96,17 @@ run_host() {
 		rc=$?
 		tally "host/$(basename "$t" | sed 's/^test_//')" "$log" "$rc" 0 1 "$(elapsed "$start")"
 	done
+	# The same SMP test under ThreadSanitizer (Makefile's host-tsan): a
+	# reported race exits 66 and fails the run like any other crash.
+	for t in "$BUILD"/host-tsan/test_*; do
+		[ -x "$t" ] || continue
+		log=$LOGS/host-tsan-$(basename "$t").log
+		start=$(now)
+		TSAN_OPTIONS="halt_on_error=1 exitcode=66 ${TSAN_OPTIONS:-}" \
+			timeout -k 5 "$HOST_TIMEOUT" "$t" > "$log" 2>&1 </dev/null
+		rc=$?
+		tally "tsan/$(basename "$t" | sed 's/^test_//')" "$log" "$rc" 0 1 "$(elapsed "$start")"
+	done
 }
 
 run_qemu() { # tcg|kvm
@@ -154,20 +165,34 @@ run_kvm() {
 	fi
 }
 
+# run_bochs CPU [QUANTUM ISO]: the whole suite, or (with a quantum) the SMP
+# tests alone with Bochs switching CPUs every QUANTUM instructions.
 run_bochs() {
-	local BOCHS_CPU=$1
-	local dir=$LOGS/bochs-$BOCHS_CPU log start rc
+	local BOCHS_CPU=$1 BOCHS_QUANTUM=${2:-$BOCHS_QUANTUM} iso=${3:-$ISO}
+	local name=bochs-$BOCHS_CPU${2:+-quantum$2} log start rc
+	local dir=$LOGS/$name
 	mkdir -p "$dir"
 	log=$dir/serial.log
 	rm -f "$log"
-	bochs_cmd "$ISO" "$log"
+	bochs_cmd "$iso" "$log"
 	start=$(now)
 	# Bochs catches SIGTERM; -k makes sure it dies. Its exit status alone proves
 	# nothing (SIGINT quits with 0), so tally() also reads the summary line.
 	timeout -k 10 "$BOCHS_TIMEOUT" "${CMD[@]}" > "$dir/stdout" 2>&1 </dev/null
 	rc=$?
 	touch "$log"
-	tally "bochs/$BOCHS_CPU" "$log" "$rc" 0 1 "$(elapsed "$start")" "$(bochs_needs "$BOCHS_CPU")"
+	tally "bochs/$BOCHS_CPU${2:+ quantum=$2}" "$log" "$rc" 0 1 "$(elapsed "$start")" \
+		"$(bochs_needs "$BOCHS_CPU")"
+}
+
+# The SMP tests again at the finest and coarsest interleavings Bochs offers
+# (the suite above runs at its default, 16), on the VMX+EPT model.
+BOCHS_SMP_QUANTA=${BOCHS_SMP_QUANTA:-1 32}
+run_bochs_smp() {
+	local q
+	for q in $BOCHS_SMP_QUANTA; do
+		run_bochs corei7_skylake_x "$q" "$BUILD/minihv-smp.iso"
+	done
 }
 
 # Bochs is the VMX emulator: every model must offer VMX, and EPT but for the
@@ -229,6 +254,7 @@ all)
 	run_badinput
 	run_mutants
 	for cpu in $BOCHS_CPUS; do run_bochs "$cpu"; done
+	run_bochs_smp
 	run_kvm
 	;;
 host) run_host ;;
@@ -237,7 +263,7 @@ qemu) run_qemu tcg ;;
 bad-input) run_badinput ;;
 mutants) run_mutants ;;
 layers) run_layers ;;
-bochs) for cpu in $BOCHS_CPUS; do run_bochs "$cpu"; done ;;
+bochs) for cpu in $BOCHS_CPUS; do run_bochs "$cpu"; done; run_bochs_smp ;;
 kvm) run_kvm ;;
 *) echo "test.sh: unknown part '$what' (all, host, layers, qemu, gdb, bad-input, mutants, bochs, kvm)" >&2; exit 2 ;;
 esac

@@ -11,14 +11,11 @@
 #include "svm/vmcb.h"
 #include "lib/lib.h"
 
-static void svm_flush_npt(struct vm *vm)
+/* At the next VMRUN on this CPU (virt/remote.c reaches the others). */
+void svm_flush_local(struct vcpu *v)
 {
-	struct vcpu *v = vm->vcpu;
-
-	/* No vCPU yet: nothing cached; a new one flushes its ASID on first entry. */
-	if (v && v->hw.pa)
-		vmcb_write8(v, VMCB_TLB_CONTROL, svm_this_cpu.caps.flush_asid ? TLB_CONTROL_ASID
-									    : TLB_CONTROL_ALL);
+	vmcb_write8(v, VMCB_TLB_CONTROL, svm_this_cpu.caps.flush_asid ? TLB_CONTROL_ASID
+								    : TLB_CONTROL_ALL);
 }
 
 int svm_mmu_caps(const struct svm_caps *c, struct mmu_caps *out, char *err, size_t errlen)
@@ -33,6 +30,6 @@ int svm_mmu_caps(const struct svm_caps *c, struct mmu_caps *out, char *err, size
 	out->leaf_levels = (1u << PT_LEVEL_4K) | (1u << PT_LEVEL_2M) |
 			   (c->npt_1g ? 1u << PT_LEVEL_1G : 0);
 	out->ad = true;
-	out->flush = svm_flush_npt;
+	out->flush = vcpu_flush_vm;
 	return 0;
 }

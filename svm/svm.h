@@ -26,8 +26,9 @@ struct svm_cpu {
 	struct svm_caps caps;
 };
 
-/* The CPU's SVM state; svm_enable() turns it on. */
-extern struct svm_cpu svm_this_cpu;
+/* Each CPU's SVM state; svm_enable() turns it on there. */
+extern struct svm_cpu svm_cpus[NR_CPUS];
+#define svm_this_cpu (svm_cpus[cpu_id()])
 extern const struct vcpu_backend svm_backend;
 
 void svm_probe(struct svm_caps *c);
@@ -40,6 +41,7 @@ void svm_print_probe(void);
 int svm_enable(struct svm_cpu *c, char *why, size_t len);
 void svm_disable(struct svm_cpu *c);
 /* The secondary MMU's view of SVM: NPT levels, A/D, the ASID flush. */
+void svm_flush_local(struct vcpu *v);
 int svm_mmu_caps(const struct svm_caps *c, struct mmu_caps *out, char *err, size_t errlen);
 
 #endif

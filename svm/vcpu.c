@@ -68,7 +68,9 @@ static enum vcpu_stop svm_vcpu_run(struct vcpu *v)
 			break;
 		}
 		vmcb_write64(v, VMCB_RAX, v->regs.rax);
+		vcpu_enter_guest_mode(v);
 		svm_run(&v->regs, v->hw.pa, v->hw.host_pa);
+		vcpu_exit_guest_mode(v);
 		v->regs.rax = vmcb_read64(v, VMCB_RAX);
 		vmcb_write8(v, VMCB_TLB_CONTROL, TLB_CONTROL_NONE); /* a flush is done once */
 		uint64_t code = vmcb_read64(v, VMCB_EXITCODE);
@@ -112,6 +114,7 @@ const struct vcpu_backend svm_backend = {
 	.run = svm_vcpu_run,
 	.destroy = svm_vcpu_destroy,
 	.skip_instruction = svm_skip_instruction,
+	.flush_local = svm_flush_local,
 	.rip = svm_guest_rip,
 	.get_msr = svm_get_msr,
 	.set_msr = svm_set_msr,

@@ -104,6 +104,26 @@ void vcpu_handle_tdp_fault(struct vcpu *v, uint64_t gpa, bool write)
 	char why[160];
 	int r;
 
+	/*
+	 * The same page faulting again right after a fault that returned 0
+	 * means that fault was retried. While an invalidation of the page runs,
+	 * the fault spins (refaults); each retry after one *ended* (seq moved)
+	 * is a race the fault lost. The longest run of lost races is the
+	 * livelock bound the stress test states (tests/kernel/test_smp_stress.c).
+	 */
+	uint64_t seq = __atomic_load_n(&v->vm->inval.seq, __ATOMIC_ACQUIRE);
+	struct vcpu_stats *st = &v->stats;
+
+	if (st->exits_total > 1 && (gpa >> PAGE_SHIFT) == (v->last_fault_gpa >> PAGE_SHIFT)) {
+		st->refaults++;
+		if (seq != v->last_fault_seq)
+			st->lost_races++;
+	} else {
+		st->refaults = st->lost_races = 0;
+	}
+	st->refaults_max = MAX(st->refaults_max, st->refaults);
+	st->lost_races_max = MAX(st->lost_races_max, st->lost_races);
+	v->last_fault_seq = seq;
 	v->last_fault_gpa = gpa;
 	r = mmu_fault(v->vm, gpa, write ? PT_PROT_W : PT_PROT_R, why, sizeof(why));
 

@@ -54,7 +54,16 @@ int vcpu_create(struct vcpu *v, struct vm *vm, const struct vcpu_backend *be,
 	v->regs.rdi = entry->rdi;
 	v->regs.rsi = entry->rsi;
 	v->regs.rdx = entry->rdx;
-	vm->vcpu = v;
+	v->cpu = cpu_id();
+	/* The first entry flushes: a VM gone before may have left this EPTP/ASID cached. */
+	v->tlb_gen = ~0ULL;
+	if (!vm->vcpu)
+		vm->vcpu = v;
+	if (vm->nr_vcpus < VM_MAX_VCPUS) {
+		v->index = vm->nr_vcpus;
+		vm->vcpus[vm->nr_vcpus] = v;
+		__atomic_store_n(&vm->nr_vcpus, vm->nr_vcpus + 1, __ATOMIC_RELEASE);
+	}
 	return 0;
 }
 
@@ -115,6 +124,12 @@ void vcpu_stopped(struct vcpu *v)
 
 enum vcpu_stop vcpu_run(struct vcpu *v)
 {
+	/* Its VMCS/VMCB and its TLB state live on the CPU that created it. */
+	if (v->cpu != cpu_id()) {
+		vcpu_stop(v, STOP_ENTRY_FAIL, "vCPU %u of %s belongs to CPU %u, not CPU %u",
+			  v->index, v->vm->name, v->cpu, cpu_id());
+		return v->stop;
+	}
 	return v->be->run(v);
 }
 
@@ -135,6 +150,8 @@ void vcpu_destroy(struct vcpu *v)
 		vcpu_flush_console(v); /* destroyed while paused mid-line */
 	gpc_deactivate(&v->info);
 	/* vm->vcpu stays: the registers remain readable until the VM itself goes. */
+	if (v->index < VM_MAX_VCPUS && v->vm->vcpus[v->index] == v)
+		__atomic_store_n(&v->vm->vcpus[v->index], NULL, __ATOMIC_RELEASE);
 	v->be->destroy(v);
 	v->hw.pa = 0;
 }

@@ -62,6 +62,10 @@ struct vcpu_stats {
 	uint64_t exits[VEXIT_KINDS];
 	uint64_t hypercalls;
 	uint64_t io_exits;
+	uint64_t refaults;       /* second-level faults on the same page in a row, now */
+	uint64_t refaults_max;   /* ... the longest run (retries of one fault) */
+	uint64_t lost_races;     /* of those, after an invalidation ended (virt/exits.c) */
+	uint64_t lost_races_max;
 };
 
 /*
@@ -146,13 +150,27 @@ struct vcpu_backend {
 	/* The MSRs the backend keeps in its VMCS/VMCB: IA32_EFER, FS and GS base. */
 	uint64_t (*get_msr)(struct vcpu *v, uint32_t msr);
 	void (*set_msr)(struct vcpu *v, uint32_t msr, uint64_t val);
+	/*
+	 * Forget the VM's second-level translations on this CPU before the
+	 * next entry (INVEPT single-context; an ASID flush in the VMCB).
+	 */
+	void (*flush_local)(struct vcpu *v);
 	/* Bits of CPUID leaf 1 ECX / 0x80000001 ECX a guest must not see (nesting). */
 	uint32_t cpuid1_ecx_hide, cpuid81_ecx_hide;
 };
 
+/* vcpu->mode, as KVM's: a remote flush kicks and waits only for IN_GUEST. */
+enum vcpu_mode { VCPU_OUTSIDE_GUEST, VCPU_IN_GUEST };
+
 struct vcpu {
 	struct vm *vm;
 	const struct vcpu_backend *be;
+	unsigned index;           /* in vm->vcpus[] */
+	unsigned cpu;             /* the CPU it was created on, and runs on (its VMCS) */
+	int mode;                 /* enum vcpu_mode; written by its CPU, read by flushers */
+	uint64_t entries;         /* guest entries so far: a kicked vCPU has left when it moves */
+	uint64_t tlb_gen;         /* the VM's flush request it last honoured */
+	uint64_t local_flushes;   /* flushes it did before an entry */
 	struct vcpu_regs regs;
 	struct vcpu_stats stats;
 	/*
@@ -169,6 +187,7 @@ struct vcpu {
 	unsigned last_exit_reason; /* the backend's exit code */
 	uint64_t last_exit_qual;   /* VMX: the qualification; SVM: EXITINFO1 */
 	uint64_t last_fault_gpa;   /* the GPA of the latest second-level fault */
+	uint64_t last_fault_seq;   /* the VM's invalidation seq at that fault */
 	/* Guest serial output, printed a line at a time with the guest's name (virt/console.c). */
 	char line[120];
 	unsigned line_len;
@@ -183,6 +202,16 @@ struct vcpu {
 	uint32_t info_version;
 	uint64_t info_updates, info_skipped;
 };
+
+/*
+ * The VM's flush (mmu_caps.flush): every vCPU forgets the VM's translations
+ * before it next enters, and each one in guest mode on another CPU is
+ * kicked out first (virt/remote.c).
+ */
+void vcpu_flush_vm(struct vm *vm);
+/* Around each VM entry, interrupts off (the backends' run loops). */
+void vcpu_enter_guest_mode(struct vcpu *v);
+void vcpu_exit_guest_mode(struct vcpu *v);
 
 /* Common set-up, then @be->create(). 0 or -errno with the reason in @err. */
 int vcpu_create(struct vcpu *v, struct vm *vm, const struct vcpu_backend *be,

@@ -21,11 +21,11 @@ static void invept(unsigned long type, uint64_t eptp)
 	__asm__ __volatile__("invept %0, %1" ::"m"(desc), "r"(type) : "cc", "memory");
 }
 
-/* Single-context where offered: only this VM's translations go. */
-static void vmx_flush_ept(struct vm *vm)
+/* This CPU only (virt/remote.c reaches the others); single-context where offered. */
+void vmx_flush_local(struct vcpu *v)
 {
 	invept(this_cpu.caps.invept_single ? INVEPT_SINGLE : INVEPT_GLOBAL,
-	       ept_pointer(vm->ept.root, vm->ept_ad));
+	       ept_pointer(v->vm->ept.root, v->vm->ept_ad));
 }
 
 int vmx_mmu_caps(const struct vmx_caps *c, struct mmu_caps *out, char *err, size_t errlen)
@@ -45,6 +45,6 @@ int vmx_mmu_caps(const struct vmx_caps *c, struct mmu_caps *out, char *err, size
 	out->leaf_levels = (1u << PT_LEVEL_4K) | (c->ept_2m ? 1u << PT_LEVEL_2M : 0) |
 			   (c->ept_1g ? 1u << PT_LEVEL_1G : 0);
 	out->ad = c->ept_ad;
-	out->flush = vmx_flush_ept;
+	out->flush = vcpu_flush_vm;
 	return 0;
 }

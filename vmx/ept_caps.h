@@ -9,6 +9,8 @@
  * Fill @out from the VMX capabilities @c; -EOPNOTSUPP with "no EPT: ..." in
  * @err where this CPU's VMX cannot run a guest behind EPT.
  */
+struct vcpu;
+void vmx_flush_local(struct vcpu *v);
 int vmx_mmu_caps(const struct vmx_caps *c, struct mmu_caps *out, char *err, size_t errlen);
 
 #endif

@@ -75,7 +75,10 @@ static enum vcpu_stop vmx_vcpu_run(struct vcpu *v)
 			vcpu_stop(v, STOP_BUGGED, "VM is bugged: %s", vm->bug_reason);
 			break;
 		}
-		if (vmx_run(&v->regs, v->hw.launched)) {
+		vcpu_enter_guest_mode(v);
+		bool failed = vmx_run(&v->regs, v->hw.launched);
+		vcpu_exit_guest_mode(v);
+		if (failed) {
 			unsigned err = vmcs_read32(VM_INSTRUCTION_ERROR);
 
 			vcpu_stop(v, STOP_ENTRY_FAIL, "%s failed: VM-instruction error %u (%s)",
@@ -85,6 +88,13 @@ static enum vcpu_stop vmx_vcpu_run(struct vcpu *v)
 		}
 		v->hw.launched = true;
 		uint32_t reason = vmcs_read32(VM_EXIT_REASON);
+		/*
+		 * A host interrupt (a kick, a call-function IPI) caused the exit and
+		 * is still pending: "acknowledge interrupt on exit" is off. Take it
+		 * now, or the next entry exits again at once.
+		 */
+		if ((reason & 0xffff) == EXIT_REASON_EXTERNAL_INTERRUPT)
+			__asm__ __volatile__("sti; nop; cli" ::: "memory");
 		v->last_exit_reason = reason;
 		v->last_exit_qual = vmcs_readl(EXIT_QUALIFICATION);
 		if (reason & EXIT_REASON_FAILED_ENTRY) {
@@ -118,6 +128,7 @@ const struct vcpu_backend vmx_backend = {
 	.run = vmx_vcpu_run,
 	.destroy = vmx_vcpu_destroy,
 	.skip_instruction = vmx_skip_instruction,
+	.flush_local = vmx_flush_local,
 	.rip = vmx_guest_rip,
 	.get_msr = vmx_get_msr,
 	.set_msr = vmx_set_msr,

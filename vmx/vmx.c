@@ -9,7 +9,7 @@ static bool cr_fixed_ok(unsigned long v, uint64_t fixed0, uint64_t fixed1)
 	return (v & fixed0) == fixed0 && (v & ~fixed1) == 0;
 }
 
-struct vmx_cpu this_cpu;
+struct vmx_cpu vmx_cpus[NR_CPUS];
 
 int hv_ready(char *why, size_t len)
 {

@@ -16,8 +16,9 @@ struct vmx_cpu {
 	struct vmx_caps caps;
 };
 
-/* The CPU's VMX state; hv_ready() turns VMX on the first time. */
-extern struct vmx_cpu this_cpu;
+/* Each CPU's VMX state; hv_ready() turns VMX on there the first time. */
+extern struct vmx_cpu vmx_cpus[NR_CPUS];
+#define this_cpu (vmx_cpus[cpu_id()])
 /* 0 when VMX is on; -ENODEV (no VMX) or another -errno with the reason in @why. */
 int hv_ready(char *why, size_t len);
 

@@ -19,6 +19,14 @@ uint64_t virt_to_phys(const void *va);
  */
 unsigned cpu_id(void);
 
+/*
+ * One turn of a spin-wait: PAUSE, and in the kernel also run the calls
+ * other CPUs aimed at this one (arch/x86/smp.c). The kernel runs with
+ * interrupts off, so a CPU spinning on a lock would otherwise hold up a TLB
+ * shootdown whose initiator it may be waiting for.
+ */
+void hal_cpu_relax(void);
+
 /* Interrupts off on this CPU; the returned state goes back to hal_irq_restore(). */
 unsigned long hal_irq_save(void);
 void hal_irq_restore(unsigned long flags);

@@ -6,7 +6,18 @@
  */
 	.text
 	.code64
-	.globl ipi_call_isr
+	.globl ipi_call_isr, ipi_kick_isr
+
+/*
+ * The kick: its work was the VM exit it caused; the vCPU loop then looks at
+ * its requests. Only the end of interrupt is left (lapic_eoi_reg).
+ */
+ipi_kick_isr:
+	pushq %rax
+	movq lapic_eoi_reg(%rip), %rax
+	movl $0, (%rax)
+	popq %rax
+	iretq
 
 ipi_call_isr:
 	pushq %rax

@@ -21,7 +21,6 @@
 #define LAPIC_TIMER_DIV 0x3e0
 #define LAPIC_DIV_1 0xb
 
-volatile uint64_t lapic_timer_ticks;
 volatile uint32_t *lapic_eoi_reg; /* written by the interrupt stub */
 static uint8_t *lapic_base;        /* its registers, mapped; set by lapic_init() */
 

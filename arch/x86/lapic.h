@@ -8,12 +8,13 @@
 #define MINIHV_LAPIC_H
 
 #include "arch/x86/compiler.h"
+#include "arch/x86/percpu.h"
 
 #define LAPIC_TIMER_VECTOR 0xec
 #define LAPIC_SPURIOUS_VECTOR 0xff
 
-/* Timer interrupts taken so far (arch/x86/lapic_isr.S counts them). */
-extern volatile uint64_t lapic_timer_ticks;
+/* Timer interrupts this CPU took so far (arch/x86/lapic_isr.S counts them). */
+#define lapic_timer_ticks (*(volatile uint64_t *)&this_cpu_local()->timer_ticks)
 
 /* Enable the local APIC, mask the PICs, install the two vectors' gates. */
 void lapic_init(void);

@@ -1,5 +1,5 @@
 /*
- * The local APIC timer's interrupt: count it and signal end of interrupt.
+ * The local APIC timer's interrupt: count it on this CPU and signal end of interrupt.
  * It only arrives at the STGI after an SVM guest exit (svm/run.asm), the
  * one place minihv runs with RFLAGS.IF set. The spurious vector needs no EOI
  * (SDM 3A, 11.9).
@@ -10,7 +10,7 @@
 
 lapic_timer_isr:
 	pushq %rax
-	lock incq lapic_timer_ticks(%rip)
+	incq %gs:16			/* this CPU's timer_ticks (arch/x86/percpu.h) */
 	movq lapic_eoi_reg(%rip), %rax
 	movl $0, (%rax)
 	popq %rax

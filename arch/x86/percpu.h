@@ -14,11 +14,16 @@ struct cpu_local {
 	struct cpu_local *self;  /* %gs:0 */
 	unsigned id;             /* %gs:8: cpu_id() */
 	uint32_t apic_id;
+	uint64_t timer_ticks;    /* %gs:16: local APIC timer interrupts (lapic_isr.S) */
 	bool online;
 	uint64_t ipis_received;  /* per-CPU counters: no lock, summed by readers */
 	uint64_t tlb_flushes;    /* host TLB flushes this CPU did for a shootdown */
 	void *backend;           /* the vCPU backend's per-CPU state (vmx/, svm/) */
 };
+
+#define CPU_LOCAL_TIMER_TICKS 16 /* for arch/x86/lapic_isr.S */
+_Static_assert(offsetof(struct cpu_local, timer_ticks) == CPU_LOCAL_TIMER_TICKS,
+	       "lapic_isr.S counts at %gs:16");
 
 extern struct cpu_local cpu_locals[NR_CPUS];
 extern unsigned nr_cpus_online;

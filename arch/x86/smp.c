@@ -9,7 +9,7 @@
 
 extern char ap_trampoline_start[], ap_trampoline_end[];
 extern char ap_tr_cr3[], ap_tr_efer[], ap_tr_stack[], ap_tr_cpu[], ap_tr_entry[];
-extern char ipi_call_isr[];
+extern char ipi_call_isr[], ipi_kick_isr[];
 
 volatile uint64_t cpu_online_mask;
 
@@ -28,6 +28,15 @@ static struct call_slot {
 } __aligned(64) call_slots[NR_CPUS];
 
 static uint64_t ipis_sent[NR_CPUS];
+
+/* smp_run_on()'s work: WORK_FREE -> WORK_QUEUED (sender) -> WORK_FREE (the AP, once done). */
+enum { WORK_FREE, WORK_CLAIMED, WORK_QUEUED };
+
+static struct work_slot {
+	int state;
+	smp_call_fn fn;
+	void *arg;
+} __aligned(64) work_slots[NR_CPUS];
 static uint64_t bsp_cr4; /* the APs start from the boot CPU's CR4 (OSFXSR, ...) */
 
 /* I/O port 0x80 (POST codes) takes about 1 us on PC hardware: a clock-free delay. */
@@ -104,6 +113,59 @@ void smp_call_many(uint64_t mask, smp_call_fn fn, void *arg, bool wait)
 	}
 }
 
+static void wake(void *arg)
+{
+	(void)arg; /* the IPI itself woke the CPU from HLT */
+}
+
+int smp_run_on(unsigned cpu, smp_call_fn fn, void *arg)
+{
+	struct work_slot *w = &work_slots[cpu];
+	int free = WORK_FREE;
+
+	if (cpu >= NR_CPUS || cpu == cpu_id() || !(cpu_online_mask & (1ULL << cpu)) ||
+	    !__atomic_compare_exchange_n(&w->state, &free, WORK_CLAIMED, false, __ATOMIC_ACQUIRE,
+					 __ATOMIC_RELAXED))
+		return -1;
+	w->fn = fn;
+	w->arg = arg;
+	__atomic_store_n(&w->state, WORK_QUEUED, __ATOMIC_RELEASE);
+	smp_call_many(1ULL << cpu, wake, NULL, false);
+	return 0;
+}
+
+void smp_work_wait(unsigned cpu)
+{
+	while (cpu < NR_CPUS && __atomic_load_n(&work_slots[cpu].state, __ATOMIC_ACQUIRE) != WORK_FREE) {
+		smp_poll_calls();
+		__builtin_ia32_pause();
+	}
+}
+
+static void run_work(void)
+{
+	struct work_slot *w = &work_slots[cpu_id()];
+
+	if (__atomic_load_n(&w->state, __ATOMIC_ACQUIRE) != WORK_QUEUED)
+		return;
+	w->fn(w->arg);
+	__atomic_store_n(&w->state, WORK_FREE, __ATOMIC_RELEASE);
+}
+
+void smp_kick(unsigned cpu)
+{
+	if (cpu >= NR_CPUS || cpu == cpu_id())
+		return;
+	ipis_sent[cpu_id()]++;
+	lapic_send_ipi(cpu_locals[cpu].apic_id, ICR_FIXED | IPI_KICK_VECTOR);
+}
+
+void hal_cpu_relax(void)
+{
+	__builtin_ia32_pause();
+	smp_poll_calls();
+}
+
 uint64_t smp_ipis_sent(unsigned cpu)
 {
 	return cpu < NR_CPUS ? ipis_sent[cpu] : 0;
@@ -115,6 +177,7 @@ void smp_init_bsp(void)
 	this_cpu_local()->apic_id = lapic_id();
 	this_cpu_local()->online = true;
 	idt_set_gate(IPI_CALL_VECTOR, (uint64_t)ipi_call_isr);
+	idt_set_gate(IPI_KICK_VECTOR, (uint64_t)ipi_kick_isr);
 	bsp_cr4 = read_cr4();
 	__atomic_or_fetch(&cpu_online_mask, 1ULL << cpu_id(), __ATOMIC_RELEASE);
 }
@@ -136,6 +199,7 @@ __noreturn void ap_main(unsigned cpu)
 		/* STI's one-instruction shadow: an IPI cannot slip in before HLT. */
 		__asm__ __volatile__("sti; hlt; cli" ::: "memory");
 		smp_poll_calls();
+		run_work();
 	}
 }
 

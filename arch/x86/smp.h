@@ -11,6 +11,7 @@
 
 #define AP_TRAMPOLINE 0x8000  /* keep in sync with arch/x86/trampoline.asm */
 #define IPI_CALL_VECTOR 0xf0
+#define IPI_KICK_VECTOR 0xf1  /* only to leave guest mode: the handler just EOIs */
 #define XAPIC_MAX_ID 0xfe     /* 0xff is the broadcast destination */
 
 typedef void (*smp_call_fn)(void *arg);
@@ -35,6 +36,15 @@ bool smp_start_ap(unsigned cpu, uint32_t apic_id, uint64_t stack_top);
 void smp_call_many(uint64_t mask, smp_call_fn fn, void *arg, bool wait);
 /* Run calls aimed at this CPU, if any (the IPI handler and wait loops). */
 void smp_poll_calls(void);
+/*
+ * Long work (a vCPU's whole run) for an idle CPU, run from its idle loop
+ * with interrupts off, not in an IPI handler. -1 if @cpu is offline or
+ * busy with earlier work; smp_work_wait() waits for it to finish.
+ */
+int smp_run_on(unsigned cpu, smp_call_fn fn, void *arg);
+void smp_work_wait(unsigned cpu);
+/* Make @cpu leave guest mode (an IPI it takes as a VM exit); no wait. */
+void smp_kick(unsigned cpu);
 /* IPIs this CPU sent (per-CPU counters; the bench sums them). */
 uint64_t smp_ipis_sent(unsigned cpu);
 

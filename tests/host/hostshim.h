@@ -17,6 +17,13 @@ int tap_finish(void);
 /* The calling thread's cpu_id() (arch/x86/hal.h); each thread starts as CPU 0. */
 void host_cpu_set_id(unsigned id);
 bool host_irqs_disabled(void);
+/*
+ * A TLB shootdown as the kernel's IPI one (mm->flush_tlb): returns once
+ * every other CPU that had interrupts off when it began has turned them
+ * back on. Counted in host_shootdowns.
+ */
+void host_shootdown(void);
+extern unsigned long host_shootdowns;
 
 #define T(cond) tap_check(!!(cond), __FILE__, __LINE__, #cond)
 #define RUN(fn)             \

@@ -45,10 +45,12 @@ static inline void count_vm_flush(struct vm *v)
 	vm_flushes++;
 }
 
+/* The mm's shootdown: counted, and it waits for walkers with interrupts off (shim.c). */
 static inline void count_tlb_flush(uint64_t va, uint64_t size)
 {
 	(void)va, (void)size;
-	tlb_flushes++;
+	__atomic_fetch_add(&tlb_flushes, 1, __ATOMIC_RELAXED);
+	host_shootdown();
 }
 
 /* Fresh frames (all but frame 0) and an empty primary MMU. */
@@ -60,8 +62,11 @@ static inline void mm_fresh(void)
 	frame_release_range(&fa, PAGE_SIZE, ARENA);
 	memset(&mm, 0, sizeof(mm));
 	spin_lock_init(&mm.lock, LOCK_RANK_MM, "mm->lock");
+	rwlock_init(&mm.notifier_lock, LOCK_RANK_NOTIFIERS, "mm->notifier_lock");
 	x86_pt_nx = true; /* EFER.NXE: protections read back exactly */
 	BUG_ON(pt_init(&mm.pt, &x86_pt_fmt, &fa, LEAVES_4K_2M));
+	/* As the kernel's host_mm: table pages outlive lockless walks (mm_lookup()). */
+	mm.pt.defer_frees = true;
 	mm.dyn_base = DYN_BASE;
 	mm.flush_tlb = count_tlb_flush;
 	vm_flushes = tlb_flushes = 0;

@@ -9,6 +9,7 @@
 #include "arch/x86/hal.h"
 #include "tests/host/hostshim.h"
 #include "lib/printk.h"
+#include "lib/lockdep.h"
 
 unsigned long warn_count;
 uint8_t *arena;
@@ -61,9 +62,20 @@ void panic_at(const char *file, int line, const char *fmt, ...)
 /* Each thread is a "CPU" of its own (host_cpu_set_id); the main thread is CPU 0. */
 static __thread unsigned host_cpu;
 static __thread unsigned long host_irqs_off;
+/*
+ * Per CPU, bumped when its interrupts go off and again when they come back
+ * on: odd while they are off. host_shootdown() reads them as a TLB
+ * shootdown's IPIs would find the CPUs (mm_lookup() in mm/mm.c walks with
+ * interrupts off so that its tables outlive the walk).
+ */
+static unsigned long irq_epoch[LOCKDEP_MAX_CPUS];
 
 void host_cpu_set_id(unsigned id)
 {
+	if (id >= LOCKDEP_MAX_CPUS) {
+		fprintf(stderr, "host_cpu_set_id(%u): at most %d CPUs\n", id, LOCKDEP_MAX_CPUS);
+		abort();
+	}
 	host_cpu = id;
 }
 
@@ -75,17 +87,50 @@ unsigned cpu_id(void)
 /* Interrupts are modelled as a per-thread flag (host_irqs_disabled()). */
 unsigned long hal_irq_save(void)
 {
-	return host_irqs_off++;
+	unsigned long old = host_irqs_off++;
+
+	if (!old)
+		__atomic_fetch_add(&irq_epoch[host_cpu], 1, __ATOMIC_SEQ_CST);
+	return old;
 }
 
 void hal_irq_restore(unsigned long flags)
 {
+	if (host_irqs_off && !flags)
+		__atomic_fetch_add(&irq_epoch[host_cpu], 1, __ATOMIC_SEQ_CST);
 	host_irqs_off = flags;
+}
+
+void hal_cpu_relax(void)
+{
+	__builtin_ia32_pause();
 }
 
 bool host_irqs_disabled(void)
 {
 	return host_irqs_off != 0;
+}
+
+unsigned long host_shootdowns;
+
+void host_shootdown(void)
+{
+	unsigned long seen[LOCKDEP_MAX_CPUS];
+
+	/* An IPI waited for with interrupts off deadlocks against a peer doing the same. */
+	WARN_ON_ONCE(host_irqs_off);
+	__atomic_fetch_add(&host_shootdowns, 1, __ATOMIC_RELAXED);
+	/* Our page-table stores before the looks at the other CPUs (an IPI is a full barrier). */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (unsigned c = 0; c < LOCKDEP_MAX_CPUS; c++)
+		seen[c] = __atomic_load_n(&irq_epoch[c], __ATOMIC_ACQUIRE);
+	for (unsigned c = 0; c < LOCKDEP_MAX_CPUS; c++) {
+		if (c == host_cpu || !(seen[c] & 1))
+			continue;
+		/* Interrupts were off there: the IPI is answered once they come back on. */
+		while (__atomic_load_n(&irq_epoch[c], __ATOMIC_ACQUIRE) == seen[c])
+			__builtin_ia32_pause();
+	}
 }
 
 /* TAP helpers */

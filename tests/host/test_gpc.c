@@ -22,6 +22,21 @@
 static struct gpc g;
 static unsigned long w0;
 
+/*
+ * The invalidations the hook (and the tests, by hand) run stand for another
+ * CPU's: run them as CPU 1, as lockdep and the per-CPU invalidation record
+ * (vm.mn_active_cpu) would see them on an SMP host. Run on the refreshing
+ * CPU itself, gpc_refresh() would (rightly) refuse to wait for them
+ * (test_refresh_inside_own_invalidation).
+ */
+static unsigned other_cpu(void)
+{
+	unsigned me = cpu_id();
+
+	host_cpu_set_id(1);
+	return me;
+}
+
 /* The hook: records what it saw at each call, then runs the test's action. */
 static void (*action)(int call, enum gpc_step step);
 static int calls;
@@ -44,8 +59,12 @@ static void hook(struct gpc *c, enum gpc_step step, void *ctx)
 		check_ok[i] = gpc_check(c, LEN);
 		read_unlock(&c->lock);
 	}
-	if (action)
+	if (action) {
+		unsigned me = other_cpu();
+
 		action(i, step);
+		host_cpu_set_id(me);
+	}
 	if (vm.inval.in_progress && c->valid)
 		valid_inflight++;
 }
@@ -210,7 +229,10 @@ static int start_at, end_at;
 
 static void inv_start(void)
 {
+	unsigned me = other_cpu();
+
 	vm.mn.ops->invalidate_range_start(&vm.mn, &inflight);
+	host_cpu_set_id(me);
 }
 
 static void inv_change_and_end(void)
@@ -220,7 +242,31 @@ static void inv_change_and_end(void)
 	T(pt_unmap(&mm.pt, HVA, PAGE_SIZE) == 1);
 	memcpy(phys_to_virt(migrated_to), phys_to_virt(migrated_from), PAGE_SIZE);
 	T(pt_map(&mm.pt, HVA, migrated_to, PAGE_SIZE, PT_PROT_RW, PT_LEVEL_4K) == 0);
+	unsigned me = other_cpu();
 	vm.mn.ops->invalidate_range_end(&vm.mn, &inflight);
+	host_cpu_set_id(me);
+}
+
+/*
+ * A refresh on the CPU that is itself inside an invalidation of the page
+ * (called from a notifier or an mm step hook) cannot wait for it to end:
+ * -EAGAIN, the cache invalid, instead of looping forever.
+ */
+static void test_refresh_inside_own_invalidation(void)
+{
+	setup();
+	T(gpc_activate(&g, GPA, LEN) == 0);
+	vm.mn.ops->invalidate_range_start(&vm.mn, &inflight); /* on this CPU */
+	T(!g.valid && vm.mn_active_cpu[cpu_id()] == 1);
+	T(gpc_refresh(&g, LEN) == -EAGAIN && !g.valid && g.khva == NULL);
+	void *p;
+	T(gpc_lock(&g, LEN, &p) == -EAGAIN && !rw_is_locked(&g.lock));
+	vm.mn.ops->invalidate_range_end(&vm.mn, &inflight);
+	T(vm.mn_active_cpu[cpu_id()] == 0);
+	T(gpc_lock(&g, LEN, &p) == 0 && p == g.khva);
+	gpc_unlock(&g);
+	gpc_deactivate(&g);
+	T(warn_count == w0);
 }
 
 static void inflight_action(int call, enum gpc_step step)
@@ -450,6 +496,7 @@ int main(void)
 	RUN(test_activate_ok);
 	RUN(test_refresh_races_invalidation);
 	RUN(test_inflight_invalidation);
+	RUN(test_refresh_inside_own_invalidation);
 	RUN(test_invalidations_elsewhere);
 	RUN(test_refresh_serialised);
 	RUN(test_deactivate_races);

@@ -1,0 +1,249 @@
+/*
+ * The invalidation protocol under real concurrency (issue 14): vCPUs of one
+ * guest on the other CPUs write and check a pattern over their memory while
+ * this CPU runs a seeded mix of host changes on that memory: migrate with
+ * copy (the old frame poisoned, then freed), write-protect and restore,
+ * NUMA hinting, collapse and split, aging, unmap of other pages, a gpc
+ * writer, and memslot removal and re-addition. Checked throughout: after
+ * every change, every present EPT/NPT leaf maps the host's frame; at the
+ * end, every vCPU read back each word it wrote (no write lost across a
+ * migrate, no poison read), and no fault lost more than LOST_RACE_BOUND
+ * races in a row. The lock-order checker (lib/lockdep.c) and the runners'
+ * timeouts watch for the rest.
+ */
+#include "tests/kernel/guest_util.h"
+#include "ept/vm.h"
+#include "mm/mm.h"
+
+#define STRESS_GPA (1ULL << 30)
+#define STRESS_SIZE (4ULL << 20)   /* two 2 MiB blocks: collapse and split have work */
+#define STRESS_GENS 0          /* until the host stops them, after STRESS_MIN_OPS */
+#define STRESS_MIN_OPS 300
+#define SCRATCH_GPA (STRESS_GPA + STRESS_SIZE)
+#define SCRATCH_SIZE (64ULL << 10) /* the gpc's page and pages to unmap */
+#define SPARE_GPA (SCRATCH_GPA + SCRATCH_SIZE)
+#define STRESS_MAX_VCPUS 3
+#define STRESS_MAX_OPS 4000
+/*
+ * Livelock bound. A fault retries while an invalidation of its page runs
+ * (it waits: the change ends), and once after each invalidation that ended
+ * between its snapshot and its check (a lost race, counted by
+ * virt/exits.c). This CPU runs one change at a time and checks coherence
+ * (a walk of every EPT/NPT leaf) between two, far longer than a fault's
+ * walk: losing 32 races in a row would mean faults no longer progress
+ * against the changes. Measured: at most 7 (QEMU, 3 vCPUs, 300 changes).
+ */
+#define LOST_RACE_BOUND 32
+
+enum { OP_MIGRATE, OP_PROTECT, OP_NUMA, OP_UNMAP, OP_COLLAPSE, OP_SPLIT, OP_AGE, OP_GPC,
+       OP_MEMSLOT, OPS };
+static const char *const op_names[OPS] = {
+	"migrate", "protect", "numa", "unmap", "collapse", "split", "age", "gpc", "memslot",
+};
+
+struct stress {
+	struct guest g;
+	struct guest_vcpu gv[STRESS_MAX_VCPUS];
+	struct gpc gpc;
+	uint64_t rng;
+	unsigned long done[OPS], refused[OPS];
+	uint64_t spare_hva;
+};
+
+static struct stress st;
+
+static uint64_t rnd(void)
+{
+	/* xorshift64: seeded, so a failing run can be replayed */
+	st.rng ^= st.rng << 13;
+	st.rng ^= st.rng >> 7;
+	st.rng ^= st.rng << 17;
+	return st.rng;
+}
+
+static uint64_t hva_of(uint64_t gpa)
+{
+	struct vm *vm = &st.g.vm;
+
+	return memslot_gfn_to_hva(memslot_find(&vm->slots, gpa >> PAGE_SHIFT), gpa >> PAGE_SHIFT);
+}
+
+static bool coherent(void)
+{
+	char why[160];
+
+	spin_lock(&st.g.vm.mmu_lock);
+	long bad = ept_check_coherent(&st.g.vm, why, sizeof(why));
+	spin_unlock(&st.g.vm.mmu_lock);
+	return CHECK(bad == 0, "%ld leaves map another frame than the host: %s", bad, why);
+}
+
+static int op_migrate(uint64_t hva)
+{
+	uint64_t fresh, old;
+	int r = frame_alloc(&phys_frames, FRAME_ORDER_4K, &fresh);
+
+	if (r)
+		return r;
+	r = mm_migrate(&host_mm, hva, fresh, &old);
+	if (r) {
+		frame_free(&phys_frames, fresh, FRAME_ORDER_4K);
+		return r;
+	}
+	/* Poisoned before it is free: a vCPU still on it reads TG_POISON. */
+	memset(phys_to_virt(old), 0xdb, PAGE_SIZE);
+	frame_free(&phys_frames, old, FRAME_ORDER_4K);
+	return 0;
+}
+
+static int op_gpc(void)
+{
+	void *p;
+	struct pt_walk w;
+	int r = gpc_lock(&st.gpc, 8, &p);
+
+	if (r)
+		return r;
+	/* Under the cache's lock no invalidation can have changed its page. */
+	bool same = !host_lookup(st.gpc.uhva, &w) &&
+		    ALIGN_DOWN(w.pa, PAGE_SIZE) == ALIGN_DOWN(virt_to_phys(p), PAGE_SIZE);
+	(*(volatile uint64_t *)p)++;
+	gpc_unlock(&st.gpc);
+	return CHECK(same, "gpc maps %#llx, the host %#llx",
+		     (unsigned long long)virt_to_phys(p), (unsigned long long)w.pa) ? 0 : -EIO;
+}
+
+static int one_op(unsigned op)
+{
+	uint64_t page = STRESS_GPA + (rnd() % (STRESS_SIZE / PAGE_SIZE)) * PAGE_SIZE;
+	uint64_t block = ALIGN_DOWN(page, SZ_2M), hva = hva_of(page);
+	uint64_t scratch = SCRATCH_GPA + PAGE_SIZE * (1 + rnd() % (SCRATCH_SIZE / PAGE_SIZE - 1));
+	char err[160];
+	long r = 0;
+
+	switch (op) {
+	case OP_MIGRATE:
+		return op_migrate(hva);
+	case OP_PROTECT:
+		r = mm_protect(&host_mm, hva, PAGE_SIZE, PT_PROT_R, false);
+		if (r >= 0)
+			r = mm_protect(&host_mm, hva, PAGE_SIZE, PT_PROT_RW, false);
+		break;
+	case OP_NUMA:
+		r = mm_protect(&host_mm, ALIGN_DOWN(hva, 16 * PAGE_SIZE), 16 * PAGE_SIZE, 0, true);
+		break;
+	case OP_UNMAP:
+		r = mm_unmap(&host_mm, hva_of(scratch), PAGE_SIZE);
+		if (r >= 0)
+			r = mm_fault_in(&host_mm, hva_of(scratch));
+		break;
+	case OP_COLLAPSE:
+		return mm_collapse(&host_mm, hva_of(block));
+	case OP_SPLIT:
+		return mm_split(&host_mm, hva_of(block), PT_LEVEL_2M);
+	case OP_AGE:
+		mm_clear_young(&host_mm, hva_of(STRESS_GPA), STRESS_SIZE);
+		return 0;
+	case OP_GPC:
+		return op_gpc();
+	case OP_MEMSLOT:
+		r = vm_memslot_remove(&st.g.vm, SPARE_GPA);
+		if (!r)
+			r = vm_memslot_add(&st.g.vm, SPARE_GPA, PAGE_SIZE, st.spare_hva, 0, err,
+					   sizeof(err));
+		break;
+	}
+	return r < 0 ? (int)r : 0;
+}
+
+static bool all_done(unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (!__atomic_load_n(&st.gv[i].done, __ATOMIC_ACQUIRE))
+			return false;
+	return true;
+}
+
+KTEST(smp_guest_stress)
+{
+	unsigned n = 0, ops = 0, cpus[STRESS_MAX_VCPUS];
+	char err[200];
+
+	for (unsigned c = 1; c < NR_CPUS && n < STRESS_MAX_VCPUS; c++)
+		if (cpu_online_mask & (1ULL << c))
+			cpus[n++] = c;
+	if (!n) {
+		ktest_skip("one CPU online: no vCPU can run beside the host's changes");
+		return;
+	}
+	memset(&st, 0, sizeof(st));
+	st.rng = 0x5eed0014 + n;
+	printk("# smp_guest_stress: %u vCPUs, seed %#llx\n", n, (unsigned long long)st.rng);
+	if (!test_guest_create(&st.g, TG_STRESS, 0, 0) ||
+	    !test_guest_add_ram(&st.g, STRESS_GPA, STRESS_SIZE, PT_LEVEL_4K, 0, 0) ||
+	    !test_guest_add_ram(&st.g, SCRATCH_GPA, SCRATCH_SIZE, PT_LEVEL_4K, 0, 0) ||
+	    !test_guest_add_ram(&st.g, SPARE_GPA, PAGE_SIZE, PT_LEVEL_4K, 0, 0))
+		goto out;
+	st.spare_hva = hva_of(SPARE_GPA);
+	gpc_init(&st.gpc, &st.g.vm);
+	if (!CHECK_EQ(gpc_activate(&st.gpc, SCRATCH_GPA, 8), 0))
+		goto out;
+	for (unsigned i = 0; i < n; i++)
+		if (!CHECK(guest_start_vcpu(&st.g, &st.gv[i], i, n, cpus[i], TG_STRESS,
+					    STRESS_GPA | STRESS_GENS, STRESS_SIZE, err,
+					    sizeof(err)) == 0, "%s", err))
+			goto wait;
+
+	while (!all_done(n) && ops < STRESS_MAX_OPS) {
+		unsigned op = (unsigned)(rnd() % OPS);
+		int r = one_op(op);
+
+		ops++;
+		if (r)
+			st.refused[op]++; /* -EBUSY, -EINVAL (no 2M block yet, ...): fine */
+		else
+			st.done[op]++;
+		if (!coherent())
+			break;
+		if (ops == STRESS_MIN_OPS) {
+			uint64_t *stop = vm_gpa_to_host(&st.g.vm, STRESS_GPA, PAGE_SIZE, true);
+
+			if (CHECK(stop, "the first stress page is not mapped"))
+				WRITE_ONCE(stop[TG_STRESS_STOP_WORD], TG_STRESS_STOP);
+		}
+	}
+wait:
+	for (unsigned i = 0; i < n; i++)
+		if (st.gv[i].g)
+			guest_wait_vcpu(&st.gv[i]);
+	coherent();
+	uint64_t refaults = 0, races = 0, exits = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct guest_vcpu *gv = &st.gv[i];
+
+		CHECK(gv->stop == STOP_EXIT && gv->vcpu.exit_code == 0,
+		      "vCPU %u on CPU %u: %s, code %#lx (%s%s), %s", i, gv->cpu,
+		      vcpu_stop_name(gv->stop), (unsigned long)gv->vcpu.exit_code,
+		      gv->vcpu.exit_code & TG_STRESS_POISON ? "read poison: a freed frame" : "",
+		      gv->vcpu.exit_code & TG_STRESS_STALE ? "a write was lost" : "",
+		      gv->err ? gv->why : gv->vcpu.stop_reason);
+		refaults = MAX(refaults, gv->vcpu.stats.refaults_max);
+		races = MAX(races, gv->vcpu.stats.lost_races_max);
+		exits += gv->vcpu.stats.exits_total;
+	}
+	printk("# smp_guest_stress: %u host changes, %llu exits, %llu faults, %llu retries; "
+	       "one fault: at most %llu retries, %llu of them lost races (bound %u); "
+	       "%llu kicks\n", ops, (unsigned long long)exits,
+	       (unsigned long long)st.g.vm.stats.ept_violations,
+	       (unsigned long long)st.g.vm.stats.ept_retries, (unsigned long long)refaults,
+	       (unsigned long long)races, LOST_RACE_BOUND,
+	       (unsigned long long)st.g.vm.stats.remote_kicks);
+	for (unsigned op = 0; op < OPS; op++)
+		printk("#   %-9s %lu done, %lu refused\n", op_names[op], st.done[op],
+		       st.refused[op]);
+	CHECK(races <= LOST_RACE_BOUND, "a fault lost %llu races in a row",
+	      (unsigned long long)races);
+out:
+	gpc_deactivate(&st.gpc);
+	guest_destroy(&st.g);
+}
