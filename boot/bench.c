@@ -125,4 +125,5 @@ void bench_run(void)
 	guest_destroy(&g);
 	bench_ept_violation();
 	bench_inval();
+	bench_smp();
 }

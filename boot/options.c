@@ -1,6 +1,7 @@
 #include "boot/options.h"
 #include "boot/bootinfo.h"
 #include "vmx/vmx.h"
+#include "ept/vm.h"
 #include "lib/lib.h"
 
 struct kernel_options kopts;
@@ -9,6 +10,7 @@ static const struct opt_def option_defs[] = {
 	{ "tests", OPT_STRING, "tests=GLOB[,GLOB...][,-GLOB...]" },
 	{ "quiet", OPT_FLAG, "quiet" },
 	{ "guest_mem", OPT_SIZE, "guest_mem=N[K|M|G]" },
+	{ "guest_vcpus", OPT_SIZE, "guest_vcpus=N (1 to 8)" },
 	{ "bench", OPT_FLAG, "bench" },
 	{ "dump", OPT_STRING, "dump=pt|ept|inval|gpc|vcpu|all[,...]" },
 	{ "on_panic", OPT_STRING, "on_panic=exit|halt" },
@@ -68,6 +70,14 @@ static int set_option(void *ctx, const struct opt_def *def, const char *val, siz
 			return 1;
 		}
 		o->guest_mem = num;
+	} else if (!strcmp(def->key, "guest_vcpus")) {
+		/* Whether there are CPUs for them is known only after SMP bring-up. */
+		if (num < 1 || num > VM_MAX_VCPUS) {
+			ksnprintf(err, errlen, "%llu vCPUs: need 1 to %u",
+				  (unsigned long long)num, VM_MAX_VCPUS);
+			return 1;
+		}
+		o->guest_vcpus = (unsigned)num;
 	} else if (!strcmp(def->key, "bench")) {
 		o->bench = true;
 	} else if (!strcmp(def->key, "dump")) {
@@ -88,6 +98,7 @@ static int set_option(void *ctx, const struct opt_def *def, const char *val, siz
 int options_parse(const char *line, size_t overlong, char *err, size_t errlen)
 {
 	kopts.guest_mem = 32ULL << 20;
+	kopts.guest_vcpus = 1;
 	if (overlong) {
 		/* Parsing a cut-off line would act on half an option: use none of it. */
 		ksnprintf(err, errlen, "the command line has %zu characters, more than the %d the "

@@ -10,6 +10,7 @@
 #include "lib/lib.h"
 
 static struct guest module_guest;
+static struct guest_vcpu module_vcpus[VM_MAX_VCPUS - 1];
 
 const struct boot_module *find_guest_module(const struct boot_info *bi)
 {
@@ -27,11 +28,34 @@ int run_guest_module(const struct boot_module *m)
 
 	printk("minihv: running guest module (%zu bytes) with %llu MiB of RAM\n", len,
 	       (unsigned long long)kopts.guest_mem >> 20);
+	unsigned n = kopts.guest_vcpus, started = 1;
+
+	if (n > nr_cpus_online) {
+		printk("minihv: cannot run the guest: guest_vcpus=%u, but %u CPU%s online "
+		       "(one vCPU per CPU)\n", n, nr_cpus_online, nr_cpus_online == 1 ? " is" : "s are");
+		return -EINVAL;
+	}
+	if (n * GUEST_VCPU_STACK + len + GUEST_LOAD > kopts.guest_mem) {
+		printk("minihv: cannot run the guest: %u vCPU stacks of %llu KiB and the image do "
+		       "not fit in guest_mem\n", n, (unsigned long long)GUEST_VCPU_STACK >> 10);
+		return -E2BIG;
+	}
 	int r = guest_create(g, "guest", (const void *)m->start, len, kopts.guest_mem, 0, 0, 0, err,
 			     sizeof(err));
 	if (r) {
 		printk("minihv: cannot run the guest: %s\n", err);
 		return r;
+	}
+	g->vcpu.regs.r9 = n; /* vCPU 0 of n */
+	for (unsigned c = 1; c < NR_CPUS && started < n; c++) {
+		if (!(cpu_online_mask & (1ULL << c)))
+			continue;
+		if (guest_start_vcpu(g, &module_vcpus[started - 1], started, n, c, 0, 0, 0, err,
+				     sizeof(err))) {
+			printk("minihv: vCPU %u not started: %s\n", started, err);
+			break;
+		}
+		started++;
 	}
 	/*
 	 * Nothing acts on a module guest's memory while it is paused, so
@@ -42,8 +66,15 @@ int run_guest_module(const struct boot_module *m)
 	while ((s = guest_run(g)) == STOP_YIELD)
 		vcpu_resume(&g->vcpu);
 	printk("minihv: guest stopped: %s\n", g->vcpu.stop_reason);
+	bool others_ok = started == n;
+	for (unsigned i = 1; i < started; i++) {
+		struct guest_vcpu *gv = &module_vcpus[i - 1];
+
+		guest_wait_vcpu(gv);
+		others_ok &= gv->stop == STOP_EXIT && gv->vcpu.exit_code == 0;
+	}
 	guest_print_stats(g);
 	long code = g->vcpu.exit_code;
 	guest_destroy(g);
-	return s == STOP_EXIT && code == 0 ? 0 : -EIO;
+	return s == STOP_EXIT && code == 0 && others_ok ? 0 : -EIO;
 }

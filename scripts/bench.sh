@@ -14,8 +14,9 @@ OUT=$BUILD/bench
 mkdir -p "$OUT"
 
 # Host-side: the gfn-to-pfn cache's fast and slow paths (tests/host/bench_gpc.c),
-# and ns per EPT fault-in and per 2 MiB zap (tests/host/bench_mmu.c).
-for name in gpc mmu; do
+# ns per EPT fault-in and per 2 MiB zap (tests/host/bench_mmu.c), and ns per
+# remote flush that kicks a vCPU thread out of guest mode (tests/host/bench_flush.c).
+for name in gpc mmu flush; do
 	prog=$BUILD/host-bench/bench_$name
 	[ -x "$prog" ] || make -s BUILD="$BUILD" "$prog" >/dev/null
 	"$prog" || echo "$name: host benchmark failed"
@@ -40,7 +41,9 @@ measure qemu-tcg "$OUT/qemu-tcg.serial" "${CMD[@]}"
 # NPT under QEMU TCG (-cpu max), VMX with EPT under Bochs, and KVM when this
 # CPU offers VMX to it. The same figures, side by side.
 bench_iso=$BUILD/minihv-bench.iso
-qemu_cmd tcg "$bench_iso" "$OUT/qemu-tcg-bench.serial"
+# 6 CPUs: the boot CPU, 4 for the vCPUs of the SMP mix, one that never runs
+# the VM (it must get no remote-flush kick).
+QEMU_SMP=6 qemu_cmd tcg "$bench_iso" "$OUT/qemu-tcg-bench.serial"
 start=$(date +%s.%N)
 timeout -k 10 900 "${CMD[@]}" > "$OUT/qemu-tcg-bench.stdout" 2>&1 </dev/null
 awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "qemu-tcg (SVM): bench run %.1f s wall\n", b - a }'

@@ -28,6 +28,7 @@ static struct call_slot {
 } __aligned(64) call_slots[NR_CPUS];
 
 static uint64_t ipis_sent[NR_CPUS];
+static uint64_t kicks_to[NR_CPUS]; /* kicks each CPU was sent (make bench) */
 
 /* smp_run_on()'s work: WORK_FREE -> WORK_QUEUED (sender) -> WORK_FREE (the AP, once done). */
 enum { WORK_FREE, WORK_CLAIMED, WORK_QUEUED };
@@ -157,6 +158,7 @@ void smp_kick(unsigned cpu)
 	if (cpu >= NR_CPUS || cpu == cpu_id())
 		return;
 	ipis_sent[cpu_id()]++;
+	__atomic_add_fetch(&kicks_to[cpu], 1, __ATOMIC_RELAXED);
 	lapic_send_ipi(cpu_locals[cpu].apic_id, ICR_FIXED | IPI_KICK_VECTOR);
 }
 
@@ -169,6 +171,11 @@ void hal_cpu_relax(void)
 uint64_t smp_ipis_sent(unsigned cpu)
 {
 	return cpu < NR_CPUS ? ipis_sent[cpu] : 0;
+}
+
+uint64_t smp_kicks_to(unsigned cpu)
+{
+	return cpu < NR_CPUS ? __atomic_load_n(&kicks_to[cpu], __ATOMIC_RELAXED) : 0;
 }
 
 void smp_init_bsp(void)

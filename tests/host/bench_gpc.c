@@ -6,20 +6,11 @@
  *	gpc: lock/unlock on a valid cache: N.N ns
  *	gpc: refresh: N.N ns
  */
-#include <time.h>
 #include "ept/gpc.h"
 #include "tests/host/hostvm.h"
 
 #define LOCKS 10000000L
 #define REFRESHES 1000000L
-
-static double now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
-}
 
 int main(void)
 {
@@ -33,18 +24,18 @@ int main(void)
 		return 1;
 	}
 
-	double t0 = now_ns();
+	double t0 = host_now_ns();
 	for (long i = 0; i < LOCKS; i++) {
 		if (gpc_lock(&g, sizeof(uint64_t), &p))
 			return 1;
 		(void)*(volatile uint64_t *)p; /* the user's read */
 		gpc_unlock(&g);
 	}
-	double t1 = now_ns();
+	double t1 = host_now_ns();
 	for (long i = 0; i < REFRESHES; i++)
 		if (gpc_refresh(&g, sizeof(uint64_t)))
 			return 1;
-	double t2 = now_ns();
+	double t2 = host_now_ns();
 
 	/* Nothing raced: one refresh (one loop each) per call, none under the locks. */
 	if (g.refreshes != REFRESHES + 1 || g.refresh_loops != g.refreshes || !g.valid) {

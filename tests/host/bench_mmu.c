@@ -12,7 +12,6 @@
  * not move it.
  */
 #include <stdlib.h>
-#include <time.h>
 #include "tests/host/hostvm.h"
 
 #define RAM (64 * MiB)
@@ -22,14 +21,6 @@
 #define REFAULT_ROUNDS 41  /* 41 x 16384 faults into existing tables */
 #define ZAP4K_ROUNDS 41    /* 41 x 32 zaps of 512 leaves */
 #define ZAP2M_ROUNDS 20001 /* 20001 x 32 zaps of one leaf */
-
-static double now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -66,18 +57,18 @@ static void setup(int level)
 static double fault_all(uint64_t step)
 {
 	char why[200];
-	double t0 = now_ns();
+	double t0 = host_now_ns();
 
 	for (uint64_t gpa = GPA0; gpa < GPA0 + RAM; gpa += step)
 		if (mmu_fault(&vm, gpa, PT_PROT_W, why, sizeof(why)))
 			die(why);
-	return now_ns() - t0;
+	return host_now_ns() - t0;
 }
 
 /* Zap the RAM 2 MiB at a time, as the notifier does for a host change; the time it took. */
 static double zap_all(void)
 {
-	double t0 = now_ns();
+	double t0 = host_now_ns();
 
 	for (uint64_t b = 0; b < BLOCKS; b++) {
 		uint64_t hva = HVA0 + b * SZ_2M;
@@ -86,7 +77,7 @@ static double zap_all(void)
 		vm.mn.ops->invalidate_range_start(&vm.mn, &r);
 		vm.mn.ops->invalidate_range_end(&vm.mn, &r);
 	}
-	return now_ns() - t0;
+	return host_now_ns() - t0;
 }
 
 int main(void)

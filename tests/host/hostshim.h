@@ -14,9 +14,14 @@ void tap_end(void);
 int tap_check(int ok, const char *file, int line, const char *expr);
 int tap_finish(void);
 
+/* CLOCK_MONOTONIC in ns, for the host benchmarks. */
+double host_now_ns(void);
+
 /* The calling thread's cpu_id() (arch/x86/hal.h); each thread starts as CPU 0. */
 void host_cpu_set_id(unsigned id);
 bool host_irqs_disabled(void);
+/* What smp_kick(cpu) does in the host build (virt/remote.c); NULL: nothing. */
+extern void (*host_kick)(unsigned cpu);
 /*
  * A TLB shootdown as the kernel's IPI one (mm->flush_tlb): returns once
  * every other CPU that had interrupts off when it began has turned them

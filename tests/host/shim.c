@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include "lib/bug.h"
 #include "arch/x86/hal.h"
 #include "tests/host/hostshim.h"
@@ -101,6 +102,19 @@ void hal_irq_restore(unsigned long flags)
 	host_irqs_off = flags;
 }
 
+/* virt/remote.c's kicks: a test sets host_kick to make a "vCPU" thread leave guest mode. */
+void (*host_kick)(unsigned cpu);
+
+void smp_kick(unsigned cpu)
+{
+	if (host_kick)
+		host_kick(cpu);
+}
+
+void smp_poll_calls(void)
+{
+}
+
 void hal_cpu_relax(void)
 {
 	__builtin_ia32_pause();
@@ -131,6 +145,14 @@ void host_shootdown(void)
 		while (__atomic_load_n(&irq_epoch[c], __ATOMIC_ACQUIRE) == seen[c])
 			__builtin_ia32_pause();
 	}
+}
+
+double host_now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
 }
 
 /* TAP helpers */

@@ -17,6 +17,13 @@
 
 #define STRESS_GPA (1ULL << 30)
 #define STRESS_SIZE (4ULL << 20)   /* two 2 MiB blocks: collapse and split have work */
+/*
+ * The vCPUs work on the first 64 pages only: a small working set stays
+ * mapped, so a vCPU runs for long without an exit and comes back to a page
+ * soon after the host changed it. A translation the vCPU kept past the
+ * host's change would then be used (a missed remote flush shows).
+ */
+#define STRESS_HOT (256ULL << 10)
 #define STRESS_GENS 0          /* until the host stops them, after STRESS_MIN_OPS */
 #define STRESS_MIN_OPS 300
 #define SCRATCH_GPA (STRESS_GPA + STRESS_SIZE)
@@ -115,7 +122,8 @@ static int op_gpc(void)
 
 static int one_op(unsigned op)
 {
-	uint64_t page = STRESS_GPA + (rnd() % (STRESS_SIZE / PAGE_SIZE)) * PAGE_SIZE;
+	uint64_t span = rnd() % 4 ? STRESS_HOT : STRESS_SIZE;
+	uint64_t page = STRESS_GPA + (rnd() % (span / PAGE_SIZE)) * PAGE_SIZE;
 	uint64_t block = ALIGN_DOWN(page, SZ_2M), hva = hva_of(page);
 	uint64_t scratch = SCRATCH_GPA + PAGE_SIZE * (1 + rnd() % (SCRATCH_SIZE / PAGE_SIZE - 1));
 	char err[160];
@@ -156,6 +164,16 @@ static int one_op(unsigned op)
 	return r < 0 ? (int)r : 0;
 }
 
+/* Ask the TG_STRESS vCPUs to finish (guest/testguest.h). */
+static bool stop_vcpus(void)
+{
+	uint64_t *stop = vm_gpa_to_host(&st.g.vm, STRESS_GPA, PAGE_SIZE, true);
+
+	if (CHECK(stop, "the first stress page is not mapped"))
+		WRITE_ONCE(stop[TG_STRESS_STOP_WORD], TG_STRESS_STOP);
+	return stop != NULL;
+}
+
 static bool all_done(unsigned n)
 {
 	for (unsigned i = 0; i < n; i++)
@@ -190,7 +208,7 @@ KTEST(smp_guest_stress)
 		goto out;
 	for (unsigned i = 0; i < n; i++)
 		if (!CHECK(guest_start_vcpu(&st.g, &st.gv[i], i, n, cpus[i], TG_STRESS,
-					    STRESS_GPA | STRESS_GENS, STRESS_SIZE, err,
+					    STRESS_GPA | STRESS_GENS, STRESS_HOT, err,
 					    sizeof(err)) == 0, "%s", err))
 			goto wait;
 
@@ -205,12 +223,8 @@ KTEST(smp_guest_stress)
 			st.done[op]++;
 		if (!coherent())
 			break;
-		if (ops == STRESS_MIN_OPS) {
-			uint64_t *stop = vm_gpa_to_host(&st.g.vm, STRESS_GPA, PAGE_SIZE, true);
-
-			if (CHECK(stop, "the first stress page is not mapped"))
-				WRITE_ONCE(stop[TG_STRESS_STOP_WORD], TG_STRESS_STOP);
-		}
+		if (ops == STRESS_MIN_OPS)
+			stop_vcpus();
 	}
 wait:
 	for (unsigned i = 0; i < n; i++)
@@ -245,5 +259,65 @@ wait:
 	      (unsigned long long)races);
 out:
 	gpc_deactivate(&st.gpc);
+	guest_destroy(&st.g);
+}
+
+/*
+ * The remote flush itself (virt/remote.c), without the host's own
+ * shootdowns, which kick every CPU out of guest mode anyway: a vCPU looping
+ * over pages it has mapped takes no exit, so only the flush's kick makes it
+ * leave guest mode, and the flush must not return before it has.
+ */
+KTEST(smp_remote_flush_kicks)
+{
+	char err[200];
+	unsigned cpu = 0;
+
+	for (unsigned c = 1; c < NR_CPUS && !cpu; c++)
+		if (cpu_online_mask & (1ULL << c))
+			cpu = c;
+	if (!cpu) {
+		ktest_skip("one CPU online: no vCPU runs elsewhere");
+		return;
+	}
+	memset(&st, 0, sizeof(st));
+	if (!test_guest_create(&st.g, TG_STRESS, 0, 0) ||
+	    !test_guest_add_ram(&st.g, STRESS_GPA, STRESS_SIZE, PT_LEVEL_4K, 0, 0))
+		goto out;
+	struct guest_vcpu *gv = &st.gv[0];
+	if (!CHECK(guest_start_vcpu(&st.g, gv, 0, 1, cpu, TG_STRESS, STRESS_GPA, 16 * PAGE_SIZE,
+				    err, sizeof(err)) == 0, "%s", err))
+		goto out;
+	struct vcpu *v = &gv->vcpu;
+	unsigned flushed = 0;
+	/* Once its 16 pages are mapped it stays in guest mode: then flush it. */
+	for (int round = 0; round < 20 && !__atomic_load_n(&gv->done, __ATOMIC_ACQUIRE); round++) {
+		uint64_t kicks = st.g.vm.stats.remote_kicks;
+
+		while (__atomic_load_n(&v->mode, __ATOMIC_ACQUIRE) != VCPU_IN_GUEST &&
+		       !__atomic_load_n(&gv->done, __ATOMIC_ACQUIRE))
+			hal_cpu_relax();
+		uint64_t entries = __atomic_load_n(&v->entries, __ATOMIC_ACQUIRE);
+		spin_lock(&st.g.vm.mmu_lock);
+		vm_flush_ept(&st.g.vm);
+		spin_unlock(&st.g.vm.mmu_lock);
+		bool left = __atomic_load_n(&v->mode, __ATOMIC_ACQUIRE) != VCPU_IN_GUEST ||
+			    __atomic_load_n(&v->entries, __ATOMIC_ACQUIRE) != entries;
+		if (st.g.vm.stats.remote_kicks == kicks + 1 && left)
+			flushed++;
+	}
+	CHECK(flushed > 0, "no flush kicked the vCPU out of guest mode before returning");
+	printk("# smp_remote_flush_kicks: %u flushes kicked and waited for, %llu kicks, "
+	       "%llu flushes on entry\n", flushed,
+	       (unsigned long long)st.g.vm.stats.remote_kicks,
+	       (unsigned long long)v->local_flushes);
+	stop_vcpus();
+	guest_wait_vcpu(gv);
+	CHECK(gv->stop == STOP_EXIT && v->exit_code == 0, "vCPU: %s, code %#lx: %s",
+	      vcpu_stop_name(gv->stop), (unsigned long)v->exit_code, v->stop_reason);
+	/* Every request was honoured: one flush on entry per flush, at most. */
+	CHECK(v->local_flushes >= 1 && v->local_flushes <= (uint64_t)flushed + 21,
+	      "%llu flushes on entry", (unsigned long long)v->local_flushes);
+out:
 	guest_destroy(&st.g);
 }
