@@ -19,22 +19,6 @@
 #define MADT_X2APIC 9		/* 5.2.12.12 Processor Local x2APIC, 16 bytes */
 #define MADT_ENABLED (1u << 0)	/* 5.2.12.2, table 5.23: usable now */
 
-static uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
 /* The bytes of a checksummed structure add up to 0 (mod 256). */
 static uint8_t sum8(const uint8_t *p, size_t n)
 {
@@ -62,7 +46,7 @@ static int parse_rsdp(uint64_t pa, uint64_t *root, unsigned *esize, char *err, s
 	if (sum8(p, RSDP_V1_LEN))
 		FAIL(-EINVAL, "ACPI RSDP at %#llx: bad checksum over its first %u bytes", at,
 		     RSDP_V1_LEN);
-	*root = rd32(p + 16);
+	*root = get_unaligned32(p + 16);
 	*esize = 4;
 	/*
 	 * Revision 2 and later is the XSDP. Its Length field could claim more,
@@ -72,8 +56,8 @@ static int parse_rsdp(uint64_t pa, uint64_t *root, unsigned *esize, char *err, s
 		if (sum8(p, RSDP_V2_LEN))
 			FAIL(-EINVAL, "ACPI XSDP at %#llx: bad extended checksum over %u bytes",
 			     at, RSDP_V2_LEN);
-		if (rd64(p + 24)) {
-			*root = rd64(p + 24);
+		if (get_unaligned64(p + 24)) {
+			*root = get_unaligned64(p + 24);
 			*esize = 8;
 		}
 	}
@@ -90,7 +74,7 @@ static int map_sdt(uint64_t pa, const char *sig, const uint8_t **tp, uint32_t *l
 	if (!pa)
 		FAIL(-EINVAL, "ACPI %s: address 0", name);
 	const uint8_t *t = phys_to_virt(pa);
-	uint32_t len = rd32(t + 4);
+	uint32_t len = get_unaligned32(t + 4);
 
 	if (memcmp(t, sig, 4))
 		FAIL(-EINVAL, "ACPI %s at %#llx: signature \"%.4s\"", name, at, (const char *)t);
@@ -121,7 +105,7 @@ static int find_madt(uint64_t root_pa, unsigned esize, uint64_t *madt, char *err
 	unsigned n = (len - SDT_HDR_LEN) / esize;
 	for (unsigned i = 0; i < n; i++) {
 		const uint8_t *e = t + SDT_HDR_LEN + (size_t)i * esize;
-		uint64_t pa = esize == 8 ? rd64(e) : rd32(e);
+		uint64_t pa = esize == 8 ? get_unaligned64(e) : get_unaligned32(e);
 
 		/* Only the signature of the tables we pass over is read. */
 		if (pa && !memcmp(phys_to_virt(pa), "APIC", 4)) {
@@ -169,7 +153,7 @@ static int parse_madt(const uint8_t *t, uint32_t len, uint64_t pa, struct acpi_c
 	if (len < MADT_ENTRIES)
 		FAIL(-EINVAL, "MADT at %#llx: length %u, shorter than its %u-byte header", at, len,
 		     MADT_ENTRIES);
-	out->lapic_pa = rd32(t + 36);
+	out->lapic_pa = get_unaligned32(t + 36);
 	for (uint32_t off = MADT_ENTRIES; off < len; off += t[off + 1]) {
 		if (len - off < 2)
 			FAIL(-EINVAL, "MADT at %#llx: entry at offset %#x runs past the table end "
@@ -187,11 +171,11 @@ static int parse_madt(const uint8_t *t, uint32_t len, uint64_t pa, struct acpi_c
 			FAIL(-EINVAL, "MADT at %#llx: entry type %u at offset %#x has length %u, "
 				      "needs %u", at, type, off, elen, need[type]);
 		if (type == MADT_LAPIC)
-			add_cpu(out, e[3], e[2], false, rd32(e + 4));
+			add_cpu(out, e[3], e[2], false, get_unaligned32(e + 4));
 		else if (type == MADT_X2APIC)
-			add_cpu(out, rd32(e + 4), rd32(e + 12), true, rd32(e + 8));
+			add_cpu(out, get_unaligned32(e + 4), get_unaligned32(e + 12), true, get_unaligned32(e + 8));
 		else if (type == MADT_LAPIC_OVERRIDE)
-			out->lapic_pa = rd64(e + 4);
+			out->lapic_pa = get_unaligned64(e + 4);
 	}
 	return 0;
 }

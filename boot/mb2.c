@@ -24,22 +24,6 @@ struct mb2_mmap_entry {
 #define MB2_RSDP_V1_LEN 20
 #define MB2_RSDP_V2_LEN 36
 
-static uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
 /* Copies a NUL-terminated string that must end inside [s, s + max). */
 static int copy_string(char *dst, size_t dstlen, const uint8_t *s, size_t max)
 {
@@ -67,7 +51,7 @@ static int parse_mmap(struct boot_info *bi, const uint8_t *t, uint32_t size, siz
 {
 	if (size < MB2_MMAP_HDR)
 		FAIL("mmap tag at offset %#zx: size %u smaller than its header", off, size);
-	uint32_t esize = rd32(t + 8);
+	uint32_t esize = get_unaligned32(t + 8);
 	if (esize < sizeof(struct mb2_mmap_entry) || esize % 8)
 		FAIL("mmap tag at offset %#zx: entry size %u invalid (need >= 24, multiple of 8)",
 		     off, esize);
@@ -81,9 +65,9 @@ static int parse_mmap(struct boot_info *bi, const uint8_t *t, uint32_t size, siz
 		const uint8_t *e = t + MB2_MMAP_HDR + (size_t)i * esize;
 		struct mem_region *r = &bi->regions[bi->nregions++];
 
-		r->base = rd64(e);
-		r->len = rd64(e + 8);
-		r->type = rd32(e + 16);
+		r->base = get_unaligned64(e);
+		r->len = get_unaligned64(e + 8);
+		r->type = get_unaligned32(e + 16);
 		if (r->base + r->len < r->base)
 			FAIL("mmap entry %u: base %#llx + length %#llx wraps", i,
 			     (unsigned long long)r->base, (unsigned long long)r->len);
@@ -138,8 +122,8 @@ static int parse_tag(struct boot_info *bi, struct parse_state *st, const uint8_t
 			FAIL("module tag at offset %#zx: more than %d modules", off,
 			     BI_MAX_MODULES);
 		struct boot_module *m = &bi->modules[bi->nmodules];
-		m->start = rd32(t + 8);
-		m->end = rd32(t + 12);
+		m->start = get_unaligned32(t + 8);
+		m->end = get_unaligned32(t + 12);
 		if (m->end < m->start)
 			FAIL("module tag at offset %#zx: end %#llx below start %#llx", off,
 			     (unsigned long long)m->end, (unsigned long long)m->start);
@@ -193,7 +177,7 @@ int mb2_parse(const void *mbi, uint64_t mbi_pa, size_t avail, struct boot_info *
 	if (mbi_pa & 7)
 		FAIL("boot information at %#llx is not 8-byte aligned", (unsigned long long)mbi_pa);
 
-	uint32_t total = rd32(base);
+	uint32_t total = get_unaligned32(base);
 	if (total < 16)
 		FAIL("boot information: total_size %u is too small (need the header and an end tag)",
 		     total);
@@ -209,7 +193,7 @@ int mb2_parse(const void *mbi, uint64_t mbi_pa, size_t avail, struct boot_info *
 			FAIL("tag at offset %#zx: header runs past end of info (total_size %u)", off,
 			     total);
 		const uint8_t *t = base + off;
-		uint32_t type = rd32(t), size = rd32(t + 4);
+		uint32_t type = get_unaligned32(t), size = get_unaligned32(t + 4);
 
 		if (size < 8)
 			FAIL("tag %u at offset %#zx: size %u is smaller than a tag header", type, off,

@@ -9,25 +9,30 @@
 #define VM_HVA_WINDOW (4ULL << 40)
 #define VM_HVA_WINDOWS 16
 
-static int next_vm_id;
+static unsigned next_vm_id;   /* atomic: VMs may be created on any CPU */
 struct vm *vm_registry[VM_REGISTRY_MAX];
+static struct spinlock registry_lock = { .dep = { LOCK_RANK_REGISTRY, "vm registry" } };
 void (*vm_destroy_hook)(struct vm *vm);
 
 static void registry_add(struct vm *vm)
 {
+	spin_lock(&registry_lock);
 	for (int i = 0; i < VM_REGISTRY_MAX; i++) {
 		if (!vm_registry[i]) {
 			vm_registry[i] = vm;
-			return;
+			break;
 		}
 	}
+	spin_unlock(&registry_lock);
 }
 
 static void registry_del(struct vm *vm)
 {
+	spin_lock(&registry_lock);
 	for (int i = 0; i < VM_REGISTRY_MAX; i++)
 		if (vm_registry[i] == vm)
 			vm_registry[i] = NULL;
+	spin_unlock(&registry_lock);
 }
 
 int vm_create(struct vm *vm, const char *name, const struct mmu_caps *caps, char *err,
@@ -37,7 +42,7 @@ int vm_create(struct vm *vm, const char *name, const struct mmu_caps *caps, char
 			  ((1u << PT_LEVEL_4K) | (1u << PT_LEVEL_2M) | (1u << PT_LEVEL_1G));
 
 	memset(vm, 0, sizeof(*vm));
-	vm->id = next_vm_id++ % VM_HVA_WINDOWS;
+	vm->id = (int)(__atomic_fetch_add(&next_vm_id, 1, __ATOMIC_RELAXED) % VM_HVA_WINDOWS);
 	vm->name = name;
 	for (int l = PT_LEVEL_4K; l <= PT_LEVEL_1G; l++)
 		if (levels & (1u << l))

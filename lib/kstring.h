@@ -6,6 +6,7 @@
 #define MINIHV_KSTRING_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 void *memset(void *s, int c, size_t n);
 void *memcpy(void *dst, const void *src, size_t n);
@@ -19,5 +20,22 @@ char *strstr(const char *haystack, const char *needle);
 
 /* Always the project's own (both builds): copy with truncation, always NUL-terminated. */
 size_t kstrlcpy(char *dst, const char *src, size_t size);
+
+/* A field of a firmware table or boot record, at any alignment (x86: little-endian). */
+static inline uint32_t get_unaligned32(const void *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline uint64_t get_unaligned64(const void *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
 
 #endif
