@@ -93,6 +93,13 @@ static bool op_unmap(unsigned k)
 {
 	uint64_t hva = page_hva(k), pa = hva_pa(hva); /* ours: no other host op moves it */
 
+	/*
+	 * Not mapped: a vCPU's fault-in (no host op, so not kept out by the
+	 * page lock) may map it any moment, and the frame unmapped would then
+	 * be one this thread does not know. Only a mapped page stays put.
+	 */
+	if (pa == ~0ULL)
+		return false;
 	INC(pages[k].unmap_begun);
 	long n = mm_unmap(&mm, hva, PAGE_SIZE);
 	INC(pages[k].unmap_done);
