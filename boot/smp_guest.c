@@ -40,7 +40,7 @@ static void run_here(void *arg)
 		if (gv->stop != STOP_MEMORY_FAULT || ++gv->resumes > MEMORY_FAULT_RESUMES)
 			break;
 		for (int i = 0; i < 1000; i++)
-			__builtin_ia32_pause();
+			hal_cpu_relax();
 		vcpu_resume(v);
 	}
 	if (gv->stop != STOP_EXIT || v->exit_code)
@@ -55,7 +55,6 @@ int guest_start_vcpu(struct guest *g, struct guest_vcpu *gv, unsigned index, uns
 		     unsigned cpu, uint64_t cmd, uint64_t arg, uint64_t arg2, char *err,
 		     size_t errlen)
 {
-	memset(gv, 0, sizeof(*gv));
 	*gv = (struct guest_vcpu){ .g = g, .index = index, .count = count, .cpu = cpu,
 				   .cmd = cmd, .arg = arg, .arg2 = arg2 };
 	if (index >= VM_MAX_VCPUS || index >= count) {
@@ -74,9 +73,7 @@ int guest_start_vcpu(struct guest *g, struct guest_vcpu *gv, unsigned index, uns
 
 void guest_wait_vcpu(struct guest_vcpu *gv)
 {
-	while (!__atomic_load_n(&gv->done, __ATOMIC_ACQUIRE)) {
-		smp_poll_calls();
-		__builtin_ia32_pause();
-	}
+	while (!__atomic_load_n(&gv->done, __ATOMIC_ACQUIRE))
+		hal_cpu_relax();
 	smp_work_wait(gv->cpu);
 }

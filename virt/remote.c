@@ -60,9 +60,7 @@ void vcpu_flush_vm(struct vm *vm)
 		vm_stat_inc(vm, remote_kicks);
 		/* Left guest mode, or left and came back: either way it saw the request. */
 		while (__atomic_load_n(&v->mode, __ATOMIC_ACQUIRE) == VCPU_IN_GUEST &&
-		       __atomic_load_n(&v->entries, __ATOMIC_ACQUIRE) == entries) {
-			smp_poll_calls();
-			__builtin_ia32_pause();
-		}
+		       __atomic_load_n(&v->entries, __ATOMIC_ACQUIRE) == entries)
+			hal_cpu_relax();
 	}
 }
