@@ -96,10 +96,15 @@ run_host() {
 		rc=$?
 		tally "host/$(basename "$t" | sed 's/^test_//')" "$log" "$rc" 0 1 "$(elapsed "$start")"
 	done
-	# The same SMP test under ThreadSanitizer (Makefile's host-tsan): a
-	# reported race exits 66 and fails the run like any other crash.
-	for t in "$BUILD"/host-tsan/test_*; do
-		[ -x "$t" ] || continue
+	# The SMP tests under ThreadSanitizer (Makefile's host-tsan): a
+	# reported race exits 66 and fails the run like any other crash; a
+	# binary that was not built fails too, rather than being left out.
+	for t in "$BUILD"/host-tsan/test_smp "$BUILD"/host-tsan/test_remote; do
+		if [ ! -x "$t" ]; then
+			echo "tsan/$(basename "$t" | sed 's/^test_//'): not built ($t)"
+			F=$((F + 1))
+			continue
+		fi
 		log=$LOGS/host-tsan-$(basename "$t").log
 		start=$(now)
 		TSAN_OPTIONS="halt_on_error=1 exitcode=66 ${TSAN_OPTIONS:-}" \
