@@ -107,7 +107,7 @@ static long must_count(struct vm *vm, uint64_t hva, uint64_t size, bool accessed
 
 static uint64_t gpa_hva(struct vm *vm, uint64_t gpa)
 {
-	return memslot_gfn_to_hva(memslot_find(&vm->slots, gpa >> PAGE_SHIFT), gpa >> PAGE_SHIFT);
+	return memslots_page_hva(&vm->slots, gpa);
 }
 
 /* A 4 KiB page of the 2 MiB block an event falls in, as the host and EPT map it. */

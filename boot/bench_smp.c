@@ -29,9 +29,7 @@ static struct guest_vcpu bs_vcpus[BS_MAX_VCPUS];
 
 static uint64_t bs_hva(uint64_t gpa)
 {
-	struct vm *vm = &bs_guest.vm;
-
-	return memslot_gfn_to_hva(memslot_find(&vm->slots, gpa >> PAGE_SHIFT), gpa >> PAGE_SHIFT);
+	return memslots_page_hva(&bs_guest.vm.slots, gpa);
 }
 
 enum bs_op { BS_MIGRATE, BS_PROTECT_RO, BS_PROTECT_RW, BS_NUMA, BS_PROTECT_COLD, BS_AGE,
@@ -140,13 +138,10 @@ static void bs_flush_cost(unsigned n)
 
 void bench_smp(void)
 {
-	unsigned n = 0, cpus[BS_MAX_VCPUS];
+	unsigned cpus[BS_MAX_VCPUS], n = smp_other_cpus(cpus, BS_MAX_VCPUS);
 	uint64_t kicks0[NR_CPUS], ipis0 = smp_ipis_sent(cpu_id());
 	char err[200];
 
-	for (unsigned c = 1; c < NR_CPUS && n < BS_MAX_VCPUS; c++)
-		if (cpu_online_mask & (1ULL << c))
-			cpus[n++] = c;
 	if (!n) {
 		printk("bench: smp: one CPU online, no figures\n");
 		return;

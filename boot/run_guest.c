@@ -28,7 +28,7 @@ int run_guest_module(const struct boot_module *m)
 
 	printk("minihv: running guest module (%zu bytes) with %llu MiB of RAM\n", len,
 	       (unsigned long long)kopts.guest_mem >> 20);
-	unsigned n = kopts.guest_vcpus, started = 1;
+	unsigned n = kopts.guest_vcpus, started = 1, cpus[VM_MAX_VCPUS - 1];
 
 	if (n > nr_cpus_online) {
 		printk("minihv: cannot run the guest: guest_vcpus=%u, but %u CPU%s online "
@@ -47,15 +47,14 @@ int run_guest_module(const struct boot_module *m)
 		return r;
 	}
 	g->vcpu.regs.r9 = n; /* vCPU 0 of n */
-	for (unsigned c = 1; c < NR_CPUS && started < n; c++) {
-		if (!(cpu_online_mask & (1ULL << c)))
-			continue;
-		if (guest_start_vcpu(g, &module_vcpus[started - 1], started, n, c, 0, 0, 0, err,
-				     sizeof(err))) {
+	/* n <= nr_cpus_online (checked above): a CPU for every other vCPU. */
+	smp_other_cpus(cpus, n - 1);
+	for (; started < n; started++) {
+		if (guest_start_vcpu(g, &module_vcpus[started - 1], started, n, cpus[started - 1], 0,
+				     0, 0, err, sizeof(err))) {
 			printk("minihv: vCPU %u not started: %s\n", started, err);
 			break;
 		}
-		started++;
 	}
 	/*
 	 * Nothing acts on a module guest's memory while it is paused, so

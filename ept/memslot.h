@@ -42,6 +42,12 @@ static inline uint64_t memslot_gfn_to_hva(const struct memslot *s, uint64_t gfn)
 	return s->hva + ((gfn - s->base_gfn) << 12);
 }
 
+/* The hva of the page holding @gpa; a slot of @ms must cover it (the caller made it so). */
+static inline uint64_t memslots_page_hva(struct memslots *ms, uint64_t gpa)
+{
+	return memslot_gfn_to_hva(memslot_find(ms, gpa >> 12), gpa >> 12);
+}
+
 /*
  * Largest level (1 = 4K, 2 = 2M, 3 = 1G, at most @max_level) at which @gfn
  * can be mapped by one leaf: the aligned block around gfn lies inside the

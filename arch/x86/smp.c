@@ -78,8 +78,7 @@ static void send_call(unsigned cpu, smp_call_fn fn, void *arg)
 		if (__atomic_compare_exchange_n(&s->state, &free, CALL_CLAIMED, false,
 						__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 			break;
-		smp_poll_calls(); /* that CPU may be waiting on us */
-		__builtin_ia32_pause();
+		hal_cpu_relax(); /* runs our calls: that CPU may be waiting on us */
 	}
 	s->fn = fn;
 	s->arg = arg;
@@ -107,10 +106,8 @@ void smp_call_many(uint64_t mask, smp_call_fn fn, void *arg, bool wait)
 			continue;
 		while (__atomic_load_n(&call_slots[c].state, __ATOMIC_ACQUIRE) != CALL_FREE &&
 		       __atomic_load_n(&call_slots[c].fn, __ATOMIC_RELAXED) == fn &&
-		       __atomic_load_n(&call_slots[c].arg, __ATOMIC_RELAXED) == arg) {
-			smp_poll_calls();
-			__builtin_ia32_pause();
-		}
+		       __atomic_load_n(&call_slots[c].arg, __ATOMIC_RELAXED) == arg)
+			hal_cpu_relax();
 	}
 }
 
@@ -137,10 +134,8 @@ int smp_run_on(unsigned cpu, smp_call_fn fn, void *arg)
 
 void smp_work_wait(unsigned cpu)
 {
-	while (cpu < NR_CPUS && __atomic_load_n(&work_slots[cpu].state, __ATOMIC_ACQUIRE) != WORK_FREE) {
-		smp_poll_calls();
-		__builtin_ia32_pause();
-	}
+	while (cpu < NR_CPUS && __atomic_load_n(&work_slots[cpu].state, __ATOMIC_ACQUIRE) != WORK_FREE)
+		hal_cpu_relax();
 }
 
 static void run_work(void)
@@ -166,6 +161,16 @@ void hal_cpu_relax(void)
 {
 	__builtin_ia32_pause();
 	smp_poll_calls();
+}
+
+unsigned smp_other_cpus(unsigned *cpus, unsigned max)
+{
+	unsigned n = 0;
+
+	for (unsigned c = 0; c < NR_CPUS && n < max; c++)
+		if (c != cpu_id() && (cpu_online_mask & (1ULL << c)))
+			cpus[n++] = c;
+	return n;
 }
 
 uint64_t smp_ipis_sent(unsigned cpu)

@@ -45,6 +45,8 @@ int smp_run_on(unsigned cpu, smp_call_fn fn, void *arg);
 void smp_work_wait(unsigned cpu);
 /* Make @cpu leave guest mode (an IPI it takes as a VM exit); no wait. */
 void smp_kick(unsigned cpu);
+/* Up to @max online CPUs other than this one, lowest first, into @cpus; how many. */
+unsigned smp_other_cpus(unsigned *cpus, unsigned max);
 /* IPIs CPU @cpu sent (per-CPU counters; the bench sums them). */
 uint64_t smp_ipis_sent(unsigned cpu);
 /* Kicks sent to CPU @cpu, by anyone. */

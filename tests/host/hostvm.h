@@ -170,7 +170,7 @@ static inline void dvm(int level)
 
 static inline uint64_t gpa_hva(uint64_t gpa)
 {
-	return memslot_gfn_to_hva(memslot_find(&vm.slots, gpa >> PAGE_SHIFT), gpa >> PAGE_SHIFT);
+	return memslots_page_hva(&vm.slots, gpa);
 }
 
 static inline int fault(uint64_t gpa, bool write)

@@ -43,7 +43,7 @@ static inline bool dvm_create(struct vm *vm, uint64_t size, int level)
 
 static inline uint64_t dvm_hva(struct vm *vm, uint64_t gpa)
 {
-	return memslot_gfn_to_hva(memslot_find(&vm->slots, gpa >> 12), gpa >> 12);
+	return memslots_page_hva(&vm->slots, gpa);
 }
 
 /* Fault @gpa in as the EPT-violation exit would; returns the result. */

@@ -70,9 +70,7 @@ static uint64_t rnd(void)
 
 static uint64_t hva_of(uint64_t gpa)
 {
-	struct vm *vm = &st.g.vm;
-
-	return memslot_gfn_to_hva(memslot_find(&vm->slots, gpa >> PAGE_SHIFT), gpa >> PAGE_SHIFT);
+	return memslots_page_hva(&st.g.vm.slots, gpa);
 }
 
 static bool coherent(void)
@@ -184,12 +182,9 @@ static bool all_done(unsigned n)
 
 KTEST(smp_guest_stress)
 {
-	unsigned n = 0, ops = 0, cpus[STRESS_MAX_VCPUS];
+	unsigned ops = 0, cpus[STRESS_MAX_VCPUS], n = smp_other_cpus(cpus, STRESS_MAX_VCPUS);
 	char err[200];
 
-	for (unsigned c = 1; c < NR_CPUS && n < STRESS_MAX_VCPUS; c++)
-		if (cpu_online_mask & (1ULL << c))
-			cpus[n++] = c;
 	if (!n) {
 		ktest_skip("one CPU online: no vCPU can run beside the host's changes");
 		return;
@@ -271,12 +266,9 @@ out:
 KTEST(smp_remote_flush_kicks)
 {
 	char err[200];
-	unsigned cpu = 0;
+	unsigned cpu;
 
-	for (unsigned c = 1; c < NR_CPUS && !cpu; c++)
-		if (cpu_online_mask & (1ULL << c))
-			cpu = c;
-	if (!cpu) {
+	if (!smp_other_cpus(&cpu, 1)) {
 		ktest_skip("one CPU online: no vCPU runs elsewhere");
 		return;
 	}
