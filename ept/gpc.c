@@ -34,10 +34,22 @@ void gpc_init(struct gpc *gpc, struct vm *vm)
 	spin_lock_init(&gpc->refresh_lock, LOCK_RANK_GPC_REFRESH, "gpc->refresh_lock");
 }
 
+/*
+ * The memslot a cache at @gfn writes through (mmu_lock held): 0 with *@out,
+ * -EFAULT where no slot is, -EACCES for a read-only one (the hypervisor
+ * writes through the cache).
+ */
+static int cache_slot(struct vm *vm, uint64_t gfn, struct memslot **out)
+{
+	lockdep_assert_held(&vm->mmu_lock);
+	*out = memslot_find(&vm->slots, gfn);
+	return !*out ? -EFAULT : ((*out)->flags & MEMSLOT_READONLY) ? -EACCES : 0;
+}
+
 int gpc_activate(struct gpc *gpc, uint64_t gpa, uint64_t len)
 {
 	struct vm *vm = gpc->vm;
-	int r = 0;
+	struct memslot *s;
 
 	/* Validate before touching anything: a refusal changes nothing. */
 	if (gpa == INVALID_GPA || !fits_in_page(gpa, len))
@@ -54,11 +66,7 @@ int gpc_activate(struct gpc *gpc, uint64_t gpa, uint64_t len)
 	 * gpc_invalidate_start().
 	 */
 	spin_lock(&vm->mmu_lock);
-	struct memslot *s = memslot_find(&vm->slots, gpa >> PAGE_SHIFT);
-	if (!s)
-		r = -EFAULT;
-	else if (s->flags & MEMSLOT_READONLY)
-		r = -EACCES; /* the hypervisor writes through the cache */
+	int r = cache_slot(vm, gpa >> PAGE_SHIFT, &s);
 	if (!r) {
 		write_lock(&gpc->lock);
 		if (!gpc->active) {
@@ -132,9 +140,9 @@ static void gpc_snapshot(struct gpc *gpc, struct gpc_snap *sn)
 	sn->own = sn->busy && vm_in_invalidation_here(vm);
 	sn->err = 0;
 	if (gpc->generation != vm->slots.generation) {
-		struct memslot *s = memslot_find(&vm->slots, gfn);
+		struct memslot *s;
 
-		sn->err = !s ? -EFAULT : (s->flags & MEMSLOT_READONLY) ? -EACCES : 0;
+		sn->err = cache_slot(vm, gfn, &s);
 		if (!sn->err) {
 			gpc->uhva = memslot_gfn_to_hva(s, gfn);
 			gpc->generation = vm->slots.generation;

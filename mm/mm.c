@@ -49,12 +49,6 @@ int mm_lookup(const struct mm *mm, uint64_t va, struct pt_walk *w)
 }
 
 /*
- * Every change of the tables holds mm->lock: two changes of disjoint
- * claims still share table pages (a fault-in allocating a page table that
- * an unmap next to it is freeing as empty), and pt.c's walker assumes one
- * writer per table.
- */
-/*
  * The shootdown after a change, then the table pages the change (or any
  * before it) freed: only those deferred before the shootdown began, since
  * a walker may have entered a page deferred later after the shootdown

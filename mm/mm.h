@@ -69,6 +69,10 @@ struct mm {
 	 * Changes in flight (between change_begin and the end() of mm.c) and
 	 * the union of their ranges: no other change nor a fault-in may touch
 	 * them. Under @lock, which is never held across a notifier call.
+	 * @lock is also held by every write to the tables: two changes of
+	 * disjoint claims still share table pages (a fault-in allocating a
+	 * page table that an unmap next to it frees as empty), and pt.c's
+	 * walker assumes one writer per table.
 	 */
 	struct spinlock lock;
 	long changing;
