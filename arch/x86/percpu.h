@@ -16,9 +16,7 @@ struct cpu_local {
 	uint32_t apic_id;
 	uint64_t timer_ticks;    /* %gs:16: local APIC timer interrupts (lapic_isr.S) */
 	bool online;
-	uint64_t ipis_received;  /* per-CPU counters: no lock, summed by readers */
-	uint64_t tlb_flushes;    /* host TLB flushes this CPU did for a shootdown */
-	void *backend;           /* the vCPU backend's per-CPU state (vmx/, svm/) */
+	uint64_t tlb_flushes;    /* host TLB flushes this CPU did for a shootdown (no lock) */
 };
 
 #define CPU_LOCAL_TIMER_TICKS 16 /* for arch/x86/lapic_isr.S */

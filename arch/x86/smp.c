@@ -63,7 +63,6 @@ void smp_poll_calls(void)
 void smp_ipi_interrupt(void);
 void smp_ipi_interrupt(void)
 {
-	this_cpu_local()->ipis_received++;
 	lapic_eoi();
 	smp_poll_calls();
 }
