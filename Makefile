@@ -44,7 +44,8 @@ KOBJ := $(patsubst %.c,$(BUILD)/k/%.o,$(KSRC)) $(patsubst %.asm,$(BUILD)/k/%.o,$
 # Pure modules: compiled for the kernel above and for the host unit tests below.
 PURE := lib/lockdep.c lib/printf.c lib/printk.c lib/strutil.c lib/cmdline.c boot/mb2.c boot/acpi.c mm/frame.c mm/pt.c mm/x86pt.c \
 	mm/memmap.c mm/mm.c lib/ktest_select.c ept/ept_fmt.c ept/npt_fmt.c ept/memslot.c ept/inval.c ept/mmu.c ept/fault.c ept/notify.c \
-	ept/vm_memslot.c ept/check.c ept/gpc.c virt/remote.c
+	ept/vm_memslot.c ept/check.c ept/gpc.c ept/unsync.c virt/remote.c virt/insn.c \
+	ept/shadow.c ept/shadow_mem.c ept/shadow_walk.c ept/shadow_notify.c
 HCFLAGS := -std=gnu11 -O1 -g $(WARN) -Wno-missing-prototypes $(INCS) \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -MMD -MP
 HOST_TESTS := $(patsubst tests/host/%.c,$(BUILD)/host/%,$(wildcard tests/host/test_*.c))
@@ -73,7 +74,8 @@ $(BUILD)/guest/%.elf: $(BUILD)/guest/%.o $(BUILD)/guest/start.o guest/guest.ld
 	$(Q)$(LD) -nostdlib -z noexecstack --no-warn-rwx-segments -T guest/guest.ld -o $@ $(filter %.o,$^)
 # The self-test guest's ABI checks; testguest_sse.c is ordinary C built with SSE,
 # as a user's guest may be (the entry state enables SSE: guest/ABI.md).
-$(BUILD)/guest/testguest.elf: $(BUILD)/guest/testguest_abi.o $(BUILD)/guest/testguest_sse.o
+$(BUILD)/guest/testguest.elf: $(BUILD)/guest/testguest_abi.o $(BUILD)/guest/testguest_sse.o \
+	$(BUILD)/guest/testguest_shadow.o
 $(BUILD)/guest/testguest_sse.o: GCFLAGS := $(filter-out -mgeneral-regs-only,$(GCFLAGS)) -msse2
 $(BUILD)/guest/%.bin: $(BUILD)/guest/%.elf
 	$(Q)objcopy -O binary $< $@

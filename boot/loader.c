@@ -4,6 +4,8 @@
 #include "mm/mm.h"
 #include "lib/lib.h"
 
+bool hv_mmu_shadow;
+
 int hv_backend(const struct vcpu_backend **be, struct mmu_caps *mc, char *err, size_t errlen)
 {
 	char why_vmx[200], why_svm[200];
@@ -11,7 +13,7 @@ int hv_backend(const struct vcpu_backend **be, struct mmu_caps *mc, char *err, s
 
 	if (!r) {
 		*be = &vmx_backend;
-		return vmx_mmu_caps(&this_cpu.caps, mc, err, errlen);
+		return vmx_mmu_caps(&this_cpu.caps, hv_mmu_shadow, mc, err, errlen);
 	}
 	if (r != -ENODEV) { /* VMX is there but unusable: that is the reason */
 		ksnprintf(err, errlen, "%s", why_vmx);
@@ -25,7 +27,7 @@ int hv_backend(const struct vcpu_backend **be, struct mmu_caps *mc, char *err, s
 	if (r)
 		return r;
 	*be = &svm_backend;
-	return svm_mmu_caps(&svm_this_cpu.caps, mc, err, errlen);
+	return svm_mmu_caps(&svm_this_cpu.caps, hv_mmu_shadow, mc, err, errlen);
 }
 
 /* Identity-map [0, 4 GiB) for the guest with 2 MiB pages. */

@@ -23,6 +23,12 @@
  * reason ("no VMX: ...; no SVM: ..." where it has neither).
  */
 int hv_backend(const struct vcpu_backend **be, struct mmu_caps *mc, char *err, size_t errlen);
+/*
+ * mmu=shadow on the command line: every VM uses shadow paging even where
+ * the CPU has EPT/NPT (ept/shadow.c), so each suite runs both ways. Tests
+ * may set it around one guest.
+ */
+extern bool hv_mmu_shadow;
 
 struct guest {
 	struct vm vm;

@@ -1,5 +1,6 @@
 #include "boot/options.h"
 #include "boot/bootinfo.h"
+#include "boot/loader.h"
 #include "vmx/vmx.h"
 #include "ept/vm.h"
 #include "lib/lib.h"
@@ -14,6 +15,7 @@ static const struct opt_def option_defs[] = {
 	{ "bench", OPT_FLAG, "bench" },
 	{ "dump", OPT_STRING, "dump=pt|ept|inval|gpc|vcpu|all[,...]" },
 	{ "on_panic", OPT_STRING, "on_panic=exit|halt" },
+	{ "mmu", OPT_STRING, "mmu=auto|shadow" },
 };
 
 static const struct {
@@ -82,6 +84,16 @@ static int set_option(void *ctx, const struct opt_def *def, const char *val, siz
 		o->bench = true;
 	} else if (!strcmp(def->key, "dump")) {
 		return parse_dump(o, val, len, err, errlen);
+	} else if (!strcmp(def->key, "mmu")) {
+		/* auto: EPT or NPT where the CPU has it, else shadow paging. */
+		if (len == 6 && !strncmp(val, "shadow", 6)) {
+			hv_mmu_shadow = true;
+		} else if (len == 4 && !strncmp(val, "auto", 4)) {
+			hv_mmu_shadow = false;
+		} else {
+			ksnprintf(err, errlen, "'%.*s': expected auto or shadow", (int)len, val);
+			return 1;
+		}
 	} else if (!strcmp(def->key, "on_panic")) {
 		if (len == 4 && !strncmp(val, "halt", 4)) {
 			panic_halt = true;

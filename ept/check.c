@@ -86,6 +86,8 @@ long ept_check_coherent(struct vm *vm, char *why, size_t len)
 
 	if (len)
 		why[0] = '\0';
+	if (vm->shadow)
+		return shadow_check_coherent(vm, why, len);
 	pt_for_each_leaf(&vm->ept, 0, 1ULL << PT_VA_BITS, check_leaf, &c);
 	return c.bad;
 }

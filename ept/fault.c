@@ -6,20 +6,9 @@
  * kernel runs it against host_mm, the host unit tests against an arena mm.
  */
 #include "ept/ept_fmt.h"
+#include "ept/fault.h"
 #include "ept/vm.h"
 #include "lib/lib.h"
-
-/*
- * What resolve() found, consumed by install() only under mmu_lock (seed
- * ../shared/seeds/003_c1c4202c3c43e2ca.txt).
- */
-struct fault {
-	uint64_t gpa, gfn, seq;
-	bool write;
-	unsigned prot;      /* for the leaf: R|X, W where slot and host allow it */
-	int level;          /* min(host level, memslot alignment, EPT capability) */
-	uint64_t page_pa;   /* the host frame of the faulting page */
-};
 
 static void fault_step(struct vm *vm, enum fault_step step)
 {
@@ -53,7 +42,11 @@ static int resolve(struct vm *vm, struct fault *f, char *why, size_t len)
 	f->seq = mmu_invalidate_seq_snapshot(&vm->inval);
 	vm_stat_inc(vm, ept_violations);
 	fault_step(vm, FAULT_STEP_SNAPSHOT);
+	return mmu_resolve(vm, f, why, len);
+}
 
+int mmu_resolve(struct vm *vm, struct fault *f, char *why, size_t len)
+{
 	/*
 	 * A copy, taken under mmu_lock, which memslot changes hold: another
 	 * CPU may change the slot array at any time (a removed slot's place is

@@ -22,6 +22,8 @@ void vm_flush_ept(struct vm *vm)
 	vm_stat_inc(vm, invept);
 	/* Only now may EPT table pages dropped since the last flush be reused. */
 	pt_free_deferred(&vm->ept);
+	if (vm->shadow)
+		shadow_free_zapped(vm); /* ... and shadow pages */
 }
 
 bool vm_in_invalidation_here(struct vm *vm)

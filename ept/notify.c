@@ -101,9 +101,11 @@ long vm_invalidate_gfns(struct vm *vm, const struct memslot *s, uint64_t gs, uin
 	mmu_invalidate_range_add(&vm->inval, gs, ge);
 	/* Precise: a change that takes nothing from the guest zaps nothing. */
 	if (r->event == MMU_EV_PROTECT_NUMA)
-		return zap_numa(vm, s, gs, ge);
+		return vm->shadow ? shadow_zap_numa(vm, s, gs, ge) : zap_numa(vm, s, gs, ge);
 	if (r->event == MMU_EV_PROTECT && keep == PT_PROT_RWX)
 		return 0;
+	if (vm->shadow)
+		return shadow_zap_gfns(vm, gs, ge, keep);
 	return pt_zap(&vm->ept, gs << PAGE_SHIFT, (ge - gs) << PAGE_SHIFT, keep);
 }
 
@@ -196,6 +198,12 @@ static long young_slot(struct vm *vm, const struct memslot *s, uint64_t gs, uint
 		       void *ctx)
 {
 	(void)s;
+	if (vm->shadow) {
+		struct young_ctx *y = ctx;
+
+		y->young |= shadow_young(vm, gs, ge, y->clear);
+		return 0;
+	}
 	pt_for_each_leaf(&vm->ept, gs << PAGE_SHIFT, (ge - gs) << PAGE_SHIFT, young_one, ctx);
 	return 0;
 }

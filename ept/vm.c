@@ -55,6 +55,9 @@ int vm_create(struct vm *vm, const char *name, const struct mmu_caps *caps, char
 	}
 	vm->hva_next = HOST_DYN_BASE + (uint64_t)vm->id * VM_HVA_WINDOW;
 	vm->flush = caps->flush;
+	vm->shadow = caps->shadow;
+	if (vm->shadow)
+		shadow_mmu_init(vm);
 	vm_mmu_attach(vm, &host_mm);
 	registry_add(vm);
 	return 0;
@@ -102,6 +105,14 @@ void vm_destroy(struct vm *vm)
 		pt_zap(&vm->ept, 0, 1ULL << PT_VA_BITS, 0);
 		vm_flush_ept(vm);
 		pt_destroy(&vm->ept);
+	}
+	if (vm->shadow) {
+		/* Every shadow leaf forgotten before the backing goes (its vCPUs are gone). */
+		spin_lock(&vm->mmu_lock);
+		shadow_zap_gfns(vm, 0, ~0ULL, 0);
+		spin_unlock(&vm->mmu_lock);
+		vm_flush_ept(vm);
+		shadow_mmu_destroy(vm);
 	}
 	/* All RAM ever added, including slots removed since. */
 	for (unsigned i = 0; i < vm->nram; i++)

@@ -8,6 +8,7 @@
 
 #include "ept/inval.h"
 #include "ept/memslot.h"
+#include "ept/shadow.h"
 #include "mm/mm.h"
 #include "lib/lib.h"
 
@@ -31,6 +32,19 @@ struct vm_stats {
 	uint64_t numa_faults;               /* NUMA hint faults taken for the guest */
 	uint64_t invept;
 	uint64_t remote_kicks;              /* IPIs sent to vCPUs in guest mode by flushes */
+	/* Shadow paging (ept/shadow*.c); all 0 with EPT/NPT. */
+	uint64_t shadow_faults;        /* guest #PFs minihv intercepted */
+	uint64_t shadow_reflected;     /* ... of which the guest's own, given back to it */
+	uint64_t shadow_pages_created; /* shadow pages allocated */
+	uint64_t shadow_pages_zapped;  /* shadow pages dropped (guest writes, teardown) */
+	uint64_t shadow_wp_faults;     /* writes to a write-protected guest table */
+	uint64_t shadow_unsynced;      /* ... that left a level-1 table unsync instead */
+	uint64_t shadow_emulated;      /* ... that minihv emulated (upper levels, unsync off) */
+	uint64_t shadow_sync_walks;    /* unsync walks (CR3 loads, INVLPGs) */
+	uint64_t shadow_synced;        /* unsync pages those walks synced */
+	uint64_t shadow_sync_changed;  /* guest entries a sync found changed: each one a
+					* write-protect fault that unsync avoided */
+	uint64_t shadow_root_loads;    /* CR3 loads (a root looked up or built) */
 };
 
 /* Points in the fault path where a test can run an invalidation (race harness). */
@@ -85,6 +99,9 @@ struct vm {
 	unsigned nr_vcpus;
 	/* Remote flush requests (virt/remote.c): a vCPU flushes when it sees a new one. */
 	uint64_t tlb_gen;
+	/* Shadow paging instead of EPT/NPT (ept/shadow.h); @ept stays empty then. */
+	bool shadow;
+	struct shadow_mmu smmu;
 };
 
 /* Live VMs, for the debug helpers (gdb's hv-* commands, dump=). */
@@ -103,6 +120,7 @@ struct mmu_caps {
 	unsigned leaf_levels;         /* bit L: leaves of level L (4 KiB always) */
 	bool ad;                      /* leaves have accessed/dirty bits */
 	void (*flush)(struct vm *vm); /* make every CPU forget the VM's translations */
+	bool shadow;                  /* no EPT/NPT (or mmu=shadow): shadow paging */
 };
 
 /* 0 or -errno with a message in @err. */

@@ -6,6 +6,7 @@
 #include "guest/guest.h"
 #include "guest/testguest.h"
 #include "guest/testguest_abi.h"
+#include "guest/testguest_shadow.h"
 
 static long do_cpuid(void)
 {
@@ -244,6 +245,8 @@ long guest_main(uint64_t ram, uint64_t cmd, uint64_t arg, uint64_t arg2, uint64_
 		return tg_page_fault(arg);
 	case TG_EXCEPTIONS:
 		return tg_exceptions();
+	case TG_SHADOW_PT:
+		return tg_shadow_pt(arg, arg2);
 	default:
 		return 99;
 	}

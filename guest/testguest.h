@@ -31,6 +31,13 @@
 #define TG_PAGE_FAULT 30   /* RDX = address: read it, no IDT: #PF ends in a triple fault */
 #define TG_EXCEPTIONS 31   /* own GDT and IDT: yields the IDT's address, then checks that
 			    * #UD, #PF, #GP, #BP and a #DF reach its handlers as on hardware */
+/*
+ * Own 4-level page tables in RDX's 1 MiB of scratch RAM, changed as an OS
+ * does (remap, unmap, read-only, new page table, new PML4 entry, a batch)
+ * with RCX = 0: INVLPG, 1: CR3 reload after each; proves shadow paging sees
+ * every change. 0, or step * 256 + check (guest/testguest_shadow.c).
+ */
+#define TG_SHADOW_PT 33
 
 /* What TG_UART writes to COM1 before it yields, and the console line it must become. */
 #define TG_UART_LINE "esc:\x1b[2J nul:\0 cr:\r tab:\t hi:\x80 del:\x7f"

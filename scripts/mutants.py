@@ -85,7 +85,8 @@ def make(*targets):
 
 
 # The host test that exercises a file most directly runs first for its mutants.
-FIRST = {"ept/inval.c": "test_inval", "ept/fault.c": "test_mmu", "ept/notify.c": "test_mmu",
+FIRST = {
+    "ept/unsync.c": "test_unsync","ept/inval.c": "test_inval", "ept/fault.c": "test_mmu", "ept/notify.c": "test_mmu",
          "ept/vm_memslot.c": "test_mmu", "ept/check.c": "test_mmu_holes", "ept/gpc.c": "test_gpc",
          "mm/mm.c": "test_mm", "mm/pt.c": "test_pt"}
 

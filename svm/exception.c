@@ -62,6 +62,11 @@ void svm_handle_exception(struct vcpu *v, unsigned vector)
 
 	if (vector == X86_EXC_PF)
 		e.cr2 = vmcb_read64(v, VMCB_EXITINFO2);
+	/* Shadow paging: most #PFs are minihv's to fix; the guest's own get its error code. */
+	if (vector == X86_EXC_PF && v->vm->shadow && vcpu_shadow_page_fault(v, e.cr2, &e.error)) {
+		svm_requeue_event(v); /* it may have interrupted the delivery of an event */
+		return;
+	}
 	if (vcpu_exception_raised(v, &e, (idt & INTR_INFO_VALID) ? &first : NULL, idt_limit(v)))
 		inject(v, &e, true);
 }

@@ -58,7 +58,8 @@ void svm_set_msr(struct vcpu *v, uint32_t msr, uint64_t val)
 /* The guest's linear address @la as a host pointer to @len bytes (4-level paging), or NULL. */
 static const uint8_t *guest_linear(struct vcpu *v, uint64_t la, size_t len)
 {
-	uint64_t table = vmcb_read64(v, VMCB_CR3) & X86_PTE_ADDR_MASK;
+	/* The guest's CR3: under shadow paging the VMCB's is the shadow root. */
+	uint64_t table = (v->vm->shadow ? v->sh.cr3 : vmcb_read64(v, VMCB_CR3)) & X86_PTE_ADDR_MASK;
 
 	for (int level = 4; level >= 1; level--) {
 		unsigned shift = 12 + 9 * (level - 1);
@@ -110,7 +111,10 @@ enum vcpu_exit_kind svm_exit_kind(struct vcpu *v, uint64_t code)
 	case SVM_EXIT_MWAIT: return VEXIT_MWAIT;
 	case SVM_EXIT_INTR: return VEXIT_INTR;
 	case SVM_EXIT_SHUTDOWN: return VEXIT_SHUTDOWN;
+	case SVM_EXIT_INVLPG: return VEXIT_INVLPG;
 	default:
+		if (code < 0x20) /* CR reads 0x00-0x0f, writes 0x10-0x1f */
+			return VEXIT_CR_ACCESS;
 		return code >= SVM_EXIT_EXCP_BASE && code < SVM_EXIT_EXCP_BASE + 32 ? VEXIT_EXCEPTION
 										    : VEXIT_OTHER;
 	}
@@ -168,6 +172,9 @@ bool svm_handle_exit(struct vcpu *v, uint64_t code, enum vcpu_exit_kind kind)
 	case SVM_EXIT_SHUTDOWN:
 		svm_shutdown(v);
 		break;
+	case SVM_EXIT_INVLPG: /* shadow paging only */
+		svm_handle_invlpg(v);
+		break;
 	case SVM_EXIT_VMRUN:
 	case SVM_EXIT_VMLOAD:
 	case SVM_EXIT_VMSAVE:
@@ -179,6 +186,10 @@ bool svm_handle_exit(struct vcpu *v, uint64_t code, enum vcpu_exit_kind kind)
 		inject_ud(v);
 		break;
 	default:
+		if (kind == VEXIT_CR_ACCESS) { /* shadow paging only */
+			svm_handle_cr_access(v, code);
+			break;
+		}
 		if (kind == VEXIT_EXCEPTION) { /* the other intercepted exceptions */
 			svm_handle_exception(v, (unsigned)(code - SVM_EXIT_EXCP_BASE));
 			break;

@@ -42,6 +42,13 @@ int svm_enable(struct svm_cpu *c, char *why, size_t len);
 void svm_disable(struct svm_cpu *c);
 /* The secondary MMU's view of SVM: NPT levels, A/D, the ASID flush. */
 void svm_flush_local(struct vcpu *v);
-int svm_mmu_caps(const struct svm_caps *c, struct mmu_caps *out, char *err, size_t errlen);
+/* NPT where the CPU has it, unless @shadow; else shadow paging. */
+int svm_mmu_caps(const struct svm_caps *c, bool shadow, struct mmu_caps *out, char *err,
+		 size_t errlen);
+/* Shadow paging (svm/shadow.c). */
+void svm_set_cr(struct vcpu *v, unsigned cr, uint64_t guest, uint64_t hw);
+void svm_set_rip(struct vcpu *v, uint64_t rip);
+void svm_handle_cr_access(struct vcpu *v, uint64_t code);
+void svm_handle_invlpg(struct vcpu *v);
 
 #endif

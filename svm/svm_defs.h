@@ -84,7 +84,11 @@
 #define SVM_INTERCEPT_NMI (1u << 1)
 #define SVM_INTERCEPT_CPUID (1u << 18)
 #define SVM_INTERCEPT_HLT (1u << 24)
+#define SVM_INTERCEPT_INVLPG (1u << 25)
 #define SVM_INTERCEPT_INVLPGA (1u << 26)
+/* VMCB_INTERCEPT_CR: reads of CRn in bits 0-15, writes in 16-31 (APM vol. 2, 15.9). */
+#define SVM_CR_READ(n) (1u << (n))
+#define SVM_CR_WRITE(n) (1u << (16 + (n)))
 #define SVM_INTERCEPT_IOIO (1u << 27)
 #define SVM_INTERCEPT_MSR (1u << 28)
 #define SVM_INTERCEPT_SHUTDOWN (1u << 31)
@@ -119,6 +123,7 @@
 #define SVM_EXIT_NMI 0x61
 #define SVM_EXIT_CPUID 0x72
 #define SVM_EXIT_HLT 0x78
+#define SVM_EXIT_INVLPG 0x79
 #define SVM_EXIT_INVLPGA 0x7a
 #define SVM_EXIT_IOIO 0x7b
 #define SVM_EXIT_MSR 0x7c

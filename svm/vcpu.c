@@ -51,6 +51,10 @@ static void svm_save_snapshot(struct vcpu *v)
 	s->rflags = vmcb_read64(v, VMCB_RFLAGS);
 	s->cr0 = vmcb_read64(v, VMCB_CR0);
 	s->cr3 = vmcb_read64(v, VMCB_CR3);
+	if (v->vm->shadow) { /* the CPU runs with the shadow root and WP: show the guest's */
+		s->cr0 = v->sh.cr0;
+		s->cr3 = v->sh.cr3;
+	}
 	s->cr4 = vmcb_read64(v, VMCB_CR4);
 	s->efer = vmcb_read64(v, VMCB_EFER) & ~EFER_SVME; /* as the guest reads it */
 }
@@ -115,6 +119,8 @@ const struct vcpu_backend svm_backend = {
 	.destroy = svm_vcpu_destroy,
 	.skip_instruction = svm_skip_instruction,
 	.flush_local = svm_flush_local,
+	.set_cr = svm_set_cr,
+	.set_rip = svm_set_rip,
 	.rip = svm_guest_rip,
 	.get_msr = svm_get_msr,
 	.set_msr = svm_set_msr,

@@ -30,6 +30,18 @@ static void setup_controls(struct vcpu *v)
 	vmcb_write8(v, VMCB_TLB_CONTROL, svm_this_cpu.caps.flush_asid ? TLB_CONTROL_ASID
 								    : TLB_CONTROL_ALL);
 	vmcb_write64(v, VMCB_VINTR, SVM_V_INTR_MASKING);
+	if (v->vm->shadow) {
+		/*
+		 * Shadow paging: the guest's CR0 and CR3 reads and writes, CR4
+		 * writes and INVLPG exit (virt/shadow.c); CR0 reads too, as the
+		 * CPU runs with WP set whatever the guest chose.
+		 */
+		vmcb_write32(v, VMCB_INTERCEPT_CR, SVM_CR_READ(0) | SVM_CR_READ(3) | SVM_CR_WRITE(0) |
+						     SVM_CR_WRITE(3) | SVM_CR_WRITE(4));
+		vmcb_write32(v, VMCB_INTERCEPT_MISC1,
+			     vmcb_read32(v, VMCB_INTERCEPT_MISC1) | SVM_INTERCEPT_INVLPG);
+		return;
+	}
 	vmcb_write64(v, VMCB_NP_ENABLE, 1);
 	vmcb_write64(v, VMCB_NCR3, v->vm->ept.root);
 }

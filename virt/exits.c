@@ -98,12 +98,8 @@ void vcpu_handle_tdp_misconfig(struct vcpu *v, uint64_t gpa)
 		  v->be->tdp_name, (unsigned long long)gpa, (unsigned long long)guest_rip(v));
 }
 
-void vcpu_handle_tdp_fault(struct vcpu *v, uint64_t gpa, bool write)
+void vcpu_count_fault(struct vcpu *v, uint64_t gpa)
 {
-	const char *tdp = v->be->tdp_name;
-	char why[160];
-	int r;
-
 	/*
 	 * The same page faulting again right after a fault that returned 0
 	 * means that fault was retried. While an invalidation of the page runs,
@@ -125,8 +121,20 @@ void vcpu_handle_tdp_fault(struct vcpu *v, uint64_t gpa, bool write)
 	st->lost_races_max = MAX(st->lost_races_max, st->lost_races);
 	v->last_fault_seq = seq;
 	v->last_fault_gpa = gpa;
-	r = mmu_fault(v->vm, gpa, write ? PT_PROT_W : PT_PROT_R, why, sizeof(why));
+}
 
+void vcpu_handle_tdp_fault(struct vcpu *v, uint64_t gpa, bool write)
+{
+	char why[160];
+	int r;
+
+	vcpu_count_fault(v, gpa);
+	r = mmu_fault(v->vm, gpa, write ? PT_PROT_W : PT_PROT_R, why, sizeof(why));
+	vcpu_fault_failed(v, r, v->be->tdp_name, gpa, why);
+}
+
+void vcpu_fault_failed(struct vcpu *v, int r, const char *what, uint64_t addr, const char *why)
+{
 	if (r == -EFAULT)
 		vcpu_stop(v, STOP_BAD_GPA, "%s (RIP %#llx)", why, (unsigned long long)guest_rip(v));
 	else if (r == -EACCES)
@@ -135,6 +143,6 @@ void vcpu_handle_tdp_fault(struct vcpu *v, uint64_t gpa, bool write)
 		vcpu_stop(v, STOP_MEMORY_FAULT, "%s (RIP %#llx)", why,
 			  (unsigned long long)guest_rip(v));
 	else if (r)
-		vcpu_stop(v, STOP_UNHANDLED, "%s violation at GPA %#llx: %s (RIP %#llx)", tdp,
-			  (unsigned long long)gpa, why, (unsigned long long)guest_rip(v));
+		vcpu_stop(v, STOP_UNHANDLED, "%s fault at %#llx: %s (RIP %#llx)", what,
+			  (unsigned long long)addr, why, (unsigned long long)guest_rip(v));
 }

@@ -25,6 +25,7 @@ static const char *const kind_names[] = {
 	[VEXIT_TDP_MISCONFIG] = "2nd-level misconfig", [VEXIT_MONITOR] = "MONITOR",
 	[VEXIT_MWAIT] = "MWAIT", [VEXIT_TIMER] = "watchdog timer",
 	[VEXIT_INTR] = "host interrupt", [VEXIT_SHUTDOWN] = "shutdown",
+	[VEXIT_CR_ACCESS] = "CR access", [VEXIT_INVLPG] = "INVLPG",
 };
 
 const char *vcpu_stop_name(enum vcpu_stop s)
@@ -50,6 +51,10 @@ int vcpu_create(struct vcpu *v, struct vm *vm, const struct vcpu_backend *be,
 	int r = be->create(v, entry, err, errlen);
 	if (r)
 		return r;
+	if (vm->shadow && (r = vcpu_shadow_init(v, entry, err, errlen))) {
+		be->destroy(v);
+		return r;
+	}
 	gpc_init(&v->info, vm);
 	v->regs.rdi = entry->rdi;
 	v->regs.rsi = entry->rsi;
@@ -152,6 +157,8 @@ void vcpu_destroy(struct vcpu *v)
 	/* vm->vcpu stays: the registers remain readable until the VM itself goes. */
 	if (v->index < VM_MAX_VCPUS && v->vm->vcpus[v->index] == v)
 		__atomic_store_n(&v->vm->vcpus[v->index], NULL, __ATOMIC_RELEASE);
+	if (v->vm->shadow)
+		vcpu_shadow_destroy(v);
 	v->be->destroy(v);
 	v->hw.pa = 0;
 }

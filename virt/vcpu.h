@@ -53,6 +53,8 @@ enum vcpu_exit_kind {
 	VEXIT_TIMER,       /* the watchdog's time slice ended */
 	VEXIT_INTR,        /* a host interrupt */
 	VEXIT_SHUTDOWN,    /* triple fault */
+	VEXIT_CR_ACCESS,   /* shadow paging: MOV to/from CR0, CR3, CR4 */
+	VEXIT_INVLPG,      /* shadow paging */
 	VEXIT_KINDS
 };
 
@@ -108,6 +110,8 @@ struct vcpu_hw {
 	bool launched;        /* VMX: VMRESUME from now on */
 	uint32_t asid;        /* SVM: the guest's ASID */
 	uint32_t timer_value; /* the watchdog's slice, in the backend's timer units */
+	uint16_t vpid;        /* VMX: the guest's VPID, 0 without VPID */
+	unsigned insn_len;    /* SVM: the length of the instruction an exit decoded */
 };
 
 /*
@@ -155,8 +159,22 @@ struct vcpu_backend {
 	 * next entry (INVEPT single-context; an ASID flush in the VMCB).
 	 */
 	void (*flush_local)(struct vcpu *v);
+	/*
+	 * Shadow paging: load control register @cr (0, 3 or 4) with @hw, the
+	 * value the CPU runs with, while the guest reads @guest (a read shadow
+	 * on VMX; SVM intercepts the reads).
+	 */
+	void (*set_cr)(struct vcpu *v, unsigned cr, uint64_t guest, uint64_t hw);
+	/* Resume at @rip (an emulated instruction's end). */
+	void (*set_rip)(struct vcpu *v, uint64_t rip);
 	/* Bits of CPUID leaf 1 ECX / 0x80000001 ECX a guest must not see (nesting). */
 	uint32_t cpuid1_ecx_hide, cpuid81_ecx_hide;
+};
+
+/* A vCPU's paging state under shadow paging (virt/shadow.c). */
+struct vcpu_shadow {
+	uint64_t cr0, cr3, cr4;   /* as the guest set them */
+	struct shadow_page *root; /* the shadow table the CPU walks for cr3 */
 };
 
 /* vcpu->mode, as KVM's: a remote flush kicks and waits only for IN_GUEST. */
@@ -181,6 +199,7 @@ struct vcpu {
 		uint64_t rip, rsp, rflags, cr0, cr3, cr4, efer;
 	} snap;
 	struct vcpu_hw hw;
+	struct vcpu_shadow sh;    /* vm->shadow only */
 	enum vcpu_stop stop;
 	long exit_code;
 	char stop_reason[256];
@@ -262,6 +281,28 @@ void vcpu_shutdown(struct vcpu *v, uint32_t idt_limit);
 bool vcpu_exc_is_soft(unsigned type);
 /* A fault (not a trap or abort) pushes RFLAGS with RF set. */
 bool vcpu_exc_sets_rf(const struct exc_event *e);
+/*
+ * Shadow paging (virt/shadow.c), for the backends' exits. init: the first
+ * root, from the entry state. page_fault: true if handled (resume, or the
+ * vCPU stopped); false: deliver the guest's #PF with *@error. The CR and
+ * INVLPG handlers leave the instruction to skip to the backend.
+ */
+int vcpu_shadow_init(struct vcpu *v, const struct vcpu_entry *e, char *err, size_t errlen);
+void vcpu_shadow_destroy(struct vcpu *v);
+bool vcpu_shadow_page_fault(struct vcpu *v, uint64_t cr2, uint32_t *error);
+void vcpu_shadow_write_cr(struct vcpu *v, unsigned cr, uint64_t val);
+uint64_t vcpu_shadow_read_cr(struct vcpu *v, unsigned cr);
+void vcpu_shadow_invlpg(struct vcpu *v, uint64_t gva);
+/* A general-purpose register by its x86 number (0 RAX ... 15 R15); NULL for RSP. */
+uint64_t *vcpu_gpr(struct vcpu *v, unsigned n);
+struct insn;
+/* Decode the instruction at the guest's RIP, through its own tables (shadow paging). */
+int vcpu_shadow_fetch_insn(struct vcpu *v, struct insn *in, char *why, size_t len);
+/* Map mmu_fault()'s errors to the vCPU's stop (@what names the fault). */
+void vcpu_fault_failed(struct vcpu *v, int r, const char *what, uint64_t addr, const char *why);
+/* Count a second-level fault at @gpa for the refault and lost-race figures. */
+void vcpu_count_fault(struct vcpu *v, uint64_t gpa);
+
 /* HLT: there are no interrupts to wake the guest, so it stops. */
 void vcpu_handle_hlt(struct vcpu *v);
 

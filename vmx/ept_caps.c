@@ -4,8 +4,8 @@
  * VMX capability MSRs itself (struct mmu_caps in ept/vm.h).
  */
 #include "vmx/ept_caps.h"
+#include "vmx/exits.h"
 #include "vmx/vmx.h"
-#include "vmx/ept_caps.h"
 #include "lib/lib.h"
 
 /* INVEPT types (SDM 3C, 30.3, "INVEPT"). */
@@ -24,12 +24,23 @@ static void invept(unsigned long type, uint64_t eptp)
 /* This CPU only (virt/remote.c reaches the others); single-context where offered. */
 void vmx_flush_local(struct vcpu *v)
 {
+	if (v->vm->shadow) {
+		vmx_shadow_flush_local(v);
+		return;
+	}
 	invept(this_cpu.caps.invept_single ? INVEPT_SINGLE : INVEPT_GLOBAL,
 	       ept_pointer(v->vm->ept.root, v->vm->ept_ad));
 }
 
-int vmx_mmu_caps(const struct vmx_caps *c, struct mmu_caps *out, char *err, size_t errlen)
+int vmx_mmu_caps(const struct vmx_caps *c, bool shadow, struct mmu_caps *out, char *err,
+		 size_t errlen)
 {
+	if (shadow || !c->ept) {
+		/* Shadow paging: the guest's own tables, shadowed (ept/shadow.c). */
+		*out = (struct mmu_caps){ .fmt = &npt_fmt, .leaf_levels = 1u << PT_LEVEL_4K,
+					  .ad = true, .flush = vcpu_flush_vm, .shadow = true };
+		return 0;
+	}
 	if (!c->ept || !c->ept_walk4 || !c->ept_wb) {
 		/* "no EPT:" is what the test runner expects of an honest skip (scripts/test.sh). */
 		ksnprintf(err, errlen, "no EPT: this CPU's VMX has no EPT with a 4-level walk and "

@@ -11,6 +11,8 @@
  */
 struct vcpu;
 void vmx_flush_local(struct vcpu *v);
-int vmx_mmu_caps(const struct vmx_caps *c, struct mmu_caps *out, char *err, size_t errlen);
+/* EPT where the CPU has it, unless @shadow; else shadow paging. */
+int vmx_mmu_caps(const struct vmx_caps *c, bool shadow, struct mmu_caps *out, char *err,
+		 size_t errlen);
 
 #endif

@@ -64,6 +64,12 @@ void vcpu_handle_exception(struct vcpu *v)
 		return;
 	}
 	struct exc_event e = event_from(info, false), first;
+	/* Shadow paging: most #PFs are minihv's to fix; the guest's own get its error code. */
+	if (e.vector == X86_EXC_PF && v->vm->shadow &&
+	    vcpu_shadow_page_fault(v, v->last_exit_qual, &e.error)) {
+		vcpu_requeue_event(v); /* it may have interrupted the delivery of an event */
+		return;
+	}
 	if (e.vector == X86_EXC_PF) {
 		/*
 		 * An intercepted #PF leaves CR2 alone (SDM 3C 27.1); the CPU would

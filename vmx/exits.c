@@ -74,6 +74,8 @@ enum vcpu_exit_kind vmx_exit_kind(unsigned reason)
 	case EXIT_REASON_PREEMPTION_TIMER: return VEXIT_TIMER;
 	case EXIT_REASON_EXTERNAL_INTERRUPT: return VEXIT_INTR;
 	case EXIT_REASON_TRIPLE_FAULT: return VEXIT_SHUTDOWN;
+	case EXIT_REASON_CR_ACCESS: return VEXIT_CR_ACCESS;
+	case EXIT_REASON_INVLPG: return VEXIT_INVLPG;
 	default: return VEXIT_OTHER;
 	}
 }
@@ -108,6 +110,13 @@ bool vcpu_handle_exit(struct vcpu *v, unsigned reason)
 		break;
 	case EXIT_REASON_TRIPLE_FAULT:
 		vcpu_triple_fault(v);
+		break;
+	case EXIT_REASON_CR_ACCESS: /* shadow paging only */
+		vmx_handle_cr_access(v, qual);
+		break;
+	case EXIT_REASON_INVLPG: /* shadow paging only */
+		vcpu_shadow_invlpg(v, qual);
+		vmx_skip_instruction(v);
 		break;
 	case EXIT_REASON_EXCEPTION_NMI:
 		vcpu_handle_exception(v);

@@ -56,7 +56,8 @@ static void vcpu_save_snapshot(struct vcpu *v)
 	/* CR0/CR4 as the guest reads them: host-owned bits come from the read shadow. */
 	uint64_t m0 = vmcs_readl(CR0_GUEST_HOST_MASK), m4 = vmcs_readl(CR4_GUEST_HOST_MASK);
 	s->cr0 = (vmcs_readl(GUEST_CR0) & ~m0) | (vmcs_readl(CR0_READ_SHADOW) & m0);
-	s->cr3 = vmcs_readl(GUEST_CR3);
+	/* Under shadow paging GUEST_CR3 holds the shadow root: show the guest's own. */
+	s->cr3 = v->vm->shadow ? v->sh.cr3 : vmcs_readl(GUEST_CR3);
 	s->cr4 = (vmcs_readl(GUEST_CR4) & ~m4) | (vmcs_readl(CR4_READ_SHADOW) & m4);
 	s->efer = vmcs_read64(GUEST_IA32_EFER);
 }
@@ -129,6 +130,8 @@ const struct vcpu_backend vmx_backend = {
 	.destroy = vmx_vcpu_destroy,
 	.skip_instruction = vmx_skip_instruction,
 	.flush_local = vmx_flush_local,
+	.set_cr = vmx_set_cr,
+	.set_rip = vmx_set_rip,
 	.rip = vmx_guest_rip,
 	.get_msr = vmx_get_msr,
 	.set_msr = vmx_set_msr,

@@ -134,6 +134,7 @@
 /* Primary processor-based controls (25.6.2) */
 #define CPU_HLT_EXITING (1u << 7)
 #define CPU_MWAIT_EXITING (1u << 10)
+#define CPU_INVLPG_EXITING (1u << 9)
 #define CPU_CR3_LOAD_EXITING (1u << 15)
 #define CPU_CR3_STORE_EXITING (1u << 16)
 #define CPU_UNCOND_IO_EXITING (1u << 24)

@@ -15,6 +15,10 @@
 #include "guest/hypercall.h"
 
 /* The guest's entry state is virt/vcpu.h's; VMX adds CR4.VMXE, hidden by the read shadow. */
+/* CR4 bits a change of which must exit under shadow paging (the paging mode). */
+#define VMX_SHADOW_CR4_OWNED \
+	(X86_CR4_PSE | X86_CR4_PAE | X86_CR4_PGE | X86_CR4_LA57 | X86_CR4_PCIDE | X86_CR4_SMEP | \
+	 X86_CR4_SMAP | X86_CR4_PKE)
 /* Each watchdog slice lasts this many preemption-timer ticks (TSC >> MISC[4:0]). */
 #define TIMER_SLICE 0x100000u
 
@@ -44,14 +48,14 @@ struct vmx_controls {
 };
 
 /* 0, or -EOPNOTSUPP with the control and the bits this CPU refuses in @err. */
-static int pick_controls(const struct vmx_caps *c, struct vmx_controls *k, char *err,
-			 size_t errlen)
+static int pick_controls(const struct vmx_caps *c, bool shadow, struct vmx_controls *k,
+			 char *err, size_t errlen)
 {
 	bool true_ctls = c->basic & VMX_BASIC_TRUE_CTLS;
 	int r;
 
 	*k = (struct vmx_controls){ 0 };
-	if (!c->ept) {
+	if (!c->ept && !shadow) {
 		ksnprintf(err, errlen, "EPT is not supported (IA32_VMX_PROCBASED_CTLS2 bit 1)");
 		return -EOPNOTSUPP;
 	}
@@ -64,16 +68,19 @@ static int pick_controls(const struct vmx_caps *c, struct vmx_controls *k, char 
 		 * timer stops and no interrupt ever comes: both must exit.
 		 */
 		r = adjust_controls(CPU_HLT_EXITING | CPU_UNCOND_IO_EXITING,
-				    CPU_SECONDARY_CONTROLS | CPU_MWAIT_EXITING | CPU_MONITOR_EXITING,
+				    CPU_SECONDARY_CONTROLS | CPU_MWAIT_EXITING | CPU_MONITOR_EXITING |
+				    (shadow ? CPU_CR3_LOAD_EXITING | CPU_CR3_STORE_EXITING |
+					      CPU_INVLPG_EXITING : 0),
 				    true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS
 					      : MSR_IA32_VMX_PROCBASED_CTLS,
 				    "processor-based controls", &k->cpu, err, errlen);
 	/* CR3 accesses need no exits with EPT: clear them where the CPU lets us. */
-	k->cpu &= ~((CPU_CR3_LOAD_EXITING | CPU_CR3_STORE_EXITING) &
+	if (!shadow)
+		k->cpu &= ~((CPU_CR3_LOAD_EXITING | CPU_CR3_STORE_EXITING) &
 		 ~(uint32_t)rdmsr(true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS
 					    : MSR_IA32_VMX_PROCBASED_CTLS));
 	if (!r)
-		r = adjust_controls(c->vpid ? CPU2_ENABLE_VPID : 0, CPU2_ENABLE_EPT,
+		r = adjust_controls(c->vpid ? CPU2_ENABLE_VPID : 0, shadow ? 0 : CPU2_ENABLE_EPT,
 				    MSR_IA32_VMX_PROCBASED_CTLS2, "secondary controls", &k->cpu2, err,
 				    errlen);
 	if (!r)
@@ -91,7 +98,8 @@ static int pick_controls(const struct vmx_caps *c, struct vmx_controls *k, char 
 int vmcs_setup_controls(struct vcpu *v, char *err, size_t errlen)
 {
 	struct vmx_controls k;
-	int r = pick_controls(&this_cpu.caps, &k, err, errlen);
+	bool shadow = v->vm->shadow;
+	int r = pick_controls(&this_cpu.caps, shadow, &k, err, errlen);
 
 	if (r)
 		return r;
@@ -107,12 +115,18 @@ int vmcs_setup_controls(struct vcpu *v, char *err, size_t errlen)
 	vmcs_write32(VM_EXIT_MSR_LOAD_COUNT, 0);
 	vmcs_write32(VM_ENTRY_MSR_LOAD_COUNT, 0);
 	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, 0);
-	vmcs_write64(EPT_POINTER, ept_pointer(v->vm->ept.root, v->vm->ept_ad));
-	if (k.cpu2 & CPU2_ENABLE_VPID)
-		vmcs_write16(VIRTUAL_PROCESSOR_ID, v->vm->id + 1); /* 0 is the host's */
-	/* The guest owns CR0/CR4 except VMXE, which it reads as clear. */
-	vmcs_writel(CR0_GUEST_HOST_MASK, 0);
-	vmcs_writel(CR4_GUEST_HOST_MASK, X86_CR4_VMXE);
+	if (!shadow)
+		vmcs_write64(EPT_POINTER, ept_pointer(v->vm->ept.root, v->vm->ept_ad));
+	v->hw.vpid = (k.cpu2 & CPU2_ENABLE_VPID) ? (uint16_t)(v->vm->id + 1) : 0;
+	if (v->hw.vpid)
+		vmcs_write16(VIRTUAL_PROCESSOR_ID, v->hw.vpid); /* 0 is the host's */
+	/*
+	 * The guest owns CR0/CR4 except VMXE, which it reads as clear. Under
+	 * shadow paging the paging bits are the host's too: the guest reads
+	 * its own values (virt/shadow.c) while the CPU runs with WP set.
+	 */
+	vmcs_writel(CR0_GUEST_HOST_MASK, shadow ? X86_CR0_PG | X86_CR0_PE | X86_CR0_WP : 0);
+	vmcs_writel(CR4_GUEST_HOST_MASK, X86_CR4_VMXE | (shadow ? VMX_SHADOW_CR4_OWNED : 0));
 	vmcs_writel(CR4_READ_SHADOW, VCPU_ENTRY_CR4);
 	vmcs_writel(CR0_READ_SHADOW, VCPU_ENTRY_CR0);
 	if (k.pin & PIN_PREEMPTION_TIMER) {

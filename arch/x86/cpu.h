@@ -15,11 +15,17 @@
 #define X86_CR0_CD (1UL << 30)
 #define X86_CR0_PG (1UL << 31)
 
+#define X86_CR4_PSE (1UL << 4)
 #define X86_CR4_PAE (1UL << 5)
 #define X86_CR4_PGE (1UL << 7)
 #define X86_CR4_OSFXSR (1UL << 9)     /* FXSAVE/FXRSTOR and SSE instructions enabled */
 #define X86_CR4_OSXMMEXCPT (1UL << 10) /* unmasked SSE exceptions raise #XM, not #UD */
 #define X86_CR4_VMXE (1UL << 13)
+#define X86_CR4_LA57 (1UL << 12)
+#define X86_CR4_PCIDE (1UL << 17)
+#define X86_CR4_SMEP (1UL << 20)
+#define X86_CR4_SMAP (1UL << 21)
+#define X86_CR4_PKE (1UL << 22)
 
 #define X86_RFLAGS_IF (1UL << 9)
 #define X86_RFLAGS_RF (1UL << 16)

@@ -1,0 +1,411 @@
+/*
+ * The shadow MMU's guest-facing paths: #PF, CR3 load, INVLPG, emulated
+ * writes to guest tables, and syncing unsync pages. A fault follows the EPT
+ * fault path's protocol (../shared/DESIGN.md, "Fault path"): snapshot seq,
+ * walk and resolve without mmu_lock, then under it discard the fault if an
+ * invalidation ran meanwhile (any, not just its gfn's: the guest's tables
+ * were read through host mappings too) or the guest's walk changed, and
+ * only then install. How KVM does it: arch/x86/kvm/mmu/paging_tmpl.h
+ * (FNAME(page_fault), FNAME(sync_spte)) and mmu.c (mmu_sync_children).
+ * Pure: host-tested.
+ */
+#include "ept/fault.h"
+#include "ept/shadow_int.h"
+#include "ept/shadow_walk.h"
+#include "ept/vm.h"
+#include "lib/lib.h"
+
+/* A non-direct page of @gfn exists that is not unsync: guest writes to @gfn must fault. */
+static bool gfn_write_protected(struct vm *vm, uint64_t gfn)
+{
+	for (struct shadow_page *sp = sp_first_of_gfn(vm, gfn); sp; sp = sp_next_of_gfn(vm, sp->hash_next, gfn))
+		if (!sp->unsync)
+			return true;
+	return false;
+}
+
+static bool wp_one(struct vm *vm, struct rmap_ent *e, void *ctx)
+{
+	(void)vm, (void)ctx;
+	if (!(pte_read(e->sptep) & X86_PTE_W))
+		return false;
+	/* An and-not: the CPU may set the dirty bit meanwhile (notify.c's young_one()). */
+	__atomic_fetch_and(e->sptep, ~X86_PTE_W, __ATOMIC_ACQ_REL);
+	return true;
+}
+
+bool shadow_write_protect_gfn(struct vm *vm, uint64_t gfn)
+{
+	bool any = rmap_for_gfn(vm, gfn, wp_one, NULL) > 0;
+
+	if (any)
+		vm->smmu.need_flush = true;
+	return any;
+}
+
+/*
+ * Sync an unsync level-1 page (KVM's FNAME(sync_spte)): every entry built
+ * from a guest entry that has changed since is dropped, and the guest's
+ * next access builds it anew; then the page is write-protected again.
+ */
+static void sync_page(struct vm *vm, struct shadow_page *sp)
+{
+	bool hw;
+	uint64_t missing;
+	uint64_t *g = shadow_gpa_word(vm, sp->gfn << PAGE_SHIFT, &hw, &missing);
+
+	vm_stat_inc(vm, shadow_synced);
+	if (!g) {
+		/* Its host page is gone now: nothing to compare with, so nothing stays. */
+		sp_zap(vm, sp);
+		return;
+	}
+	for (unsigned i = 0; i < PT_ENTRIES; i++) {
+		if (!spte_present(pte_read(&sp->spt[i])))
+			continue;
+		if (__atomic_load_n(&g[i], __ATOMIC_RELAXED) != sp->gptes[i]) {
+			sp_drop_entry(vm, sp, i);
+			vm->smmu.need_flush = true;
+			vm_stat_inc(vm, shadow_sync_changed);
+		}
+	}
+	sp->unsync = false;
+	shadow_write_protect_gfn(vm, sp->gfn);
+}
+
+/*
+ * Seed 004's caller side: walk, sync or zap every page handed over (even
+ * when the walk said -ENOSPC), and walk again until it did not.
+ */
+static void sync_root(struct vm *vm, struct shadow_page *root)
+{
+	struct sp_vec vec;
+	int r;
+
+	if (!root->unsync_children)
+		return;
+	vm_stat_inc(vm, shadow_sync_walks);
+	do {
+		vec.n = 0;
+		vec.cap = 0;
+		r = sp_unsync_walk(root, &vec);
+		for (unsigned k = 0; k < vec.n; k++)
+			if (vec.page[k].sp->unsync)
+				sync_page(vm, vec.page[k].sp);
+	} while (r == -ENOSPC);
+}
+
+/* Level-1 pages of @gfn left unsync must not stay so once @gfn is an upper-level table. */
+static void zap_unsync_of_gfn(struct vm *vm, uint64_t gfn)
+{
+	struct shadow_page *sp = sp_first_of_gfn(vm, gfn), *next;
+
+	for (; sp; sp = next) {
+		next = sp_next_of_gfn(vm, sp->hash_next, gfn);
+		if (sp->unsync)
+			sp_zap(vm, sp);
+	}
+}
+
+/* The shadow page of guest table @gfn at @role, made and write-protected if new. */
+static struct shadow_page *get_sp(struct vm *vm, uint64_t gfn, union shadow_role role)
+{
+	struct shadow_page *sp = sp_find(vm, gfn, role);
+
+	if (sp)
+		return sp;
+	if (!role.direct && role.level > PT_LEVEL_4K)
+		zap_unsync_of_gfn(vm, gfn);
+	sp = sp_alloc(vm, gfn, role);
+	if (sp && !role.direct)
+		shadow_write_protect_gfn(vm, gfn);
+	return sp;
+}
+
+int shadow_load_cr3(struct vm *vm, const struct shadow_mode *m, struct shadow_page **root,
+		    uint64_t *hpa, char *why, size_t len)
+{
+	union shadow_role role = { .word = 0 };
+	uint64_t gfn = (m->cr3 & X86_PTE_ADDR_MASK) >> PAGE_SHIFT;
+
+	role.level = PT_LEVELS;
+	role.wp = m->wp;
+	spin_lock(&vm->mmu_lock);
+	if (!memslot_find(&vm->slots, gfn)) {
+		spin_unlock(&vm->mmu_lock);
+		ksnprintf(why, len, "guest CR3 %#llx points outside its RAM",
+			  (unsigned long long)m->cr3);
+		return -EFAULT;
+	}
+	struct shadow_page *sp = get_sp(vm, gfn, role), *old = *root;
+	if (!sp) {
+		spin_unlock(&vm->mmu_lock);
+		ksnprintf(why, len, "no memory for a shadow page table root");
+		return -ENOMEM;
+	}
+	sp->root_count++;
+	if (old && !--old->root_count && old->role.invalid) {
+		old->all_next = vm->smmu.zapped;
+		vm->smmu.zapped = old;
+	}
+	vm_stat_inc(vm, shadow_root_loads);
+	sync_root(vm, sp);
+	shadow_flush(vm);
+	spin_unlock(&vm->mmu_lock);
+	*root = sp;
+	*hpa = sp->spt_pa;
+	return 0;
+}
+
+void shadow_invlpg(struct vm *vm, struct shadow_page *root, uint64_t gva)
+{
+	/*
+	 * The whole root is synced rather than @gva's leaf alone: simpler, and
+	 * what a CR3 load does anyway. @gva's own entry, if its guest entry
+	 * changed in a write-protected table, was dropped when the write was
+	 * emulated.
+	 */
+	(void)gva;
+	spin_lock(&vm->mmu_lock);
+	if (!root->role.invalid)
+		sync_root(vm, root);
+	shadow_flush(vm);
+	spin_unlock(&vm->mmu_lock);
+}
+
+/*
+ * A guest write to a table of its own: leave every level-1 page of @gfn
+ * unsync, if that is all @gfn is shadowed as (KVM's mmu_try_to_unsync_pages).
+ */
+static bool try_unsync(struct vm *vm, uint64_t gfn)
+{
+	struct shadow_page *sp;
+
+	if (vm->smmu.unsync_off)
+		return false;
+	for (sp = sp_first_of_gfn(vm, gfn); sp; sp = sp_next_of_gfn(vm, sp->hash_next, gfn))
+		if (sp->role.level != PT_LEVEL_4K)
+			return false;
+	for (sp = sp_first_of_gfn(vm, gfn); sp; sp = sp_next_of_gfn(vm, sp->hash_next, gfn))
+		if (!sp->unsync)
+			sp_mark_unsync(sp);
+	return true;
+}
+
+/* The child a fault needs below entry @i of a level-@level page: guest table or direct. */
+static union shadow_role child_role(const struct gwalk *w, const struct shadow_mode *m, int level,
+				    uint64_t *gfn)
+{
+	union shadow_role role = { .word = 0 };
+
+	role.level = (uint32_t)(level - 1);
+	role.wp = m->wp;
+	if (level > w->level) {
+		*gfn = w->table_gfn[level - 1];
+		return role;
+	}
+	/* Below a guest huge page: pages of our own that map its 4 KiB pieces. */
+	role.direct = 1;
+	role.access = (w->w ? PT_PROT_W : 0) | (w->u ? PT_PROT_R : 0) | (w->nx ? 0 : PT_PROT_X);
+	*gfn = ALIGN_DOWN(w->gfn, 1ULL << (9 * (level - 1)));
+	return role;
+}
+
+/* Steps 4-5, mmu_lock held: the path of shadow pages, then the leaf. */
+static int install(struct vm *vm, const struct shadow_mode *m, struct shadow_page *sp,
+		   uint64_t gva, const struct gwalk *w, const struct fault *f, uint32_t access,
+		   uint64_t *gpa)
+{
+	for (int level = PT_LEVELS; level > PT_LEVEL_4K; level--) {
+		unsigned i = pt_index(gva, level);
+		uint64_t gfn;
+		union shadow_role role = child_role(w, m, level, &gfn);
+		struct shadow_page *child = sp->child[i];
+
+		if (spte_present(pte_read(&sp->spt[i])) && child && child->gfn == gfn &&
+		    child->role.word == role.word) {
+			sp = child;
+			continue;
+		}
+		/* The guest pointed this entry elsewhere since: unlink the old child. */
+		if (spte_present(pte_read(&sp->spt[i]))) {
+			sp_drop_entry(vm, sp, i);
+			vm->smmu.need_flush = true;
+		}
+		child = get_sp(vm, gfn, role);
+		if (!child || sp_link(vm, sp, i, child))
+			return -ENOMEM;
+		sp->gptes[i] = level > w->level ? w->gpte[level] : 0;
+		sp = child;
+	}
+	bool write = access & X86_PF_WRITE, user = access & X86_PF_USER;
+	/* With CR0.WP clear a supervisor write ignores W: allow it, but not to user mode (KVM). */
+	bool spte_w = w->w || (!m->wp && !user && write);
+	bool spte_u = w->u && (w->w || !spte_w);
+	uint64_t leaf = w->gpte[w->level];
+
+	/* Dirty not yet set in the guest's entry: its first write must come here to set it. */
+	if (!(leaf & X86_PTE_D) && !write)
+		spte_w = false;
+	if (!(f->prot & PT_PROT_W))
+		spte_w = false;
+	if (spte_w && gfn_write_protected(vm, w->gfn)) {
+		if (!write) {
+			spte_w = false;
+		} else {
+			vm_stat_inc(vm, shadow_wp_faults);
+			if (!try_unsync(vm, w->gfn)) {
+				vm_stat_inc(vm, shadow_emulated);
+				*gpa = (w->gfn << PAGE_SHIFT) | (gva & (PAGE_SIZE - 1));
+				return SHADOW_EMULATE;
+			}
+			vm_stat_inc(vm, shadow_unsynced);
+		}
+	}
+	unsigned i = pt_index(gva, PT_LEVEL_4K);
+	pte_t spte = f->page_pa | X86_PTE_P | X86_PTE_A | (spte_w ? X86_PTE_W : 0) |
+		     (spte_u ? X86_PTE_U : 0) | (w->nx && m->nxe ? X86_PTE_NX : 0);
+	pte_t old = pte_read(&sp->spt[i]);
+
+	if (spte_present(old)) {
+		/* Another frame, or fewer rights, may be cached: flush. */
+		if ((old & X86_PTE_ADDR_MASK) != f->page_pa || (old & ~spte & (X86_PTE_W | X86_PTE_U)))
+			vm->smmu.need_flush = true;
+		sp_drop_entry(vm, sp, i);
+	}
+	if (!sp->role.direct)
+		sp->gptes[i] = leaf;
+	if (rmap_add(vm, w->gfn, &sp->spt[i]))
+		return -ENOMEM;
+	pte_write(&sp->spt[i], spte);
+	vm_stat_inc(vm, ept_installed[PT_LEVEL_4K]);
+	return SHADOW_RESUME;
+}
+
+/* Walk the guest's tables, faulting their host pages in where needed (mmu_lock not held). */
+static int walk_unlocked(struct vm *vm, const struct shadow_mode *m, struct shadow_page *root,
+			 uint64_t gva, uint32_t access, struct gwalk *w, uint32_t *pfec)
+{
+	for (;;) {
+		spin_lock(&vm->mmu_lock);
+		int r = root && root->role.invalid ? SHADOW_RELOAD + 100
+						   : shadow_walk(vm, m, gva, access, w, pfec, false);
+		spin_unlock(&vm->mmu_lock);
+		if (r != -EAGAIN)
+			return r;
+		r = mm_fault_in(vm->mm, w->missing_hva);
+		if (r && r != -EAGAIN)
+			return r;
+	}
+}
+
+int shadow_page_fault(struct vm *vm, const struct shadow_mode *m, struct shadow_page *root,
+		      uint64_t gva, uint32_t pfec, uint32_t *guest_pfec, uint64_t *gpa, char *why,
+		      size_t len)
+{
+	uint32_t access = pfec & (X86_PF_WRITE | X86_PF_USER | X86_PF_FETCH);
+	struct gwalk w, w2;
+	uint64_t seq = mmu_invalidate_seq_snapshot(&vm->inval);
+
+	vm_stat_inc(vm, shadow_faults);
+	int r = walk_unlocked(vm, m, root, gva, access, &w, guest_pfec);
+	if (r == SHADOW_RELOAD + 100)
+		return SHADOW_RELOAD;
+	if (r == 1) {
+		vm_stat_inc(vm, shadow_reflected);
+		return SHADOW_REFLECT;
+	}
+	if (r) {
+		ksnprintf(why, len, "guest page table entry at GPA %#llx (for %#llx) is outside "
+			  "its RAM", (unsigned long long)w.bad_gpa, (unsigned long long)gva);
+		return r;
+	}
+	struct fault f = { .gpa = (w.gfn << PAGE_SHIFT) | (gva & (PAGE_SIZE - 1)), .gfn = w.gfn,
+			   .write = access & X86_PF_WRITE, .seq = seq };
+	vm_stat_inc(vm, ept_violations);
+	r = mmu_resolve(vm, &f, why, len);
+	if (r)
+		return r == 1 ? SHADOW_RESUME : r;
+	if (mmu_invalidate_retry_gfn_unsafe(&vm->inval, seq, w.gfn)) {
+		vm_stat_inc(vm, ept_retries);
+		return SHADOW_RESUME;
+	}
+	spin_lock(&vm->mmu_lock);
+	uint32_t pfec2;
+	if (root->role.invalid) {
+		r = SHADOW_RELOAD;
+	} else if (mmu_invalidate_retry(&vm->inval, seq) ||
+		   shadow_walk(vm, m, gva, access, &w2, &pfec2, true) ||
+		   !shadow_walk_same(&w, &w2)) {
+		/* The host or the guest changed something meanwhile: the guest faults again. */
+		vm_stat_inc(vm, ept_retries);
+		r = SHADOW_RESUME;
+	} else {
+		r = install(vm, m, root, gva, &w2, &f, access, gpa);
+	}
+	shadow_flush(vm);
+	spin_unlock(&vm->mmu_lock);
+	if (r == -ENOMEM)
+		ksnprintf(why, len, "no memory for shadow page tables (%lu pages)",
+			  vm->smmu.nr_pages);
+	return r;
+}
+
+int shadow_translate(struct vm *vm, const struct shadow_mode *m, uint64_t gva, uint32_t pfec,
+		     uint64_t *gpa, uint32_t *fault_pfec)
+{
+	struct gwalk w;
+	int r = walk_unlocked(vm, m, NULL, gva, pfec, &w, fault_pfec);
+
+	if (!r)
+		*gpa = (w.gfn << PAGE_SHIFT) | (gva & (PAGE_SIZE - 1));
+	return r;
+}
+
+int shadow_emulated_write(struct vm *vm, uint64_t gpa, uint64_t val, unsigned len, char *why,
+			  size_t n)
+{
+	uint64_t gfn = gpa >> PAGE_SHIFT, off = gpa & (PAGE_SIZE - 1);
+
+	if (!len || len > 8 || off + len > PAGE_SIZE) {
+		ksnprintf(why, n, "emulated write of %u bytes at GPA %#llx crosses a page", len,
+			  (unsigned long long)gpa);
+		return -EINVAL;
+	}
+	for (;;) {
+		bool hw;
+		uint64_t missing;
+
+		spin_lock(&vm->mmu_lock);
+		uint64_t *word = shadow_gpa_word(vm, gfn << PAGE_SHIFT, &hw, &missing);
+		if (word && hw) {
+			/*
+			 * Under mmu_lock no invalidation can start: the host mapping
+			 * written through is the current one.
+			 */
+			memcpy((char *)word + off, &val, len);
+			for (struct shadow_page *sp = sp_first_of_gfn(vm, gfn); sp;
+			     sp = sp_next_of_gfn(vm, sp->hash_next, gfn))
+				for (unsigned i = (unsigned)(off / 8); i <= (off + len - 1) / 8; i++)
+					if (spte_present(pte_read(&sp->spt[i])))
+						vm->smmu.need_flush |= sp_drop_entry(vm, sp, i);
+			shadow_flush(vm);
+			spin_unlock(&vm->mmu_lock);
+			return 0;
+		}
+		spin_unlock(&vm->mmu_lock);
+		if (!word && !missing) {
+			ksnprintf(why, n, "guest write to GPA %#llx outside every memslot",
+				  (unsigned long long)gpa);
+			return -EFAULT;
+		}
+		if (word) {
+			ksnprintf(why, n, "guest write to GPA %#llx, whose host page is read-only",
+				  (unsigned long long)gpa);
+			return -EPERM;
+		}
+		int r = mm_fault_in(vm->mm, missing);
+		if (r && r != -EAGAIN)
+			return r;
+	}
+}

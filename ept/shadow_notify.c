@@ -1,0 +1,128 @@
+/*
+ * The primary MMU's changes, applied to shadow leaves through the rmap
+ * (ept/notify.c calls these under mmu_lock, between the same begin/end as
+ * for EPT/NPT): zap or write-protect, NUMA hints, aging; and the coherence
+ * check the tests run. A host change never zaps shadow pages themselves:
+ * the guest's tables keep their contents when their backing moves. Pure:
+ * host-tested.
+ */
+#include "ept/shadow_int.h"
+#include "ept/vm.h"
+#include "lib/lib.h"
+
+static bool zap_one(struct vm *vm, struct rmap_ent *e, void *ctx)
+{
+	(void)ctx;
+	return spte_drop_leaf(vm, e->sptep, e->gfn);
+}
+
+static bool protect_one(struct vm *vm, struct rmap_ent *e, void *ctx)
+{
+	(void)vm, (void)ctx;
+	if (!(pte_read(e->sptep) & X86_PTE_W))
+		return false; /* precise: nothing the guest could do changes */
+	__atomic_fetch_and(e->sptep, ~X86_PTE_W, __ATOMIC_ACQ_REL);
+	return true;
+}
+
+long shadow_zap_gfns(struct vm *vm, uint64_t gs, uint64_t ge, unsigned keep)
+{
+	lockdep_assert_held(&vm->mmu_lock);
+	if (keep & PT_PROT_W)
+		return 0;
+	return rmap_for_range(vm, gs, ge, keep ? protect_one : zap_one, NULL);
+}
+
+long shadow_zap_numa(struct vm *vm, const struct memslot *s, uint64_t gs, uint64_t ge)
+{
+	long n = 0;
+
+	/* start() runs before the change, so the mm still tells which pages it changes. */
+	for (uint64_t gfn = gs; gfn < ge; gfn++)
+		if (mm_numa_would_change(vm->mm, memslot_gfn_to_hva(s, gfn)))
+			n += rmap_for_gfn(vm, gfn, zap_one, NULL);
+	return n;
+}
+
+static bool young_one(struct vm *vm, struct rmap_ent *e, void *ctx)
+{
+	(void)vm;
+	if (!(pte_read(e->sptep) & X86_PTE_A))
+		return false;
+	/* An and-not: the CPU may set the dirty bit meanwhile (notify.c's young_one()). */
+	if (*(bool *)ctx)
+		__atomic_fetch_and(e->sptep, ~X86_PTE_A, __ATOMIC_ACQ_REL);
+	return true;
+}
+
+bool shadow_young(struct vm *vm, uint64_t gs, uint64_t ge, bool clear)
+{
+	return rmap_for_range(vm, gs, ge, young_one, &clear) > 0;
+}
+
+struct coherence {
+	long bad;
+	char *why;
+	size_t len;
+};
+
+static bool check_one(struct vm *vm, struct rmap_ent *e, void *ctx)
+{
+	struct coherence *c = ctx;
+	pte_t spte = pte_read(e->sptep);
+	struct memslot *s = memslot_find(&vm->slots, e->gfn);
+	struct pt_walk w;
+	const char *what = NULL;
+
+	if (!spte_present(spte))
+		what = "a non-present leaf is still in the rmap";
+	else if (!s)
+		what = "a leaf maps a gfn outside every memslot";
+	else if (mm_lookup(vm->mm, memslot_gfn_to_hva(s, e->gfn), &w))
+		what = "a leaf maps a gfn the host does not map";
+	else if (ALIGN_DOWN(w.pa, PAGE_SIZE) != (spte & X86_PTE_ADDR_MASK))
+		what = "a leaf maps another frame than the host's";
+	else if ((spte & X86_PTE_W) && !(w.prot & PT_PROT_W))
+		what = "a writable leaf over a host page that is read-only";
+	if (what && !c->bad++)
+		ksnprintf(c->why, c->len, "shadow: %s (gfn %#llx, spte %#llx)", what,
+			  (unsigned long long)e->gfn, (unsigned long long)spte);
+	return true;
+}
+
+long shadow_check_coherent(struct vm *vm, char *why, size_t len)
+{
+	struct coherence c = { 0, why, len };
+
+	spin_lock(&vm->mmu_lock);
+	rmap_for_range(vm, 0, ~0ULL, check_one, &c);
+	spin_unlock(&vm->mmu_lock);
+	return c.bad;
+}
+
+struct mappings {
+	unsigned n;
+	bool w;
+};
+
+static bool count_one(struct vm *vm, struct rmap_ent *e, void *ctx)
+{
+	struct mappings *m = ctx;
+
+	(void)vm;
+	m->n++;
+	m->w |= (pte_read(e->sptep) & X86_PTE_W) != 0;
+	return true;
+}
+
+unsigned shadow_gfn_mappings(struct vm *vm, uint64_t gfn, bool *writable)
+{
+	struct mappings m = { 0, false };
+
+	spin_lock(&vm->mmu_lock);
+	rmap_for_gfn(vm, gfn, count_one, &m);
+	spin_unlock(&vm->mmu_lock);
+	if (writable)
+		*writable = m.w;
+	return m.n;
+}

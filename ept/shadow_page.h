@@ -1,0 +1,115 @@
+/*
+ * Shadow pages: the secondary MMU on a CPU without EPT/NPT (or mmu=shadow).
+ * The CPU walks shadow page tables that minihv builds from the guest's own
+ * 4-level tables; each table page of the guest that is shadowed gets one
+ * struct shadow_page per role, keyed by (gfn, role), as KVM's struct
+ * kvm_mmu_page. Pure: host-tested (tests/host/test_unsync.c).
+ *
+ * Unsync (seed ../shared/seeds/004_a8b0bafe251e54eb.txt): a level-1 page the
+ * guest writes may be left writable and marked @unsync; each parent up to
+ * the root records that in @unsync_child_bitmap / @unsync_children, and the
+ * next CR3 load or INVLPG collects the unsync pages with sp_unsync_walk()
+ * and syncs or zaps each one.
+ */
+#ifndef MINIHV_SHADOW_PAGE_H
+#define MINIHV_SHADOW_PAGE_H
+
+/* mm/mm.h: mm/'s public header (pte_t, pte_read(), X86_PTE_*; check-layers.sh). */
+#include "mm/mm.h"
+#include "lib/lib.h"
+
+/* What a shadow page stands for, besides its gfn (KVM's kvm_mmu_page_role). */
+union shadow_role {
+	uint32_t word;
+	struct {
+		uint32_t level : 3;   /* 1 = it maps 4 KiB pages ... 4 = a root */
+		uint32_t direct : 1;  /* maps a guest huge page, not a guest table */
+		uint32_t wp : 1;      /* the guest's CR0.WP (supervisor writes obey W) */
+		uint32_t access : 3;  /* direct: the huge page's guest rights, PT_PROT_* */
+		uint32_t invalid : 1; /* zapped while a vCPU held it as its root */
+	};
+};
+
+struct shadow_page;
+
+/* One parent entry that points at a shadow page: (parent, index). */
+struct sp_parent {
+	struct shadow_page *sp;
+	unsigned index;
+	struct sp_parent *next;
+};
+
+struct shadow_page {
+	uint64_t gfn;                 /* the guest table's gfn (direct: first gfn mapped) */
+	union shadow_role role;
+	uint64_t spt_pa;              /* the table the CPU walks */
+	pte_t *spt;                   /* ... as the host reaches it */
+	/* The guest entry each present spt[i] was built from (sync compares). */
+	uint64_t *gptes;
+	/* spt[i]'s child shadow page when spt[i] is a present non-leaf entry. */
+	struct shadow_page **child;
+	struct sp_parent *parents;    /* every entry that links this page */
+	struct shadow_page *hash_next;
+	struct shadow_page *all_next; /* every page of the VM */
+	unsigned root_count;          /* vCPUs that hold it as their root */
+	bool unsync;                  /* level 1: the guest may have written it freely */
+	unsigned unsync_children;     /* set bits of unsync_child_bitmap */
+	uint64_t unsync_child_bitmap[PT_ENTRIES / 64];
+};
+
+/*
+ * The page vector an unsync walk fills (KVM's kvm_mmu_pages): each page it
+ * hands over with the index of the parent entry that led to it. @cap (at
+ * most SP_VEC_MAX; 0 means SP_VEC_MAX) bounds it, so tests can fill it
+ * at every position.
+ */
+#define SP_VEC_MAX 16
+struct sp_vec {
+	unsigned n, cap;
+	struct {
+		struct shadow_page *sp;
+		unsigned index;
+	} page[SP_VEC_MAX];
+};
+
+/*
+ * Seed 004's final __mmu_unsync_walk(): collect into @vec the pages below
+ * @sp that are unsync or have unsync children, clearing each child's bit in
+ * its parent's bitmap once the child is in sync (a stale bit) or has been
+ * added (after recursing into it). Returns the number of unsync leaves
+ * added, or -ENOSPC when @vec filled before a child could be added: that
+ * child's bit stays set. Either way the caller must sync or zap every page
+ * of @vec, then walk again while -ENOSPC came back. mmu_lock held.
+ * The caller's loop ends only if @vec holds a whole path from @sp down to a
+ * leaf (level - 1 pages: 3 below a 4-level root); shorter, every walk stops
+ * above the first leaf. A page linked from several parents is handed over
+ * once per link (no dedup, as in the seed's code): sync it at the first.
+ */
+int sp_unsync_walk(struct shadow_page *sp, struct sp_vec *vec);
+/*
+ * Clear bit @i of @sp's bitmap, dropping @unsync_children by one (KVM's
+ * clear_unsync_child_bit(): nothing above @sp changes; a parent's stale bit
+ * is cleared by a later walk). WARN_ON_ONCE, and no change to the count, if
+ * the bit was not set or the count was already 0.
+ */
+void sp_clear_unsync_child_bit(struct shadow_page *sp, unsigned i);
+/*
+ * @sp (level 1) becomes unsync: set its bit in each parent, and in theirs
+ * while a count goes 0 -> 1, up to the roots; the parents stay in sync.
+ * Idempotent: marking again counts nothing twice, and tells parents linked
+ * since the last mark.
+ */
+void sp_mark_unsync(struct shadow_page *sp);
+
+/* A present entry of a shadow table, and whether it is a huge leaf (x86 format). */
+static inline bool spte_present(pte_t e)
+{
+	return e & X86_PTE_P;
+}
+
+static inline bool spte_huge(pte_t e)
+{
+	return e & X86_PTE_PS;
+}
+
+#endif

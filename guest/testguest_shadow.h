@@ -1,0 +1,10 @@
+/* The self-test guest's own page tables under shadow paging (guest/testguest_shadow.c). */
+#ifndef MINIHV_TESTGUEST_SHADOW_H
+#define MINIHV_TESTGUEST_SHADOW_H
+
+#include <stdint.h>
+
+/* TG_SHADOW_PT: @scratch = 1 MiB of RAM for tables and frames, @mode 0 INVLPG, 1 CR3 reload. */
+long tg_shadow_pt(uint64_t scratch, uint64_t mode);
+
+#endif

@@ -1,0 +1,222 @@
+/*
+ * Shadow paging's exits, the same on every backend: the guest's #PF, its
+ * CR0/CR3/CR4 accesses and INVLPG, and emulating a store to a guest table
+ * that ept/shadow.c could not leave unsync. The guest sees its own CR0, CR3
+ * and CR4; the CPU runs with the shadow root in CR3 and CR0.WP set, so that
+ * supervisor writes to write-protected guest tables fault even when the
+ * guest clears WP (KVM does the same). Guests run 4-level long-mode
+ * paging only: switching it off, or to a mode the shadow MMU does not
+ * build (LA57, PCID, SMEP, SMAP, protection keys), stops the guest with a
+ * message.
+ */
+#include "virt/vcpu.h"
+#include "virt/insn.h"
+#include "lib/lib.h"
+#include "arch/x86/arch.h"
+
+/* CR4 bits the shadow MMU cannot honour. */
+#define SHADOW_CR4_UNSUPPORTED \
+	(X86_CR4_LA57 | X86_CR4_PCIDE | X86_CR4_SMEP | X86_CR4_SMAP | X86_CR4_PKE)
+
+static struct shadow_mode mode_of(struct vcpu *v)
+{
+	return (struct shadow_mode){
+		.cr3 = v->sh.cr3,
+		.wp = (v->sh.cr0 & X86_CR0_WP) != 0,
+		.nxe = (v->be->get_msr(v, MSR_EFER) & EFER_NXE) != 0,
+	};
+}
+
+uint64_t *vcpu_gpr(struct vcpu *v, unsigned n)
+{
+	struct vcpu_regs *r = &v->regs;
+	uint64_t *map[16] = { &r->rax, &r->rcx, &r->rdx, &r->rbx, NULL,    &r->rbp,
+			      &r->rsi, &r->rdi, &r->r8,  &r->r9,  &r->r10, &r->r11,
+			      &r->r12, &r->r13, &r->r14, &r->r15 };
+
+	return n < 16 ? map[n] : NULL;
+}
+
+/* Look up or build the root for the guest's CR3 and load it; false if the vCPU stopped. */
+static bool load_root(struct vcpu *v)
+{
+	struct shadow_mode m = mode_of(v);
+	uint64_t hpa;
+	char why[160];
+	int r = shadow_load_cr3(v->vm, &m, &v->sh.root, &hpa, why, sizeof(why));
+
+	if (r) {
+		vcpu_fault_failed(v, r, "shadow CR3 load", m.cr3, why);
+		return false;
+	}
+	v->be->set_cr(v, 3, v->sh.cr3, hpa);
+	/* A CR3 load flushes the guest's TLB (its non-global entries: all, here). */
+	v->be->flush_local(v);
+	return true;
+}
+
+int vcpu_shadow_init(struct vcpu *v, const struct vcpu_entry *e, char *err, size_t errlen)
+{
+	v->sh.cr0 = VCPU_ENTRY_CR0;
+	v->sh.cr3 = e->cr3;
+	v->sh.cr4 = VCPU_ENTRY_CR4;
+	v->be->set_cr(v, 0, v->sh.cr0, v->sh.cr0 | X86_CR0_WP);
+	v->be->set_cr(v, 4, v->sh.cr4, v->sh.cr4);
+	if (!load_root(v)) {
+		ksnprintf(err, errlen, "%s", v->stop_reason);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void vcpu_shadow_destroy(struct vcpu *v)
+{
+	shadow_put_root(v->vm, &v->sh.root);
+}
+
+int vcpu_shadow_fetch_insn(struct vcpu *v, struct insn *in, char *why, size_t len)
+{
+	struct shadow_mode m = mode_of(v);
+	uint64_t rip = v->be->rip(v);
+	uint8_t bytes[INSN_MAX_LEN];
+	size_t got = 0;
+
+	/* Page by page: the instruction may straddle two pages of different frames. */
+	while (got < sizeof(bytes)) {
+		uint64_t gva = rip + got, gpa;
+		uint32_t pfec;
+		size_t n = MIN(sizeof(bytes) - got, PAGE_SIZE - (gva & (PAGE_SIZE - 1)));
+
+		if (shadow_translate(v->vm, &m, gva, X86_PF_FETCH, &gpa, &pfec))
+			break;
+		const uint8_t *p = vm_gpa_to_host(v->vm, gpa, n, false);
+		if (!p)
+			break;
+		memcpy(bytes + got, p, n);
+		got += n;
+	}
+	int r = insn_decode(bytes, got, in);
+	if (r)
+		ksnprintf(why, len, "cannot decode the instruction at RIP %#llx (%zu bytes readable, "
+			  "first %02x %02x %02x %02x): %s", (unsigned long long)rip, got,
+			  got > 0 ? bytes[0] : 0, got > 1 ? bytes[1] : 0, got > 2 ? bytes[2] : 0,
+			  got > 3 ? bytes[3] : 0, errno_name(r));
+	return r;
+}
+
+/*
+ * A store to a guest table that stays write-protected: do it for the guest
+ * (plain MOVs only, what compiled page-table code uses), then resume after it.
+ */
+static void emulate_store(struct vcpu *v, uint64_t gpa)
+{
+	struct insn in;
+	char why[200];
+	uint64_t gprs[16] = { 0 };
+
+	if (vcpu_shadow_fetch_insn(v, &in, why, sizeof(why)) || in.kind != INSN_STORE ||
+	    in.gpr == 4) {
+		if (!why[0] || in.kind != INSN_STORE || in.gpr == 4)
+			ksnprintf(why, sizeof(why), "not a MOV store from a register other than RSP "
+				  "or from an immediate");
+		vcpu_stop(v, STOP_UNHANDLED, "shadow paging: cannot emulate the write to the guest "
+			  "page table at GPA %#llx (RIP %#llx): %s", (unsigned long long)gpa,
+			  (unsigned long long)v->be->rip(v), why);
+		return;
+	}
+	for (unsigned n = 0; n < 16; n++)
+		gprs[n] = vcpu_gpr(v, n) ? *vcpu_gpr(v, n) : 0;
+	int r = shadow_emulated_write(v->vm, gpa, insn_store_value(&in, gprs), in.size, why,
+				      sizeof(why));
+	if (r) {
+		vcpu_fault_failed(v, r, "emulated write", gpa, why);
+		return;
+	}
+	v->be->set_rip(v, v->be->rip(v) + in.len);
+}
+
+bool vcpu_shadow_page_fault(struct vcpu *v, uint64_t cr2, uint32_t *error)
+{
+	char why[160];
+
+	vcpu_count_fault(v, cr2);
+	/* A reload builds a new root; the fault is then tried once more on it. */
+	for (int tries = 0; tries < 2; tries++) {
+		struct shadow_mode m = mode_of(v);
+		uint32_t pfec;
+		uint64_t gpa;
+		int r = shadow_page_fault(v->vm, &m, v->sh.root, cr2, *error, &pfec, &gpa, why,
+					  sizeof(why));
+
+		switch (r) {
+		case SHADOW_RESUME:
+			return true;
+		case SHADOW_REFLECT:
+			*error = pfec;
+			return false;
+		case SHADOW_EMULATE:
+			emulate_store(v, gpa);
+			return true;
+		case SHADOW_RELOAD:
+			if (!load_root(v))
+				return true;
+			continue;
+		default:
+			vcpu_fault_failed(v, r, "shadow page", cr2, why);
+			return true;
+		}
+	}
+	return true; /* the guest faults again, on the new root */
+}
+
+void vcpu_shadow_write_cr(struct vcpu *v, unsigned cr, uint64_t val)
+{
+	uint64_t old;
+
+	switch (cr) {
+	case 0:
+		if (!(val & X86_CR0_PG) || !(val & X86_CR0_PE)) {
+			vcpu_stop(v, STOP_UNHANDLED, "shadow paging: the guest wrote CR0 %#llx, "
+				  "turning paging off: minihv shadows 4-level long-mode paging only",
+				  (unsigned long long)val);
+			return;
+		}
+		old = v->sh.cr0;
+		v->sh.cr0 = val;
+		v->be->set_cr(v, 0, val, val | X86_CR0_WP);
+		if ((old ^ val) & X86_CR0_WP)
+			load_root(v); /* the shadow entries depend on WP: another root */
+		return;
+	case 3:
+		v->sh.cr3 = val;
+		load_root(v);
+		return;
+	case 4:
+		if ((val & SHADOW_CR4_UNSUPPORTED) || !(val & X86_CR4_PAE)) {
+			vcpu_stop(v, STOP_UNHANDLED, "shadow paging: the guest wrote CR4 %#llx; "
+				  "minihv shadows 4-level paging without LA57, PCID, SMEP, SMAP "
+				  "or protection keys", (unsigned long long)val);
+			return;
+		}
+		old = v->sh.cr4;
+		v->sh.cr4 = val;
+		v->be->set_cr(v, 4, val, val);
+		if ((old ^ val) & (X86_CR4_PGE | X86_CR4_PSE))
+			v->be->flush_local(v); /* as the CPU flushes on such a change */
+		return;
+	default:
+		vcpu_stop(v, STOP_UNHANDLED, "MOV to CR%u (%#llx) is not emulated", cr,
+			  (unsigned long long)val);
+	}
+}
+
+uint64_t vcpu_shadow_read_cr(struct vcpu *v, unsigned cr)
+{
+	return cr == 0 ? v->sh.cr0 : cr == 3 ? v->sh.cr3 : v->sh.cr4;
+}
+
+void vcpu_shadow_invlpg(struct vcpu *v, uint64_t gva)
+{
+	shadow_invlpg(v->vm, v->sh.root, gva);
+	v->be->flush_local(v);
+}
