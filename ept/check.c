@@ -80,6 +80,13 @@ static bool check_leaf(void *ctx, uint64_t gpa, int level, pte_t *entry)
 	return true;
 }
 
+int mmu_mapping_level(struct vm *vm, uint64_t gpa)
+{
+	if (vm->shadow) /* shadow leaves are 4 KiB */
+		return shadow_gfn_mappings(vm, gpa >> PAGE_SHIFT, NULL) ? PT_LEVEL_4K : 0;
+	return pt_mapping_level(&vm->ept, gpa);
+}
+
 long ept_check_coherent(struct vm *vm, char *why, size_t len)
 {
 	struct coherent_ctx c = { vm, 0, why, len };

@@ -282,6 +282,22 @@ static int install(struct vm *vm, const struct shadow_mode *m, struct shadow_pag
 	return SHADOW_RESUME;
 }
 
+/*
+ * The locked check (DESIGN.md's retry_gfn), over every gfn the fault read:
+ * the data page and each guest table on the way, since all were read
+ * through host mappings an invalidation may be changing. One running
+ * elsewhere does not discard the fault (the stress test's lost-race bound).
+ */
+static bool walk_retry(struct vm *vm, const struct gwalk *w, uint64_t seq)
+{
+	if (mmu_invalidate_retry_gfn(&vm->inval, seq, w->gfn))
+		return true;
+	for (int level = PT_LEVELS; level >= w->level; level--)
+		if (mmu_invalidate_retry_gfn(&vm->inval, seq, w->table_gfn[level]))
+			return true;
+	return false;
+}
+
 /* Walk the guest's tables, faulting their host pages in where needed (mmu_lock not held). */
 static int walk_unlocked(struct vm *vm, const struct shadow_mode *m, struct shadow_page *root,
 			 uint64_t gva, uint32_t access, struct gwalk *w, uint32_t *pfec)
@@ -315,6 +331,15 @@ int shadow_page_fault(struct vm *vm, const struct shadow_mode *m, struct shadow_
 		vm_stat_inc(vm, shadow_reflected);
 		return SHADOW_REFLECT;
 	}
+	if (!r && (pfec & X86_PF_RSVD)) {
+		/*
+		 * The guest's own entries have no reserved bit set, so one of
+		 * ours has: minihv wrote a malformed entry (an EPT misconfig's
+		 * counterpart). The VM stops; the host goes on.
+		 */
+		VM_BUG_ON(pfec & X86_PF_RSVD, vm);
+		return SHADOW_RESUME;
+	}
 	if (r) {
 		ksnprintf(why, len, "guest page table entry at GPA %#llx (for %#llx) is outside "
 			  "its RAM", (unsigned long long)w.bad_gpa, (unsigned long long)gva);
@@ -334,7 +359,7 @@ int shadow_page_fault(struct vm *vm, const struct shadow_mode *m, struct shadow_
 	uint32_t pfec2;
 	if (root->role.invalid) {
 		r = SHADOW_RELOAD;
-	} else if (mmu_invalidate_retry(&vm->inval, seq) ||
+	} else if (walk_retry(vm, &w, seq) ||
 		   shadow_walk(vm, m, gva, access, &w2, &pfec2, true) ||
 		   !shadow_walk_same(&w, &w2)) {
 		/* The host or the guest changed something meanwhile: the guest faults again. */

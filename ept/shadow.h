@@ -111,5 +111,7 @@ void shadow_free_zapped(struct vm *vm);
 long shadow_check_coherent(struct vm *vm, char *why, size_t len);
 /* Shadow leaves that map @gfn now (tests). */
 unsigned shadow_gfn_mappings(struct vm *vm, uint64_t gfn, bool *writable);
+/* One shadow leaf that maps @gfn, or NULL (tests). */
+pte_t *shadow_leaf_of(struct vm *vm, uint64_t gfn);
 
 #endif

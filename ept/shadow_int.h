@@ -26,6 +26,7 @@ void sp_zap(struct vm *vm, struct shadow_page *sp);
  */
 void sp_set_unsync_child_bit(struct shadow_page *sp, unsigned i);
 
+unsigned rmap_hash(uint64_t gfn);
 int rmap_add(struct vm *vm, uint64_t gfn, pte_t *sptep);
 void rmap_remove(struct vm *vm, uint64_t gfn, pte_t *sptep);
 bool spte_drop_leaf(struct vm *vm, pte_t *sptep, uint64_t gfn);

@@ -97,7 +97,7 @@ static unsigned sp_hash(uint64_t gfn)
 	return (unsigned)((gfn * 0x9e3779b97f4a7c15ULL) >> 56) % SHADOW_HASH;
 }
 
-static unsigned rmap_hash(uint64_t gfn)
+unsigned rmap_hash(uint64_t gfn)
 {
 	return (unsigned)((gfn * 0x9e3779b97f4a7c15ULL) >> 52) % RMAP_HASH;
 }

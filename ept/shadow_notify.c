@@ -93,10 +93,13 @@ static bool check_one(struct vm *vm, struct rmap_ent *e, void *ctx)
 long shadow_check_coherent(struct vm *vm, char *why, size_t len)
 {
 	struct coherence c = { 0, why, len };
+	bool locked = spin_held_here(&vm->mmu_lock); /* as ept_check_coherent(): either way */
 
-	spin_lock(&vm->mmu_lock);
+	if (!locked)
+		spin_lock(&vm->mmu_lock);
 	rmap_for_range(vm, 0, ~0ULL, check_one, &c);
-	spin_unlock(&vm->mmu_lock);
+	if (!locked)
+		spin_unlock(&vm->mmu_lock);
 	return c.bad;
 }
 
@@ -113,6 +116,18 @@ static bool count_one(struct vm *vm, struct rmap_ent *e, void *ctx)
 	m->n++;
 	m->w |= (pte_read(e->sptep) & X86_PTE_W) != 0;
 	return true;
+}
+
+pte_t *shadow_leaf_of(struct vm *vm, uint64_t gfn)
+{
+	pte_t *leaf = NULL;
+
+	spin_lock(&vm->mmu_lock);
+	for (struct rmap_ent *e = vm->smmu.rmap[rmap_hash(gfn)]; e && !leaf; e = e->next)
+		if (e->gfn == gfn)
+			leaf = e->sptep;
+	spin_unlock(&vm->mmu_lock);
+	return leaf;
 }
 
 unsigned shadow_gfn_mappings(struct vm *vm, uint64_t gfn, bool *writable)

@@ -189,6 +189,8 @@ int vm_memslot_remove(struct vm *vm, uint64_t gpa);
  * for its gfn. Returns the number of leaves that do not (first one in @why).
  */
 long ept_check_coherent(struct vm *vm, char *why, size_t len);
+/* The level of the secondary MMU's leaf for @gpa, 0 if none (tests). */
+int mmu_mapping_level(struct vm *vm, uint64_t gpa);
 
 /*
  * The rest of ept/'s public interface: other areas include ept/vm.h only

@@ -140,6 +140,7 @@ bool vcpu_shadow_page_fault(struct vcpu *v, uint64_t cr2, uint32_t *error)
 	char why[160];
 
 	vcpu_count_fault(v, cr2);
+	v->stats.pf_absorbed++; /* undone below when the #PF turns out to be the guest's */
 	/* A reload builds a new root; the fault is then tried once more on it. */
 	for (int tries = 0; tries < 2; tries++) {
 		struct shadow_mode m = mode_of(v);
@@ -153,6 +154,7 @@ bool vcpu_shadow_page_fault(struct vcpu *v, uint64_t cr2, uint32_t *error)
 			return true;
 		case SHADOW_REFLECT:
 			*error = pfec;
+			v->stats.pf_absorbed--;
 			return false;
 		case SHADOW_EMULATE:
 			emulate_store(v, gpa);

@@ -68,6 +68,7 @@ struct vcpu_stats {
 	uint64_t refaults_max;   /* ... the longest run (retries of one fault) */
 	uint64_t lost_races;     /* of those, after an invalidation ended (virt/exits.c) */
 	uint64_t lost_races_max;
+	uint64_t pf_absorbed;    /* shadow paging: #PF exits minihv handled, not the guest's */
 };
 
 /*
