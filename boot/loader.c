@@ -11,6 +11,8 @@ int hv_backend(const struct vcpu_backend **be, struct mmu_caps *mc, char *err, s
 	char why_vmx[200], why_svm[200];
 	int r = hv_ready(why_vmx, sizeof(why_vmx));
 
+	*mc = (struct mmu_caps){ 0 };
+
 	if (!r) {
 		*be = &vmx_backend;
 		return vmx_mmu_caps(&this_cpu.caps, hv_mmu_shadow, mc, err, errlen);

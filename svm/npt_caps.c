@@ -29,6 +29,7 @@ int svm_mmu_caps(const struct svm_caps *c, bool shadow, struct mmu_caps *out, ch
 		return 0;
 	}
 	out->fmt = &npt_fmt;
+	out->shadow = false;
 	out->leaf_levels = (1u << PT_LEVEL_4K) | (1u << PT_LEVEL_2M) |
 			   (c->npt_1g ? 1u << PT_LEVEL_1G : 0);
 	out->ad = true;

@@ -53,6 +53,7 @@ int vmx_mmu_caps(const struct vmx_caps *c, bool shadow, struct mmu_caps *out, ch
 		return -EOPNOTSUPP;
 	}
 	out->fmt = &ept_fmt;
+	out->shadow = false;
 	out->leaf_levels = (1u << PT_LEVEL_4K) | (c->ept_2m ? 1u << PT_LEVEL_2M : 0) |
 			   (c->ept_1g ? 1u << PT_LEVEL_1G : 0);
 	out->ad = c->ept_ad;

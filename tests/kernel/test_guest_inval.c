@@ -157,9 +157,9 @@ KTEST(guest_inval_collapse)
 	CHECK_EQ(host_mapping_level(s->hva), PT_LEVEL_2M);
 	coherent(&g);
 	if (resume_to_yield(&g, 2)) {
-		CHECK_EQ(s->ept_violations, shadow ? 1024 : 513); /* one more fault ... */
-		CHECK_EQ(g.vm.stats.ept_installed[PT_LEVEL_2M], shadow ? 0 : 1); /* ... and a 2M leaf */
-		CHECK_EQ(mmu_mapping_level(&g.vm, SZ_1G + 0x1000), shadow ? PT_LEVEL_4K : PT_LEVEL_2M);
+		CHECK_EQ(s->ept_violations, (shadow ? 1024 : 513)); /* one more fault ... */
+		CHECK_EQ(g.vm.stats.ept_installed[PT_LEVEL_2M], (shadow ? 0 : 1)); /* ... and a 2M leaf */
+		CHECK_EQ(mmu_mapping_level(&g.vm, SZ_1G + 0x1000), (shadow ? PT_LEVEL_4K : PT_LEVEL_2M));
 	}
 	coherent(&g);
 out:
@@ -176,7 +176,7 @@ KTEST(guest_inval_split)
 	/* Shadow leaves are 4 KiB whatever backs them: 512 from the start. */
 	uint64_t first = g.vm.shadow ? 512 : 1;
 	CHECK_EQ(s->ept_violations, first);
-	CHECK_EQ(g.vm.stats.ept_installed[PT_LEVEL_2M], g.vm.shadow ? 0 : 1);
+	CHECK_EQ(g.vm.stats.ept_installed[PT_LEVEL_2M], (g.vm.shadow ? 0 : 1));
 	uint64_t inv = g.vm.stats.invept;
 	CHECK_EQ(host_split(s->hva, PT_LEVEL_2M), 0);
 	CHECK_EQ(g.vm.stats.invept, inv + 1); /* the zap of one present leaf: one flush */
@@ -184,7 +184,7 @@ KTEST(guest_inval_split)
 	if (resume_to_yield(&g, 2)) {
 		CHECK_EQ(s->ept_violations, first + 512);
 		CHECK_EQ(g.vm.stats.ept_installed[PT_LEVEL_4K] - g.vm.slots.slot[0].ept_violations,
-			 first == 1 ? 512 : 1024);
+			 (first == 1 ? 512 : 1024));
 		CHECK_EQ(mmu_mapping_level(&g.vm, SZ_1G + 0x1000), PT_LEVEL_4K);
 	}
 	coherent(&g);
