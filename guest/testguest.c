@@ -245,6 +245,8 @@ long guest_main(uint64_t ram, uint64_t cmd, uint64_t arg, uint64_t arg2, uint64_
 		return tg_page_fault(arg);
 	case TG_EXCEPTIONS:
 		return tg_exceptions();
+	case TG_SHADOW_BENCH:
+		return tg_shadow_bench(arg, arg2);
 	case TG_SHADOW_PT:
 		return tg_shadow_pt(arg, arg2);
 	default:

@@ -38,6 +38,12 @@
  * every change. 0, or step * 256 + check (guest/testguest_shadow.c).
  */
 #define TG_SHADOW_PT 33
+/*
+ * make bench: RDX = 4 pages of RAM for tables, RCX = rounds: map 512 pages of
+ * [1 GiB, 1 GiB + 4 MiB) at linear 4 GiB through its own page table, reload
+ * CR3, touch them; remap each round (guest/testguest_shadow_bench.c).
+ */
+#define TG_SHADOW_BENCH 34
 
 /* What TG_UART writes to COM1 before it yields, and the console line it must become. */
 #define TG_UART_LINE "esc:\x1b[2J nul:\0 cr:\r tab:\t hi:\x80 del:\x7f"

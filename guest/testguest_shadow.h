@@ -6,5 +6,7 @@
 
 /* TG_SHADOW_PT: @scratch = 1 MiB of RAM for tables and frames, @mode 0 INVLPG, 1 CR3 reload. */
 long tg_shadow_pt(uint64_t scratch, uint64_t mode);
+/* TG_SHADOW_BENCH (guest/testguest_shadow_bench.c): @scratch = 4 pages for tables. */
+long tg_shadow_bench(uint64_t scratch, uint64_t rounds);
 
 #endif

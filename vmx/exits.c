@@ -26,7 +26,8 @@ void vmx_skip_instruction(struct vcpu *v)
 /* The guest MSRs the VMCS holds (virt/msr.c asks for no others). */
 uint64_t vmx_get_msr(struct vcpu *v, uint32_t msr)
 {
-	(void)v;
+	if (msr == MSR_EFER && v->hw.msr_pa) /* the list slot the exit saved it to */
+		return ((const uint64_t *)phys_to_virt(v->hw.msr_pa))[1];
 	if (msr == MSR_EFER)
 		return vmcs_read64(GUEST_IA32_EFER);
 	if (msr == MSR_FS_BASE)
@@ -36,8 +37,9 @@ uint64_t vmx_get_msr(struct vcpu *v, uint32_t msr)
 
 void vmx_set_msr(struct vcpu *v, uint32_t msr, uint64_t val)
 {
-	(void)v;
-	if (msr == MSR_EFER)
+	if (msr == MSR_EFER && v->hw.msr_pa)
+		((uint64_t *)phys_to_virt(v->hw.msr_pa))[1] = val;
+	else if (msr == MSR_EFER)
 		vmcs_write64(GUEST_IA32_EFER, val);
 	else if (msr == MSR_FS_BASE)
 		vmcs_writel(GUEST_FS_BASE, val);

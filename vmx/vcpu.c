@@ -40,8 +40,8 @@ static int vmx_vcpu_create(struct vcpu *v, const struct vcpu_entry *entry, char 
 		v->hw.pa = 0;
 		return r;
 	}
-	vmcs_setup_host_state();
-	vmcs_setup_guest_state(entry);
+	vmcs_setup_host_state(v);
+	vmcs_setup_guest_state(v, entry);
 	return 0;
 }
 
@@ -59,7 +59,7 @@ static void vcpu_save_snapshot(struct vcpu *v)
 	/* Under shadow paging GUEST_CR3 holds the shadow root: show the guest's own. */
 	s->cr3 = v->vm->shadow ? v->sh.cr3 : vmcs_readl(GUEST_CR3);
 	s->cr4 = (vmcs_readl(GUEST_CR4) & ~m4) | (vmcs_readl(CR4_READ_SHADOW) & m4);
-	s->efer = vmcs_read64(GUEST_IA32_EFER);
+	s->efer = vmx_get_msr(v, MSR_EFER);
 }
 
 static enum vcpu_stop vmx_vcpu_run(struct vcpu *v)
@@ -118,6 +118,8 @@ static enum vcpu_stop vmx_vcpu_run(struct vcpu *v)
 
 static void vmx_vcpu_destroy(struct vcpu *v)
 {
+	if (v->hw.msr_pa)
+		frame_free(&phys_frames, v->hw.msr_pa, FRAME_ORDER_4K);
 	vmclear(v->hw.pa);
 	frame_free(&phys_frames, v->hw.pa, FRAME_ORDER_4K);
 }

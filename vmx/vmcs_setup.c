@@ -84,15 +84,47 @@ static int pick_controls(const struct vmx_caps *c, bool shadow, struct vmx_contr
 				    MSR_IA32_VMX_PROCBASED_CTLS2, "secondary controls", &k->cpu2, err,
 				    errlen);
 	if (!r)
-		r = adjust_controls(EXIT_SAVE_EFER, EXIT_HOST_ADDR_SPACE_SIZE | EXIT_LOAD_EFER,
+		r = adjust_controls(EXIT_SAVE_EFER | EXIT_LOAD_EFER, EXIT_HOST_ADDR_SPACE_SIZE,
 				    true_ctls ? MSR_IA32_VMX_TRUE_EXIT_CTLS : MSR_IA32_VMX_EXIT_CTLS,
 				    "VM-exit controls", &k->exit, err, errlen);
 	if (!r)
-		r = adjust_controls(0, ENTRY_IA32E_MODE | ENTRY_LOAD_EFER,
+		r = adjust_controls(ENTRY_LOAD_EFER, ENTRY_IA32E_MODE,
 				    true_ctls ? MSR_IA32_VMX_TRUE_ENTRY_CTLS
 					      : MSR_IA32_VMX_ENTRY_CTLS,
 				    "VM-entry controls", &k->entry, err, errlen);
 	return r;
+}
+
+/* MSR-list entries (SDM 3C 25.7.2): index, reserved, value. */
+struct vmx_msr_entry {
+	uint32_t index, reserved;
+	uint64_t value;
+};
+
+/*
+ * A CPU without the EFER controls (Core 2: Penryn has neither) switches
+ * EFER through the MSR lists instead, as KVM does: the entry list loads
+ * the guest's, the exit store list saves it into the same slot, and the
+ * exit load list restores the host's.
+ */
+static int setup_efer_lists(struct vcpu *v, char *err, size_t errlen)
+{
+	if (frame_alloc(&phys_frames, FRAME_ORDER_4K, &v->hw.msr_pa)) {
+		ksnprintf(err, errlen, "no memory for the EFER MSR lists");
+		return -ENOMEM;
+	}
+	struct vmx_msr_entry *l = phys_to_virt(v->hw.msr_pa);
+
+	memset(l, 0, PAGE_SIZE);
+	l[0] = (struct vmx_msr_entry){ MSR_EFER, 0, EFER_LME | EFER_LMA };
+	l[1] = (struct vmx_msr_entry){ MSR_EFER, 0, rdmsr(MSR_EFER) };
+	vmcs_write64(VM_ENTRY_MSR_LOAD_ADDR, v->hw.msr_pa);
+	vmcs_write64(VM_EXIT_MSR_STORE_ADDR, v->hw.msr_pa);
+	vmcs_write64(VM_EXIT_MSR_LOAD_ADDR, v->hw.msr_pa + sizeof(*l));
+	vmcs_write32(VM_ENTRY_MSR_LOAD_COUNT, 1);
+	vmcs_write32(VM_EXIT_MSR_STORE_COUNT, 1);
+	vmcs_write32(VM_EXIT_MSR_LOAD_COUNT, 1);
+	return 0;
 }
 
 int vmcs_setup_controls(struct vcpu *v, char *err, size_t errlen)
@@ -107,6 +139,11 @@ int vmcs_setup_controls(struct vcpu *v, char *err, size_t errlen)
 	vmcs_write32(PIN_BASED_VM_EXEC_CONTROL, k.pin);
 	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, k.cpu);
 	vmcs_write32(SECONDARY_VM_EXEC_CONTROL, k.cpu2);
+	bool efer_ctls = (k.exit & EXIT_LOAD_EFER) && (k.entry & ENTRY_LOAD_EFER);
+	if (!efer_ctls) {
+		k.exit &= ~(EXIT_LOAD_EFER | EXIT_SAVE_EFER);
+		k.entry &= ~ENTRY_LOAD_EFER;
+	}
 	vmcs_write32(VM_EXIT_CONTROLS, k.exit);
 	vmcs_write32(VM_ENTRY_CONTROLS, k.entry);
 	vcpu_exc_setup(); /* guest exceptions are recorded, then re-delivered */
@@ -114,6 +151,8 @@ int vmcs_setup_controls(struct vcpu *v, char *err, size_t errlen)
 	vmcs_write32(VM_EXIT_MSR_STORE_COUNT, 0);
 	vmcs_write32(VM_EXIT_MSR_LOAD_COUNT, 0);
 	vmcs_write32(VM_ENTRY_MSR_LOAD_COUNT, 0);
+	if (!efer_ctls && (r = setup_efer_lists(v, err, errlen)))
+		return r;
 	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, 0);
 	if (!shadow)
 		vmcs_write64(EPT_POINTER, ept_pointer(v->vm->ept.root, v->vm->ept_ad));
@@ -141,7 +180,7 @@ int vmcs_setup_controls(struct vcpu *v, char *err, size_t errlen)
 	return 0;
 }
 
-void vmcs_setup_host_state(void)
+void vmcs_setup_host_state(const struct vcpu *v)
 {
 	vmcs_writel(HOST_CR0, read_cr0());
 	vmcs_writel(HOST_CR3, read_cr3());
@@ -161,11 +200,12 @@ void vmcs_setup_host_state(void)
 	vmcs_write32(HOST_IA32_SYSENTER_CS, 0);
 	vmcs_writel(HOST_IA32_SYSENTER_ESP, 0);
 	vmcs_writel(HOST_IA32_SYSENTER_EIP, 0);
-	vmcs_write64(HOST_IA32_EFER, rdmsr(MSR_EFER));
+	if (!v->hw.msr_pa) /* else the exit's MSR list restores it */
+		vmcs_write64(HOST_IA32_EFER, rdmsr(MSR_EFER));
 	vmcs_writel(HOST_RIP, (uint64_t)vmx_exit_entry);
 }
 
-void vmcs_setup_guest_state(const struct vcpu_entry *e)
+void vmcs_setup_guest_state(const struct vcpu *v, const struct vcpu_entry *e)
 {
 	uint64_t cr0 = (VCPU_ENTRY_CR0 | rdmsr(MSR_IA32_VMX_CR0_FIXED0)) & rdmsr(MSR_IA32_VMX_CR0_FIXED1);
 	uint64_t cr4 = (VCPU_ENTRY_CR4 | rdmsr(MSR_IA32_VMX_CR4_FIXED0)) & rdmsr(MSR_IA32_VMX_CR4_FIXED1);
@@ -173,7 +213,8 @@ void vmcs_setup_guest_state(const struct vcpu_entry *e)
 	vmcs_writel(GUEST_CR0, cr0);
 	vmcs_writel(GUEST_CR3, e->cr3);
 	vmcs_writel(GUEST_CR4, cr4);
-	vmcs_write64(GUEST_IA32_EFER, EFER_LME | EFER_LMA);
+	if (!v->hw.msr_pa) /* else the entry's MSR list holds it */
+		vmcs_write64(GUEST_IA32_EFER, EFER_LME | EFER_LMA);
 
 	vmcs_write16(GUEST_CS_SELECTOR, GDT_KERNEL_CS);
 	vmcs_writel(GUEST_CS_BASE, 0);

@@ -7,8 +7,8 @@
 /* Execution, exit and entry controls; 0 or -EOPNOTSUPP naming what is missing. */
 int vmcs_setup_controls(struct vcpu *v, char *err, size_t errlen);
 /* Where a VM exit lands: this CPU's control registers, segments, stack and EFER. */
-void vmcs_setup_host_state(void);
+void vmcs_setup_host_state(const struct vcpu *v);
 /* The guest's entry state (guest/ABI.md). */
-void vmcs_setup_guest_state(const struct vcpu_entry *e);
+void vmcs_setup_guest_state(const struct vcpu *v, const struct vcpu_entry *e);
 
 #endif
