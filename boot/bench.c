@@ -124,6 +124,7 @@ void bench_run(void)
 		       g.vcpu.exit_code, CPUID_ITERATIONS);
 	guest_destroy(&g);
 	bench_ept_violation();
+	bench_shadow();
 	bench_inval();
 	bench_smp();
 }

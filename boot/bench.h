@@ -11,6 +11,8 @@ int bench_guest(struct guest *g, uint64_t cmd, uint64_t arg, uint64_t arg2);
 void bench_inval(void);
 /* The invalidation mix with several vCPUs (boot/bench_smp.c). */
 void bench_smp(void);
+/* Shadow paging next to EPT/NPT (boot/bench_shadow.c). */
+void bench_shadow(void);
 /* Everything `make bench` measures in the kernel (the `bench` option). */
 void bench_run(void);
 

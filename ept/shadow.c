@@ -299,20 +299,26 @@ static bool walk_retry(struct vm *vm, const struct gwalk *w, uint64_t seq)
 }
 
 /* Walk the guest's tables, faulting their host pages in where needed (mmu_lock not held). */
+/*
+ * Walk the guest's tables (mmu_lock taken for the walk only). A table whose
+ * host page is gone is faulted in and the walk ends with WALK_AGAIN: the
+ * guest retries rather than this CPU spinning here with interrupts off,
+ * while the host change that took the page may wait for this CPU (a TLB
+ * shootdown's IPI).
+ */
+#define WALK_RELOAD 100
+#define WALK_AGAIN 101
 static int walk_unlocked(struct vm *vm, const struct shadow_mode *m, struct shadow_page *root,
 			 uint64_t gva, uint32_t access, struct gwalk *w, uint32_t *pfec)
 {
-	for (;;) {
-		spin_lock(&vm->mmu_lock);
-		int r = root && root->role.invalid ? SHADOW_RELOAD + 100
-						   : shadow_walk(vm, m, gva, access, w, pfec, false);
-		spin_unlock(&vm->mmu_lock);
-		if (r != -EAGAIN)
-			return r;
-		r = mm_fault_in(vm->mm, w->missing_hva);
-		if (r && r != -EAGAIN)
-			return r;
-	}
+	spin_lock(&vm->mmu_lock);
+	int r = root && root->role.invalid ? WALK_RELOAD
+					   : shadow_walk(vm, m, gva, access, w, pfec, false);
+	spin_unlock(&vm->mmu_lock);
+	if (r != -EAGAIN)
+		return r;
+	r = mm_fault_in(vm->mm, w->missing_hva);
+	return r && r != -EAGAIN ? r : WALK_AGAIN;
 }
 
 int shadow_page_fault(struct vm *vm, const struct shadow_mode *m, struct shadow_page *root,
@@ -325,8 +331,10 @@ int shadow_page_fault(struct vm *vm, const struct shadow_mode *m, struct shadow_
 
 	vm_stat_inc(vm, shadow_faults);
 	int r = walk_unlocked(vm, m, root, gva, access, &w, guest_pfec);
-	if (r == SHADOW_RELOAD + 100)
+	if (r == WALK_RELOAD)
 		return SHADOW_RELOAD;
+	if (r == WALK_AGAIN)
+		return SHADOW_RESUME;
 	if (r == 1) {
 		vm_stat_inc(vm, shadow_reflected);
 		return SHADOW_REFLECT;
@@ -380,8 +388,14 @@ int shadow_translate(struct vm *vm, const struct shadow_mode *m, uint64_t gva, u
 		     uint64_t *gpa, uint32_t *fault_pfec)
 {
 	struct gwalk w;
-	int r = walk_unlocked(vm, m, NULL, gva, pfec, &w, fault_pfec);
+	int r, tries = 0;
 
+	/* Bounded: the host may keep taking the page away; the caller says so then. */
+	do
+		r = walk_unlocked(vm, m, NULL, gva, pfec, &w, fault_pfec);
+	while (r == WALK_AGAIN && ++tries < 16);
+	if (r == WALK_AGAIN)
+		return -EAGAIN;
 	if (!r)
 		*gpa = (w.gfn << PAGE_SHIFT) | (gva & (PAGE_SIZE - 1));
 	return r;
@@ -397,40 +411,39 @@ int shadow_emulated_write(struct vm *vm, uint64_t gpa, uint64_t val, unsigned le
 			  (unsigned long long)gpa);
 		return -EINVAL;
 	}
-	for (;;) {
-		bool hw;
-		uint64_t missing;
+	bool hw;
+	uint64_t missing;
 
-		spin_lock(&vm->mmu_lock);
-		uint64_t *word = shadow_gpa_word(vm, gfn << PAGE_SHIFT, &hw, &missing);
-		if (word && hw) {
-			/*
-			 * Under mmu_lock no invalidation can start: the host mapping
-			 * written through is the current one.
-			 */
-			memcpy((char *)word + off, &val, len);
-			for (struct shadow_page *sp = sp_first_of_gfn(vm, gfn); sp;
-			     sp = sp_next_of_gfn(vm, sp->hash_next, gfn))
-				for (unsigned i = (unsigned)(off / 8); i <= (off + len - 1) / 8; i++)
-					if (spte_present(pte_read(&sp->spt[i])))
-						vm->smmu.need_flush |= sp_drop_entry(vm, sp, i);
-			shadow_flush(vm);
-			spin_unlock(&vm->mmu_lock);
-			return 0;
-		}
+	spin_lock(&vm->mmu_lock);
+	uint64_t *word = shadow_gpa_word(vm, gfn << PAGE_SHIFT, &hw, &missing);
+	if (word && hw) {
+		/*
+		 * Under mmu_lock no invalidation can start: the host mapping
+		 * written through is the current one.
+		 */
+		memcpy((char *)word + off, &val, len);
+		for (struct shadow_page *sp = sp_first_of_gfn(vm, gfn); sp;
+		     sp = sp_next_of_gfn(vm, sp->hash_next, gfn))
+			for (unsigned i = (unsigned)(off / 8); i <= (off + len - 1) / 8; i++)
+				if (spte_present(pte_read(&sp->spt[i])))
+					vm->smmu.need_flush |= sp_drop_entry(vm, sp, i);
+		shadow_flush(vm);
 		spin_unlock(&vm->mmu_lock);
-		if (!word && !missing) {
-			ksnprintf(why, n, "guest write to GPA %#llx outside every memslot",
-				  (unsigned long long)gpa);
-			return -EFAULT;
-		}
-		if (word) {
-			ksnprintf(why, n, "guest write to GPA %#llx, whose host page is read-only",
-				  (unsigned long long)gpa);
-			return -EPERM;
-		}
-		int r = mm_fault_in(vm->mm, missing);
-		if (r && r != -EAGAIN)
-			return r;
+		return 0;
 	}
+	spin_unlock(&vm->mmu_lock);
+	if (!word && !missing) {
+		ksnprintf(why, n, "guest write to GPA %#llx outside every memslot",
+			  (unsigned long long)gpa);
+		return -EFAULT;
+	}
+	if (word) {
+		ksnprintf(why, n, "guest write to GPA %#llx, whose host page is read-only",
+			  (unsigned long long)gpa);
+		return -EPERM;
+	}
+	int r = mm_fault_in(vm->mm, missing);
+	if (r && r != -EAGAIN)
+		return r;
+	return -EAGAIN; /* the guest executes the store again (walk_unlocked() says why) */
 }

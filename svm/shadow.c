@@ -25,13 +25,16 @@ void svm_set_rip(struct vcpu *v, uint64_t rip)
 	vmcb_write64(v, VMCB_RIP, rip);
 }
 
-/* Decode the exiting instruction; false if the vCPU stopped. */
+/* Decode the exiting instruction; false if the vCPU stopped, or must exit here again. */
 static bool decode(struct vcpu *v, struct insn *in)
 {
 	char why[200];
+	int r = vcpu_shadow_fetch_insn(v, in, why, sizeof(why));
 
-	if (vcpu_shadow_fetch_insn(v, in, why, sizeof(why)) == 0)
+	if (r == 0)
 		return true;
+	if (r == -EAGAIN)
+		return false; /* the guest exits here again */
 	vcpu_stop(v, STOP_UNHANDLED, "exit %#x: %s", v->last_exit_reason, why);
 	return false;
 }

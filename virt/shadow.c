@@ -87,7 +87,10 @@ int vcpu_shadow_fetch_insn(struct vcpu *v, struct insn *in, char *why, size_t le
 		uint32_t pfec;
 		size_t n = MIN(sizeof(bytes) - got, PAGE_SIZE - (gva & (PAGE_SIZE - 1)));
 
-		if (shadow_translate(v->vm, &m, gva, X86_PF_FETCH, &gpa, &pfec))
+		int r = shadow_translate(v->vm, &m, gva, X86_PF_FETCH, &gpa, &pfec);
+		if (r == -EAGAIN)
+			return r; /* the host keeps taking the page: let the guest retry */
+		if (r)
 			break;
 		const uint8_t *p = vm_gpa_to_host(v->vm, gpa, n, false);
 		if (!p)
@@ -114,9 +117,11 @@ static void emulate_store(struct vcpu *v, uint64_t gpa)
 	char why[200];
 	uint64_t gprs[16] = { 0 };
 
-	if (vcpu_shadow_fetch_insn(v, &in, why, sizeof(why)) || in.kind != INSN_STORE ||
-	    in.gpr == 4) {
-		if (!why[0] || in.kind != INSN_STORE || in.gpr == 4)
+	int r = vcpu_shadow_fetch_insn(v, &in, why, sizeof(why));
+	if (r == -EAGAIN)
+		return; /* the guest executes the store again */
+	if (r || in.kind != INSN_STORE || in.gpr == 4) {
+		if (!r)
 			ksnprintf(why, sizeof(why), "not a MOV store from a register other than RSP "
 				  "or from an immediate");
 		vcpu_stop(v, STOP_UNHANDLED, "shadow paging: cannot emulate the write to the guest "
@@ -126,8 +131,10 @@ static void emulate_store(struct vcpu *v, uint64_t gpa)
 	}
 	for (unsigned n = 0; n < 16; n++)
 		gprs[n] = vcpu_gpr(v, n) ? *vcpu_gpr(v, n) : 0;
-	int r = shadow_emulated_write(v->vm, gpa, insn_store_value(&in, gprs), in.size, why,
-				      sizeof(why));
+	r = shadow_emulated_write(v->vm, gpa, insn_store_value(&in, gprs), in.size, why,
+				  sizeof(why));
+	if (r == -EAGAIN)
+		return;
 	if (r) {
 		vcpu_fault_failed(v, r, "emulated write", gpa, why);
 		return;

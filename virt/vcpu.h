@@ -111,6 +111,7 @@ struct vcpu_hw {
 	bool launched;        /* VMX: VMRESUME from now on */
 	uint32_t asid;        /* SVM: the guest's ASID */
 	uint32_t timer_value; /* the watchdog's slice, in the backend's timer units */
+	bool lapic_watchdog;  /* VMX without the preemption timer: the local APIC's */
 	uint16_t vpid;        /* VMX: the guest's VPID, 0 without VPID */
 	uint64_t msr_pa;      /* VMX without the EFER controls: EFER's MSR-load/store lists */
 	unsigned insn_len;    /* SVM: the length of the instruction an exit decoded */

@@ -62,15 +62,25 @@ static void vcpu_save_snapshot(struct vcpu *v)
 	s->efer = vmx_get_msr(v, MSR_EFER);
 }
 
+/*
+ * Without the VMX-preemption timer (Core 2: Penryn has none) the watchdog
+ * counts slices of the local APIC timer instead, as SVM does (svm/vcpu.c);
+ * the slice is set in vmx/vmcs_setup.c.
+ */
+
 static enum vcpu_stop vmx_vcpu_run(struct vcpu *v)
 {
 	struct vm *vm = v->vm; /* in a register across the loop: one load less per exit */
+	bool lapic_watchdog = v->hw.lapic_watchdog;
+	uint64_t ticks = lapic_timer_ticks;
 
 	if (vmptrld(v->hw.pa)) {
 		vcpu_stop(v, STOP_ENTRY_FAIL, "VMPTRLD failed");
 		return v->stop;
 	}
 	vcpu_unswitched_load(&v->unswitched); /* stays in the CPU across exits */
+	if (lapic_watchdog)
+		lapic_timer_periodic(v->hw.timer_value);
 	while (v->stop == STOP_NONE) {
 		if (vm->bugged) {
 			vcpu_stop(v, STOP_BUGGED, "VM is bugged: %s", vm->bug_reason);
@@ -106,10 +116,21 @@ static enum vcpu_stop vmx_vcpu_run(struct vcpu *v)
 				  (unsigned long long)v->last_exit_qual);
 			break;
 		}
-		if (!vcpu_account_exit(v, reason & 0xffff, vmx_exit_kind(reason & 0xffff)))
+		enum vcpu_exit_kind kind = vmx_exit_kind(reason & 0xffff);
+		if (lapic_watchdog && kind == VEXIT_INTR && lapic_timer_ticks != ticks) {
+			ticks = lapic_timer_ticks;
+			kind = VEXIT_TIMER; /* the watchdog's slice ended */
+		}
+		if (!vcpu_account_exit(v, reason & 0xffff, kind))
 			break;
 		vcpu_handle_exit(v, reason & 0xffff);
+		if (kind == VEXIT_TIMER && lapic_watchdog && v->stop == STOP_NONE &&
+		    !--v->timer_slices_left)
+			vcpu_stop(v, STOP_WATCHDOG, "runaway guest: timer budget used up at RIP %#llx",
+				  (unsigned long long)vmx_guest_rip(v));
 	}
+	if (lapic_watchdog)
+		lapic_timer_periodic(0);
 	vcpu_unswitched_save(&v->unswitched);
 	vcpu_stopped(v);
 	vcpu_save_snapshot(v);

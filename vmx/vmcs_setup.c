@@ -20,6 +20,8 @@
 	(X86_CR4_PSE | X86_CR4_PAE | X86_CR4_PGE | X86_CR4_LA57 | X86_CR4_PCIDE | X86_CR4_SMEP | \
 	 X86_CR4_SMAP | X86_CR4_PKE)
 /* Each watchdog slice lasts this many preemption-timer ticks (TSC >> MISC[4:0]). */
+/* ... or, without that timer, this many local APIC timer clocks (vmx/vcpu.c). */
+#define VMX_LAPIC_SLICE 0x400000u
 #define TIMER_SLICE 0x100000u
 
 /*
@@ -176,6 +178,9 @@ int vmcs_setup_controls(struct vcpu *v, char *err, size_t errlen)
 		 */
 		v->hw.timer_value = TIMER_SLICE;
 		vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, v->hw.timer_value);
+	} else {
+		v->hw.timer_value = VMX_LAPIC_SLICE; /* vmx/vcpu.c counts its interrupts */
+		v->hw.lapic_watchdog = true;
 	}
 	return 0;
 }
