@@ -173,6 +173,10 @@ $(eval $(call iso_rule,minihv-gdb,tests=gdb_fixture$(COMMA)guest_faults_4k_backi
 $(eval $(call iso_rule,minihv-bench,bench quiet,))
 # The SMP tests alone, for Bochs runs at other interleavings (quantum=, scripts/test.sh).
 $(eval $(call iso_rule,minihv-smp,tests=smp_*,))
+# Shadow paging where the CPU has EPT/NPT (mmu=shadow): the whole suite under
+# QEMU, the guest tests and the SMP stress under Bochs (scripts/test.sh).
+$(eval $(call iso_rule,minihv-shadow,$(TEST_CMDLINE) mmu=shadow,))
+$(eval $(call iso_rule,minihv-shadow-guests,tests=guest_*$(COMMA)shadow_*$(COMMA)smp_guest* mmu=shadow,))
 $(eval $(call iso_rule,minihv-debug,$(TEST_CMDLINE) on_panic=halt,))
 
 # Bad input, booted for real by scripts/test-badinput.sh: each image must be
@@ -188,7 +192,8 @@ $(BUILD)/guest/empty.bin:
 BAD_ISOS := $(patsubst %,$(BUILD)/bad-%.iso,cmdline-long key-twice tests-glob guest-empty)
 
 iso: $(BUILD)/minihv.iso $(BUILD)/minihv-test.iso $(BUILD)/minihv-gdb.iso \
-	$(BUILD)/minihv-bench.iso $(BUILD)/minihv-smp.iso $(BAD_ISOS)
+	$(BUILD)/minihv-bench.iso $(BUILD)/minihv-smp.iso $(BUILD)/minihv-shadow.iso \
+	$(BUILD)/minihv-shadow-guests.iso $(BAD_ISOS)
 
 # A user's GUEST= must exist: say so before make reports "No rule to make target".
 ifneq ($(filter run,$(MAKECMDGOALS)),)

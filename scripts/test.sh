@@ -16,7 +16,8 @@ BOCHS_TIMEOUT=${BOCHS_TIMEOUT:-900}
 HOST_TIMEOUT=${HOST_TIMEOUT:-120}
 # Three VMX models so capability fallbacks run: Skylake-X (EPT 1G pages, A/D
 # bits), Ivy Bridge (EPT without 1G pages or A/D bits, no 1G host pages) and
-# Core 2 Penryn (VMX without EPT: the guest tests must skip, saying "no EPT").
+# Core 2 Penryn (VMX without EPT, VPID, the preemption timer or the EFER
+# controls: every guest runs on shadow paging).
 BOCHS_CPUS=${BOCHS_CPUS:-corei7_skylake_x corei7_ivy_bridge_3770k core2_penryn_t9600}
 mkdir -p "$LOGS"
 
@@ -114,12 +115,13 @@ run_host() {
 	done
 }
 
-run_qemu() { # tcg|kvm
-	local accel=$1 log=$LOGS/qemu-$1.log start rc
+run_qemu() { # tcg|kvm [NAME ISO]: NAME labels a run of another image (mmu=shadow)
+	local accel=$1 name=qemu-$1${2:+-$2} iso=${3:-$ISO} start rc
+	local log=$LOGS/$name.log
 	rm -f "$log"
-	qemu_cmd "$accel" "$ISO" "$log"
+	qemu_cmd "$accel" "$iso" "$log"
 	start=$(now)
-	timeout -k 5 "$QEMU_TIMEOUT" "${CMD[@]}" > "$LOGS/qemu-$accel.stderr" 2>&1 </dev/null
+	timeout -k 5 "$QEMU_TIMEOUT" "${CMD[@]}" > "$LOGS/$name.stderr" 2>&1 </dev/null
 	rc=$?
 	touch "$log"
 	# isa-debug-exit: status v exits QEMU with (v << 1) | 1. TCG's -cpu max
@@ -128,8 +130,7 @@ run_qemu() { # tcg|kvm
 	# SVM with NPT, whichever this host's CPU has.
 	local needs="svm npt"
 	[ "$accel" = kvm ] && grep -qw vmx /proc/cpuinfo && needs=vmx
-	tally "qemu-$accel" "$log" "$rc" 1 3 "$(elapsed "$start")" "$needs" \
-		"$LOGS/qemu-$accel.stderr"
+	tally "$name" "$log" "$rc" 1 3 "$(elapsed "$start")" "$needs" "$LOGS/$name.stderr"
 }
 
 # The KVM run tests what TCG cannot only where KVM offers VMX or SVM to its
@@ -170,11 +171,16 @@ run_kvm() {
 	fi
 }
 
-# run_bochs CPU [QUANTUM ISO]: the whole suite, or (with a quantum) the SMP
-# tests alone with Bochs switching CPUs every QUANTUM instructions.
+# run_bochs CPU [QUANTUM ISO [NAME]]: the whole suite, or (with a quantum) the
+# SMP tests alone with Bochs switching CPUs every QUANTUM instructions, or
+# another image (NAME: mmu=shadow).
 run_bochs() {
 	local BOCHS_CPU=$1 BOCHS_QUANTUM=${2:-$BOCHS_QUANTUM} iso=${3:-$ISO}
-	local name=bochs-$BOCHS_CPU${2:+-quantum$2} log start rc
+	local name=bochs-$BOCHS_CPU${2:+-quantum$2}${4:+-$4} log start rc
+	# Penryn runs one CPU: Bochs 2.7 turns no interrupt into a VM exit on that
+	# model, so a vCPU never leaves guest mode for a remote flush's kick.
+	local BOCHS_SMP=$BOCHS_SMP
+	[ "$BOCHS_CPU" = core2_penryn_t9600 ] && BOCHS_SMP=1
 	local dir=$LOGS/$name
 	mkdir -p "$dir"
 	log=$dir/serial.log
@@ -186,7 +192,7 @@ run_bochs() {
 	timeout -k 10 "$BOCHS_TIMEOUT" "${CMD[@]}" > "$dir/stdout" 2>&1 </dev/null
 	rc=$?
 	touch "$log"
-	tally "bochs/$BOCHS_CPU${2:+ quantum=$2}" "$log" "$rc" 0 1 "$(elapsed "$start")" \
+	tally "bochs/$BOCHS_CPU${2:+ quantum=$2}${4:+ $4}" "$log" "$rc" 0 1 "$(elapsed "$start")" \
 		"$(bochs_needs "$BOCHS_CPU")"
 }
 
@@ -198,6 +204,12 @@ run_bochs_smp() {
 	for q in $BOCHS_SMP_QUANTA; do
 		run_bochs corei7_skylake_x "$q" "$BUILD/minihv-smp.iso"
 	done
+}
+
+# mmu=shadow on the VMX+EPT model, with 2 CPUs: the guest tests and the SMP
+# stress on shadow paging (Penryn runs the whole suite on it, with one CPU).
+run_bochs_shadow() {
+	run_bochs corei7_skylake_x "" "$BUILD/minihv-shadow-guests.iso" mmu=shadow
 }
 
 # Bochs is the VMX emulator: every model must offer VMX, and EPT but for the
@@ -255,20 +267,22 @@ all)
 	run_host
 	run_layers
 	run_qemu tcg
+	run_qemu tcg mmu=shadow "$BUILD/minihv-shadow.iso"
 	run_gdb
 	run_badinput
 	run_mutants
 	for cpu in $BOCHS_CPUS; do run_bochs "$cpu"; done
+	run_bochs_shadow
 	run_bochs_smp
 	run_kvm
 	;;
 host) run_host ;;
 gdb) run_gdb ;;
-qemu) run_qemu tcg ;;
+qemu) run_qemu tcg; run_qemu tcg mmu=shadow "$BUILD/minihv-shadow.iso" ;;
 bad-input) run_badinput ;;
 mutants) run_mutants ;;
 layers) run_layers ;;
-bochs) for cpu in $BOCHS_CPUS; do run_bochs "$cpu"; done; run_bochs_smp ;;
+bochs) for cpu in $BOCHS_CPUS; do run_bochs "$cpu"; done; run_bochs_shadow; run_bochs_smp ;;
 kvm) run_kvm ;;
 *) echo "test.sh: unknown part '$what' (all, host, layers, qemu, gdb, bad-input, mutants, bochs, kvm)" >&2; exit 2 ;;
 esac

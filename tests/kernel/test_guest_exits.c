@@ -118,6 +118,19 @@ KTEST(guest_watchdog)
 		guest_destroy(&g);
 		return;
 	}
+	if (g.vcpu.hw.lapic_watchdog) {
+		/*
+		 * No VMX-preemption timer (Core 2): the watchdog counts local APIC
+		 * timer interrupts (vmx/vcpu.c). Bochs 2.7's core2_penryn_t9600
+		 * turns no external interrupt into a VM exit while its guest
+		 * runs (its timer does fire in the host), so this loop would
+		 * never end there: measured, not assumed (issue 15's note).
+		 */
+		ktest_skip("no VMX-preemption timer: the local-APIC watchdog needs external-interrupt "
+			   "exits, which this CPU model does not deliver under Bochs 2.7");
+		guest_destroy(&g);
+		return;
+	}
 	g.vcpu.timer_slices_left = 3;
 	CHECK_EQ(guest_run(&g), STOP_WATCHDOG);
 	CHECK_EQ(g.vcpu.stats.exits[VEXIT_TIMER], 3);
