@@ -101,11 +101,6 @@ void vm_destroy(struct vm *vm)
 	 * flush, then unmap the host pages, then free the frames. A CPU that
 	 * still caches a translation must never reach a frame already reused.
 	 */
-	if (vm->ept.root) {
-		pt_zap(&vm->ept, 0, 1ULL << PT_VA_BITS, 0);
-		vm_flush_ept(vm);
-		pt_destroy(&vm->ept);
-	}
 	if (vm->shadow) {
 		/* Every shadow leaf forgotten before the backing goes (its vCPUs are gone). */
 		spin_lock(&vm->mmu_lock);
@@ -113,6 +108,11 @@ void vm_destroy(struct vm *vm)
 		spin_unlock(&vm->mmu_lock);
 		vm_flush_ept(vm);
 		shadow_mmu_destroy(vm);
+	}
+	if (vm->ept.root) {
+		pt_zap(&vm->ept, 0, 1ULL << PT_VA_BITS, 0);
+		vm_flush_ept(vm);
+		pt_destroy(&vm->ept);
 	}
 	/* All RAM ever added, including slots removed since. */
 	for (unsigned i = 0; i < vm->nram; i++)

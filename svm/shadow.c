@@ -8,7 +8,6 @@
 #include "svm/svm.h"
 #include "svm/svm_defs.h"
 #include "svm/vmcb.h"
-#include "virt/insn.h"
 #include "lib/lib.h"
 
 #define SVM_EXIT_READ_CR0 0x00  /* + n: a read of CRn; SVM_EXIT_WRITE_CR0 + n: a write */

@@ -10,6 +10,7 @@
 
 #include "virt/uart.h"
 #include "virt/unswitched.h"
+#include "virt/insn.h"      /* the decoder, for the backends' shadow-paging exits */
 #include "ept/vm.h"
 #include "arch/x86/arch.h"
 
@@ -298,7 +299,6 @@ uint64_t vcpu_shadow_read_cr(struct vcpu *v, unsigned cr);
 void vcpu_shadow_invlpg(struct vcpu *v, uint64_t gva);
 /* A general-purpose register by its x86 number (0 RAX ... 15 R15); NULL for RSP. */
 uint64_t *vcpu_gpr(struct vcpu *v, unsigned n);
-struct insn;
 /* Decode the instruction at the guest's RIP, through its own tables (shadow paging). */
 int vcpu_shadow_fetch_insn(struct vcpu *v, struct insn *in, char *why, size_t len);
 /* Map mmu_fault()'s errors to the vCPU's stop (@what names the fault). */

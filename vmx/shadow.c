@@ -70,7 +70,9 @@ void vmx_handle_cr_access(struct vcpu *v, uint64_t qual)
 {
 	unsigned cr = CR_QUAL_CR(qual), gpr = CR_QUAL_GPR(qual);
 	uint64_t *reg = vcpu_gpr(v, gpr);
-	uint64_t cr0 = vcpu_shadow_read_cr(v, 0);
+	/* CR0 as the guest sees it: its own bits, the host-owned ones from the read shadow. */
+	uint64_t mask = vmcs_readl(CR0_GUEST_HOST_MASK);
+	uint64_t cr0 = (vmcs_readl(GUEST_CR0) & ~mask) | (vmcs_readl(CR0_READ_SHADOW) & mask);
 
 	switch (CR_QUAL_TYPE(qual)) {
 	case CR_TYPE_MOV_TO:
