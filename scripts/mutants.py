@@ -87,6 +87,7 @@ def make(*targets):
 # The host test that exercises a file most directly runs first for its mutants.
 FIRST = {
     "ept/unsync.c": "test_unsync","ept/inval.c": "test_inval", "ept/fault.c": "test_mmu", "ept/notify.c": "test_mmu",
+         "ept/shadow.c": "test_shadow", "ept/shadow_notify.c": "test_shadow",
          "ept/vm_memslot.c": "test_mmu", "ept/check.c": "test_mmu_holes", "ept/gpc.c": "test_gpc",
          "mm/mm.c": "test_mm", "mm/pt.c": "test_pt"}
 

@@ -54,9 +54,11 @@ static void touch_1g(int backing, uint64_t skew, uint64_t violations, int leaf_l
 		for (int l = PT_LEVEL_4K; l <= PT_LEVEL_1G; l++)
 			if (l != leaf_level && l != PT_LEVEL_4K)
 				CHECK_EQ(inst[l], 0);
-		printk("# %s backing%s: %llu EPT violations, %lu EPT table pages\n",
-		       pt_level_name(backing), skew ? " (hva skewed by 4K)" : "",
-		       (unsigned long long)s->ept_violations, g.vm.ept.table_pages);
+		printk("# %s backing%s: %llu %s, %lu %s\n", pt_level_name(backing),
+		       skew ? " (hva skewed by 4K)" : "", (unsigned long long)s->ept_violations,
+		       g.vm.shadow ? "shadow faults" : "EPT violations",
+		       g.vm.shadow ? g.vm.smmu.max_pages : g.vm.ept.table_pages,
+		       g.vm.shadow ? "shadow pages at most" : "EPT table pages");
 	}
 	guest_destroy(&g);
 }
