@@ -3,9 +3,9 @@
  * writes to guest tables, and syncing unsync pages. A fault follows the EPT
  * fault path's protocol (../shared/DESIGN.md, "Fault path"): snapshot seq,
  * walk and resolve without mmu_lock, then under it discard the fault if an
- * invalidation ran meanwhile (any, not just its gfn's: the guest's tables
- * were read through host mappings too) or the guest's walk changed, and
- * only then install. How KVM does it: arch/x86/kvm/mmu/paging_tmpl.h
+ * invalidation covered its data gfn or any guest table it read (those were
+ * read through host mappings too), or the guest's walk changed, and only
+ * then install. How KVM does it: arch/x86/kvm/mmu/paging_tmpl.h
  * (FNAME(page_fault), FNAME(sync_spte)) and mmu.c (mmu_sync_children).
  * Pure: host-tested.
  */
@@ -18,25 +18,16 @@
 /* A non-direct page of @gfn exists that is not unsync: guest writes to @gfn must fault. */
 static bool gfn_write_protected(struct vm *vm, uint64_t gfn)
 {
-	for (struct shadow_page *sp = sp_first_of_gfn(vm, gfn); sp; sp = sp_next_of_gfn(vm, sp->hash_next, gfn))
+	for (struct shadow_page *sp = sp_first_of_gfn(vm, gfn); sp;
+	     sp = sp_next_of_gfn(vm, sp->hash_next, gfn))
 		if (!sp->unsync)
 			return true;
 	return false;
 }
 
-static bool wp_one(struct vm *vm, struct rmap_ent *e, void *ctx)
-{
-	(void)vm, (void)ctx;
-	if (!(pte_read(e->sptep) & X86_PTE_W))
-		return false;
-	/* An and-not: the CPU may set the dirty bit meanwhile (notify.c's young_one()). */
-	__atomic_fetch_and(e->sptep, ~X86_PTE_W, __ATOMIC_ACQ_REL);
-	return true;
-}
-
 bool shadow_write_protect_gfn(struct vm *vm, uint64_t gfn)
 {
-	bool any = rmap_for_gfn(vm, gfn, wp_one, NULL) > 0;
+	bool any = rmap_for_gfn(vm, gfn, rmap_wp_one, NULL) > 0;
 
 	if (any)
 		vm->smmu.need_flush = true;

@@ -20,11 +20,7 @@ bool sp_drop_entry(struct vm *vm, struct shadow_page *sp, unsigned i);
 uint64_t sp_leaf_gfn(const struct shadow_page *sp, unsigned i);
 /* Unlink @sp from its parents, drop its entries and free it after the next flush. */
 void sp_zap(struct vm *vm, struct shadow_page *sp);
-/*
- * Set bit @i of @sp's bitmap (the child there is unsync or has unsync
- * children); on @sp's first such bit, set @sp's own bit in its parents.
- */
-void sp_set_unsync_child_bit(struct shadow_page *sp, unsigned i);
+
 
 unsigned rmap_hash(uint64_t gfn);
 int rmap_add(struct vm *vm, uint64_t gfn, pte_t *sptep);
@@ -35,6 +31,8 @@ long rmap_for_gfn(struct vm *vm, uint64_t gfn,
 		  bool (*fn)(struct vm *vm, struct rmap_ent *e, void *ctx), void *ctx);
 long rmap_for_range(struct vm *vm, uint64_t gs, uint64_t ge,
 		    bool (*fn)(struct vm *vm, struct rmap_ent *e, void *ctx), void *ctx);
+/* An rmap walker's step: make one leaf read-only; true if it was writable. */
+bool rmap_wp_one(struct vm *vm, struct rmap_ent *e, void *ctx);
 /* Flush if entries were dropped since the last flush (frees zapped pages). */
 void shadow_flush(struct vm *vm);
 /* Make every shadow leaf of @gfn read-only (it became a shadowed guest table). */

@@ -373,17 +373,3 @@ void shadow_flush(struct vm *vm)
 	if (vm->smmu.need_flush || vm->smmu.zapped)
 		vm_flush_ept(vm);
 }
-
-void sp_set_unsync_child_bit(struct shadow_page *sp, unsigned i)
-{
-	uint64_t bit = 1ULL << (i % 64);
-
-	/* As KVM's mark_unsync(): only a page's first unsync child goes further up. */
-	if (sp->unsync_child_bitmap[i / 64] & bit)
-		return;
-	sp->unsync_child_bitmap[i / 64] |= bit;
-	if (sp->unsync_children++)
-		return;
-	for (struct sp_parent *l = sp->parents; l; l = l->next)
-		sp_set_unsync_child_bit(l->sp, l->index);
-}

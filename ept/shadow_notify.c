@@ -16,11 +16,12 @@ static bool zap_one(struct vm *vm, struct rmap_ent *e, void *ctx)
 	return spte_drop_leaf(vm, e->sptep, e->gfn);
 }
 
-static bool protect_one(struct vm *vm, struct rmap_ent *e, void *ctx)
+bool rmap_wp_one(struct vm *vm, struct rmap_ent *e, void *ctx)
 {
 	(void)vm, (void)ctx;
 	if (!(pte_read(e->sptep) & X86_PTE_W))
 		return false; /* precise: nothing the guest could do changes */
+	/* An and-not: the CPU may set the dirty bit meanwhile (notify.c's young_one()). */
 	__atomic_fetch_and(e->sptep, ~X86_PTE_W, __ATOMIC_ACQ_REL);
 	return true;
 }
@@ -30,7 +31,7 @@ long shadow_zap_gfns(struct vm *vm, uint64_t gs, uint64_t ge, unsigned keep)
 	lockdep_assert_held(&vm->mmu_lock);
 	if (keep & PT_PROT_W)
 		return 0;
-	return rmap_for_range(vm, gs, ge, keep ? protect_one : zap_one, NULL);
+	return rmap_for_range(vm, gs, ge, keep ? rmap_wp_one : zap_one, NULL);
 }
 
 long shadow_zap_numa(struct vm *vm, const struct memslot *s, uint64_t gs, uint64_t ge)
@@ -49,8 +50,7 @@ static bool young_one(struct vm *vm, struct rmap_ent *e, void *ctx)
 	(void)vm;
 	if (!(pte_read(e->sptep) & X86_PTE_A))
 		return false;
-	/* An and-not: the CPU may set the dirty bit meanwhile (notify.c's young_one()). */
-	if (*(bool *)ctx)
+	if (*(bool *)ctx) /* an and-not, as rmap_wp_one()'s */
 		__atomic_fetch_and(e->sptep, ~X86_PTE_A, __ATOMIC_ACQ_REL);
 	return true;
 }

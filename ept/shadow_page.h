@@ -100,6 +100,12 @@ void sp_clear_unsync_child_bit(struct shadow_page *sp, unsigned i);
  * since the last mark.
  */
 void sp_mark_unsync(struct shadow_page *sp);
+/*
+ * Set bit @i of @parent's bitmap (the child there is unsync or has unsync
+ * children), and on @parent's first such bit its own bit in its parents: a
+ * new link to such a child (ept/shadow_mem.c's sp_link()).
+ */
+void sp_set_unsync_child_bit(struct shadow_page *parent, unsigned i);
 
 /* A present entry of a shadow table, and whether it is a huge leaf (x86 format). */
 static inline bool spte_present(pte_t e)

@@ -121,6 +121,8 @@ clear_unsync_child:
 	return nr;
 }
 
+static void mark_parents_unsync(struct shadow_page *sp);
+
 /*
  * KVM's kvm_mmu_mark_parents_unsync()/mark_unsync(): set @sp's bit in each
  * parent; a parent whose count goes 0 -> 1 is newly "has unsync children",
@@ -128,18 +130,19 @@ clear_unsync_child:
  * whose count was already non-zero, has told its parents before: stop there.
  * Parents are not themselves unsync: only level-1 pages are.
  */
+void sp_set_unsync_child_bit(struct shadow_page *parent, unsigned i)
+{
+	if (WARN_ON_ONCE(i >= PT_ENTRIES) || unsync_bit(parent, i))
+		return;
+	parent->unsync_child_bitmap[i / 64] |= 1ULL << (i % 64);
+	if (parent->unsync_children++ == 0)
+		mark_parents_unsync(parent);
+}
+
 static void mark_parents_unsync(struct shadow_page *sp)
 {
-	for (struct sp_parent *p = sp->parents; p; p = p->next) {
-		struct shadow_page *parent = p->sp;
-		unsigned i = p->index;
-
-		if (WARN_ON_ONCE(i >= PT_ENTRIES) || unsync_bit(parent, i))
-			continue;
-		parent->unsync_child_bitmap[i / 64] |= 1ULL << (i % 64);
-		if (parent->unsync_children++ == 0)
-			mark_parents_unsync(parent);
-	}
+	for (struct sp_parent *p = sp->parents; p; p = p->next)
+		sp_set_unsync_child_bit(p->sp, p->index);
 }
 
 void sp_mark_unsync(struct shadow_page *sp)

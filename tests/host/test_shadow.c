@@ -8,8 +8,11 @@
  * ../shared/seeds/004_a8b0bafe251e54eb.txt), emulated table writes, the
  * invalidation protocol on shadow leaves (../shared/DESIGN.md), races of
  * host changes with a fault (the data page and the guest's own tables),
- * and roots and frame accounting.
+ * and roots and frame accounting. Tests 9-12 are KNOWN BUGS of ept/ (see
+ * KNOWN_BUG below): they check what the architecture requires and report
+ * "# KNOWN BUG" without failing until the owner fixes them.
  */
+#include <stdlib.h>
 #include "tests/host/hostvm.h"
 #include "arch/x86/desc.h"
 /* White-box: the shadow pages of a gfn, and zapping a root a vCPU holds. */
@@ -108,7 +111,7 @@ static int pf(uint64_t gva, uint32_t pfec)
 	last_gpa = ~0ULL;
 	int r = shadow_page_fault(&vm, &smode, sroot, gva, pfec, &last_pfec, &last_gpa, why,
 				  sizeof(why));
-	if (r < 0)
+	if (r < 0 && r != -EPERM) /* -EPERM: the host write-protected the page (tests expect it) */
 		printf("# shadow_page_fault(%#llx, %#x): %d %s\n", (unsigned long long)gva, pfec, r,
 		       why);
 	return r;
@@ -134,19 +137,24 @@ static void svm_done(void)
 }
 
 /*
- * What the CPU sees at @gva: the shadow walk from @hpa, the 4 KiB leaf or 0.
- * Non-leaf entries must allow everything (the leaf has the guest's rights).
+ * What the CPU sees at @gva: the shadow walk from @hpa, the 4 KiB leaf with
+ * the rights of every level combined (W and U only where all levels give
+ * them, NX where any has it), or 0. The shadow MMU builds no huge leaves.
  */
 static pte_t spte_at(uint64_t hpa, uint64_t gva)
 {
+	pte_t rights = G_W | G_U, nx = 0;
+
 	for (int level = PT_LEVELS; level >= PT_LEVEL_4K; level--) {
 		pte_t e = ((pte_t *)phys_to_virt(hpa))[pt_index(gva, level)];
 
 		if (!(e & G_P))
 			return 0;
+		rights &= e;
+		nx |= e & G_NX;
 		if (level == PT_LEVEL_4K)
-			return e;
-		if (!T((e & (G_W | G_U)) == (G_W | G_U) && !(e & G_PS)))
+			return (e & ~(G_W | G_U)) | rights | nx;
+		if (!T(!(e & G_PS)))
 			return 0;
 		hpa = e & G_ADDR;
 	}
@@ -865,6 +873,162 @@ static void test_roots_and_frames(void)
 	T(frame_is_free(&fa, hpa_b) && frame_is_free(&fa, hpa_a));
 }
 
+/*
+ * KNOWN BUGS (tests 9-12): each checks what the x86 architecture requires
+ * of the translation the guest gets, which ept/ does not give yet. Until
+ * the owner fixes them, a failed check prints "# KNOWN BUG" and does not
+ * fail the run, so that `make test-host` and `make mutants` stay meaningful;
+ * SHADOW_KNOWN_BUGS=1 makes them fail. Drop the gate with each fix.
+ */
+#define KNOWN_BUG(cond, where) known_bug(!!(cond), __LINE__, #cond, where)
+
+static bool known_bug(bool ok, int line, const char *expr, const char *where)
+{
+	if (ok)
+		return true;
+	if (getenv("SHADOW_KNOWN_BUGS"))
+		return tap_check(0, __FILE__, line, expr);
+	printf("# KNOWN BUG (%s), %s:%d: %s\n", where, __FILE__, line, expr);
+	return false;
+}
+
+#define ALIAS_RO(i) (0xC00000ULL + (uint64_t)(i) * PAGE_SIZE)    /* PD[6] -> PT, no W, no U */
+#define ALIAS_CLEAN(i) (0xA00000ULL + (uint64_t)(i) * PAGE_SIZE) /* PD[5]: the 2M page, no D */
+
+/*
+ * 9. KNOWN BUG: one guest table reached through entries with different
+ * rights. PD[2] and PD[6] both point at PT; PD[6] gives neither W nor U.
+ * Shadow pages are keyed by (gfn, level, wp) only (child_role() in
+ * ept/shadow.c sets no access for a guest table), non-leaf shadow entries
+ * allow everything (sp_link()), and each leaf holds the rights of the path
+ * it was built through: the leaf a fault through PD[2] built (W|U) serves
+ * PD[6] too. A user-mode write through PD[6] then succeeds where the guest
+ * must take a #PF. KVM keys shadow pages by the upper levels' combined
+ * access too (kvm_mmu_page_role.access, FNAME(fetch)'s pt_access).
+ */
+static void test_known_bug_shared_table_rights(void)
+{
+	uint64_t gpa;
+	uint32_t fpfec;
+
+	svm_fresh(false);
+	*gpte(PD, 6) = PT | G_P; /* PD not shadowed yet: a plain store */
+	*gpte(PT, 0) |= G_A | G_D;
+	T(shadow_translate(&vm, &smode, ALIAS_RO(0), X86_PF_WRITE, &gpa, &fpfec) == 1);
+	T(fpfec == (X86_PF_PROT | X86_PF_WRITE));
+	T(shadow_translate(&vm, &smode, ALIAS_RO(0), X86_PF_USER, &gpa, &fpfec) == 1);
+	T(fpfec == (X86_PF_PROT | X86_PF_USER));
+	T(pf(GVA(0), X86_PF_WRITE | X86_PF_USER) == SHADOW_RESUME);
+	T((cpu_leaf(GVA(0)) & (G_W | G_U)) == (G_W | G_U));
+	/* A supervisor read through PD[6] (another entry of PT) links PT's shadow page there. */
+	T(pf(ALIAS_RO(1), 0) == SHADOW_RESUME && cpu_maps(ALIAS_RO(1), DATA(1)));
+	T((cpu_leaf(ALIAS_RO(1)) & (G_W | G_U)) == 0);
+	KNOWN_BUG(!(cpu_leaf(ALIAS_RO(0)) & G_W), "ept/shadow.c child_role(): no access in the role");
+	KNOWN_BUG(!(cpu_leaf(ALIAS_RO(0)) & G_U), "ept/shadow.c child_role(): no access in the role");
+	svm_done();
+}
+
+/*
+ * 10. KNOWN BUG: two guest 2M mappings of the same memory with the same
+ * rights, PD[4] dirty and PD[5] clean, share one direct shadow page
+ * (child_role() puts W in role.access whatever the huge entry's D bit).
+ * A read through PD[4] installs a writable leaf; a write through PD[5]
+ * then never faults, and PD[5]'s D bit is never set (the guest loses
+ * dirty tracking of that mapping). KVM drops W from a direct page's access
+ * while the huge gpte is clean (FNAME(protect_clean_gpte)).
+ */
+static void test_known_bug_direct_dirty_alias(void)
+{
+	svm_fresh(false);
+	*gpte(PD, 5) = GPA0 | TABLE | G_PS | G_A; /* PD not shadowed yet: a plain store */
+	T(pf(ALIAS_CLEAN(21), 0) == SHADOW_RESUME && cpu_maps(ALIAS_CLEAN(21), DATA(5)));
+	T(!(cpu_leaf(ALIAS_CLEAN(21)) & G_W)); /* clean: read-only until the write sets D */
+	T(pf(HUGE(20), 0) == SHADOW_RESUME && (cpu_leaf(HUGE(20)) & G_W));
+	T(!(*gpte(PD, 5) & G_D));
+	KNOWN_BUG(!(cpu_leaf(ALIAS_CLEAN(20)) & G_W),
+		  "ept/shadow.c child_role(): direct role.access ignores the huge entry's D bit");
+	svm_done();
+}
+
+/*
+ * Another vCPU's write through a translation its TLB still holds: made in
+ * the first (or @n-th) flush, before it has completed, i.e. after the
+ * shadow MMU cleared W in the shadow leaf but before every CPU forgot it.
+ */
+static struct {
+	int n;
+	uint64_t *where, val;
+} tlb_write;
+
+static void flush_after_cached_write(struct vm *v)
+{
+	(void)v;
+	vm_flushes++;
+	if (tlb_write.n && !--tlb_write.n)
+		*tlb_write.where = tlb_write.val;
+}
+
+/*
+ * 11. KNOWN BUG (SMP): a guest table becomes shadowed while another vCPU
+ * can still write it through a cached writable translation. get_sp()
+ * write-protects the new table, but the flush comes only at the end of
+ * shadow_page_fault(), after install() built the leaf from the entry read
+ * before: a write in between is lost for good (the table is "in sync" and
+ * write-protected, so no INVLPG or CR3 load looks at it again). KVM flushes
+ * at once when it write-protects a new shadow page (account_shadowed())
+ * and then re-reads the guest entries (FNAME(gpte_changed)).
+ */
+static void test_known_bug_new_table_flush_window(void)
+{
+	svm_fresh(false);
+	/* vCPU 1 has PT2 (still plain data) mapped writable. */
+	T(pf(GVA_OF_TABLE(4), X86_PF_WRITE) == SHADOW_RESUME && (cpu_leaf(GVA_OF_TABLE(4)) & G_W));
+	/* vCPU 0 walks through PT2; vCPU 1 remaps PT2[0] before the flush reaches it. */
+	vm.flush = flush_after_cached_write;
+	tlb_write.n = 1;
+	tlb_write.where = gpte(PT2, 0);
+	tlb_write.val = DATA(40) | G_P | G_W | G_U | G_A | G_D;
+	T(pf(GVA2(0), 0) == SHADOW_RESUME && tlb_write.n == 0);
+	vm.flush = count_vm_flush;
+	T(!(cpu_leaf(GVA_OF_TABLE(4)) & G_W) && *gpte(PT2, 0) == tlb_write.val);
+	/* vCPU 1's shootdown: INVLPG on vCPU 0; then even a CR3 load. */
+	shadow_invlpg(&vm, sroot, GVA2(0));
+	T(load(&smode) == 0);
+	KNOWN_BUG(!cpu_maps(GVA2(0), DATA(32)),
+		  "ept/shadow.c get_sp()/install(): entry read before the write-protect's flush");
+	svm_done();
+}
+
+/*
+ * 12. KNOWN BUG (SMP): the same window in sync_page(): it compares the
+ * guest's entries, then write-protects the page, and the flush comes after
+ * (shadow_load_cr3()/shadow_invlpg()). A write by another vCPU through its
+ * cached writable translation in between is never synced: the page is in
+ * sync and write-protected now, so the INVLPG of that vCPU's shootdown
+ * finds nothing unsync. KVM's mmu_sync_children() write-protects every
+ * page and flushes first, and only then syncs (compares).
+ */
+static void test_known_bug_sync_flush_window(void)
+{
+	svm_fresh(false);
+	T(pf(GVA(0), 0) == SHADOW_RESUME && cpu_maps(GVA(0), DATA(0)));
+	T(pf(GVA_OF_TABLE(3), X86_PF_WRITE) == SHADOW_RESUME && sp_of(PT)->unsync);
+	/* vCPU 0 syncs (an INVLPG of its own); vCPU 1 remaps PT[0] meanwhile. */
+	vm.flush = flush_after_cached_write;
+	tlb_write.n = 1;
+	tlb_write.where = gpte(PT, 0);
+	tlb_write.val = DATA(5) | G_P | G_W | G_U;
+	shadow_invlpg(&vm, sroot, GVA(7));
+	vm.flush = count_vm_flush;
+	T(tlb_write.n == 0 && !sp_of(PT)->unsync && !(cpu_leaf(GVA_OF_TABLE(3)) & G_W));
+	/* vCPU 1's shootdown for its change: INVLPG GVA(0) on vCPU 0; then a CR3 load. */
+	shadow_invlpg(&vm, sroot, GVA(0));
+	T(load(&smode) == 0);
+	KNOWN_BUG(!cpu_maps(GVA(0), DATA(0)),
+		  "ept/shadow.c sync_page(): compares before the write-protect's flush");
+	svm_done();
+}
+
 int main(void)
 {
 	RUN(test_fault_builds_translation);
@@ -875,5 +1039,9 @@ int main(void)
 	RUN(test_invalidation_protocol);
 	RUN(test_fault_races);
 	RUN(test_roots_and_frames);
+	RUN(test_known_bug_shared_table_rights);
+	RUN(test_known_bug_direct_dirty_alias);
+	RUN(test_known_bug_new_table_flush_window);
+	RUN(test_known_bug_sync_flush_window);
 	return tap_finish();
 }
