@@ -35,9 +35,10 @@ bool shadow_write_protect_gfn(struct vm *vm, uint64_t gfn)
 }
 
 /*
- * Sync an unsync level-1 page (KVM's FNAME(sync_spte)): every entry built
- * from a guest entry that has changed since is dropped, and the guest's
- * next access builds it anew; then the page is write-protected again.
+ * Sync an unsync level-1 page (KVM's FNAME(sync_spte)), write-protected
+ * again and flushed already (sync_root()): every entry built from a guest
+ * entry that has changed since is dropped, and the guest's next access
+ * builds it anew.
  */
 static void sync_page(struct vm *vm, struct shadow_page *sp)
 {
@@ -46,6 +47,7 @@ static void sync_page(struct vm *vm, struct shadow_page *sp)
 	uint64_t *g = shadow_gpa_word(vm, sp->gfn << PAGE_SHIFT, &hw, &missing);
 
 	vm_stat_inc(vm, shadow_synced);
+	sp->unsync = false;
 	if (!g) {
 		/* Its host page is gone now: nothing to compare with, so nothing stays. */
 		sp_zap(vm, sp);
@@ -60,8 +62,6 @@ static void sync_page(struct vm *vm, struct shadow_page *sp)
 			vm_stat_inc(vm, shadow_sync_changed);
 		}
 	}
-	sp->unsync = false;
-	shadow_write_protect_gfn(vm, sp->gfn);
 }
 
 /*
@@ -80,6 +80,15 @@ static void sync_root(struct vm *vm, struct shadow_page *root)
 		vec.n = 0;
 		vec.cap = 0;
 		r = sp_unsync_walk(root, &vec);
+		/*
+		 * Write-protect and flush first, compare after (KVM's
+		 * mmu_sync_children()): a vCPU writing the table through a
+		 * writable translation until the flush is seen by the compare.
+		 */
+		for (unsigned k = 0; k < vec.n; k++)
+			if (vec.page[k].sp->unsync)
+				shadow_write_protect_gfn(vm, vec.page[k].sp->gfn);
+		shadow_flush(vm);
 		for (unsigned k = 0; k < vec.n; k++)
 			if (vec.page[k].sp->unsync)
 				sync_page(vm, vec.page[k].sp);
@@ -121,6 +130,8 @@ int shadow_load_cr3(struct vm *vm, const struct shadow_mode *m, struct shadow_pa
 
 	role.level = PT_LEVELS;
 	role.wp = m->wp;
+	role.nxe = m->nxe;
+	role.access = SHADOW_ACC_W | SHADOW_ACC_U | SHADOW_ACC_X;
 	spin_lock(&vm->mmu_lock);
 	if (!memslot_find(&vm->slots, gfn)) {
 		spin_unlock(&vm->mmu_lock);
@@ -184,6 +195,24 @@ static bool try_unsync(struct vm *vm, uint64_t gfn)
 }
 
 /* The child a fault needs below entry @i of a level-@level page: guest table or direct. */
+/* SHADOW_ACC_* of the guest entries from the PML4E down to level @lowest. */
+static unsigned path_access(const struct gwalk *w, int lowest)
+{
+	unsigned acc = SHADOW_ACC_W | SHADOW_ACC_U | SHADOW_ACC_X;
+
+	for (int level = PT_LEVELS; level >= lowest; level--) {
+		uint64_t e = w->gpte[level];
+
+		if (!(e & X86_PTE_W))
+			acc &= ~SHADOW_ACC_W;
+		if (!(e & X86_PTE_U))
+			acc &= ~SHADOW_ACC_U;
+		if (e & X86_PTE_NX)
+			acc &= ~SHADOW_ACC_X;
+	}
+	return acc;
+}
+
 static union shadow_role child_role(const struct gwalk *w, const struct shadow_mode *m, int level,
 				    uint64_t *gfn)
 {
@@ -191,13 +220,21 @@ static union shadow_role child_role(const struct gwalk *w, const struct shadow_m
 
 	role.level = (uint32_t)(level - 1);
 	role.wp = m->wp;
+	role.nxe = m->nxe;
+	role.access = path_access(w, level);
 	if (level > w->level) {
 		*gfn = w->table_gfn[level - 1];
 		return role;
 	}
-	/* Below a guest huge page: pages of our own that map its 4 KiB pieces. */
+	/*
+	 * Below a guest huge page: pages of our own that map its 4 KiB pieces.
+	 * While the huge entry is clean they are not writable, so a write
+	 * through it faults and sets its dirty bit (KVM's protect_clean_gpte()).
+	 */
 	role.direct = 1;
-	role.access = (w->w ? PT_PROT_W : 0) | (w->u ? PT_PROT_R : 0) | (w->nx ? 0 : PT_PROT_X);
+	role.access = path_access(w, w->level);
+	if (!(w->gpte[w->level] & X86_PTE_D))
+		role.access &= ~SHADOW_ACC_W;
 	*gfn = ALIGN_DOWN(w->gfn, 1ULL << (9 * (level - 1)));
 	return role;
 }
@@ -207,14 +244,43 @@ static int install(struct vm *vm, const struct shadow_mode *m, struct shadow_pag
 		   uint64_t gva, const struct gwalk *w, const struct fault *f, uint32_t access,
 		   uint64_t *gpa)
 {
+	struct shadow_page *path[PT_LEVELS + 1];
+	bool fresh = false;
+
+	/*
+	 * First the shadow pages the path needs, a new guest table's
+	 * write-protected. Then, if any is new, flush before trusting the
+	 * entries read: another vCPU may have written the table through a
+	 * writable translation until now. The walk is read again after the
+	 * flush; a change since means the guest faults again (KVM flushes in
+	 * account_shadowed() and checks gpte_changed()).
+	 */
 	for (int level = PT_LEVELS; level > PT_LEVEL_4K; level--) {
-		unsigned i = pt_index(gva, level);
 		uint64_t gfn;
 		union shadow_role role = child_role(w, m, level, &gfn);
-		struct shadow_page *child = sp->child[i];
 
-		if (spte_present(pte_read(&sp->spt[i])) && child && child->gfn == gfn &&
-		    child->role.word == role.word) {
+		path[level - 1] = sp_find(vm, gfn, role);
+		if (!path[level - 1]) {
+			path[level - 1] = get_sp(vm, gfn, role);
+			fresh = true;
+		}
+		if (!path[level - 1])
+			return -ENOMEM;
+	}
+	if (fresh && vm->smmu.need_flush) {
+		struct gwalk again;
+		uint32_t pfec;
+
+		shadow_flush(vm);
+		if (shadow_walk(vm, m, gva, access, &again, &pfec, false) ||
+		    !shadow_walk_same(w, &again))
+			return SHADOW_RESUME;
+	}
+	for (int level = PT_LEVELS; level > PT_LEVEL_4K; level--) {
+		unsigned i = pt_index(gva, level);
+		struct shadow_page *child = path[level - 1];
+
+		if (spte_present(pte_read(&sp->spt[i])) && sp->child[i] == child) {
 			sp = child;
 			continue;
 		}
@@ -223,8 +289,7 @@ static int install(struct vm *vm, const struct shadow_mode *m, struct shadow_pag
 			sp_drop_entry(vm, sp, i);
 			vm->smmu.need_flush = true;
 		}
-		child = get_sp(vm, gfn, role);
-		if (!child || sp_link(vm, sp, i, child))
+		if (sp_link(vm, sp, i, child))
 			return -ENOMEM;
 		sp->gptes[i] = level > w->level ? w->gpte[level] : 0;
 		sp = child;
@@ -303,7 +368,8 @@ static int walk_unlocked(struct vm *vm, const struct shadow_mode *m, struct shad
 			 uint64_t gva, uint32_t access, struct gwalk *w, uint32_t *pfec)
 {
 	spin_lock(&vm->mmu_lock);
-	int r = root && root->role.invalid ? WALK_RELOAD
+	/* A root built for another NXE holds entries whose NX bit would be reserved now. */
+	int r = root && (root->role.invalid || root->role.nxe != m->nxe) ? WALK_RELOAD
 					   : shadow_walk(vm, m, gva, access, w, pfec, false);
 	spin_unlock(&vm->mmu_lock);
 	if (r != -EAGAIN)

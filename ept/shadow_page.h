@@ -25,10 +25,22 @@ union shadow_role {
 		uint32_t level : 3;   /* 1 = it maps 4 KiB pages ... 4 = a root */
 		uint32_t direct : 1;  /* maps a guest huge page, not a guest table */
 		uint32_t wp : 1;      /* the guest's CR0.WP (supervisor writes obey W) */
-		uint32_t access : 3;  /* direct: the huge page's guest rights, PT_PROT_* */
+		uint32_t access : 3;  /* SHADOW_ACC_*: the rights of the guest entries above */
 		uint32_t invalid : 1; /* zapped while a vCPU held it as its root */
+		uint32_t nxe : 1;     /* the guest's EFER.NXE (NX is a reserved bit without it) */
 	};
 };
+
+/*
+ * role.access: what the guest entries above a shadow page allow together
+ * (W and U are ANDed, NX ORed; for a direct page the huge entry's too,
+ * without W while it is not dirty). Pages of one guest table reached
+ * through entries with different rights differ (KVM's role.access): a
+ * leaf's rights, built from one path, then hold for every path to it.
+ */
+#define SHADOW_ACC_W 1u
+#define SHADOW_ACC_U 2u
+#define SHADOW_ACC_X 4u
 
 struct shadow_page;
 
