@@ -146,10 +146,8 @@ int shadow_load_cr3(struct vm *vm, const struct shadow_mode *m, struct shadow_pa
 		return -ENOMEM;
 	}
 	sp->root_count++;
-	if (old && !--old->root_count && old->role.invalid) {
-		old->all_next = vm->smmu.zapped;
-		vm->smmu.zapped = old;
-	}
+	if (old)
+		sp_put_root_locked(vm, old);
 	vm_stat_inc(vm, shadow_root_loads);
 	sync_root(vm, sp);
 	shadow_flush(vm);

@@ -20,6 +20,8 @@ bool sp_drop_entry(struct vm *vm, struct shadow_page *sp, unsigned i);
 uint64_t sp_leaf_gfn(const struct shadow_page *sp, unsigned i);
 /* Unlink @sp from its parents, drop its entries and free it after the next flush. */
 void sp_zap(struct vm *vm, struct shadow_page *sp);
+/* A vCPU no longer holds @sp as its root (shadow_put_root() with mmu_lock held). */
+void sp_put_root_locked(struct vm *vm, struct shadow_page *sp);
 
 
 unsigned rmap_hash(uint64_t gfn);

@@ -339,6 +339,16 @@ void sp_zap(struct vm *vm, struct shadow_page *sp)
 	s->zapped = sp;
 }
 
+void sp_put_root_locked(struct vm *vm, struct shadow_page *sp)
+{
+	/* An invalid root is out of the hash already: its last holder queues it to be freed. */
+	if (!--sp->root_count && sp->role.invalid) {
+		sp->all_next = vm->smmu.zapped;
+		vm->smmu.zapped = sp;
+		vm->smmu.need_flush = true;
+	}
+}
+
 void shadow_put_root(struct vm *vm, struct shadow_page **root)
 {
 	struct shadow_page *sp = *root;
@@ -347,11 +357,7 @@ void shadow_put_root(struct vm *vm, struct shadow_page **root)
 		return;
 	*root = NULL;
 	spin_lock(&vm->mmu_lock);
-	if (!--sp->root_count && sp->role.invalid) {
-		sp->all_next = vm->smmu.zapped;
-		vm->smmu.zapped = sp;
-		vm->smmu.need_flush = true;
-	}
+	sp_put_root_locked(vm, sp);
 	spin_unlock(&vm->mmu_lock);
 }
 

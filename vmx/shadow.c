@@ -7,6 +7,7 @@
  */
 #include "vmx/vcpu.h"
 #include "vmx/exits.h"
+#include "vmx/vmcs_setup.h"
 #include "vmx/vmcs.h"
 #include "vmx/vmx.h"
 #include "lib/lib.h"
@@ -36,16 +37,14 @@ void vmx_set_cr(struct vcpu *v, unsigned cr, uint64_t guest, uint64_t hw)
 	switch (cr) {
 	case 0:
 		vmcs_writel(CR0_READ_SHADOW, guest);
-		vmcs_writel(GUEST_CR0, (hw | rdmsr(MSR_IA32_VMX_CR0_FIXED0)) &
-					       rdmsr(MSR_IA32_VMX_CR0_FIXED1));
+		vmcs_writel(GUEST_CR0, vmx_guest_cr0(hw));
 		break;
 	case 3:
 		vmcs_writel(GUEST_CR3, hw);
 		break;
 	case 4:
 		vmcs_writel(CR4_READ_SHADOW, guest);
-		vmcs_writel(GUEST_CR4, (hw | X86_CR4_VMXE | rdmsr(MSR_IA32_VMX_CR4_FIXED0)) &
-					       rdmsr(MSR_IA32_VMX_CR4_FIXED1));
+		vmcs_writel(GUEST_CR4, vmx_guest_cr4(hw));
 		break;
 	}
 }

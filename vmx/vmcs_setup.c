@@ -210,10 +210,21 @@ void vmcs_setup_host_state(const struct vcpu *v)
 	vmcs_writel(HOST_RIP, (uint64_t)vmx_exit_entry);
 }
 
+uint64_t vmx_guest_cr0(uint64_t cr0)
+{
+	return (cr0 | rdmsr(MSR_IA32_VMX_CR0_FIXED0)) & rdmsr(MSR_IA32_VMX_CR0_FIXED1);
+}
+
+uint64_t vmx_guest_cr4(uint64_t cr4)
+{
+	/* VMXE is one of FIXED0's bits (SDM 3C 24.8); said here too, as the read shadow hides it. */
+	return (cr4 | X86_CR4_VMXE | rdmsr(MSR_IA32_VMX_CR4_FIXED0)) & rdmsr(MSR_IA32_VMX_CR4_FIXED1);
+}
+
 void vmcs_setup_guest_state(const struct vcpu *v, const struct vcpu_entry *e)
 {
-	uint64_t cr0 = (VCPU_ENTRY_CR0 | rdmsr(MSR_IA32_VMX_CR0_FIXED0)) & rdmsr(MSR_IA32_VMX_CR0_FIXED1);
-	uint64_t cr4 = (VCPU_ENTRY_CR4 | rdmsr(MSR_IA32_VMX_CR4_FIXED0)) & rdmsr(MSR_IA32_VMX_CR4_FIXED1);
+	uint64_t cr0 = vmx_guest_cr0(VCPU_ENTRY_CR0);
+	uint64_t cr4 = vmx_guest_cr4(VCPU_ENTRY_CR4);
 
 	vmcs_writel(GUEST_CR0, cr0);
 	vmcs_writel(GUEST_CR3, e->cr3);

@@ -9,6 +9,9 @@ int vmcs_setup_controls(struct vcpu *v, char *err, size_t errlen);
 /* Where a VM exit lands: this CPU's control registers, segments, stack and EFER. */
 void vmcs_setup_host_state(const struct vcpu *v);
 /* The guest's entry state (guest/ABI.md). */
+/* @cr0 / @cr4 with the bits VMX operation fixes (IA32_VMX_CR0/CR4_FIXED0/1): what GUEST_CRn takes. */
+uint64_t vmx_guest_cr0(uint64_t cr0);
+uint64_t vmx_guest_cr4(uint64_t cr4);
 void vmcs_setup_guest_state(const struct vcpu *v, const struct vcpu_entry *e);
 
 #endif
