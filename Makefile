@@ -254,7 +254,7 @@ $(BUILD)/host-bench/%: $(BUILD)/hb/tests/host/%.o $(BENCH_OBJ)
 
 test: deps all
 	scripts/test.sh all
-# Mutation testing of the invalidation protocol (tests/mutants/mutants.txt);
+# Mutation testing of the invalidation protocol (tests/mutants/*.txt);
 # `make test` runs it too. MUTANTS='name ...' runs only those.
 mutants: deps
 	scripts/mutants.py $(MUTANTS)

@@ -2,7 +2,7 @@
 """make mutants: break the invalidation protocol's key lines one at a time and
 check that a test notices.
 
-Each mutant in tests/mutants/mutants.txt replaces one exact piece of text in
+Each mutant in tests/mutants/*.txt (one list per area, read in name order) replaces one exact piece of text in
 one source file (it must occur exactly once, or the list is stale and the run
 fails). The mutated sources live in a copy of the tree under
 $BUILD/mutants/src, never in the tree itself: the kernel that runs is the one
@@ -23,7 +23,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.abspath(os.environ.get("BUILD", os.path.join(ROOT, "build")))
-LIST = os.path.join(ROOT, "tests", "mutants", "mutants.txt")
+LISTS = os.path.join(ROOT, "tests", "mutants")
 WORK = os.path.join(BUILD, "mutants")
 SRC = os.path.join(WORK, "src")
 # The host tests most likely to kill a protocol mutant come first.
@@ -58,12 +58,12 @@ def parse(path):
                 key, val = line.split(": ", 1)
                 cur[key.strip()] = val.strip()
             else:
-                sys.exit("mutants.txt: cannot read line: %r" % line)
+                sys.exit("%s: cannot read line: %r" % (path, line))
     for m in mutants:
         m["find"] = "\n".join(m["find"])
         m["replace"] = "\n".join(m["replace"])
         if "file" not in m or not m["find"]:
-            sys.exit("mutants.txt: mutant %s needs file: and find:" % m["name"])
+            sys.exit("%s: mutant %s needs file: and find:" % (path, m["name"]))
     return mutants
 
 
@@ -149,7 +149,8 @@ def run_kernel(globs):
 
 def main():
     only = sys.argv[1:]
-    mutants = [m for m in parse(LIST) if not only or m["name"] in only]
+    lists = sorted(os.path.join(LISTS, f) for f in os.listdir(LISTS) if f.endswith(".txt"))
+    mutants = [m for path in lists for m in parse(path) if not only or m["name"] in only]
     copy_tree()
     ok, out = make(*[os.path.join(WORK, "build", "host", t) for t in host_tests()])
     if not ok:
