@@ -35,7 +35,8 @@ TIMEOUT = 30
 
 
 def parse(path):
-    """Blocks: 'name: X', 'file: F', optional 'kernel: GLOBS' / 'equivalent: WHY',
+    """Blocks: 'name: X', 'file: F', optional 'kernel: GLOBS' / 'equivalent: WHY' /
+    'first: TESTS' (host tests to try before the file's usual ones),
     then 'find:' and 'replace:' sections whose lines are taken verbatim
     (a leading '|' is stripped, so indentation survives any editor)."""
     mutants, cur, section = [], None, None
@@ -180,7 +181,7 @@ def main():
         seen = set()
         try:
             by = None
-            for t in host_tests(FIRST.get(m["file"])):
+            for t in host_tests(m["first"].split() if "first" in m else FIRST.get(m["file"])):
                 if t in seen:
                     continue
                 seen.add(t)
