@@ -282,10 +282,18 @@ static int install(struct vm *vm, const struct shadow_mode *m, struct shadow_pag
 			sp = child;
 			continue;
 		}
-		/* The guest pointed this entry elsewhere since: unlink the old child. */
+		/*
+		 * The guest pointed this entry elsewhere behind our back (a
+		 * write that bypassed write protection). Dropping the old child
+		 * may zap, as orphans, pages that path[] holds below: never link
+		 * those back (the flush frees them). Drop, and let the guest
+		 * fault again on a fresh path (KVM never relinks a present
+		 * non-leaf entry: kvm_mmu_get_child_sp() gives -EEXIST).
+		 */
 		if (spte_present(pte_read(&sp->spt[i]))) {
 			sp_drop_entry(vm, sp, i);
 			vm->smmu.need_flush = true;
+			return SHADOW_RESUME;
 		}
 		if (sp_link(vm, sp, i, child))
 			return -ENOMEM;

@@ -46,6 +46,7 @@ struct shadow_mmu {
 	unsigned long max_pages;      /* the most there were at once */
 	bool unsync_off;              /* never unsync: emulate every guest table write */
 	bool need_flush;              /* entries dropped since the last flush */
+	unsigned audit_gen;           /* shadow_audit()s so far */
 };
 
 /* The guest's paging mode, as a shadow root depends on it. */
@@ -107,8 +108,13 @@ long shadow_zap_numa(struct vm *vm, const struct memslot *s, uint64_t gs, uint64
 bool shadow_young(struct vm *vm, uint64_t gs, uint64_t ge, bool clear);
 /* After the flush that made every CPU forget them: free the zapped shadow pages. */
 void shadow_free_zapped(struct vm *vm);
-/* Every shadow leaf maps the frame the host maps for its gfn; the number that do not. */
+/*
+ * Every shadow leaf maps the frame the host maps for its gfn, and
+ * shadow_audit() finds nothing; the number of faults found, the first in @why.
+ */
 long shadow_check_coherent(struct vm *vm, char *why, size_t len);
+/* The auditor (ept/shadow_audit.c says what it checks), mmu_lock held. */
+long shadow_audit(struct vm *vm, char *why, size_t len);
 /* Shadow leaves that map @gfn now (tests). */
 unsigned shadow_gfn_mappings(struct vm *vm, uint64_t gfn, bool *writable);
 /* One shadow leaf that maps @gfn, or NULL (tests). */

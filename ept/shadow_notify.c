@@ -1,10 +1,10 @@
 /*
  * The primary MMU's changes, applied to shadow leaves through the rmap
  * (ept/notify.c calls these under mmu_lock, between the same begin/end as
- * for EPT/NPT): zap or write-protect, NUMA hints, aging; and the coherence
- * check the tests run. A host change never zaps shadow pages themselves:
- * the guest's tables keep their contents when their backing moves. Pure:
- * host-tested.
+ * for EPT/NPT): zap or write-protect, NUMA hints, aging (the coherence
+ * check and the auditor are in ept/shadow_audit.c). A host change never zaps
+ * shadow pages themselves: the guest's tables keep their contents when their
+ * backing moves. Pure: host-tested.
  */
 #include "ept/shadow_int.h"
 #include "ept/vm.h"
@@ -58,49 +58,6 @@ static bool young_one(struct vm *vm, struct rmap_ent *e, void *ctx)
 bool shadow_young(struct vm *vm, uint64_t gs, uint64_t ge, bool clear)
 {
 	return rmap_for_range(vm, gs, ge, young_one, &clear) > 0;
-}
-
-struct coherence {
-	long bad;
-	char *why;
-	size_t len;
-};
-
-static bool check_one(struct vm *vm, struct rmap_ent *e, void *ctx)
-{
-	struct coherence *c = ctx;
-	pte_t spte = pte_read(e->sptep);
-	struct memslot *s = memslot_find(&vm->slots, e->gfn);
-	struct pt_walk w;
-	const char *what = NULL;
-
-	if (!spte_present(spte))
-		what = "a non-present leaf is still in the rmap";
-	else if (!s)
-		what = "a leaf maps a gfn outside every memslot";
-	else if (mm_lookup(vm->mm, memslot_gfn_to_hva(s, e->gfn), &w))
-		what = "a leaf maps a gfn the host does not map";
-	else if (ALIGN_DOWN(w.pa, PAGE_SIZE) != (spte & X86_PTE_ADDR_MASK))
-		what = "a leaf maps another frame than the host's";
-	else if ((spte & X86_PTE_W) && !(w.prot & PT_PROT_W))
-		what = "a writable leaf over a host page that is read-only";
-	if (what && !c->bad++)
-		ksnprintf(c->why, c->len, "shadow: %s (gfn %#llx, spte %#llx)", what,
-			  (unsigned long long)e->gfn, (unsigned long long)spte);
-	return true;
-}
-
-long shadow_check_coherent(struct vm *vm, char *why, size_t len)
-{
-	struct coherence c = { 0, why, len };
-	bool locked = spin_held_here(&vm->mmu_lock); /* as ept_check_coherent(): either way */
-
-	if (!locked)
-		spin_lock(&vm->mmu_lock);
-	rmap_for_range(vm, 0, ~0ULL, check_one, &c);
-	if (!locked)
-		spin_unlock(&vm->mmu_lock);
-	return c.bad;
 }
 
 struct mappings {

@@ -64,6 +64,7 @@ struct shadow_page {
 	struct shadow_page *hash_next;
 	struct shadow_page *all_next; /* every page of the VM */
 	unsigned root_count;          /* vCPUs that hold it as their root */
+	unsigned audit_gen;           /* shadow_audit(): live in the audit of that number */
 	bool unsync;                  /* level 1: the guest may have written it freely */
 	unsigned unsync_children;     /* set bits of unsync_child_bitmap */
 	uint64_t unsync_child_bitmap[PT_ENTRIES / 64];
