@@ -165,8 +165,10 @@ static void audit_page(struct audit *a, struct shadow_page *sp)
 	if (sp_find(a->vm, sp->gfn, sp->role) != sp)
 		audit_bad(a, "shadow: the page of gfn %#llx is not found by its (gfn, role)",
 			  ULL(sp->gfn));
+	/* No __builtin_popcountll: the kernel links without libgcc. */
 	for (unsigned k = 0; k < PT_ENTRIES / 64; k++)
-		bits += (unsigned)__builtin_popcountll(sp->unsync_child_bitmap[k]);
+		for (uint64_t m = sp->unsync_child_bitmap[k]; m; m &= m - 1)
+			bits++;
 	if (bits != sp->unsync_children)
 		audit_bad(a, "shadow: the page of gfn %#llx counts %u unsync children for %u bits",
 			  ULL(sp->gfn), sp->unsync_children, bits);

@@ -2,7 +2,8 @@
  * TG_SHADOW_PT: a guest that manages its own 4-level page tables the way an
  * OS does on bare metal (remap, unmap, write-protect, swap a page table,
  * add a PML4 entry, batch remaps), each change followed by the flush the
- * SDM requires: INVLPG (RCX = 0) or a CR3 reload (RCX = 1). Under shadow
+ * SDM requires: INVLPG (RCX = 0), a CR3 reload (RCX = 1) or a global
+ * flush by toggling CR4.PGE (RCX = 2, Linux's native_flush_tlb_global()). Under shadow
  * paging every one of those is something minihv must notice (an emulated
  * table write, an unsync level-1 table, a resync at the flush), so a stale
  * translation shows up here as a wrong pattern or a missing #PF.
@@ -13,7 +14,7 @@
  * address really goes.
  *
  * Returns 0, or step * 256 + check (step 1 = a ... 8 = h, below):
- *   0x101 mode not 0/1; 0x102 scratch misaligned, beyond the stack's 1 GiB
+ *   0x101 mode not 0/1/2; 0x102 scratch misaligned, beyond the stack's 1 GiB
  *         or overlapping code, IDT or stack
  *   0x103 CR3 does not read back the new PML4; 0x104 stack or call broken
  *   0x110+i window page i does not show its first frame
@@ -53,6 +54,7 @@
 #define PTE_PS (1ULL << 7)
 #define PTE_ADDR 0x000ffffffffff000ULL
 #define CR0_WP (1ULL << 16)
+#define CR4_PGE (1ULL << 7)
 
 /* Page indices in the scratch region: tables first, then data frames. */
 enum {
@@ -97,11 +99,18 @@ static void link(unsigned table, unsigned i, unsigned page)
 /* Forget the translations of @n pages from @va as @mode says (and as the SDM requires). */
 static void flush(uint64_t va, unsigned n)
 {
-	if (mode == 0)
+	uint64_t cr4 = read_cr4();
+
+	if (mode == 0) {
 		for (unsigned i = 0; i < n; i++)
 			invlpg(va + i * PG);
-	else
+	} else if (mode == 2) {
+		/* Any change of PGE flushes everything, global entries included (SDM 3A 4.10.4.1). */
+		write_cr4(cr4 ^ CR4_PGE);
+		write_cr4(cr4);
+	} else {
 		write_cr3(read_cr3());
+	}
 }
 
 /*
@@ -260,7 +269,7 @@ static long step_a(uint64_t *cr3)
 	/* Identity-map up to the stack's 2 MiB page: [0, 4 MiB) with the test's 4 MiB. */
 	uint64_t ident = (sp + SZ_2M) & ~(SZ_2M - 1);
 
-	if (mode > 1)
+	if (mode > 2)
 		return 0x101;
 	if ((base & (PG - 1)) || ident > SZ_1G || base + SCRATCH > (sp & ~0xffffULL) ||
 	    (code >= base && code < base + SCRATCH) || (tab >= base && tab < base + SCRATCH))

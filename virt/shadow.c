@@ -178,6 +178,13 @@ bool vcpu_shadow_page_fault(struct vcpu *v, uint64_t cr2, uint32_t *error)
 	return true; /* the guest faults again, on the new root */
 }
 
+/* A guest TLB flush (INVLPG of @gva, or everything): sync unsync tables, then flush. */
+static void sync_and_flush(struct vcpu *v, uint64_t gva)
+{
+	shadow_invlpg(v->vm, v->sh.root, gva);
+	v->be->flush_local(v);
+}
+
 void vcpu_shadow_write_cr(struct vcpu *v, unsigned cr, uint64_t val)
 {
 	uint64_t old;
@@ -210,8 +217,13 @@ void vcpu_shadow_write_cr(struct vcpu *v, unsigned cr, uint64_t val)
 		old = v->sh.cr4;
 		v->sh.cr4 = val;
 		v->be->set_cr(v, 4, val, val);
+		/*
+		 * The CPU flushes everything on such a change (SDM 3A 4.10.4.1):
+		 * Linux's global flush. Unsync tables are synced then, as for
+		 * INVLPG and a CR3 load (KVM syncs roots on a guest TLB flush).
+		 */
 		if ((old ^ val) & (X86_CR4_PGE | X86_CR4_PSE))
-			v->be->flush_local(v); /* as the CPU flushes on such a change */
+			sync_and_flush(v, 0);
 		return;
 	default:
 		vcpu_stop(v, STOP_UNHANDLED, "MOV to CR%u (%#llx) is not emulated", cr,
@@ -226,6 +238,5 @@ uint64_t vcpu_shadow_read_cr(struct vcpu *v, unsigned cr)
 
 void vcpu_shadow_invlpg(struct vcpu *v, uint64_t gva)
 {
-	shadow_invlpg(v->vm, v->sh.root, gva);
-	v->be->flush_local(v);
+	sync_and_flush(v, gva);
 }

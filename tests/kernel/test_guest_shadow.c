@@ -3,8 +3,8 @@
  * tables as an OS does (TG_SHADOW_PT, guest/testguest_shadow.c): the guest
  * checks what it sees as on bare metal, these tests check that minihv got
  * there through the mechanisms meant for it (reflected #PFs, unsync level-1
- * tables synced at the flush, emulated upper-level writes). Both flush
- * styles, since INVLPG and a CR3 load take different resync paths.
+ * tables synced at the flush, emulated upper-level writes). Every flush
+ * style (INVLPG, a CR3 load, a CR4.PGE toggle): each takes its own path.
  * Skipped without VMX/EPT, as every guest test is.
  */
 #include "tests/kernel/guest_util.h"
@@ -57,4 +57,10 @@ KTEST(shadow_pt_invlpg)
 KTEST(shadow_pt_cr3)
 {
 	shadow_pt(1, "cr3");
+}
+
+/* Issue 21 hole 5: a global flush (CR4.PGE toggled) syncs unsync tables as INVLPG does. */
+KTEST(shadow_pt_pge)
+{
+	shadow_pt(2, "cr4.pge");
 }
