@@ -102,6 +102,13 @@ int shadow_translate(struct vm *vm, const struct shadow_mode *m, uint64_t gva, u
 
 /* For ept/notify.c, mmu_lock held: zap (@keep 0) or write-protect (@keep R|X) gfns. */
 long shadow_zap_gfns(struct vm *vm, uint64_t gs, uint64_t ge, unsigned keep);
+/*
+ * A memslot [gs, ge) goes: zap every shadow page built from a guest table in
+ * it (roots too: a vCPU holding one reloads), not only its leaves, or the
+ * guest would go on translating through tables that are no longer its RAM.
+ * The number zapped; the caller flushes.
+ */
+long shadow_zap_slot(struct vm *vm, uint64_t gs, uint64_t ge);
 /* NUMA hints: zap the leaves of [gs, ge) whose host page the hint changes. */
 long shadow_zap_numa(struct vm *vm, const struct memslot *s, uint64_t gs, uint64_t ge);
 /* Aging: whether a leaf of [gs, ge) was accessed; @clear clears the accessed bits. */

@@ -45,6 +45,36 @@ long shadow_zap_numa(struct vm *vm, const struct memslot *s, uint64_t gs, uint64
 	return n;
 }
 
+/* @sp was built from a guest table in [gs, ge), or maps a guest huge page that overlaps it. */
+static bool sp_in_gfns(const struct shadow_page *sp, uint64_t gs, uint64_t ge)
+{
+	uint64_t span = sp->role.direct ? 1ULL << (9 * sp->role.level) : 1;
+
+	return sp->gfn < ge && sp->gfn + span > gs;
+}
+
+long shadow_zap_slot(struct vm *vm, uint64_t gs, uint64_t ge)
+{
+	long n = 0;
+
+	lockdep_assert_held(&vm->mmu_lock);
+	/*
+	 * From the list's head after each zap: a zap takes orphaned children
+	 * off the list too, any of which the walk might be holding. Quadratic
+	 * in the worst case, for a rare event over a bounded number of pages.
+	 */
+	for (;;) {
+		struct shadow_page *sp = vm->smmu.all;
+
+		while (sp && !sp_in_gfns(sp, gs, ge))
+			sp = sp->all_next;
+		if (!sp)
+			return n;
+		sp_zap(vm, sp);
+		n++;
+	}
+}
+
 static bool young_one(struct vm *vm, struct rmap_ent *e, void *ctx)
 {
 	(void)vm;

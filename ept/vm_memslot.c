@@ -68,7 +68,11 @@ int vm_memslot_remove(struct vm *vm, uint64_t gpa)
 
 		mmu_invalidate_begin(&vm->inval);
 		gpc_invalidate_start(vm, all.start, all.end);
-		vm_zapped(vm, vm_invalidate_gfns(vm, s, s->base_gfn, s->base_gfn + s->npages, &all));
+		long zapped = vm_invalidate_gfns(vm, s, s->base_gfn, s->base_gfn + s->npages, &all);
+
+		if (vm->shadow)
+			zapped += shadow_zap_slot(vm, s->base_gfn, s->base_gfn + s->npages);
+		vm_zapped(vm, zapped);
 		r = memslot_remove(&vm->slots, gpa);
 		mmu_invalidate_end(&vm->inval);
 	}

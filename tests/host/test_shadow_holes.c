@@ -45,8 +45,30 @@ static void test_hole1_relink_zapped(void)
 	svm_done();
 }
 
+/*
+ * Hole 10: a memslot removed takes the shadow pages built from the guest
+ * tables in it, roots included, not only the leaves of its gfns; the same
+ * RAM added back is mapped anew from a fresh root.
+ */
+static void test_hole10_slot_removal_zaps_tables(void)
+{
+	char err[160];
+	unsigned long w0 = warn_count;
+
+	svm_fresh(false);
+	T(fault_in(GVA(0), 0) && shadow_coherent() && vm.smmu.nr_pages == 4);
+	T(vm_memslot_remove(&vm, GPA0) == 0);
+	T(shadow_coherent() && vm.smmu.nr_pages == 0 && sroot->role.invalid);
+	T(vm_memslot_add(&vm, GPA0, SZ_2M, HVA0, 0, err, sizeof(err)) == 0);
+	T(pf(GVA(1), 0) == SHADOW_RELOAD);
+	T(load(&smode) == 0 && fault_in(GVA(1), 0) && cpu_maps(GVA(1), DATA(1)));
+	T(shadow_coherent() && vm.smmu.nr_pages == 4 && !vm.bugged && warn_count == w0);
+	svm_done();
+}
+
 int main(void)
 {
 	RUN(test_hole1_relink_zapped);
+	RUN(test_hole10_slot_removal_zaps_tables);
 	return tap_finish();
 }
