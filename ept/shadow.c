@@ -478,12 +478,21 @@ int shadow_emulated_write(struct vm *vm, uint64_t gpa, uint64_t val, unsigned le
 	uint64_t missing;
 
 	spin_lock(&vm->mmu_lock);
+	/*
+	 * Under mmu_lock no invalidation can start, but one that started
+	 * before may be replacing @gfn's host page (a migrate copies it after
+	 * start()): a store through the old mapping could land in a frame
+	 * already copied, and be lost. The guest stores again after end(), as
+	 * a fault would retry (retry_gfn with the seq of now: in progress
+	 * over @gfn).
+	 */
+	if (mmu_invalidate_retry_gfn(&vm->inval, mmu_invalidate_seq_snapshot(&vm->inval), gfn)) {
+		spin_unlock(&vm->mmu_lock);
+		vm_stat_inc(vm, ept_retries);
+		return -EAGAIN;
+	}
 	uint64_t *word = shadow_gpa_word(vm, gfn << PAGE_SHIFT, &hw, &missing);
 	if (word && hw) {
-		/*
-		 * Under mmu_lock no invalidation can start: the host mapping
-		 * written through is the current one.
-		 */
 		memcpy((char *)word + off, &val, len);
 		for (struct shadow_page *sp = sp_first_of_gfn(vm, gfn); sp;
 		     sp = sp_next_of_gfn(vm, sp->hash_next, gfn))

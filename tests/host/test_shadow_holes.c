@@ -66,9 +66,56 @@ static void test_hole10_slot_removal_zaps_tables(void)
 	svm_done();
 }
 
+/* An emulated guest write run by the mm's step hook, at one step of a host change. */
+struct step_write {
+	enum mm_step at;
+	uint64_t gpa, val;
+	int calls, result;
+};
+
+static void write_at_step(struct mm *m, enum mm_step at, const struct mmu_range *r, void *ctx)
+{
+	struct step_write *sw = ctx;
+	char why[160];
+
+	(void)m, (void)r;
+	if (at == sw->at && !sw->calls++)
+		sw->result = shadow_emulated_write(&vm, sw->gpa, sw->val, 8, why, sizeof(why));
+}
+
+/*
+ * Hole 9: a guest write to its own (write-protected) table, emulated while
+ * a host migrate of that table page is between start() and end(). The
+ * store must not go through the mapping the migrate is replacing (on
+ * another CPU the copy may already have been made): -EAGAIN, the guest
+ * executes it again, and it lands in the new frame.
+ */
+static void test_hole9_emulated_write_in_invalidation(void)
+{
+	uint64_t new_pa, old_pa, val = DATA(5) | G_P | G_W | G_U;
+	struct step_write sw = { MM_STEP_STARTED, PT + 8 * 3, val, 0, 1 };
+	char why[160];
+
+	svm_fresh(true); /* every table write emulated */
+	T(fault_in(GVA(3), 0) && cpu_maps(GVA(3), DATA(3)));
+	T(frame_alloc(&fa, FRAME_ORDER_4K, &new_pa) == 0);
+	mm.step_hook = write_at_step;
+	mm.step_hook_ctx = &sw;
+	T(mm_migrate(&mm, gpa_hva(PT), new_pa, &old_pa) == 0);
+	mm.step_hook = NULL;
+	T(sw.calls == 1 && sw.result == -EAGAIN);
+	T(*gpte(PT, 3) == (DATA(3) | G_P | G_W | G_U | G_A)); /* not written yet */
+	/* Executed again after end(): into the new frame, and the old leaf is gone. */
+	T(shadow_emulated_write(&vm, PT + 8 * 3, val, 8, why, sizeof(why)) == 0);
+	T(host_pa(PT) == new_pa && *gpte(PT, 3) == val && !cpu_leaf(GVA(3)));
+	T(fault_in(GVA(3), 0) && cpu_maps(GVA(3), DATA(5)) && shadow_coherent());
+	svm_done();
+}
+
 int main(void)
 {
 	RUN(test_hole1_relink_zapped);
+	RUN(test_hole9_emulated_write_in_invalidation);
 	RUN(test_hole10_slot_removal_zaps_tables);
 	return tap_finish();
 }
