@@ -250,7 +250,13 @@ void vm_mmu_attach(struct vm *vm, struct mm *mm)
 	vm->ept.defer_frees = true; /* EPT tables are freed after the INVEPT that forgets them */
 	spin_lock_init(&vm->mmu_lock, LOCK_RANK_MMU, "mmu_lock");
 	mmu_inval_init(&vm->inval, &vm->mmu_lock);
-	mmu_notifier_register(mm, &vm->mn);
+	/*
+	 * Refused while a change of @mm is between start() and end() (the rule
+	 * at mmu_notifier_register()): the change runs on another CPU and needs
+	 * nothing of this one, so wait for its end().
+	 */
+	while (mmu_notifier_register(mm, &vm->mn) == -EBUSY)
+		hal_cpu_relax();
 }
 
 void vm_mmu_detach(struct vm *vm)

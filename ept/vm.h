@@ -160,7 +160,11 @@ void vm_flush_ept(struct vm *vm);
 
 /* ept/mmu.c (pure, host-tested): the secondary MMU against vm->mm. */
 
-/* Subscribe @vm to @mm's notifiers; vm->ept, vm->flush must be set up. */
+/*
+ * Subscribe @vm to @mm's notifiers; vm->ept, vm->flush must be set up. Waits
+ * while a change of @mm is between its start() and end(): never call it from
+ * a notifier or an mm step hook.
+ */
 void vm_mmu_attach(struct vm *vm, struct mm *mm);
 void vm_mmu_detach(struct vm *vm);
 /*

@@ -14,12 +14,33 @@ const char *mmu_event_name(enum mmu_event ev)
 	return (unsigned)ev < ARRAY_SIZE(event_names) ? event_names[ev] : "?";
 }
 
-void mmu_notifier_register(struct mm *mm, struct mmu_notifier *mn)
+/*
+ * The rule: a notifier joins the list only at an instant when no change is
+ * between its start() and end() calls (mm->notifying == 0), or it would get
+ * an end() whose start() it never saw, and fault in the window as if nothing
+ * were changing. notify_start() calls start() and counts the change in one
+ * read-side section of notifier_lock, notify_end() calls end() and uncounts
+ * it in another; the write lock here excludes both. So every change either
+ * has not entered its start section yet (it calls the newcomer's start(),
+ * then its end()) or has left its end section (it calls neither). Refused,
+ * not waited for: the change may be this CPU's own (a notifier or a step
+ * hook registering), and the caller knows whether it can wait (Linux gets
+ * the same guarantee from mm_take_all_locks()).
+ */
+int mmu_notifier_register(struct mm *mm, struct mmu_notifier *mn)
 {
+	int r = 0;
+
 	write_lock(&mm->notifier_lock);
-	mn->next = mm->notifiers;
-	mm->notifiers = mn;
+	if (mm->notifying) {
+		__atomic_fetch_add(&mm->register_busy, 1, __ATOMIC_RELAXED);
+		r = -EBUSY;
+	} else {
+		mn->next = mm->notifiers;
+		mm->notifiers = mn;
+	}
 	write_unlock(&mm->notifier_lock);
+	return r;
 }
 
 void mmu_notifier_unregister(struct mm *mm, struct mmu_notifier *mn)
@@ -74,17 +95,49 @@ static void step(struct mm *mm, enum mm_step at, const struct mmu_range *r)
 		mm->step_hook(mm, at, r, mm->step_hook_ctx);
 }
 
+/* Does a change in flight claim part of [start, end)? Under mm->lock. */
+static bool claimed(const struct mm *mm, uint64_t start, uint64_t end)
+{
+	return mm->changing && start < mm->change_end && end > mm->change_start;
+}
+
 /*
- * Claim [r->start, r->end) for a change: until change_done(), no other change
+ * Unmapping or protecting part of a huge leaf splits it (mm/pt.c), so the
+ * whole leaf changes and the whole leaf is notified, as Linux notifies the
+ * whole huge pmd it splits. A notification of just [va, va + size) would let
+ * a fault on a neighbouring page, outside the range but under the same old
+ * huge leaf, install a huge secondary leaf over the part being removed.
+ * Read under mm->lock in the step that claims the range: until the claim
+ * ends, no collapse and no mm_map() can make a huge leaf inside it, so the
+ * levels read are those the change splits. Read before the claim, a collapse
+ * or huge map finishing in between made the change notify 4 KiB while it
+ * split a 2 MiB page.
+ */
+static void widen_to_leaves(const struct pt *pt, struct mmu_range *r)
+{
+	struct pt_walk w;
+
+	if (!pt_lookup(pt, r->start, &w))
+		r->start = ALIGN_DOWN(r->start, pt_level_size(w.level));
+	if (!pt_lookup(pt, r->end - 1, &w))
+		r->end = ALIGN_DOWN(r->end - 1, pt_level_size(w.level)) + pt_level_size(w.level);
+}
+
+/*
+ * Claim [r->start, r->end) for a change (first widened to the host leaves it
+ * touches, with @widen): until change_done(), no other change, no mm_map()
  * and no fault-in may touch it (they get -EBUSY / -EAGAIN). The claim is
  * taken under mm->lock; the checks a change makes after it are therefore
  * made against page tables nobody else changes (a check and its change under
  * the same claim). Then the notifiers' start(), before the change.
  */
-static int change_begin(struct mm *mm, const struct mmu_range *r)
+static int change_begin(struct mm *mm, struct mmu_range *r, bool widen)
 {
+	step(mm, MM_STEP_CLAIMING, r);
 	spin_lock(&mm->lock);
-	if (mm->changing && r->start < mm->change_end && r->end > mm->change_start) {
+	if (widen)
+		widen_to_leaves(&mm->pt, r);
+	if (claimed(mm, r->start, r->end)) {
 		spin_unlock(&mm->lock);
 		return -EBUSY;
 	}
@@ -112,9 +165,9 @@ static void change_cancel(struct mm *mm)
  * Claim @r, then check that a leaf of @level maps @r->start (-ENOENT: none,
  * -EINVAL: another level); the claim is given back on a refusal.
  */
-static int claim_leaf(struct mm *mm, const struct mmu_range *r, int level, struct pt_walk *w)
+static int claim_leaf(struct mm *mm, struct mmu_range *r, int level, struct pt_walk *w)
 {
-	int err = change_begin(mm, r);
+	int err = change_begin(mm, r, false);
 
 	if (err)
 		return err;
@@ -127,6 +180,8 @@ static int claim_leaf(struct mm *mm, const struct mmu_range *r, int level, struc
 static void notify_start(struct mm *mm, const struct mmu_range *r)
 {
 	read_lock(&mm->notifier_lock);
+	/* In the section that calls start(): see mmu_notifier_register(). */
+	__atomic_fetch_add(&mm->notifying, 1, __ATOMIC_RELAXED);
 	for (struct mmu_notifier *mn = mm->notifiers; mn; mn = mn->next)
 		if (mn->ops->invalidate_range_start)
 			mn->ops->invalidate_range_start(mn, r);
@@ -143,6 +198,7 @@ static void notify_end(struct mm *mm, const struct mmu_range *r)
 	for (struct mmu_notifier *mn = mm->notifiers; mn; mn = mn->next)
 		if (mn->ops->invalidate_range_end)
 			mn->ops->invalidate_range_end(mn, r);
+	__atomic_fetch_sub(&mm->notifying, 1, __ATOMIC_RELAXED);
 	read_unlock(&mm->notifier_lock);
 	change_cancel(mm);
 }
@@ -156,27 +212,16 @@ int mm_map(struct mm *mm, uint64_t va, uint64_t pa, uint64_t size, unsigned prot
 {
 	if (!dyn_range(mm, va, size))
 		return -EINVAL;
+	/*
+	 * A claimed range is the change's until its end(): a page mapped into
+	 * a migrate's or collapse's window would make its re-map fail (the
+	 * data lost, or a BUG), and a huge one under an unmap would be split
+	 * outside what the claim notified.
+	 */
 	spin_lock(&mm->lock);
-	int r = pt_map(&mm->pt, va, pa, size, prot, level);
+	int r = claimed(mm, va, va + size) ? -EBUSY : pt_map(&mm->pt, va, pa, size, prot, level);
 	spin_unlock(&mm->lock);
 	return r;
-}
-
-/*
- * Unmapping or protecting part of a huge leaf splits it (mm/pt.c), so the
- * whole leaf changes and the whole leaf is notified, as Linux notifies the
- * whole huge pmd it splits. A notification of just [va, va + size) would let
- * a fault on a neighbouring page, outside the range but under the same old
- * huge leaf, install a huge secondary leaf over the part being removed.
- */
-static void widen_to_leaves(const struct mm *mm, struct mmu_range *r)
-{
-	struct pt_walk w;
-
-	if (!mm_lookup(mm, r->start, &w))
-		r->start = ALIGN_DOWN(r->start, pt_level_size(w.level));
-	if (!mm_lookup(mm, r->end - 1, &w))
-		r->end = ALIGN_DOWN(r->end - 1, pt_level_size(w.level)) + pt_level_size(w.level);
 }
 
 long mm_unmap(struct mm *mm, uint64_t va, uint64_t size)
@@ -185,8 +230,7 @@ long mm_unmap(struct mm *mm, uint64_t va, uint64_t size)
 
 	if (!dyn_range(mm, va, size) || !IS_ALIGNED(va | size, PAGE_SIZE))
 		return -EINVAL;
-	widen_to_leaves(mm, &r);
-	int busy = change_begin(mm, &r);
+	int busy = change_begin(mm, &r, true);
 	if (busy)
 		return busy;
 	notify_start(mm, &r);
@@ -253,7 +297,7 @@ static long protect_numa(struct mm *mm, uint64_t va, uint64_t size)
 {
 	struct numa_scan ns = { &mm->pt, ~0ULL, 0, 0, false };
 	struct mmu_range claim = { va, va + size, MMU_EV_PROTECT_NUMA, 0 };
-	int busy = change_begin(mm, &claim);
+	int busy = change_begin(mm, &claim, false);
 
 	if (busy)
 		return busy;
@@ -306,8 +350,7 @@ long mm_protect(struct mm *mm, uint64_t va, uint64_t size, unsigned prot, bool n
 		return -EINVAL;
 	if (numa)
 		return protect_numa(mm, va, size);
-	widen_to_leaves(mm, &r);
-	int busy = change_begin(mm, &r);
+	int busy = change_begin(mm, &r, true);
 	if (busy)
 		return busy;
 	notify_start(mm, &r);
@@ -349,7 +392,7 @@ int mm_collapse(struct mm *mm, uint64_t va)
 	    !(mm->pt.leaf_levels & (1u << PT_LEVEL_2M)))
 		return -EINVAL;
 	struct mmu_range r = { va, va + sz, MMU_EV_COLLAPSE, 0 };
-	int ret = change_begin(mm, &r);
+	int ret = change_begin(mm, &r, false);
 	if (ret)
 		return ret;
 	/* Only a block fully mapped by 4 KiB pages collapses. */
@@ -423,7 +466,7 @@ int mm_fault_in(struct mm *mm, uint64_t va)
 		return -EINVAL;
 	va = ALIGN_DOWN(va, PAGE_SIZE);
 	spin_lock(&mm->lock);
-	if (mm->changing && va < mm->change_end && va + PAGE_SIZE > mm->change_start) {
+	if (claimed(mm, va, va + PAGE_SIZE)) {
 		/* A change owns this page (a migrate or collapse between its steps): wait. */
 		r = -EAGAIN;
 	} else if (!pt_lookup(&mm->pt, va, &w)) {

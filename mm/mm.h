@@ -42,6 +42,7 @@ enum mm_step {
 	MM_STEP_STARTED, /* start() has run; the page tables are not changed yet */
 	MM_STEP_UNMAPPED, /* migrate/collapse: the old pages unmapped, the new not mapped */
 	MM_STEP_CHANGED, /* the page tables changed; end() has not run yet */
+	MM_STEP_CLAIMING, /* about to claim its range: nothing claimed, notified or changed yet */
 };
 
 struct mmu_notifier {
@@ -65,6 +66,13 @@ struct mm {
 	 */
 	struct rwlock notifier_lock;
 	struct mmu_notifier *notifiers;
+	/*
+	 * Changes between their start() and end() calls: changed only inside
+	 * read sections of @notifier_lock, read under its write lock by
+	 * mmu_notifier_register(), which refuses a newcomer while any is.
+	 */
+	long notifying;
+	uint64_t register_busy; /* registrations refused so (tests) */
 	/*
 	 * Changes in flight (between change_begin and the end() of mm.c) and
 	 * the union of their ranges: no other change nor a fault-in may touch
@@ -103,7 +111,12 @@ const char *mmu_event_name(enum mmu_event ev);
  */
 int mm_lookup(const struct mm *mm, uint64_t va, struct pt_walk *w);
 
-void mmu_notifier_register(struct mm *mm, struct mmu_notifier *mn);
+/*
+ * -EBUSY (nothing registered) while a change is between its start() and
+ * end(): the caller retries once it is over (vm_mmu_attach() waits), or the
+ * new notifier would see an end() without its start().
+ */
+int mmu_notifier_register(struct mm *mm, struct mmu_notifier *mn);
 void mmu_notifier_unregister(struct mm *mm, struct mmu_notifier *mn);
 
 /*
@@ -111,6 +124,7 @@ void mmu_notifier_unregister(struct mm *mm, struct mmu_notifier *mn);
  * its range (on one CPU: a change made from a notifier or a step hook).
  *
  * A new mapping where there was none: nothing can be stale, no notification.
+ * -EBUSY inside a change's claim, like the rest.
  */
 int mm_map(struct mm *mm, uint64_t va, uint64_t pa, uint64_t size, unsigned prot, int level);
 long mm_unmap(struct mm *mm, uint64_t va, uint64_t size);

@@ -27,8 +27,8 @@ LISTS = os.path.join(ROOT, "tests", "mutants")
 WORK = os.path.join(BUILD, "mutants")
 SRC = os.path.join(WORK, "src")
 # The host tests most likely to kill a protocol mutant come first.
-ORDER = ["test_inval", "test_mmu", "test_mmu_holes", "test_gpc", "test_mm", "test_ept", "test_memslot",
-         "test_pt", "test_frame"]
+ORDER = ["test_inval", "test_mmu", "test_mmu_holes", "test_gpc", "test_mm", "test_mm_holes",
+         "test_ept", "test_memslot", "test_pt", "test_frame"]
 # A host test takes under 5 s (test_smp, the slowest, about 2 s): a mutant that makes
 # one run 30 s has hung it, which kills the mutant (memslot-change-during-invalidation).
 TIMEOUT = 30
@@ -92,7 +92,8 @@ FIRST = {
     "ept/inval.c": ["test_inval"], "ept/fault.c": ["test_mmu"], "ept/notify.c": ["test_mmu"],
     "ept/vm_memslot.c": ["test_mmu"], "ept/check.c": ["test_mmu_holes"], "ept/gpc.c": ["test_gpc"],
     "ept/unsync.c": ["test_unsync"], "ept/shadow.c": ["test_shadow", "test_shadow_rules"],
-    "ept/shadow_notify.c": ["test_shadow"], "mm/mm.c": ["test_mm"], "mm/pt.c": ["test_pt"]}
+    "ept/shadow_notify.c": ["test_shadow"], "mm/mm.c": ["test_mm", "test_mm_holes"],
+    "mm/pt.c": ["test_pt"]}
 
 
 def host_tests(first=None):
