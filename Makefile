@@ -226,7 +226,7 @@ $(BUILD)/host/%: tests/host/%.c $(HOST_OBJ)
 # field they order is itself accessed atomically, so none hides a race.
 TCFLAGS := $(filter-out -fsanitize=% -fno-sanitize-recover=%,$(HCFLAGS)) -fsanitize=thread -Wno-tsan
 TSAN_OBJ := $(patsubst %.c,$(BUILD)/ht/%.o,$(PURE) tests/host/shim.c)
-HOST_TSAN := $(BUILD)/host-tsan/test_smp $(BUILD)/host-tsan/test_remote
+HOST_TSAN := $(BUILD)/host-tsan/test_smp $(BUILD)/host-tsan/test_remote $(BUILD)/host-tsan/test_gpc_ipi
 # Here, not on `all:` above: a prerequisite list is expanded where the rule is read.
 all: $(HOST_TSAN)
 $(BUILD)/ht/%.o: %.c

@@ -179,6 +179,15 @@ int gpc_refresh(struct gpc *gpc, uint64_t len)
 		gpc->refresh_loops++;
 		gpc->invalidated = false;
 		write_unlock(&gpc->lock);
+		/*
+		 * Each turn serves the calls other CPUs sent here, as KVM's vCPU
+		 * loop would take their IPI. The vCPU loop calls this with
+		 * interrupts off (vcpu_update_info() -> gpc_lock()), and the
+		 * invalidation this loop waits for may itself wait, before its
+		 * end(), for this CPU to acknowledge its TLB shootdown (mm/mm.c):
+		 * without the poll each CPU waits for the other forever.
+		 */
+		smp_poll_calls();
 		gpc_step(gpc, GPC_STEP_UNLOCKED);
 		/*
 		 * An invalidation that started before @invalidated was cleared and

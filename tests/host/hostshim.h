@@ -25,7 +25,8 @@ extern void (*host_kick)(unsigned cpu);
 /*
  * A TLB shootdown as the kernel's IPI one (mm->flush_tlb): returns once
  * every other CPU that had interrupts off when it began has turned them
- * back on. Counted in host_shootdowns.
+ * back on or served its call-function requests (smp_poll_calls(), as the
+ * kernel's polls do). Counted in host_shootdowns.
  */
 void host_shootdown(void);
 extern unsigned long host_shootdowns;

@@ -111,8 +111,17 @@ void smp_kick(unsigned cpu)
 		host_kick(cpu);
 }
 
+/*
+ * Per CPU, bumped each time it serves its call-function requests
+ * (smp_poll_calls()): a shootdown counts that as the acknowledgement it
+ * waits for, as the kernel's smp_call_many() counts a CPU that ran the
+ * call from a poll with interrupts still off (arch/x86/smp.c).
+ */
+static unsigned long poll_epoch[LOCKDEP_MAX_CPUS];
+
 void smp_poll_calls(void)
 {
+	__atomic_fetch_add(&poll_epoch[host_cpu], 1, __ATOMIC_SEQ_CST);
 }
 
 void hal_cpu_relax(void)
@@ -129,20 +138,26 @@ unsigned long host_shootdowns;
 
 void host_shootdown(void)
 {
-	unsigned long seen[LOCKDEP_MAX_CPUS];
+	unsigned long seen[LOCKDEP_MAX_CPUS], polled[LOCKDEP_MAX_CPUS];
 
 	/* An IPI waited for with interrupts off deadlocks against a peer doing the same. */
 	WARN_ON_ONCE(host_irqs_off);
 	__atomic_fetch_add(&host_shootdowns, 1, __ATOMIC_RELAXED);
 	/* Our page-table stores before the looks at the other CPUs (an IPI is a full barrier). */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	for (unsigned c = 0; c < LOCKDEP_MAX_CPUS; c++)
+	for (unsigned c = 0; c < LOCKDEP_MAX_CPUS; c++) {
 		seen[c] = __atomic_load_n(&irq_epoch[c], __ATOMIC_ACQUIRE);
+		polled[c] = __atomic_load_n(&poll_epoch[c], __ATOMIC_ACQUIRE);
+	}
 	for (unsigned c = 0; c < LOCKDEP_MAX_CPUS; c++) {
 		if (c == host_cpu || !(seen[c] & 1))
 			continue;
-		/* Interrupts were off there: the IPI is answered once they come back on. */
-		while (__atomic_load_n(&irq_epoch[c], __ATOMIC_ACQUIRE) == seen[c])
+		/*
+		 * Interrupts were off there: the IPI is answered once they come
+		 * back on, or when that CPU polls its calls (smp_poll_calls()).
+		 */
+		while (__atomic_load_n(&irq_epoch[c], __ATOMIC_ACQUIRE) == seen[c] &&
+		       __atomic_load_n(&poll_epoch[c], __ATOMIC_ACQUIRE) == polled[c])
 			__builtin_ia32_pause();
 	}
 }
