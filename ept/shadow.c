@@ -464,6 +464,19 @@ int shadow_translate(struct vm *vm, const struct shadow_mode *m, uint64_t gva, u
 	return r;
 }
 
+void shadow_track_write(struct vm *vm, uint64_t gfn, uint64_t off, uint64_t len)
+{
+	lockdep_assert_held(&vm->mmu_lock);
+	if (!len || off + len > PAGE_SIZE)
+		return;
+	for (struct shadow_page *sp = sp_first_of_gfn(vm, gfn); sp;
+	     sp = sp_next_of_gfn(vm, sp->hash_next, gfn))
+		for (unsigned i = (unsigned)(off / 8); i <= (off + len - 1) / 8; i++)
+			if (spte_present(pte_read(&sp->spt[i])))
+				vm->smmu.need_flush |= sp_drop_entry(vm, sp, i);
+	shadow_flush(vm);
+}
+
 int shadow_emulated_write(struct vm *vm, uint64_t gpa, uint64_t val, unsigned len, char *why,
 			  size_t n)
 {
@@ -494,12 +507,7 @@ int shadow_emulated_write(struct vm *vm, uint64_t gpa, uint64_t val, unsigned le
 	uint64_t *word = shadow_gpa_word(vm, gfn << PAGE_SHIFT, &hw, &missing);
 	if (word && hw) {
 		memcpy((char *)word + off, &val, len);
-		for (struct shadow_page *sp = sp_first_of_gfn(vm, gfn); sp;
-		     sp = sp_next_of_gfn(vm, sp->hash_next, gfn))
-			for (unsigned i = (unsigned)(off / 8); i <= (off + len - 1) / 8; i++)
-				if (spte_present(pte_read(&sp->spt[i])))
-					vm->smmu.need_flush |= sp_drop_entry(vm, sp, i);
-		shadow_flush(vm);
+		shadow_track_write(vm, gfn, off, len);
 		spin_unlock(&vm->mmu_lock);
 		return 0;
 	}

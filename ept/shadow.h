@@ -93,6 +93,13 @@ int shadow_page_fault(struct vm *vm, const struct shadow_mode *m, struct shadow_
 int shadow_emulated_write(struct vm *vm, uint64_t gpa, uint64_t val, unsigned len, char *why,
 			  size_t n);
 /*
+ * Bytes [off, off + len) of guest page @gfn were just written (by an
+ * emulated guest store, or by minihv itself into guest RAM): drop the
+ * shadow entries built from what they overwrote, and flush (KVM's
+ * kvm_page_track_write()). mmu_lock held.
+ */
+void shadow_track_write(struct vm *vm, uint64_t gfn, uint64_t off, uint64_t len);
+/*
  * The guest's translation of @gva for an access of @pfec (X86_PF_WRITE,
  * _USER, _FETCH), as its CPU would do it: 0 with the GPA, or 1 with the
  * error code of the #PF it would raise, or -errno (a table outside RAM).

@@ -55,6 +55,7 @@ int vm_create(struct vm *vm, const char *name, const struct mmu_caps *caps, char
 	}
 	vm->hva_next = HOST_DYN_BASE + (uint64_t)vm->id * VM_HVA_WINDOW;
 	vm->flush = caps->flush;
+	spin_lock_init(&vm->vcpus_lock, LOCK_RANK_VCPUS, "vm->vcpus_lock");
 	vm->shadow = caps->shadow;
 	if (vm->shadow)
 		shadow_mmu_init(vm);

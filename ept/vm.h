@@ -93,8 +93,16 @@ struct vm {
 	void (*fault_hook)(struct vm *vm, enum fault_step step, void *ctx);
 	void *fault_hook_ctx;
 	struct gpc *gpc_list;   /* active gfn-to-pfn caches (ept/gpc.c), under mmu_lock */
-	void *vcpu;             /* its first struct vcpu once created (debug helpers) */
-	/* Its vCPUs (struct vcpu, virt/), each on its own CPU; set before they run. */
+	/*
+	 * Its vCPUs (struct vcpu, virt/), each on its own CPU; registered
+	 * before they run. The array, @nr_vcpus (how many are in it) and
+	 * @vcpu (the first one ever registered, kept for the debug helpers
+	 * until the VM goes) change only under @vcpus_lock, which the remote
+	 * flush holds while it looks at the vCPUs: a vCPU's memory may be
+	 * reused once vcpu_unregister() returned (virt/remote.c).
+	 */
+	struct spinlock vcpus_lock;
+	void *vcpu;
 	void *vcpus[VM_MAX_VCPUS];
 	unsigned nr_vcpus;
 	/* Remote flush requests (virt/remote.c): a vCPU flushes when it sees a new one. */

@@ -6,18 +6,39 @@
 #include "virt/console.h"
 #include "virt/vcpu.h"
 #include "ept/vm.h"
+#include "ept/guest_mem.h"
 #include "lib/lib.h"
 #include "guest/hypercall.h"
 
+/*
+ * A hypercall whose buffer the host is changing right now: the guest runs
+ * its VMCALL again (RIP not advanced), as it would re-execute a store
+ * after a fault. A marker value no hypercall returns.
+ */
+#define HC_RETRY (-1000L)
+
 static long hc_write(struct vcpu *v, uint64_t gpa, uint64_t len)
 {
+	char buf[256];
+	uint64_t done = 0;
+
 	if (len > HC_WRITE_MAX)
 		return HC_EINVAL;
-	const char *s = vm_gpa_to_host(v->vm, gpa, len, false);
-	if (!s && len)
+	/* The ABI's -EFAULT comes before any byte is printed. */
+	if (len && !vm_is_guest_ram(v->vm, gpa, len))
 		return HC_EFAULT;
-	for (uint64_t i = 0; i < len; i++)
-		vcpu_console_putc(v, (uint8_t)s[i]);
+	while (done < len) {
+		uint64_t n = MIN(len - done, sizeof(buf));
+		int r = vm_read_guest(v->vm, gpa + done, buf, n);
+
+		if (r == -EAGAIN && !done)
+			return HC_RETRY;
+		if (r) /* a slot removed meanwhile, or the host kept the page away: what went out */
+			return (long)done;
+		for (uint64_t i = 0; i < n; i++)
+			vcpu_console_putc(v, (uint8_t)buf[i]);
+		done += n;
+	}
 	return (long)len;
 }
 
@@ -32,11 +53,13 @@ static long hc_stats(struct vcpu *v, uint64_t gpa, uint64_t len)
 
 	if (len > sizeof(out))
 		len = sizeof(out);
-	void *dst = vm_gpa_to_host(v->vm, gpa, len, true);
-	if (!dst || !len)
-		return len ? HC_EFAULT : HC_EINVAL;
-	memcpy(dst, &out, len);
-	return (long)len;
+	if (!len)
+		return HC_EINVAL;
+	/* One path for minihv's writes into guest RAM: shadow paging sees this one too. */
+	int r = vm_write_guest(v->vm, gpa, &out, len);
+	if (r == -EAGAIN)
+		return HC_RETRY;
+	return r ? HC_EFAULT : (long)len;
 }
 
 static long hc_vcpu_info(struct vcpu *v, uint64_t gpa, uint64_t len)
@@ -58,7 +81,7 @@ static long hc_vcpu_info(struct vcpu *v, uint64_t gpa, uint64_t len)
 
 void vcpu_handle_hypercall(struct vcpu *v)
 {
-	uint64_t nr = v->regs.rax, a0 = v->regs.rdi, a1 = v->regs.rsi;
+	uint64_t nr = v->regs.rax, a0 = v->regs.rdi, a1 = v->regs.rsi, rip = v->be->rip(v);
 	long ret;
 
 	v->stats.hypercalls++;
@@ -85,6 +108,10 @@ void vcpu_handle_hypercall(struct vcpu *v)
 	default:
 		ret = HC_ENOSYS;
 		break;
+	}
+	if (ret == HC_RETRY) {
+		v->be->set_rip(v, rip);
+		return;
 	}
 	v->regs.rax = (uint64_t)ret;
 }

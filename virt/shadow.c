@@ -11,6 +11,7 @@
  */
 #include "virt/vcpu.h"
 #include "virt/insn.h"
+#include "ept/guest_mem.h"
 #include "lib/lib.h"
 #include "arch/x86/arch.h"
 
@@ -92,10 +93,11 @@ int vcpu_shadow_fetch_insn(struct vcpu *v, struct insn *in, char *why, size_t le
 			return r; /* the host keeps taking the page: let the guest retry */
 		if (r)
 			break;
-		const uint8_t *p = vm_gpa_to_host(v->vm, gpa, n, false);
-		if (!p)
+		r = vm_read_guest(v->vm, gpa, bytes + got, n);
+		if (r == -EAGAIN)
+			return r;
+		if (r)
 			break;
-		memcpy(bytes + got, p, n);
 		got += n;
 	}
 	int r = insn_decode(bytes, got, in);

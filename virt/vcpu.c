@@ -62,12 +62,16 @@ int vcpu_create(struct vcpu *v, struct vm *vm, const struct vcpu_backend *be,
 	v->cpu = cpu_id();
 	/* The first entry flushes: a VM gone before may have left this EPTP/ASID cached. */
 	v->tlb_gen = ~0ULL;
-	if (!vm->vcpu)
-		vm->vcpu = v;
-	if (vm->nr_vcpus < VM_MAX_VCPUS) {
-		v->index = vm->nr_vcpus;
-		vm->vcpus[vm->nr_vcpus] = v;
-		__atomic_store_n(&vm->nr_vcpus, vm->nr_vcpus + 1, __ATOMIC_RELEASE);
+	/* Last: a flush may look at it from now on (its cpu, mode and entries are set). */
+	r = vcpu_register(vm, v);
+	if (r) {
+		ksnprintf(err, errlen, "VM %s has %u vCPUs already, the most it may have", vm->name,
+			  VM_MAX_VCPUS);
+		if (vm->shadow)
+			vcpu_shadow_destroy(v);
+		be->destroy(v);
+		v->hw.pa = 0;
+		return r;
 	}
 	return 0;
 }
@@ -154,9 +158,8 @@ void vcpu_destroy(struct vcpu *v)
 	if (v->line_len)
 		vcpu_flush_console(v); /* destroyed while paused mid-line */
 	gpc_deactivate(&v->info);
-	/* vm->vcpu stays: the registers remain readable until the VM itself goes. */
-	if (v->index < VM_MAX_VCPUS && v->vm->vcpus[v->index] == v)
-		__atomic_store_n(&v->vm->vcpus[v->index], NULL, __ATOMIC_RELEASE);
+	/* Before its parts go: once this returns, no flush looks at it (virt/remote.c). */
+	vcpu_unregister(v);
 	if (v->vm->shadow)
 		vcpu_shadow_destroy(v);
 	v->be->destroy(v);

@@ -232,6 +232,14 @@ struct vcpu {
  * kicked out first (virt/remote.c).
  */
 void vcpu_flush_vm(struct vm *vm);
+/*
+ * Enter @v in @vm->vcpus[] (the first free slot, @v->index), where flushes
+ * find it: 0, or -ENOSPC when the VM has VM_MAX_VCPUS vCPUs already. Its
+ * cpu must be set. vcpu_unregister(): out again; once it returns, no flush
+ * touches @v (virt/remote.c), so its memory may go.
+ */
+int vcpu_register(struct vm *vm, struct vcpu *v);
+void vcpu_unregister(struct vcpu *v);
 /* Around each VM entry, interrupts off (the backends' run loops). */
 void vcpu_enter_guest_mode(struct vcpu *v);
 void vcpu_exit_guest_mode(struct vcpu *v);

@@ -65,6 +65,7 @@ static void rm_start(unsigned n)
 	memset(&rm_vm, 0, sizeof(rm_vm));
 	memset(rm_vcpus, 0, sizeof(rm_vcpus));
 	rm_vm.name = "remote";
+	spin_lock_init(&rm_vm.vcpus_lock, LOCK_RANK_VCPUS, "vm->vcpus_lock");
 	rm_n = n;
 	rm_stop = 0;
 	host_kick = rm_kick;
@@ -73,12 +74,10 @@ static void rm_start(unsigned n)
 
 		v->vm = &rm_vm;
 		v->be = &rm_backend;
-		v->index = i;
 		v->cpu = i + 1;
 		v->tlb_gen = ~0ULL;
-		rm_vm.vcpus[i] = v;
+		BUG_ON(vcpu_register(&rm_vm, v) || v->index != i);
 	}
-	rm_vm.nr_vcpus = n;
 	for (unsigned i = 0; i < n; i++)
 		pthread_create(&rm_vcpus[i].thread, NULL, rm_thread, &rm_vcpus[i]);
 }
