@@ -139,6 +139,8 @@ int shadow_load_cr3(struct vm *vm, const struct shadow_mode *m, struct shadow_pa
 			  (unsigned long long)m->cr3);
 		return -EFAULT;
 	}
+	if (!sp_find(vm, gfn, role))
+		sp_reclaim(vm, 1);
 	struct shadow_page *sp = get_sp(vm, gfn, role), *old = *root;
 	if (!sp) {
 		spin_unlock(&vm->mmu_lock);
@@ -428,6 +430,8 @@ int shadow_page_fault(struct vm *vm, const struct shadow_mode *m, struct shadow_
 	}
 	spin_lock(&vm->mmu_lock);
 	uint32_t pfec2;
+	/* Room first, before install() holds any page of its path (hole 1's lesson). */
+	sp_reclaim(vm, SHADOW_FAULT_PAGES);
 	if (root->role.invalid) {
 		r = SHADOW_RELOAD;
 	} else if (walk_retry(vm, &w, seq) ||
@@ -462,6 +466,22 @@ int shadow_translate(struct vm *vm, const struct shadow_mode *m, uint64_t gva, u
 	if (!r)
 		*gpa = (w.gfn << PAGE_SHIFT) | (gva & (PAGE_SIZE - 1));
 	return r;
+}
+
+bool shadow_unprotect_gfn(struct vm *vm, uint64_t gfn)
+{
+	bool any = false;
+
+	spin_lock(&vm->mmu_lock);
+	for (struct shadow_page *sp = sp_first_of_gfn(vm, gfn); sp; sp = sp_first_of_gfn(vm, gfn)) {
+		sp_zap(vm, sp);
+		any = true;
+	}
+	if (any)
+		vm_stat_inc(vm, shadow_unprotected);
+	shadow_flush(vm);
+	spin_unlock(&vm->mmu_lock);
+	return any;
 }
 
 void shadow_track_write(struct vm *vm, uint64_t gfn, uint64_t off, uint64_t len)

@@ -27,6 +27,14 @@ struct obj_pool {
 };
 
 #define SHADOW_HASH 256    /* shadow pages by gfn */
+/*
+ * The bound on shadow pages (KVM's KVM_PERMILLE_MMU_PAGES and
+ * KVM_MIN_ALLOC_MMU_PAGES): 20 per 1000 guest pages, at least 64. A fault
+ * makes room for SHADOW_FAULT_PAGES first (a root's path: levels 3 to 1).
+ */
+#define SHADOW_PERMILLE 20
+#define SHADOW_MIN_PAGES 64
+#define SHADOW_FAULT_PAGES 3
 #define RMAP_HASH 1024     /* rmap entries by gfn */
 
 struct rmap_ent {
@@ -44,6 +52,12 @@ struct shadow_mmu {
 	struct shadow_page *zapped;   /* dropped, freed after the next flush */
 	unsigned long nr_pages;       /* live shadow pages (roots included) */
 	unsigned long max_pages;      /* the most there were at once */
+	/*
+	 * The bound on live pages: 0 = SHADOW_PERMILLE of the guest's RAM
+	 * pages, at least SHADOW_MIN_PAGES (shadow_page_limit()).
+	 */
+	unsigned long limit;
+	unsigned long reclaimed;      /* pages zapped to stay under the bound */
 	bool unsync_off;              /* never unsync: emulate every guest table write */
 	bool need_flush;              /* entries dropped since the last flush */
 	unsigned audit_gen;           /* shadow_audit()s so far */
@@ -120,6 +134,16 @@ long shadow_zap_slot(struct vm *vm, uint64_t gs, uint64_t ge);
 long shadow_zap_numa(struct vm *vm, const struct memslot *s, uint64_t gs, uint64_t ge);
 /* Aging: whether a leaf of [gs, ge) was accessed; @clear clears the accessed bits. */
 bool shadow_young(struct vm *vm, uint64_t gs, uint64_t ge, bool clear);
+/* The bound on live shadow pages now (smmu.limit, or from the guest's RAM). */
+unsigned long shadow_page_limit(struct vm *vm);
+/*
+ * Zap every shadow page of guest table @gfn, so minihv no longer
+ * write-protects it (KVM's kvm_mmu_unprotect_page()): for a write that
+ * cannot be emulated to a page that may no longer be a table. True if
+ * anything was zapped (the guest may then run its write again). Takes
+ * mmu_lock.
+ */
+bool shadow_unprotect_gfn(struct vm *vm, uint64_t gfn);
 /* After the flush that made every CPU forget them: free the zapped shadow pages. */
 void shadow_free_zapped(struct vm *vm);
 /*

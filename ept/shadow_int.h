@@ -20,6 +20,12 @@ bool sp_drop_entry(struct vm *vm, struct shadow_page *sp, unsigned i);
 uint64_t sp_leaf_gfn(const struct shadow_page *sp, unsigned i);
 /* Unlink @sp from its parents, drop its entries and free it after the next flush. */
 void sp_zap(struct vm *vm, struct shadow_page *sp);
+/*
+ * Make room for @need new pages under the bound: zap the oldest pages no
+ * vCPU holds as its root (KVM's make_mmu_pages_available()). Call before
+ * choosing a fault's path, never while holding pages found before it.
+ */
+void sp_reclaim(struct vm *vm, unsigned long need);
 /* A vCPU no longer holds @sp as its root (shadow_put_root() with mmu_lock held). */
 void sp_put_root_locked(struct vm *vm, struct shadow_page *sp);
 

@@ -339,6 +339,38 @@ void sp_zap(struct vm *vm, struct shadow_page *sp)
 	s->zapped = sp;
 }
 
+unsigned long shadow_page_limit(struct vm *vm)
+{
+	unsigned long guest_pages = 0;
+
+	if (vm->smmu.limit)
+		return vm->smmu.limit;
+	for (unsigned i = 0; i < vm->slots.n; i++)
+		guest_pages += vm->slots.slot[i].npages;
+	return MAX((unsigned long)SHADOW_MIN_PAGES, guest_pages * SHADOW_PERMILLE / 1000);
+}
+
+void sp_reclaim(struct vm *vm, unsigned long need)
+{
+	struct shadow_mmu *s = &vm->smmu;
+	unsigned long limit = shadow_page_limit(vm);
+
+	lockdep_assert_held(&vm->mmu_lock);
+	while (s->nr_pages + need > limit) {
+		struct shadow_page *oldest = NULL;
+
+		/* s->all is newest first: the last page no vCPU holds as its root. */
+		for (struct shadow_page *sp = s->all; sp; sp = sp->all_next)
+			if (!sp->root_count)
+				oldest = sp;
+		if (!oldest)
+			return; /* every page is a root in use: over the bound until one is dropped */
+		sp_zap(vm, oldest);
+		s->reclaimed++;
+		vm_stat_inc(vm, shadow_reclaimed);
+	}
+}
+
 void sp_put_root_locked(struct vm *vm, struct shadow_page *sp)
 {
 	/* An invalid root is out of the hash already: its last holder queues it to be freed. */

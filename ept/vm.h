@@ -37,6 +37,8 @@ struct vm_stats {
 	uint64_t shadow_reflected;     /* ... of which the guest's own, given back to it */
 	uint64_t shadow_pages_created; /* shadow pages allocated */
 	uint64_t shadow_pages_zapped;  /* shadow pages dropped (guest writes, teardown) */
+	uint64_t shadow_reclaimed;     /* ... of which to stay under the bound (oldest first) */
+	uint64_t shadow_unprotected;   /* guest tables unshadowed for a write not emulated */
 	uint64_t shadow_wp_faults;     /* writes to a write-protected guest table */
 	uint64_t shadow_unsynced;      /* ... that left a level-1 table unsync instead */
 	uint64_t shadow_emulated;      /* ... that minihv emulated (upper levels, unsync off) */

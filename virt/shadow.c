@@ -61,6 +61,7 @@ int vcpu_shadow_init(struct vcpu *v, const struct vcpu_entry *e, char *err, size
 	v->sh.cr0 = VCPU_ENTRY_CR0;
 	v->sh.cr3 = e->cr3;
 	v->sh.cr4 = VCPU_ENTRY_CR4;
+	v->sh.unprotect_rip = v->sh.unprotect_gpa = ~0ULL;
 	v->be->set_cr(v, 0, v->sh.cr0, v->sh.cr0 | X86_CR0_WP);
 	v->be->set_cr(v, 4, v->sh.cr4, v->sh.cr4);
 	if (!load_root(v)) {
@@ -123,9 +124,24 @@ static void emulate_store(struct vcpu *v, uint64_t gpa)
 	if (r == -EAGAIN)
 		return; /* the guest executes the store again */
 	if (r || in.kind != INSN_STORE || in.gpr == 4) {
+		uint64_t rip = v->be->rip(v);
+
 		if (!r)
 			ksnprintf(why, sizeof(why), "not a MOV store from a register other than RSP "
 				  "or from an immediate");
+		/*
+		 * A write minihv cannot emulate (rep stosq clearing a page that
+		 * was a table and may be data now): stop shadowing the page and
+		 * let the guest run the write again (KVM's unprotect and retry).
+		 * The same write failing again at once means the page is a table
+		 * in use (a root): then the guest stops, saying why.
+		 */
+		if ((rip != v->sh.unprotect_rip || gpa != v->sh.unprotect_gpa) &&
+		    shadow_unprotect_gfn(v->vm, gpa >> PAGE_SHIFT)) {
+			v->sh.unprotect_rip = rip;
+			v->sh.unprotect_gpa = gpa;
+			return;
+		}
 		vcpu_stop(v, STOP_UNHANDLED, "shadow paging: cannot emulate the write to the guest "
 			  "page table at GPA %#llx (RIP %#llx): %s", (unsigned long long)gpa,
 			  (unsigned long long)v->be->rip(v), why);
@@ -150,6 +166,8 @@ bool vcpu_shadow_page_fault(struct vcpu *v, uint64_t cr2, uint32_t *error)
 
 	vcpu_count_fault(v, cr2);
 	v->stats.pf_absorbed++; /* undone below when the #PF turns out to be the guest's */
+	if (v->be->rip(v) != v->sh.unprotect_rip)
+		v->sh.unprotect_rip = v->sh.unprotect_gpa = ~0ULL; /* progress: forget it */
 	/* A reload builds a new root; the fault is then tried once more on it. */
 	for (int tries = 0; tries < 2; tries++) {
 		struct shadow_mode m = mode_of(v);

@@ -179,6 +179,8 @@ struct vcpu_backend {
 struct vcpu_shadow {
 	uint64_t cr0, cr3, cr4;   /* as the guest set them */
 	struct shadow_page *root; /* the shadow table the CPU walks for cr3 */
+	/* The last write unshadowed rather than emulated: the same one again stops. */
+	uint64_t unprotect_rip, unprotect_gpa;
 };
 
 /* vcpu->mode, as KVM's: a remote flush kicks and waits only for IN_GUEST. */

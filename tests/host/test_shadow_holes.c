@@ -112,10 +112,75 @@ static void test_hole9_emulated_write_in_invalidation(void)
 	svm_done();
 }
 
+/* A second memslot of 10240 pages, for CR3 values (hole 11). */
+#define BIG_GPA (GPA0 + 1 * GiB)
+#define BIG_HVA (HVA0 + 1 * GiB)
+#define BIG_PAGES 10240ULL
+
+/*
+ * Hole 11, the bound: a guest that loads 10,000 distinct CR3 values keeps
+ * at most shadow_page_limit() pages (20 per 1000 guest pages, at least 64),
+ * the oldest roots no vCPU holds reclaimed first, every frame accounted.
+ */
+static void test_hole11_bound_on_roots(void)
+{
+	char err[160];
+	unsigned long w0 = warn_count;
+
+	svm_fresh(false);
+	T(back(BIG_HVA, BIG_PAGES * PAGE_SIZE, PT_LEVEL_4K) == 0);
+	T(vm_memslot_add(&vm, BIG_GPA, BIG_PAGES * PAGE_SIZE, BIG_HVA, 0, err, sizeof(err)) == 0);
+	unsigned long limit = shadow_page_limit(&vm);
+	T(limit == (512 + BIG_PAGES) * SHADOW_PERMILLE / 1000);
+	for (unsigned i = 0; i < 10000; i++) {
+		smode.cr3 = BIG_GPA + i * PAGE_SIZE;
+		if (!T(load(&smode) == 0 && vm.smmu.nr_pages <= limit))
+			break;
+	}
+	printf("# 10000 CR3 loads: %lu shadow pages in use, at most %lu, bound %lu, %lu reclaimed\n",
+	       vm.smmu.nr_pages, vm.smmu.max_pages, limit, vm.smmu.reclaimed);
+	T(vm.smmu.max_pages <= limit && vm.smmu.reclaimed >= 10000 - limit);
+	/* The guest's own tables again: built anew, and they work. */
+	smode.cr3 = PML4;
+	T(load(&smode) == 0 && fault_in(GVA(2), 0) && cpu_maps(GVA(2), DATA(2)));
+	T(shadow_coherent() && !vm.bugged && warn_count == w0);
+	svm_done();
+}
+
+/*
+ * Hole 11, unprotect: a guest PML4 no longer in use (the guest switched to
+ * PML4B) stays shadowed, so its page is write-protected; a write minihv
+ * cannot emulate there (rep stosq) unshadows it and the guest runs the
+ * write again on a writable leaf (KVM's unprotect-and-retry).
+ */
+static void test_hole11_unprotect_retry(void)
+{
+	unsigned long w0 = warn_count;
+
+	svm_fresh(true); /* no unsync: every write to a table would be emulated */
+	smode.cr3 = PML4B;
+	T(load(&smode) == 0 && sp_of(PML4) && sp_of(PML4)->root_count == 0);
+	T(pf(GVA_OF_TABLE(0), X86_PF_WRITE) == SHADOW_EMULATE && last_gpa == PML4);
+	T(shadow_unprotect_gfn(&vm, gfn_of(PML4)) && !sp_of(PML4));
+	T(!shadow_unprotect_gfn(&vm, gfn_of(PML4))); /* nothing more: the caller gives up */
+	T(pf(GVA_OF_TABLE(0), X86_PF_WRITE) == SHADOW_RESUME);
+	T(cpu_maps(GVA_OF_TABLE(0), PML4) && (cpu_leaf(GVA_OF_TABLE(0)) & G_W));
+	T(vm.stats.shadow_unprotected == 1 && shadow_coherent());
+	/* Loaded as a root again: write-protected again. */
+	smode.cr3 = PML4;
+	T(load(&smode) == 0 && shadow_coherent());
+	smode.cr3 = PML4B;
+	T(load(&smode) == 0 && !(cpu_leaf(GVA_OF_TABLE(0)) & G_W) && shadow_coherent());
+	T(!vm.bugged && warn_count == w0);
+	svm_done();
+}
+
 int main(void)
 {
 	RUN(test_hole1_relink_zapped);
 	RUN(test_hole9_emulated_write_in_invalidation);
 	RUN(test_hole10_slot_removal_zaps_tables);
+	RUN(test_hole11_bound_on_roots);
+	RUN(test_hole11_unprotect_retry);
 	return tap_finish();
 }

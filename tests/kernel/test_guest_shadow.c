@@ -43,6 +43,9 @@ static void shadow_pt(uint64_t mode, const char *how)
 	/* Its own root, then the entry tables' again. */
 	CHECK(st->shadow_root_loads >= 2, "root loads %llu",
 	      (unsigned long long)st->shadow_root_loads);
+	/* Step i's REP STOSQ over its old PML4: unshadowed, not emulated (hole 11). */
+	CHECK(st->shadow_unprotected >= 1, "unprotected %llu",
+	      (unsigned long long)st->shadow_unprotected);
 	long bad = ept_check_coherent(&g.vm, why, sizeof(why));
 	CHECK(bad == 0, "%ld incoherent entries: %s", bad, why);
 	guest_destroy(&g);
