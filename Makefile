@@ -46,6 +46,8 @@ PURE := lib/lockdep.c lib/printf.c lib/printk.c lib/strutil.c lib/cmdline.c boot
 	mm/memmap.c mm/mm.c lib/ktest_select.c ept/ept_fmt.c ept/npt_fmt.c ept/memslot.c ept/inval.c ept/mmu.c ept/fault.c ept/notify.c \
 	ept/vm_memslot.c ept/check.c ept/gpc.c ept/unsync.c virt/remote.c virt/insn.c \
 	ept/shadow.c ept/shadow_mem.c ept/shadow_walk.c ept/shadow_notify.c ept/shadow_audit.c ept/guest_mem.c
+# SVM's ASID allocator (svm/asid.c), host-tested by tests/host/test_svm_asid.c.
+PURE += svm/asid.c
 HCFLAGS := -std=gnu11 -O1 -g $(WARN) -Wno-missing-prototypes $(INCS) \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -MMD -MP
 HOST_TESTS := $(patsubst tests/host/%.c,$(BUILD)/host/%,$(wildcard tests/host/test_*.c))

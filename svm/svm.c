@@ -80,6 +80,7 @@ int svm_enable(struct svm_cpu *c, char *why, size_t len)
 	memset(phys_to_virt(c->hsave_pa), 0, PAGE_SIZE);
 	memset(phys_to_virt(c->iopm_pa), 0xff, 4 * PAGE_SIZE);
 	memset(phys_to_virt(c->msrpm_pa), 0xff, 2 * PAGE_SIZE);
+	svm_asids_init(&c->asids, c->caps.nasids);
 	lapic_enable_this_cpu(); /* the watchdog's timer (svm/vcpu.c); smp_init_bsp() set the gates */
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
 	wrmsr(MSR_VM_HSAVE_PA, c->hsave_pa);

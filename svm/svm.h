@@ -9,6 +9,7 @@
 #include "virt/vcpu.h"
 #include "ept/vm.h"
 #include "arch/x86/arch.h"
+#include "svm/asid.h"
 
 struct svm_caps {
 	bool svm;            /* CPUID 0x80000001 ECX.SVM */
@@ -24,6 +25,7 @@ struct svm_cpu {
 	/* Every port and every MSR intercepted: the guest reaches none directly. */
 	uint64_t iopm_pa, msrpm_pa;
 	struct svm_caps caps;
+	struct svm_asids asids; /* this CPU's ASIDs (svm/asid.c) */
 };
 
 /* Each CPU's SVM state; svm_enable() turns it on there. */

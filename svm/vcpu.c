@@ -34,8 +34,6 @@ static int svm_vcpu_create(struct vcpu *v, const struct vcpu_entry *e, char *err
 		return -ENOMEM;
 	}
 	memset(phys_to_virt(v->hw.host_pa), 0, PAGE_SIZE);
-	/* ASID 0 is the host's; one per VM, as VMX's VPID (15.16). */
-	v->hw.asid = 1 + v->vm->id % (svm_this_cpu.caps.nasids > 1 ? svm_this_cpu.caps.nasids - 1 : 1);
 	vmcb_setup(v, e);
 	v->hw.timer_value = SVM_TIMER_SLICE;
 	return 0;
@@ -59,6 +57,29 @@ static void svm_save_snapshot(struct vcpu *v)
 	s->efer = vmcb_read64(v, VMCB_EFER) & ~EFER_SVME; /* as the guest reads it */
 }
 
+/*
+ * Right before VMRUN: an ASID of this CPU's current generation, which no
+ * other vCPU has used since the TLB was last flushed of all ASIDs; where a
+ * new generation begins, this VMRUN is that flush (svm/asid.h). True if it
+ * asked for one.
+ */
+static bool svm_load_asid(struct vcpu *v)
+{
+	struct svm_cpu *c = &svm_this_cpu;
+
+	if (likely(v->hw.asid_generation == c->asids.generation))
+		return false;
+	struct svm_asid a = { v->hw.asid, v->hw.asid_generation };
+	bool flush_all = svm_asid_assign(&c->asids, &a);
+
+	v->hw.asid = a.asid;
+	v->hw.asid_generation = a.generation;
+	vmcb_write32(v, VMCB_ASID, a.asid);
+	if (flush_all)
+		vmcb_write8(v, VMCB_TLB_CONTROL, TLB_CONTROL_ALL);
+	return flush_all;
+}
+
 static enum vcpu_stop svm_vcpu_run(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
@@ -72,7 +93,8 @@ static enum vcpu_stop svm_vcpu_run(struct vcpu *v)
 			break;
 		}
 		vmcb_write64(v, VMCB_RAX, v->regs.rax);
-		vcpu_enter_guest_mode(v);
+		vcpu_enter_guest_mode(v); /* may flush this ASID: svm_load_asid() may widen it */
+		bool flush_all = svm_load_asid(v);
 		svm_run(&v->regs, v->hw.pa, v->hw.host_pa);
 		vcpu_exit_guest_mode(v);
 		v->regs.rax = vmcb_read64(v, VMCB_RAX);
@@ -82,6 +104,8 @@ static enum vcpu_stop svm_vcpu_run(struct vcpu *v)
 		v->last_exit_reason = (unsigned)code;
 		v->last_exit_qual = vmcb_read64(v, VMCB_EXITINFO1);
 		if (code == SVM_EXIT_INVALID) {
+			if (flush_all) /* the failed VMRUN may not have flushed */
+				svm_asids_flush_lost(&svm_this_cpu.asids);
 			v->stats.exits_total++;
 			vcpu_stop(v, STOP_ENTRY_FAIL, "VMRUN failed its consistency checks "
 				  "(exit code VMEXIT_INVALID, APM vol. 2, 15.5.1)");

@@ -25,10 +25,7 @@ static void setup_controls(struct vcpu *v)
 			     SVM_INTERCEPT_MWAIT);
 	vmcb_write64(v, VMCB_IOPM_BASE, svm_this_cpu.iopm_pa);
 	vmcb_write64(v, VMCB_MSRPM_BASE, svm_this_cpu.msrpm_pa);
-	vmcb_write32(v, VMCB_ASID, v->hw.asid);
-	/* The ASID may have served an earlier VM: forget what it cached. */
-	vmcb_write8(v, VMCB_TLB_CONTROL, svm_this_cpu.caps.flush_asid ? TLB_CONTROL_ASID
-								    : TLB_CONTROL_ALL);
+	/* VMCB_ASID: handed out before each VMRUN (svm_vcpu_run(), svm/asid.c). */
 	vmcb_write64(v, VMCB_VINTR, SVM_V_INTR_MASKING);
 	if (v->vm->shadow) {
 		/*

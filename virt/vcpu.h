@@ -111,6 +111,7 @@ struct vcpu_hw {
 	uint64_t host_pa;     /* SVM: where VMSAVE keeps the host's state */
 	bool launched;        /* VMX: VMRESUME from now on */
 	uint32_t asid;        /* SVM: the guest's ASID */
+	uint64_t asid_generation; /* SVM: of svm/asid.c, when it was handed out */
 	uint32_t timer_value; /* the watchdog's slice, in the backend's timer units */
 	bool lapic_watchdog;  /* VMX without the preemption timer: the local APIC's */
 	uint16_t vpid;        /* VMX: the guest's VPID, 0 without VPID */
