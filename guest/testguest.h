@@ -44,6 +44,10 @@
  * CR3, touch them; remap each round (guest/testguest_shadow_bench.c).
  */
 #define TG_SHADOW_BENCH 34
+/* Set CR4.OSXSAVE, then XSETBV of RDX to XCR0; returns 1 if that ran on (guest/ABI.md). */
+#define TG_XSETBV 36
+#define TG_INVD 37         /* INVD; returns 1 if that ran on: it stops the guest */
+#define TG_WBINVD 38       /* WBINVD; returns 0: it is a no-op */
 
 /* What TG_UART writes to COM1 before it yields, and the console line it must become. */
 #define TG_UART_LINE "esc:\x1b[2J nul:\0 cr:\r tab:\t hi:\x80 del:\x7f"

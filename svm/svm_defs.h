@@ -83,6 +83,7 @@
 #define SVM_INTERCEPT_INTR (1u << 0)
 #define SVM_INTERCEPT_NMI (1u << 1)
 #define SVM_INTERCEPT_CPUID (1u << 18)
+#define SVM_INTERCEPT_INVD (1u << 22)
 #define SVM_INTERCEPT_HLT (1u << 24)
 #define SVM_INTERCEPT_INVLPG (1u << 25)
 #define SVM_INTERCEPT_INVLPGA (1u << 26)
@@ -99,8 +100,10 @@
 #define SVM_INTERCEPT_STGI (1u << 4)
 #define SVM_INTERCEPT_CLGI (1u << 5)
 #define SVM_INTERCEPT_SKINIT (1u << 6)
+#define SVM_INTERCEPT_WBINVD (1u << 9) /* WBINVD and WBNOINVD */
 #define SVM_INTERCEPT_MONITOR (1u << 10)
 #define SVM_INTERCEPT_MWAIT (1u << 11)
+#define SVM_INTERCEPT_XSETBV (1u << 13)
 
 /* VMCB_VINTR: the guest's RFLAGS.IF masks only virtual interrupts. */
 #define SVM_V_INTR_MASKING (1ULL << 24)
@@ -122,6 +125,7 @@
 #define SVM_EXIT_INTR 0x60
 #define SVM_EXIT_NMI 0x61
 #define SVM_EXIT_CPUID 0x72
+#define SVM_EXIT_INVD 0x76
 #define SVM_EXIT_HLT 0x78
 #define SVM_EXIT_INVLPG 0x79
 #define SVM_EXIT_INVLPGA 0x7a
@@ -135,8 +139,10 @@
 #define SVM_EXIT_STGI 0x84
 #define SVM_EXIT_CLGI 0x85
 #define SVM_EXIT_SKINIT 0x86
+#define SVM_EXIT_WBINVD 0x89 /* and WBNOINVD */
 #define SVM_EXIT_MONITOR 0x8a
 #define SVM_EXIT_MWAIT 0x8b
+#define SVM_EXIT_XSETBV 0x8d
 #define SVM_EXIT_NPF 0x400
 #define SVM_EXIT_INVALID (~0ULL)
 

@@ -15,14 +15,21 @@ static void setup_controls(struct vcpu *v)
 {
 	/* Exceptions are recorded, then re-delivered (svm/exception.c); #UD may be a VMCALL. */
 	vmcb_write32(v, VMCB_INTERCEPT_EXC, svm_exc_intercepts());
+	/*
+	 * INVD, WBINVD and XSETBV exit, as on VMX (INVD and XSETBV exit there
+	 * unconditionally): run in the guest, INVD would drop the host's dirty
+	 * cache lines and XSETBV would leave the guest's XCR0 in force after
+	 * #VMEXIT, which does not switch XCR0 (APM vol. 2, 15.5.1, 15.9).
+	 */
 	vmcb_write32(v, VMCB_INTERCEPT_MISC1, SVM_INTERCEPT_INTR | SVM_INTERCEPT_NMI |
 			     SVM_INTERCEPT_CPUID | SVM_INTERCEPT_HLT | SVM_INTERCEPT_INVLPGA |
-			     SVM_INTERCEPT_IOIO | SVM_INTERCEPT_MSR | SVM_INTERCEPT_SHUTDOWN);
+			     SVM_INTERCEPT_IOIO | SVM_INTERCEPT_MSR | SVM_INTERCEPT_SHUTDOWN |
+			     SVM_INTERCEPT_INVD);
 	/* The SVM instructions are not the guest's: SVM is hidden from its CPUID. */
 	vmcb_write32(v, VMCB_INTERCEPT_MISC2, SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL |
 			     SVM_INTERCEPT_VMLOAD | SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI |
 			     SVM_INTERCEPT_CLGI | SVM_INTERCEPT_SKINIT | SVM_INTERCEPT_MONITOR |
-			     SVM_INTERCEPT_MWAIT);
+			     SVM_INTERCEPT_MWAIT | SVM_INTERCEPT_WBINVD | SVM_INTERCEPT_XSETBV);
 	vmcb_write64(v, VMCB_IOPM_BASE, svm_this_cpu.iopm_pa);
 	vmcb_write64(v, VMCB_MSRPM_BASE, svm_this_cpu.msrpm_pa);
 	/* VMCB_ASID: handed out before each VMRUN (svm_vcpu_run(), svm/asid.c). */

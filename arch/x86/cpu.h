@@ -23,6 +23,7 @@
 #define X86_CR4_VMXE (1UL << 13)
 #define X86_CR4_LA57 (1UL << 12)
 #define X86_CR4_PCIDE (1UL << 17)
+#define X86_CR4_OSXSAVE (1UL << 18) /* XSETBV/XGETBV enabled */
 #define X86_CR4_SMEP (1UL << 20)
 #define X86_CR4_SMAP (1UL << 21)
 #define X86_CR4_PKE (1UL << 22)
@@ -33,6 +34,7 @@
 /* CPUID feature bits: leaf 1 ECX/EDX, leaf 0x80000001 EDX (SDM vol. 2A, CPUID). */
 #define CPUID_1_ECX_MONITOR (1u << 3)
 #define CPUID_1_ECX_VMX (1u << 5)
+#define CPUID_1_ECX_XSAVE (1u << 26)
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
 #define CPUID_80000001_EDX_NX (1u << 20)
 #define CPUID_80000001_EDX_PDPE1GB (1u << 26)
@@ -125,6 +127,24 @@ static inline uint64_t rdtsc(void)
 
 	__asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
 	return ((uint64_t)hi << 32) | lo;
+}
+
+/* XCR0 (SDM vol. 1, 13.3): both need CR4.OSXSAVE, or they raise #UD. */
+#define XCR0_X87 (1ULL << 0)
+#define XCR0_SSE (1ULL << 1)
+#define XCR0_AVX (1ULL << 2)
+
+static inline uint64_t xgetbv(uint32_t xcr)
+{
+	uint32_t lo, hi;
+
+	__asm__ __volatile__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(xcr));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static inline void xsetbv(uint32_t xcr, uint64_t val)
+{
+	__asm__ __volatile__("xsetbv" ::"a"((uint32_t)val), "d"((uint32_t)(val >> 32)), "c"(xcr));
 }
 
 /* The 512-byte x87/MMX/SSE save area; @area must be 16-byte aligned (SDM vol. 1, 10.5). */
