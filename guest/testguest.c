@@ -174,6 +174,15 @@ static long info_loop(uint64_t area, uint64_t area2)
 	}
 }
 
+static long cpuid_spin(uint64_t ticks)
+{
+	uint64_t t0 = rdtsc();
+
+	while (rdtsc() - t0 < ticks)
+		cpuid(0);
+	return 0;
+}
+
 /* XSETBV needs CR4.OSXSAVE, which the guest owns (guest/ABI.md): it exits, not #UD. */
 static long do_xsetbv(uint64_t xcr0)
 {
@@ -260,6 +269,8 @@ long guest_main(uint64_t ram, uint64_t cmd, uint64_t arg, uint64_t arg2, uint64_
 		return tg_shadow_bench(arg, arg2);
 	case TG_SHADOW_PT:
 		return tg_shadow_pt(arg, arg2);
+	case TG_CPUID_SPIN:
+		return cpuid_spin(arg);
 	case TG_XSETBV:
 		return do_xsetbv(arg);
 	case TG_INVD:

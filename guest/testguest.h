@@ -44,6 +44,8 @@
  * CR3, touch them; remap each round (guest/testguest_shadow_bench.c).
  */
 #define TG_SHADOW_BENCH 34
+/* RDX = TSC ticks: CPUID (an exit each) until that many have passed; returns 0. */
+#define TG_CPUID_SPIN 35
 /* Set CR4.OSXSAVE, then XSETBV of RDX to XCR0; returns 1 if that ran on (guest/ABI.md). */
 #define TG_XSETBV 36
 #define TG_INVD 37         /* INVD; returns 1 if that ran on: it stops the guest */

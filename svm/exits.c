@@ -203,12 +203,8 @@ bool svm_handle_exit(struct vcpu *v, uint64_t code, enum vcpu_exit_kind kind)
 		break;
 	case SVM_EXIT_INTR:
 	case SVM_EXIT_NMI:
+		/* The host's, taken at the STGI after the exit (the watchdog's: svm/vcpu.c). */
 		svm_requeue_event(v);
-		/* The host's, taken at the STGI after the exit; the watchdog's counts a slice. */
-		if (kind == VEXIT_TIMER && !--v->timer_slices_left)
-			vcpu_stop(v, STOP_WATCHDOG,
-				  "runaway guest: timer budget used up at RIP %#llx",
-				  (unsigned long long)svm_guest_rip(v));
 		break;
 	case SVM_EXIT_SHUTDOWN:
 		svm_shutdown(v);

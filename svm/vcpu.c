@@ -10,9 +10,9 @@
 #include "lib/lib.h"
 
 /*
- * The watchdog's slice in local APIC timer clocks: about 4 ms at QEMU's
- * 1 GHz APIC clock, so the default 4096 slices stop a runaway guest after
- * some 17 s.
+ * The watchdog's period in local APIC timer clocks: about 4 ms at QEMU's
+ * 1 GHz APIC clock, so the default 4096 slices stop a guest that never
+ * exits after some 17 s (virt/watchdog.c).
  */
 #define SVM_TIMER_SLICE 0x400000u
 
@@ -83,10 +83,11 @@ static bool svm_load_asid(struct vcpu *v)
 static enum vcpu_stop svm_vcpu_run(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
-	uint64_t ticks = lapic_timer_ticks;
+	struct vcpu_watchdog wd;
 
 	vcpu_unswitched_load(&v->unswitched); /* stays in the CPU across exits */
 	lapic_timer_periodic(v->hw.timer_value);
+	vcpu_watchdog_start(v, &wd);
 	while (v->stop == STOP_NONE) {
 		if (vm->bugged) {
 			vcpu_stop(v, STOP_BUGGED, "VM is bugged: %s", vm->bug_reason);
@@ -111,16 +112,12 @@ static enum vcpu_stop svm_vcpu_run(struct vcpu *v)
 				  "(exit code VMEXIT_INVALID, APM vol. 2, 15.5.1)");
 			break;
 		}
-		enum vcpu_exit_kind kind = svm_exit_kind(v, code);
-
-		if (kind == VEXIT_INTR && lapic_timer_ticks != ticks) {
-			ticks = lapic_timer_ticks;
-			kind = VEXIT_TIMER; /* the watchdog's slice ended */
-		}
+		enum vcpu_exit_kind kind = vcpu_watchdog_kind(&wd, svm_exit_kind(v, code));
 
 		if (!vcpu_account_exit(v, (unsigned)code, kind))
 			break;
-		svm_handle_exit(v, code, kind);
+		if (svm_handle_exit(v, code, kind) && kind == VEXIT_TIMER)
+			vcpu_watchdog_tick(v, &wd);
 	}
 	lapic_timer_periodic(0);
 	vcpu_unswitched_save(&v->unswitched);

@@ -317,6 +317,21 @@ void vcpu_fault_failed(struct vcpu *v, int r, const char *what, uint64_t addr, c
 /* Count a second-level fault at @gpa for the refault and lost-race figures. */
 void vcpu_count_fault(struct vcpu *v, uint64_t gpa);
 
+/*
+ * The local-APIC watchdog (virt/watchdog.c), for a run loop whose periodic
+ * timer ticks whether or not the guest exits: start it with the timer,
+ * let vcpu_watchdog_kind() tell the timer's exits from other host
+ * interrupts, and call vcpu_watchdog_tick() after each VEXIT_TIMER: it
+ * uses a slice only if the guest made no exit of its own since the last.
+ */
+struct vcpu_watchdog {
+	uint64_t ticks;       /* lapic_timer_ticks at the last tick seen */
+	uint64_t guest_exits; /* the guest's own exits by then */
+};
+void vcpu_watchdog_start(struct vcpu *v, struct vcpu_watchdog *w);
+enum vcpu_exit_kind vcpu_watchdog_kind(struct vcpu_watchdog *w, enum vcpu_exit_kind k);
+void vcpu_watchdog_tick(struct vcpu *v, struct vcpu_watchdog *w);
+
 /* HLT: there are no interrupts to wake the guest, so it stops. */
 void vcpu_handle_hlt(struct vcpu *v);
 

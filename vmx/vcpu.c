@@ -72,7 +72,7 @@ static enum vcpu_stop vmx_vcpu_run(struct vcpu *v)
 {
 	struct vm *vm = v->vm; /* in a register across the loop: one load less per exit */
 	bool lapic_watchdog = v->hw.lapic_watchdog;
-	uint64_t ticks = lapic_timer_ticks;
+	struct vcpu_watchdog wd;
 
 	if (vmptrld(v->hw.pa)) {
 		vcpu_stop(v, STOP_ENTRY_FAIL, "VMPTRLD failed");
@@ -81,6 +81,7 @@ static enum vcpu_stop vmx_vcpu_run(struct vcpu *v)
 	vcpu_unswitched_load(&v->unswitched); /* stays in the CPU across exits */
 	if (lapic_watchdog)
 		lapic_timer_periodic(v->hw.timer_value);
+	vcpu_watchdog_start(v, &wd);
 	while (v->stop == STOP_NONE) {
 		if (vm->bugged) {
 			vcpu_stop(v, STOP_BUGGED, "VM is bugged: %s", vm->bug_reason);
@@ -117,17 +118,13 @@ static enum vcpu_stop vmx_vcpu_run(struct vcpu *v)
 			break;
 		}
 		enum vcpu_exit_kind kind = vmx_exit_kind(reason & 0xffff);
-		if (lapic_watchdog && kind == VEXIT_INTR && lapic_timer_ticks != ticks) {
-			ticks = lapic_timer_ticks;
-			kind = VEXIT_TIMER; /* the watchdog's slice ended */
-		}
+		if (lapic_watchdog)
+			kind = vcpu_watchdog_kind(&wd, kind);
 		if (!vcpu_account_exit(v, reason & 0xffff, kind))
 			break;
 		vcpu_handle_exit(v, reason & 0xffff);
-		if (kind == VEXIT_TIMER && lapic_watchdog && v->stop == STOP_NONE &&
-		    !--v->timer_slices_left)
-			vcpu_stop(v, STOP_WATCHDOG, "runaway guest: timer budget used up at RIP %#llx",
-				  (unsigned long long)vmx_guest_rip(v));
+		if (kind == VEXIT_TIMER && lapic_watchdog && v->stop == STOP_NONE)
+			vcpu_watchdog_tick(v, &wd);
 	}
 	if (lapic_watchdog)
 		lapic_timer_periodic(0);
