@@ -87,6 +87,20 @@ static int access_guest(struct vm *vm, uint64_t gpa, void *buf, uint64_t len, bo
 	return 0;
 }
 
+void vm_guest_written(struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	if (!vm->shadow || !len || gpa + len < gpa)
+		return;
+	spin_lock(&vm->mmu_lock);
+	for (uint64_t end = gpa + len; gpa < end;) {
+		uint64_t n = MIN(end - gpa, PAGE_SIZE - (gpa & (PAGE_SIZE - 1)));
+
+		shadow_track_write(vm, gpa >> PAGE_SHIFT, gpa & (PAGE_SIZE - 1), n);
+		gpa += n;
+	}
+	spin_unlock(&vm->mmu_lock);
+}
+
 bool vm_is_guest_ram(struct vm *vm, uint64_t gpa, uint64_t len)
 {
 	bool ok = gpa + len >= gpa;

@@ -29,6 +29,12 @@ struct vm;
 int vm_read_guest(struct vm *vm, uint64_t gpa, void *dst, uint64_t len);
 int vm_write_guest(struct vm *vm, uint64_t gpa, const void *src, uint64_t len);
 
+/*
+ * minihv wrote [gpa, gpa + len) through a mapping of its own (a gpc): under
+ * shadow paging, drop the shadow entries built from what it overwrote, as
+ * vm_write_guest() does. After the write, outside mmu_lock (takes it).
+ */
+void vm_guest_written(struct vm *vm, uint64_t gpa, uint64_t len);
 /* Whether one memslot or several cover all of [gpa, gpa + len) now (takes mmu_lock). */
 bool vm_is_guest_ram(struct vm *vm, uint64_t gpa, uint64_t len);
 

@@ -297,6 +297,23 @@ static int install(struct vm *vm, const struct shadow_mode *m, struct shadow_pag
 			vm->smmu.need_flush = true;
 			return SHADOW_RESUME;
 		}
+		/*
+		 * A child that is unsync, or has unsync pages below, about to be
+		 * linked here: the guest's last flush synced only what its root
+		 * reached then, so entries the guest rewrote since would show
+		 * through this new link after that flush. An unsync page is
+		 * zapped (a fresh one is built from the guest's entries now),
+		 * the pages below one are synced, and the guest faults again
+		 * (KVM syncs an unsync page kvm_mmu_find_shadow_page() finds).
+		 * Found by the shadow fuzzer (tests/host/test_shadow_fuzz.c).
+		 */
+		if (child->unsync || child->unsync_children) {
+			if (child->unsync)
+				sp_zap(vm, child);
+			else
+				sync_root(vm, child);
+			return SHADOW_RESUME;
+		}
 		if (sp_link(vm, sp, i, child))
 			return -ENOMEM;
 		sp->gptes[i] = level > w->level ? w->gpte[level] : 0;
@@ -440,6 +457,18 @@ int shadow_page_fault(struct vm *vm, const struct shadow_mode *m, struct shadow_
 		/* The host or the guest changed something meanwhile: the guest faults again. */
 		vm_stat_inc(vm, ept_retries);
 		r = SHADOW_RESUME;
+	} else if ((access & X86_PF_WRITE) && !(w2.gpte[w2.level] & X86_PTE_D)) {
+		/*
+		 * The walk could not set the dirty bit of a write: the host keeps
+		 * that guest table read-only. A writable leaf would lose the bit;
+		 * the write is refused as one to read-only memory. Found by the
+		 * shadow fuzzer (tests/host/test_shadow_fuzz.c).
+		 */
+		ksnprintf(why, len, "the guest page table at GPA %#llx is read-only in the host: "
+			  "no dirty bit can be set for the write to %#llx",
+			  (unsigned long long)(w2.table_gfn[w2.level] << PAGE_SHIFT),
+			  (unsigned long long)gva);
+		r = -EPERM;
 	} else {
 		r = install(vm, m, root, gva, &w2, &f, access, gpa);
 	}

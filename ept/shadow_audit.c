@@ -140,8 +140,9 @@ static void audit_leaf(struct audit *a, struct shadow_page *sp, unsigned i, pte_
 			  ULL(now));
 	/* CR0.WP clear: a supervisor-only leaf may be writable where the guest's is not (KVM). */
 	if ((e & X86_PTE_W) && !(gw && (acc & SHADOW_ACC_W)) && (sp->role.wp || (e & X86_PTE_U)))
-		audit_bad(a, "shadow: a writable leaf for gfn %#llx the guest maps read-only",
-			  ULL(gfn));
+		audit_bad(a, "shadow: a writable leaf for gfn %#llx the guest maps read-only "
+			  "(entry %u of the page of gfn %#llx, role %#x, from %#llx)", ULL(gfn), i,
+			  ULL(sp->gfn), sp->role.word, ULL(g));
 	if ((e & X86_PTE_U) && !(gu && (acc & SHADOW_ACC_U)))
 		audit_bad(a, "shadow: a user leaf for gfn %#llx the guest maps supervisor-only",
 			  ULL(gfn));

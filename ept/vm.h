@@ -213,5 +213,6 @@ int mmu_mapping_level(struct vm *vm, uint64_t gpa);
 #include "ept/ept_fmt.h"
 #include "ept/npt_fmt.h"
 #include "ept/gpc.h"
+#include "ept/guest_mem.h"
 
 #endif

@@ -56,27 +56,34 @@ void svm_set_msr(struct vcpu *v, uint32_t msr, uint64_t val)
 		vmcb_write64(v, (msr == MSR_FS_BASE ? VMCB_FS : VMCB_GS) + VMCB_SEG_BASE, val);
 }
 
-/* The guest's linear address @la as a host pointer to @len bytes (4-level paging), or NULL. */
-static const uint8_t *guest_linear(struct vcpu *v, uint64_t la, size_t len)
+/*
+ * Copy @len bytes at the guest's linear address @la (4-level paging, within
+ * one page) to @buf: 0, or -errno. Through vm_read_guest(): the copy is
+ * made with the host mapping in force, not through a pointer kept after.
+ */
+static int guest_linear(struct vcpu *v, uint64_t la, void *buf, size_t len)
 {
 	/* The guest's CR3: under shadow paging the VMCB's is the shadow root. */
 	uint64_t table = (v->vm->shadow ? v->sh.cr3 : vmcb_read64(v, VMCB_CR3)) & X86_PTE_ADDR_MASK;
 
 	for (int level = 4; level >= 1; level--) {
 		unsigned shift = 12 + 9 * (level - 1);
-		const uint64_t *e = vm_gpa_to_host(v->vm, table + ((la >> shift) & 511) * 8, 8, false);
+		uint64_t e;
+		int r = vm_read_guest(v->vm, table + ((la >> shift) & 511) * 8, &e, 8);
 
-		if (!e || !(*e & X86_PTE_P))
-			return NULL;
-		if (level == 1 || (level <= 3 && (*e & X86_PTE_PS))) {
+		if (r)
+			return r;
+		if (!(e & X86_PTE_P))
+			return -EFAULT;
+		if (level == 1 || (level <= 3 && (e & X86_PTE_PS))) {
 			uint64_t size = 1ULL << shift;
-			uint64_t gpa = (*e & X86_PTE_ADDR_MASK & ~(size - 1)) | (la & (size - 1));
+			uint64_t gpa = (e & X86_PTE_ADDR_MASK & ~(size - 1)) | (la & (size - 1));
 
-			return vm_gpa_to_host(v->vm, gpa, len, false);
+			return vm_read_guest(v->vm, gpa, buf, len);
 		}
-		table = *e & X86_PTE_ADDR_MASK;
+		table = e & X86_PTE_ADDR_MASK;
 	}
-	return NULL;
+	return -EFAULT;
 }
 
 /*
@@ -87,9 +94,10 @@ static const uint8_t *guest_linear(struct vcpu *v, uint64_t la, size_t len)
 static bool ud_is_vmcall(struct vcpu *v)
 {
 	static const uint8_t vmcall[3] = { 0x0f, 0x01, 0xc1 };
-	const uint8_t *insn = guest_linear(v, svm_guest_rip(v), sizeof(vmcall));
+	uint8_t insn[sizeof(vmcall)];
 
-	return insn && !memcmp(insn, vmcall, sizeof(vmcall));
+	return !guest_linear(v, svm_guest_rip(v), insn, sizeof(insn)) &&
+	       !memcmp(insn, vmcall, sizeof(vmcall));
 }
 
 /* INVD and XSETBV are not emulated, as on VMX (guest/ABI.md): the guest stops, naming it. */
@@ -112,11 +120,10 @@ static void not_emulated(struct vcpu *v, uint64_t code)
 static void handle_wbinvd(struct vcpu *v)
 {
 	uint64_t rip = svm_guest_rip(v);
-	const uint8_t *b = guest_linear(v, rip, 1);
-	unsigned prefix = b && *b == 0xf3;
-	const uint8_t *op = guest_linear(v, rip + prefix + 1, 1);
+	uint8_t b = 0, op = 0;
+	unsigned prefix = !guest_linear(v, rip, &b, 1) && b == 0xf3;
 
-	if (op && *op == 0x08) {
+	if (!guest_linear(v, rip + prefix + 1, &op, 1) && op == 0x08) {
 		not_emulated(v, SVM_EXIT_INVD);
 		return;
 	}

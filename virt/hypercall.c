@@ -6,7 +6,6 @@
 #include "virt/console.h"
 #include "virt/vcpu.h"
 #include "ept/vm.h"
-#include "ept/guest_mem.h"
 #include "lib/lib.h"
 #include "guest/hypercall.h"
 

@@ -11,7 +11,6 @@
  */
 #include "virt/vcpu.h"
 #include "virt/insn.h"
-#include "ept/guest_mem.h"
 #include "lib/lib.h"
 #include "arch/x86/arch.h"
 

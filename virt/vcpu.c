@@ -108,6 +108,9 @@ static void vcpu_update_info(struct vcpu *v, unsigned reason)
 	barrier();
 	WRITE_ONCE(vi->version, ++v->info_version); /* even: done */
 	gpc_unlock(&v->info);
+	/* The area may lie over the guest's own page tables: shadow paging must know (hole 15). */
+	if (v->vm->shadow)
+		vm_guest_written(v->vm, v->info.gpa, sizeof(*vi));
 	v->info_updates++;
 }
 

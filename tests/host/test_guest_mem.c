@@ -115,6 +115,12 @@ static void test_hole15_write_into_page_table(void)
 	T(vm_write_guest(&vm, PD + 2 * 8, &pde, 8) == 0);
 	T(!cpu_leaf(GVA(3)) && shadow_coherent());
 	T(pf(GVA(3), 0) == SHADOW_RESUME && cpu_maps(GVA(3), DATA(35)));
+	/* Written through a mapping of minihv's own (the vCPU-info gpc), then reported. */
+	T(pf(GVA2(5), 0) == SHADOW_RESUME && cpu_maps(GVA2(5), DATA(37)));
+	*gpte(PT2, 5) = DATA(9) | G_P | G_W | G_U;
+	vm_guest_written(&vm, PT2 + 5 * 8, 16);
+	T(!cpu_leaf(GVA2(5)) && shadow_coherent());
+	T(pf(GVA2(5), 0) == SHADOW_RESUME && cpu_maps(GVA2(5), DATA(9)));
 	T(shadow_coherent() && !vm.bugged && warn_count == w0);
 	svm_done();
 }

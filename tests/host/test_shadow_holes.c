@@ -175,6 +175,66 @@ static void test_hole11_unprotect_retry(void)
 	svm_done();
 }
 
+/* The frame the CPU reaches at @gva for a read, faulting as needed (0: it faults). */
+static uint64_t cpu_read_frame(uint64_t gva)
+{
+	for (int tries = 0; tries < 4; tries++) {
+		pte_t e = cpu_leaf(gva);
+
+		if (e & G_P)
+			return e & G_ADDR;
+		if (pf(gva, 0) != SHADOW_RESUME)
+			return 0;
+	}
+	return 0;
+}
+
+/*
+ * Hole 17 (found by the fuzzer): a level-1 table left unsync under one
+ * root, rewritten by the guest, then reached by another root after a CR3
+ * switch (a flush point). The switch synced only what the new root reached
+ * then; linking the old PDPT below it later must not show the entry the
+ * guest rewrote before that flush.
+ */
+static void test_hole17_unsync_linked_after_flush(void)
+{
+	unsigned long w0 = warn_count;
+
+	svm_fresh(false);
+	T(cpu_read_frame(GVA(1)) == host_pa(DATA(1)));
+	/* The guest rewrites PT[1] through its own mapping: PT goes unsync, the store direct. */
+	T(pf(GVA_OF_TABLE(3), X86_PF_WRITE) == SHADOW_RESUME && sp_of(PT)->unsync);
+	T(cpu_leaf(GVA_OF_TABLE(3)) & G_W);
+	*gpte(PT, 1) = DATA(5) | G_P | G_W | G_U;
+	smode.cr3 = PML4B; /* the flush point */
+	T(load(&smode) == 0);
+	T(cpu_read_frame(GVA(2)) == host_pa(DATA(2))); /* links PDPT below the new root */
+	T(cpu_read_frame(GVA(1)) == host_pa(DATA(5)));
+	T(shadow_coherent() && !vm.bugged && warn_count == w0);
+	svm_done();
+}
+
+/*
+ * Hole 18 (found by the fuzzer): a write through a guest entry whose dirty
+ * bit is clear, while the host keeps that guest table read-only: the walk
+ * cannot set the bit, so no writable leaf (it would lose the bit for good);
+ * the write is refused as one to read-only memory.
+ */
+static void test_hole18_dirty_bit_on_read_only_table(void)
+{
+	unsigned long w0 = warn_count;
+
+	svm_fresh(false);
+	T(mm_protect(&mm, gpa_hva(PT), PAGE_SIZE, PT_PROT_R, false) == 1);
+	T(pf(GVA(4), X86_PF_WRITE) == -EPERM && !(cpu_leaf(GVA(4)) & G_W));
+	T(!(*gpte(PT, 4) & G_D));
+	/* Writable again: the write sets the dirty bit and gets its writable leaf. */
+	T(mm_protect(&mm, gpa_hva(PT), PAGE_SIZE, PT_PROT_RW, false) == 1);
+	T(pf(GVA(4), X86_PF_WRITE) == SHADOW_RESUME && (cpu_leaf(GVA(4)) & G_W));
+	T((*gpte(PT, 4) & G_D) && shadow_coherent() && !vm.bugged && warn_count == w0);
+	svm_done();
+}
+
 int main(void)
 {
 	RUN(test_hole1_relink_zapped);
@@ -182,5 +242,7 @@ int main(void)
 	RUN(test_hole10_slot_removal_zaps_tables);
 	RUN(test_hole11_bound_on_roots);
 	RUN(test_hole11_unprotect_retry);
+	RUN(test_hole17_unsync_linked_after_flush);
+	RUN(test_hole18_dirty_bit_on_read_only_table);
 	return tap_finish();
 }
