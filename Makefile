@@ -77,7 +77,8 @@ $(BUILD)/guest/%.elf: $(BUILD)/guest/%.o $(BUILD)/guest/start.o guest/guest.ld
 # The self-test guest's ABI checks; testguest_sse.c is ordinary C built with SSE,
 # as a user's guest may be (the entry state enables SSE: guest/ABI.md).
 $(BUILD)/guest/testguest.elf: $(BUILD)/guest/testguest_abi.o $(BUILD)/guest/testguest_sse.o \
-	$(BUILD)/guest/testguest_shadow.o $(BUILD)/guest/testguest_shadow_bench.o
+	$(BUILD)/guest/testguest_shadow.o $(BUILD)/guest/testguest_shadow_bench.o \
+	$(BUILD)/guest/pf_catch.o $(BUILD)/guest/testguest_ptfuzz.o
 $(BUILD)/guest/testguest_sse.o: GCFLAGS := $(filter-out -mgeneral-regs-only,$(GCFLAGS)) -msse2
 $(BUILD)/guest/%.bin: $(BUILD)/guest/%.elf
 	$(Q)objcopy -O binary $< $@

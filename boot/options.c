@@ -16,6 +16,8 @@ static const struct opt_def option_defs[] = {
 	{ "dump", OPT_STRING, "dump=pt|ept|inval|gpc|vcpu|all[,...]" },
 	{ "on_panic", OPT_STRING, "on_panic=exit|halt" },
 	{ "mmu", OPT_STRING, "mmu=auto|shadow" },
+	{ "fuzz_seed", OPT_SIZE, "fuzz_seed=N" },
+	{ "fuzz_ops", OPT_SIZE, "fuzz_ops=N (1 to 4294967295)" },
 };
 
 static const struct {
@@ -94,6 +96,15 @@ static int set_option(void *ctx, const struct opt_def *def, const char *val, siz
 			ksnprintf(err, errlen, "'%.*s': expected auto or shadow", (int)len, val);
 			return 1;
 		}
+	} else if (!strcmp(def->key, "fuzz_seed")) {
+		o->fuzz_seed = num;
+	} else if (!strcmp(def->key, "fuzz_ops")) {
+		if (num < 1 || num > 0xffffffffULL) {
+			ksnprintf(err, errlen, "%llu operations: need 1 to 4294967295",
+				  (unsigned long long)num);
+			return 1;
+		}
+		o->fuzz_ops = num;
 	} else if (!strcmp(def->key, "on_panic")) {
 		if (len == 4 && !strncmp(val, "halt", 4)) {
 			panic_halt = true;
@@ -111,6 +122,8 @@ int options_parse(const char *line, size_t overlong, char *err, size_t errlen)
 {
 	kopts.guest_mem = 32ULL << 20;
 	kopts.guest_vcpus = 1;
+	kopts.fuzz_seed = 1;
+	kopts.fuzz_ops = 10000;
 	if (overlong) {
 		/* Parsing a cut-off line would act on half an option: use none of it. */
 		ksnprintf(err, errlen, "the command line has %zu characters, more than the %d the "

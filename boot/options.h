@@ -12,6 +12,8 @@ struct kernel_options {
 	unsigned guest_vcpus; /* its vCPUs: vCPU 0 here, the others one per CPU */
 	bool bench;         /* run the measurements of `make bench` */
 	unsigned dump;      /* dump=: DUMP_* bits (vmx/dump.h), printed at VM teardown */
+	uint64_t fuzz_seed; /* fuzz_seed=: the page-table fuzzer's seed (a failing one, again) */
+	uint64_t fuzz_ops;  /* fuzz_ops=: its operations per vCPU */
 };
 
 extern struct kernel_options kopts;

@@ -198,7 +198,6 @@ static long do_xsetbv(uint64_t xcr0)
 long guest_main(uint64_t ram, uint64_t cmd, uint64_t arg, uint64_t arg2, uint64_t index,
 		uint64_t count)
 {
-	(void)ram;
 	switch (cmd) {
 	case TG_STRESS:
 		return stress(arg, arg2, index, count);
@@ -269,6 +268,8 @@ long guest_main(uint64_t ram, uint64_t cmd, uint64_t arg, uint64_t arg2, uint64_
 		return tg_shadow_bench(arg, arg2);
 	case TG_SHADOW_PT:
 		return tg_shadow_pt(arg, arg2);
+	case TG_PT_FUZZ:
+		return tg_pt_fuzz(arg, arg2, ram);
 	case TG_CPUID_SPIN:
 		return cpuid_spin(arg);
 	case TG_XSETBV:

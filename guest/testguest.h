@@ -50,6 +50,26 @@
 #define TG_XSETBV 36
 #define TG_INVD 37         /* INVD; returns 1 if that ran on: it stops the guest */
 #define TG_WBINVD 38       /* WBINVD; returns 0: it is a no-op */
+/*
+ * RDX = a 2 MiB region (bit 0: yield every so often), RCX = seed << 32 |
+ * operations: random changes of its own page tables, each flush checked
+ * against its own walk (guest/testguest_ptfuzz.c). 0, or the failing
+ * operation's number + 1 with a struct ptf_report at region + PTF_REPORT.
+ */
+#define TG_PT_FUZZ 39
+#define PTF_REGION (2ULL << 20)
+#define PTF_REPORT (255 * 4096ULL)
+enum ptf_kind {
+	PTF_READ_NO_PF = 1, /* the walk says not present, the read did not fault as expected */
+	PTF_READ_PF,        /* the walk says present, the read faulted (got = error code) */
+	PTF_READ_VALUE,     /* the read gave another value than the GPA holds */
+	PTF_WRITE_NO_PF,    /* the walk says read-only, the write did not fault as expected */
+	PTF_WRITE_PF,       /* the walk says writable, the write faulted */
+	PTF_WRITE_LOST,     /* the written value is not at the GPA */
+};
+struct ptf_report {
+	uint64_t op, va, kind, want, got, cr3;
+};
 
 /* What TG_UART writes to COM1 before it yields, and the console line it must become. */
 #define TG_UART_LINE "esc:\x1b[2J nul:\0 cr:\r tab:\t hi:\x80 del:\x7f"

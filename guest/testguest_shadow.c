@@ -46,6 +46,7 @@
 #include "guest/guest.h"
 #include "guest/testguest.h"
 #include "guest/testguest_shadow.h"
+#include "guest/pf_catch.h"
 
 #define PG 4096ULL
 #define SZ_2M (2ULL << 20)
@@ -132,98 +133,6 @@ static bool shows(uint64_t va, unsigned f, unsigned f2)
 	return true;
 }
 
-/* ---- #PF caught by the guest's own IDT (as tg_exceptions does) ---- */
-
-struct gate {
-	uint16_t off0, sel;
-	uint8_t ist, type;
-	uint16_t off1;
-	uint32_t off2, reserved;
-} __attribute__((packed));
-
-/* What the handler saw; shpt_resume, armed by touch(), is where it returns to. */
-struct shpt_seen {
-	uint64_t vector, error, rip, cr2, count;
-};
-volatile struct shpt_seen shpt_seen __attribute__((used));
-uint64_t shpt_resume __attribute__((used)), shpt_fault __attribute__((used));
-
-static struct gate idt[256] __attribute__((aligned(4096)));
-/* Null, 64-bit code at 0x08, data at 0x10: the selectors of minihv's entry state. */
-static const uint64_t gdt[3] __attribute__((aligned(8))) = {
-	0, 0x00af9b000000ffffULL, 0x00cf93000000ffffULL,
-};
-
-extern char shpt_pf[];
-
-/* Frame: RAX, error code, RIP, CS, RFLAGS, RSP, SS. Unarmed: exit, naming the fault. */
-__asm__(".pushsection .text\n"
-	"shpt_pf:\n"
-	"	pushq %rax\n"
-	"	movq $14, shpt_seen+0(%rip)\n"
-	"	movq 8(%rsp), %rax; movq %rax, shpt_seen+8(%rip)\n"
-	"	movq 16(%rsp), %rax; movq %rax, shpt_seen+16(%rip)\n"
-	"	movq %cr2, %rax; movq %rax, shpt_seen+24(%rip)\n"
-	"	incq shpt_seen+32(%rip)\n"
-	"	movq shpt_resume(%rip), %rax\n"
-	"	testq %rax, %rax\n"
-	"	jz 1f\n"
-	"	movq %rax, 16(%rsp)\n"
-	"	movq $0, shpt_resume(%rip)\n"
-	"	popq %rax\n"
-	"	addq $8, %rsp\n"
-	"	iretq\n"
-	"1:	movq %cr2, %rdi; shlq $16, %rdi; orq $0xff00, %rdi\n"
-	"	movzbl 8(%rsp), %eax; orq %rax, %rdi\n"
-	"	movl $2, %eax\n" /* HC_EXIT */
-	"	vmcall\n"
-	"	hlt\n"
-	".popsection\n");
-_Static_assert(HC_EXIT == 2, "shpt_pf exits with HC_EXIT");
-
-static void load_tables(void)
-{
-	uint64_t a = (uint64_t)shpt_pf;
-	struct __attribute__((packed)) {
-		uint16_t limit;
-		uint64_t base;
-	} g = { sizeof(gdt) - 1, (uint64_t)gdt }, i = { sizeof(idt) - 1, (uint64_t)idt };
-
-	idt[14] = (struct gate){ .off0 = (uint16_t)a, .sel = 0x08, .type = 0x8e,
-				 .off1 = (uint16_t)(a >> 16), .off2 = (uint32_t)(a >> 32) };
-	__asm__ __volatile__("lgdt %0; lidt %1" ::"m"(g), "m"(i) : "memory");
-}
-
-/* Read @va (@write: store a byte to it) with recovery armed: a #PF resumes after it. */
-static void touch(uint64_t va, bool write)
-{
-	if (write)
-		__asm__ __volatile__("leaq 1f(%%rip), %%rax; movq %%rax, shpt_resume(%%rip)\n\t"
-				     "leaq 2f(%%rip), %%rax; movq %%rax, shpt_fault(%%rip)\n"
-				     "2:\tmovb $0x5a, (%0)\n"
-				     "1:\tmovq $0, shpt_resume(%%rip)" ::"r"(va) : "rax", "memory");
-	else
-		__asm__ __volatile__("leaq 1f(%%rip), %%rax; movq %%rax, shpt_resume(%%rip)\n\t"
-				     "leaq 2f(%%rip), %%rax; movq %%rax, shpt_fault(%%rip)\n"
-				     "2:\tcmpb $0, (%0)\n"
-				     "1:\tmovq $0, shpt_resume(%%rip)" ::"r"(va) : "rax", "memory");
-}
-
-/* 0 if touching @va raised exactly one #PF, at that instruction, with @err; else 1-4. */
-static long expect_pf(uint64_t va, bool write, uint64_t err)
-{
-	uint64_t n = shpt_seen.count;
-
-	touch(va, write);
-	if (shpt_seen.count == n)
-		return 1;
-	if (shpt_seen.count != n + 1 || shpt_seen.vector != 14 || shpt_seen.rip != shpt_fault)
-		return 2;
-	if (shpt_seen.cr2 != va)
-		return 3;
-	return shpt_seen.error == err ? 0 : 4;
-}
-
 /* ---- The steps ---- */
 
 /* Calls and the stack still work: a frame of its own, written and read back. */
@@ -267,7 +176,7 @@ static void build(uint64_t ident)
 static long step_a(uint64_t *cr3)
 {
 	volatile uint64_t canary = MAGIC;
-	uint64_t sp = (uint64_t)&canary, code = (uint64_t)tg_shadow_pt, tab = (uint64_t)idt;
+	uint64_t sp = (uint64_t)&canary, code = (uint64_t)tg_shadow_pt, tab = pfc_idt_address();
 	/* Identity-map up to the stack's 2 MiB page: [0, 4 MiB) with the test's 4 MiB. */
 	uint64_t ident = (sp + SZ_2M) & ~(SZ_2M - 1);
 
@@ -307,16 +216,16 @@ static long step_c(void)
 
 	set_entry(PT_W, 1, entry(PT_W, 1) & ~PTE_P);
 	flush(WIN + PG, 1);
-	if ((r = expect_pf(va, false, 0)))
+	if ((r = pfc_expect_pf(va, false, 0)))
 		return 0x300 + r;
-	if ((r = expect_pf(va, true, 2)))
+	if ((r = pfc_expect_pf(va, true, 2)))
 		return 0x304 + r;
 	if (!shows(pa(F_D + 1), F_D + 1, F_D + 1))
 		return 0x309;
 	link(PT_W, 1, F_D + 1);
 	flush(WIN + PG, 1);
-	uint64_t n = shpt_seen.count;
-	return shows(WIN + PG, F_D + 1, F_D + 1) && shpt_seen.count == n ? 0 : 0x30a;
+	uint64_t n = pfc_seen.count;
+	return shows(WIN + PG, F_D + 1, F_D + 1) && pfc_seen.count == n ? 0 : 0x30a;
 }
 
 /* d: with CR0.WP a read-only page refuses supervisor writes (error 3), then W again. */
@@ -328,17 +237,17 @@ static long step_d(void)
 	write_cr0(read_cr0() | CR0_WP);
 	set_entry(PT_W, 2, frame | PTE_P);
 	flush(WIN + 2 * PG, 1);
-	if ((r = expect_pf(va, true, 3)))
+	if ((r = pfc_expect_pf(va, true, 3)))
 		return 0x400 + r;
-	uint64_t n = shpt_seen.count;
-	if (!shows(WIN + 2 * PG, F_D + 2, F_D + 2) || shpt_seen.count != n)
+	uint64_t n = pfc_seen.count;
+	if (!shows(WIN + 2 * PG, F_D + 2, F_D + 2) || pfc_seen.count != n)
 		return 0x405;
 	if (!shows(frame, F_D + 2, F_D + 2)) /* through the identity map */
 		return 0x406;
 	link(PT_W, 2, F_D + 2);
 	flush(WIN + 2 * PG, 1);
 	*(volatile uint64_t *)va = MAGIC; /* a #PF here exits from the handler */
-	if (shpt_seen.count != n || *(volatile uint64_t *)(frame + OFF) != MAGIC)
+	if (pfc_seen.count != n || *(volatile uint64_t *)(frame + OFF) != MAGIC)
 		return 0x407;
 	*(volatile uint64_t *)(frame + OFF) = TESTGUEST_PATTERN(frame + OFF);
 	return 0;
@@ -367,7 +276,7 @@ static long step_f(void)
 	flush(HI, 1);
 	if (!shows(HI, F_C, F_C))
 		return 0x601;
-	r = expect_pf(HI + PG + OFF, false, 0);
+	r = pfc_expect_pf(HI + PG + OFF, false, 0);
 	return r ? 0x601 + r : 0;
 }
 
@@ -399,7 +308,7 @@ static long step_h(uint64_t cr3, uint64_t cr0)
 		return 0x802;
 	if (!shows(pa(F_A), F_A, F_A) || !shows(pa(F_G + 7), F_G + 7, F_G + 7))
 		return 0x803;
-	r = expect_pf(HI + OFF, false, 0);
+	r = pfc_expect_pf(HI + OFF, false, 0);
 	return r ? 0x803 + r : 0;
 }
 
@@ -423,7 +332,7 @@ long tg_shadow_pt(uint64_t scratch, uint64_t flush_mode)
 
 	base = scratch;
 	mode = flush_mode;
-	load_tables();
+	pfc_load_tables();
 	if ((r = step_a(&cr3)) || (r = step_b()) || (r = step_c()) || (r = step_d()) ||
 	    (r = step_e()) || (r = step_f()) || (r = step_g())) {
 		if (cr3) /* leave as it came, even on failure */

@@ -9,4 +9,7 @@ long tg_shadow_pt(uint64_t scratch, uint64_t mode);
 /* TG_SHADOW_BENCH (guest/testguest_shadow_bench.c): @scratch = 4 pages for tables. */
 long tg_shadow_bench(uint64_t scratch, uint64_t rounds);
 
+/* TG_PT_FUZZ (guest/testguest_ptfuzz.c): RDX = region | yields, RCX = seed << 32 | ops. */
+long tg_pt_fuzz(uint64_t region, uint64_t arg2, uint64_t ram);
+
 #endif

@@ -289,6 +289,14 @@ KTEST(smp_remote_flush_kicks)
 		while (__atomic_load_n(&v->mode, __ATOMIC_ACQUIRE) != VCPU_IN_GUEST &&
 		       !__atomic_load_n(&gv->done, __ATOMIC_ACQUIRE))
 			hal_cpu_relax();
+		/*
+		 * Past the entry itself: mode is set before the VM entry, and
+		 * under Bochs at quantum 1 a flush started at once could meet
+		 * the vCPU between an entry and an exit of the watchdog's that
+		 * follows it (seen in every round once the flush took a lock).
+		 */
+		for (int i = 0; i < 2000; i++)
+			hal_cpu_relax();
 		uint64_t entries = __atomic_load_n(&v->entries, __ATOMIC_ACQUIRE);
 		spin_lock(&st.g.vm.mmu_lock);
 		vm_flush_ept(&st.g.vm);
