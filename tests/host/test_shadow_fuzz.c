@@ -325,6 +325,42 @@ static void check_all(void)
 		check_probe(probe(n));
 }
 
+/*
+ * An access of minihv's, made at the start of a host change (holes 4 and
+ * 9): none may go through while an invalidation in progress covers its
+ * page (on another CPU the change may copy the page at any moment).
+ */
+struct window_access {
+	uint64_t gpa;
+	unsigned how; /* 0 vm_write_guest, 1 vm_read_guest, 2 an emulated guest store */
+};
+static struct window_access window;
+
+static void access_in_window(struct mm *m, enum mm_step at, const struct mmu_range *r, void *ctx)
+{
+	struct window_access *wa = ctx;
+	uint64_t v = 0x1234567890abcdefULL & ~G_P;
+	char why[160];
+	int ret;
+
+	(void)m, (void)r;
+	if (at != MM_STEP_STARTED)
+		return;
+	if (wa->how == 0)
+		ret = vm_write_guest(&vm, wa->gpa, &v, 8);
+	else if (wa->how == 1)
+		ret = vm_read_guest(&vm, wa->gpa, &v, 8);
+	else
+		ret = shadow_emulated_write(&vm, wa->gpa, v, 8, why, sizeof(why));
+	spin_lock(&vm.mmu_lock);
+	bool covered = mmu_invalidate_retry_gfn(&vm.inval, mmu_invalidate_seq_snapshot(&vm.inval),
+						gfn_of(wa->gpa));
+	spin_unlock(&vm.mmu_lock);
+	if (ret == 0 && covered)
+		fail("access %u at GPA %#llx went through while the host was changing its page",
+		     wa->how, (unsigned long long)wa->gpa);
+}
+
 static void one_op(void)
 {
 	unsigned k, i, w = below(100);
@@ -353,6 +389,23 @@ static void one_op(void)
 		shadow_invlpg(&vm, sroot, gva);
 		fz.flushes++;
 		check_probe(gva);
+	} else if (w < 78) {
+		/* Any page as a PML4 for a moment: new roots, reclaimed under the bound (hole 11). */
+		uint64_t back = smode.cr3;
+
+		smode.cr3 = GPA0 + below(512) * PAGE_SIZE;
+		note("CR3 <- %#llx for a moment", (unsigned long long)smode.cr3);
+		if (load(&smode))
+			fail("CR3 load refused");
+		if (vm.smmu.nr_pages > shadow_page_limit(&vm))
+			fail("%lu shadow pages after a CR3 load, the bound is %lu", vm.smmu.nr_pages,
+			     shadow_page_limit(&vm));
+		for (unsigned n = 0; n < 4; n++)
+			check_probe(probe(below(NPROBES)));
+		smode.cr3 = back;
+		if (load(&smode))
+			fail("CR3 load refused");
+		fz.loads += 2;
 	} else if (w < 85) {
 		static const uint64_t roots[] = { PML4, PML4B, PML4C };
 
@@ -363,19 +416,27 @@ static void one_op(void)
 		fz.loads++;
 		check_all();
 	} else if (w < 87) {
-		note("memslot removed and added back");
+		note("memslot removed (audited without it) and added back");
 		T(vm_memslot_remove(&vm, GPA0) == 0);
+		char why[200] = "";
+		if (shadow_check_coherent(&vm, why, sizeof(why)))
+			fail("with the memslot removed: %s", why);
 		T(vm_memslot_add(&vm, GPA0, SZ_2M, HVA0, 0, err, sizeof(err)) == 0);
 		fz.slots++;
 	} else if (w < 93) {
 		k = below(NT);
-		note("host migrates table page %u", k);
+		note("host migrates table page %u, an access at its start", k);
+		window.gpa = TAB(k) + below(512) * 8;
+		window.how = below(3);
+		mm.step_hook = access_in_window;
+		mm.step_hook_ctx = &window;
 		if (frame_alloc(&fa, FRAME_ORDER_4K, &new_pa) == 0) {
 			if (mm_migrate(&mm, gpa_hva(TAB(k)), new_pa, &old_pa) == 0)
 				frame_free(&fa, old_pa, FRAME_ORDER_4K);
 			else
 				frame_free(&fa, new_pa, FRAME_ORDER_4K);
 		}
+		mm.step_hook = NULL;
 		fz.host_changes++;
 	} else if (w < 96) {
 		k = below(NT);
