@@ -123,7 +123,7 @@ int options_parse(const char *line, size_t overlong, char *err, size_t errlen)
 	kopts.guest_mem = 32ULL << 20;
 	kopts.guest_vcpus = 1;
 	kopts.fuzz_seed = 1;
-	kopts.fuzz_ops = 10000;
+	kopts.fuzz_ops = 0; /* the test's choice (tests/kernel/test_guest_ptfuzz.c) */
 	if (overlong) {
 		/* Parsing a cut-off line would act on half an option: use none of it. */
 		ksnprintf(err, errlen, "the command line has %zu characters, more than the %d the "

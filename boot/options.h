@@ -13,7 +13,7 @@ struct kernel_options {
 	bool bench;         /* run the measurements of `make bench` */
 	unsigned dump;      /* dump=: DUMP_* bits (vmx/dump.h), printed at VM teardown */
 	uint64_t fuzz_seed; /* fuzz_seed=: the page-table fuzzer's seed (a failing one, again) */
-	uint64_t fuzz_ops;  /* fuzz_ops=: its operations per vCPU */
+	uint64_t fuzz_ops;  /* fuzz_ops=: its operations per vCPU (0: the test's default) */
 };
 
 extern struct kernel_options kopts;

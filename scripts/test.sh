@@ -11,7 +11,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 BUILD=${BUILD:-build}
 ISO=$BUILD/minihv-test.iso
 LOGS=$BUILD/test-logs
-QEMU_TIMEOUT=${QEMU_TIMEOUT:-180}
+QEMU_TIMEOUT=${QEMU_TIMEOUT:-300}
 BOCHS_TIMEOUT=${BOCHS_TIMEOUT:-900}
 HOST_TIMEOUT=${HOST_TIMEOUT:-120}
 # Three VMX models so capability fallbacks run: Skylake-X (EPT 1G pages, A/D

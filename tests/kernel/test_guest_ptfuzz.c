@@ -6,7 +6,9 @@
  * region (the other vCPUs running on meanwhile), unmaps data pages of
  * region 0 or removes its memslot and adds it back. The auditor runs at
  * every yield (ept_check_coherent() -> shadow_audit()). Seed and operations
- * per vCPU: fuzz_seed= and fuzz_ops= on the kernel command line (1, 10000).
+ * per vCPU: fuzz_seed= and fuzz_ops= on the kernel command line (1, and
+ * 10000 where shadow paging is the run's MMU: mmu=shadow, or a CPU without
+ * EPT/NPT; 2000 where the run is about EPT/NPT and this test only visits).
  */
 #include "tests/kernel/guest_util.h"
 #include "boot/options.h"
@@ -98,7 +100,12 @@ KTEST(shadow_pt_fuzz)
 	unsigned n = 1 + others, yields = 0;
 	uint64_t seed = kopts.fuzz_seed, ops = kopts.fuzz_ops;
 	bool was = hv_mmu_shadow;
+	const struct vcpu_backend *be;
+	struct mmu_caps mc;
 	char err[200];
+
+	if (!ops)
+		ops = !hv_backend(&be, &mc, err, sizeof(err)) && !mc.shadow ? 2000 : 10000;
 
 	memset(&pf, 0, sizeof(pf));
 	pf.rng = seed * 0x9e3779b97f4a7c15ULL + 1;
