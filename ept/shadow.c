@@ -15,8 +15,7 @@
 #include "ept/vm.h"
 #include "lib/lib.h"
 
-/* A non-direct page of @gfn exists that is not unsync: guest writes to @gfn must fault. */
-static bool gfn_write_protected(struct vm *vm, uint64_t gfn)
+bool gfn_write_protected(struct vm *vm, uint64_t gfn)
 {
 	for (struct shadow_page *sp = sp_first_of_gfn(vm, gfn); sp;
 	     sp = sp_next_of_gfn(vm, sp->hash_next, gfn))

@@ -76,15 +76,6 @@ static bool guest_entry(struct vm *vm, uint64_t gfn, unsigned i, uint64_t *val)
 	return true;
 }
 
-static bool gfn_shadowed_in_sync(struct vm *vm, uint64_t gfn)
-{
-	for (struct shadow_page *sp = sp_first_of_gfn(vm, gfn); sp;
-	     sp = sp_next_of_gfn(vm, sp->hash_next, gfn))
-		if (!sp->unsync)
-			return true;
-	return false;
-}
-
 /* Entry @i of @sp points at a child page: the link, the child and the guest's entry. */
 static void audit_link(struct audit *a, struct shadow_page *sp, unsigned i, pte_t e)
 {
@@ -148,7 +139,7 @@ static void audit_leaf(struct audit *a, struct shadow_page *sp, unsigned i, pte_
 			  ULL(gfn));
 	if (sp->role.nxe && gnx && !(e & X86_PTE_NX))
 		audit_bad(a, "shadow: an executable leaf for gfn %#llx the guest maps NX", ULL(gfn));
-	if ((e & X86_PTE_W) && gfn_shadowed_in_sync(a->vm, gfn))
+	if ((e & X86_PTE_W) && gfn_write_protected(a->vm, gfn))
 		audit_bad(a, "shadow: a writable leaf maps gfn %#llx, a write-protected guest table",
 			  ULL(gfn));
 }

@@ -43,6 +43,8 @@ long rmap_for_range(struct vm *vm, uint64_t gs, uint64_t ge,
 bool rmap_wp_one(struct vm *vm, struct rmap_ent *e, void *ctx);
 /* Flush if entries were dropped since the last flush (frees zapped pages). */
 void shadow_flush(struct vm *vm);
+/* A non-direct page of @gfn exists that is not unsync: guest writes to @gfn must fault. */
+bool gfn_write_protected(struct vm *vm, uint64_t gfn);
 /* Make every shadow leaf of @gfn read-only (it became a shadowed guest table). */
 bool shadow_write_protect_gfn(struct vm *vm, uint64_t gfn);
 

@@ -136,15 +136,21 @@ static inline bool page_is(uint64_t hva, uint8_t tag)
 }
 
 /* mm_fresh() plus an empty VM attached to mm. */
+/* A VM @v named @name with EPT tables of 4K and 2M leaves, attached to the mm. */
+static inline void vm_init_on(struct vm *v, const char *name)
+{
+	memset(v, 0, sizeof(*v));
+	v->name = name;
+	BUG_ON(pt_init(&v->ept, &ept_fmt, &fa, LEAVES_4K_2M));
+	v->ept_max_level = PT_LEVEL_2M;
+	v->flush = count_vm_flush;
+	vm_mmu_attach(v, &mm);
+}
+
 static inline void vm_fresh(void)
 {
 	mm_fresh();
-	memset(&vm, 0, sizeof(vm));
-	vm.name = "host";
-	BUG_ON(pt_init(&vm.ept, &ept_fmt, &fa, LEAVES_4K_2M));
-	vm.ept_max_level = PT_LEVEL_2M;
-	vm.flush = count_vm_flush;
-	vm_mmu_attach(&vm, &mm);
+	vm_init_on(&vm, "host");
 }
 
 /* A memslot [gpa, gpa + size) at @hva + skew pages, backed by @level host pages. */

@@ -237,12 +237,7 @@ static void *create_vm2(void *arg)
 
 	(void)arg;
 	host_cpu_set_id(1);
-	memset(&vm2, 0, sizeof(vm2));
-	vm2.name = "second";
-	BUG_ON(pt_init(&vm2.ept, &ept_fmt, &fa, LEAVES_4K_2M));
-	vm2.ept_max_level = PT_LEVEL_2M;
-	vm2.flush = count_vm_flush;
-	vm_mmu_attach(&vm2, &mm);
+	vm_init_on(&vm2, "second");
 	BUG_ON(vm_memslot_add(&vm2, GPA0, SZ_2M, HVA0, 0, err, sizeof(err)));
 	vm2_fault = mmu_fault(&vm2, GPA0 + 9 * PAGE_SIZE, PT_PROT_W, why, sizeof(why));
 	__atomic_store_n(&vm2_done, 1, __ATOMIC_RELEASE);

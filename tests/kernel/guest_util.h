@@ -54,6 +54,16 @@ static inline bool test_guest_add_ram(struct guest *g, uint64_t gpa, uint64_t si
 	return CHECK(r == 0, "vm_add_ram: %s (%s)", err, errno_name(r));
 }
 
+/* Run until the next HC_YIELD; true if it yielded @want. */
+static inline bool test_guest_run_to_yield(struct guest *g, long want)
+{
+	enum vcpu_stop s = guest_run(g);
+
+	return CHECK(s == STOP_YIELD && g->vcpu.exit_code == want,
+		     "expected a yield of %ld, got %s (%s) value %ld", want, vcpu_stop_name(s),
+		     g->vcpu.stop_reason, g->vcpu.exit_code);
+}
+
 /* Run to the end; true if the guest exited through HC_EXIT with code 0. */
 static inline bool test_guest_run_ok(struct guest *g)
 {

@@ -13,16 +13,6 @@
 
 static struct guest a, b;
 
-/* Run @g on to its next HC_YIELD, which must report @want (its own word). */
-static bool yield_of(struct guest *g, long want)
-{
-	enum vcpu_stop s = guest_run(g);
-
-	return CHECK(s == STOP_YIELD && g->vcpu.exit_code == want,
-		     "expected a yield of %ld, got %s (%s) value %ld", want, vcpu_stop_name(s),
-		     g->vcpu.stop_reason, g->vcpu.exit_code);
-}
-
 static bool create(struct guest *g, uint64_t value)
 {
 	if (!test_guest_create(g, TG_INC_YIELD, WORD_GPA, 0))
@@ -53,7 +43,7 @@ KTEST(guest_svm_asid_alternate)
 	}
 	if (!CHECK(ok, "no VM got id 0"))
 		return;
-	if (!yield_of(&a, 1000))
+	if (!test_guest_run_to_yield(&a, 1000))
 		goto out;
 	if (a.vcpu.be != &svm_backend) {
 		ktest_skip("ASIDs are SVM's (the backend is %s)", a.vcpu.be->name);
@@ -61,11 +51,12 @@ KTEST(guest_svm_asid_alternate)
 	}
 	/* ... and the Bs ids 1 to 15, each alternating with A (15 ASIDs: one generation ends). */
 	for (unsigned i = 0; ok && i < 15; i++) {
-		ok = create(&b, 5000 + i) && yield_of(&b, 5000 + i);
+		ok = create(&b, 5000 + i) && test_guest_run_to_yield(&b, 5000 + i);
 		for (int round = 0; ok && round < 2; round++) {
-			ok = vcpu_resume(&a.vcpu) && yield_of(&a, ++next_a);
+			ok = vcpu_resume(&a.vcpu) && test_guest_run_to_yield(&a, ++next_a);
 			aliased += !distinct(&a.vcpu, &b.vcpu);
-			ok = ok && vcpu_resume(&b.vcpu) && yield_of(&b, 5000 + i + round + 1);
+			ok = ok && vcpu_resume(&b.vcpu) &&
+			     test_guest_run_to_yield(&b, 5000 + i + round + 1);
 			aliased += !distinct(&a.vcpu, &b.vcpu);
 		}
 		guest_destroy(&b);

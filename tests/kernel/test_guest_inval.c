@@ -18,19 +18,9 @@ static bool coherent(struct guest *g)
 	return CHECK(bad == 0, "%ld incoherent EPT leaves: %s", bad, why);
 }
 
-/* Run until the next yield; true if it yielded @want. */
-static bool run_to_yield(struct guest *g, long want)
-{
-	enum vcpu_stop s = guest_run(g);
-
-	return CHECK(s == STOP_YIELD && g->vcpu.exit_code == want,
-		     "expected a yield of %ld, got %s (%s) value %ld", want, vcpu_stop_name(s),
-		     g->vcpu.stop_reason, g->vcpu.exit_code);
-}
-
 static bool resume_to_yield(struct guest *g, long want)
 {
-	return vcpu_resume(&g->vcpu) && run_to_yield(g, want);
+	return vcpu_resume(&g->vcpu) && test_guest_run_to_yield(g, want);
 }
 
 /* A guest incrementing one word at GPA 1 GiB (4 KiB-backed slot). */
@@ -42,7 +32,7 @@ static bool inc_guest(struct guest *g, volatile uint64_t **word)
 		return false;
 	*word = vm_gpa_to_host(&g->vm, SZ_1G, 8, true);
 	**word = 100;
-	return run_to_yield(g, 100);
+	return test_guest_run_to_yield(g, 100);
 }
 
 KTEST(guest_inval_migrate)
@@ -139,7 +129,7 @@ static bool touch_guest(struct guest *g, int backing)
 		return false;
 	if (!test_guest_add_ram(g, SZ_1G, SZ_2M, backing, 0, 0))
 		return false;
-	return run_to_yield(g, 1);
+	return test_guest_run_to_yield(g, 1);
 }
 
 KTEST(guest_inval_collapse)
