@@ -100,7 +100,7 @@ run_host() {
 	# The SMP tests under ThreadSanitizer (Makefile's host-tsan): a
 	# reported race exits 66 and fails the run like any other crash; a
 	# binary that was not built fails too, rather than being left out.
-	for t in "$BUILD"/host-tsan/test_smp "$BUILD"/host-tsan/test_remote; do
+	for t in "$BUILD"/host-tsan/test_smp "$BUILD"/host-tsan/test_remote "$BUILD"/host-tsan/test_gpc_ipi; do
 		if [ ! -x "$t" ]; then
 			echo "tsan/$(basename "$t" | sed 's/^test_//'): not built ($t)"
 			F=$((F + 1))
