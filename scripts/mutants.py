@@ -69,16 +69,35 @@ def parse(path):
 
 
 def copy_tree():
+    """The tree as git sees it (tracked and untracked, not ignored) into SRC.
+    A file whose content changed since the last run is written anew, so its
+    mtime is now: a copy keeping the tree's older mtime would leave the
+    objects built from the last run's final mutant looking up to date, and
+    a mutant would be "killed" by another one's leftovers."""
     files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others",
                             "--exclude-standard"], cwd=ROOT, check=True,
                            capture_output=True).stdout.decode().split("\0")
-    shutil.rmtree(SRC, ignore_errors=True)
+    keep = set()
     for rel in files:
         if not rel or not os.path.isfile(os.path.join(ROOT, rel)):
             continue
-        dst = os.path.join(SRC, rel)
+        keep.add(rel)
+        src, dst = os.path.join(ROOT, rel), os.path.join(SRC, rel)
+        with open(src, "rb") as f:
+            data = f.read()
+        if os.path.isfile(dst):
+            with open(dst, "rb") as f:
+                if f.read() == data:
+                    continue
         os.makedirs(os.path.dirname(dst), exist_ok=True)
-        shutil.copy2(os.path.join(ROOT, rel), dst)
+        with open(dst, "wb") as f:
+            f.write(data)
+        shutil.copymode(src, dst)
+    for d, _, names in os.walk(SRC):
+        for name in names:
+            rel = os.path.relpath(os.path.join(d, name), SRC)
+            if rel not in keep:
+                os.remove(os.path.join(d, name))
 
 
 def make(*targets):
