@@ -24,8 +24,7 @@ static int copy_page_locked(struct vm *vm, uint64_t gpa, void *buf, uint64_t n, 
 	*missing = 0;
 	if (!s || (write && (s->flags & MEMSLOT_READONLY)))
 		return -EFAULT;
-	/* retry_gfn with the seq of now, under the lock: "in progress over @gfn". */
-	if (mmu_invalidate_retry_gfn(&vm->inval, mmu_invalidate_seq_snapshot(&vm->inval), gfn))
+	if (mmu_invalidate_covers_gfn(&vm->inval, gfn))
 		return -EAGAIN;
 	uint64_t hva = memslot_gfn_to_hva(s, gfn);
 	if (mm_lookup(vm->mm, hva, &w)) {

@@ -49,4 +49,14 @@ static inline uint64_t mmu_invalidate_seq_snapshot(const struct mmu_inval *iv)
 	return seq;
 }
 
+/*
+ * An invalidation in progress covers @gfn now (iv->lock held): retry_gfn
+ * with the seq of now. For accesses made under mmu_lock, which must wait
+ * until end() rather than go through a mapping being replaced.
+ */
+static inline bool mmu_invalidate_covers_gfn(const struct mmu_inval *iv, uint64_t gfn)
+{
+	return mmu_invalidate_retry_gfn(iv, READ_ONCE(iv->seq), gfn);
+}
+
 #endif

@@ -544,10 +544,9 @@ int shadow_emulated_write(struct vm *vm, uint64_t gpa, uint64_t val, unsigned le
 	 * before may be replacing @gfn's host page (a migrate copies it after
 	 * start()): a store through the old mapping could land in a frame
 	 * already copied, and be lost. The guest stores again after end(), as
-	 * a fault would retry (retry_gfn with the seq of now: in progress
-	 * over @gfn).
+	 * a fault would retry.
 	 */
-	if (mmu_invalidate_retry_gfn(&vm->inval, mmu_invalidate_seq_snapshot(&vm->inval), gfn)) {
+	if (mmu_invalidate_covers_gfn(&vm->inval, gfn)) {
 		spin_unlock(&vm->mmu_lock);
 		vm_stat_inc(vm, ept_retries);
 		return -EAGAIN;

@@ -353,8 +353,7 @@ static void access_in_window(struct mm *m, enum mm_step at, const struct mmu_ran
 	else
 		ret = shadow_emulated_write(&vm, wa->gpa, v, 8, why, sizeof(why));
 	spin_lock(&vm.mmu_lock);
-	bool covered = mmu_invalidate_retry_gfn(&vm.inval, mmu_invalidate_seq_snapshot(&vm.inval),
-						gfn_of(wa->gpa));
+	bool covered = mmu_invalidate_covers_gfn(&vm.inval, gfn_of(wa->gpa));
 	spin_unlock(&vm.mmu_lock);
 	if (ret == 0 && covered)
 		fail("access %u at GPA %#llx went through while the host was changing its page",
