@@ -57,7 +57,6 @@ struct shadow_mmu {
 	 * pages, at least SHADOW_MIN_PAGES (shadow_page_limit()).
 	 */
 	unsigned long limit;
-	unsigned long reclaimed;      /* pages zapped to stay under the bound */
 	bool unsync_off;              /* never unsync: emulate every guest table write */
 	bool need_flush;              /* entries dropped since the last flush */
 	unsigned audit_gen;           /* shadow_audit()s so far */

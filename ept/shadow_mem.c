@@ -366,7 +366,6 @@ void sp_reclaim(struct vm *vm, unsigned long need)
 		if (!oldest)
 			return; /* every page is a root in use: over the bound until one is dropped */
 		sp_zap(vm, oldest);
-		s->reclaimed++;
 		vm_stat_inc(vm, shadow_reclaimed);
 	}
 }

@@ -33,8 +33,9 @@ int main(void)
 	}
 	double t1 = host_now_ns();
 	unsigned long limit = shadow_page_limit(&vm);
-	printf("shadow: %u CR3 loads: %lu pages in use (most %lu), bound %lu, %lu reclaimed%s\n",
-	       LOADS, vm.smmu.nr_pages, vm.smmu.max_pages, limit, vm.smmu.reclaimed,
+	printf("shadow: %u CR3 loads: %lu pages in use (most %lu), bound %lu, %llu reclaimed%s\n",
+	       LOADS, vm.smmu.nr_pages, vm.smmu.max_pages, limit,
+	       (unsigned long long)vm.stats.shadow_reclaimed,
 	       vm.smmu.max_pages > limit ? "  OVER BOUND" : "");
 	printf("shadow: CR3 load at the bound: %.1f ns\n", (t1 - t0) / (LOADS - LOADS / 2));
 	svm_done();
