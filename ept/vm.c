@@ -119,7 +119,7 @@ void vm_destroy(struct vm *vm)
 	for (unsigned i = 0; i < vm->nram; i++)
 		free_backing(vm->ram[i].hva, vm->ram[i].size);
 	vm->nram = 0;
-	vm->slots.n = 0;
+	memslots_free(&vm->slots, vm->ept.fa);
 }
 
 /*
@@ -138,8 +138,8 @@ int vm_add_ram(struct vm *vm, uint64_t gpa, uint64_t size, int backing_level, un
 			  backing_level, pt_level_name(backing_level));
 		return -EOPNOTSUPP;
 	}
-	if (vm->nram == MEMSLOT_MAX) {
-		ksnprintf(err, errlen, "VM already has %d RAM ranges", MEMSLOT_MAX);
+	if (vm->nram == VM_RAM_MAX) {
+		ksnprintf(err, errlen, "VM already has %d RAM ranges", VM_RAM_MAX);
 		return -ENOSPC;
 	}
 	if (!size || !IS_ALIGNED(size, bsz) || !IS_ALIGNED(gpa, PAGE_SIZE)) {

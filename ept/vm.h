@@ -58,6 +58,8 @@ enum fault_step {
 };
 
 #define VM_MAX_VCPUS 8
+/* vm_add_ram() calls per VM (memslots added directly may be up to MEMSLOT_MAX). */
+#define VM_RAM_MAX 8
 
 struct vm {
 	int id;
@@ -69,7 +71,7 @@ struct vm {
 	uint64_t hva_next;      /* bump allocator for backing addresses */
 	struct {
 		uint64_t hva, size;
-	} ram[MEMSLOT_MAX];     /* host ranges vm_add_ram() mapped: freed by vm_destroy() */
+	} ram[VM_RAM_MAX];      /* host ranges vm_add_ram() mapped: freed by vm_destroy() */
 	unsigned nram;
 	struct spinlock mmu_lock;
 	struct mmu_inval inval;

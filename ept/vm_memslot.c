@@ -37,8 +37,19 @@ static int lock_quiescent(struct vm *vm)
 int vm_memslot_add(struct vm *vm, uint64_t gpa, uint64_t size, uint64_t hva, unsigned flags,
 		   char *err, size_t errlen)
 {
-	int r = lock_quiescent(vm);
+	/*
+	 * The slot arrays come from the frames of the VM's EPT on its first
+	 * slot (ept/memslot.h: too big for struct vm), before the lock: the
+	 * allocator has a lock of its own. Every VM gets its first slot
+	 * before a second CPU could add one.
+	 */
+	int r = memslots_alloc(&vm->slots, vm->ept.fa);
 
+	if (r) {
+		ksnprintf(err, errlen, "no memory for the memslot arrays");
+		return r;
+	}
+	r = lock_quiescent(vm);
 	if (r) {
 		ksnprintf(err, errlen, "memslot change refused: called inside an invalidation "
 			  "on this CPU, which would wait for itself");

@@ -1,6 +1,9 @@
 /*
  * Host unit tests for ept/memslot.c: refusals with their messages, lookup at
- * the edges, removal, generations, gfn -> hva, and the leaf-level choice.
+ * the edges, removal, generations, gfn -> hva, the leaf-level choice, and
+ * the index: slot[] in the order added, sorted[] by gfn, the last-used hint
+ * (a stale one never gives a wrong answer), all checked against a linear
+ * scan over random adds and removals of up to MEMSLOT_MAX slots.
  */
 #include <stdio.h>
 #include <string.h>
@@ -15,10 +18,12 @@
 
 static struct memslots ms;
 static char err[200];
+static uint64_t storage[MEMSLOTS_STORAGE / 8], storage_before[MEMSLOTS_STORAGE / 8];
 
 static void reset(void)
 {
-	memset(&ms, 0, sizeof(ms));
+	memset(storage, 0xa5, sizeof(storage)); /* nothing may read a slot before it is set */
+	memslots_setup(&ms, storage);
 }
 
 /* Add and expect @want; a refusal must leave a message and change nothing. */
@@ -27,6 +32,7 @@ static int add(uint64_t gpa, uint64_t size, uint64_t hva, int want)
 	struct memslots before;
 
 	memcpy(&before, &ms, sizeof(ms));
+	memcpy(storage_before, storage, sizeof(storage));
 
 	memset(err, 0, sizeof(err));
 	int r = memslot_add(&ms, gpa, size, hva, 0, err, sizeof(err));
@@ -36,7 +42,8 @@ static int add(uint64_t gpa, uint64_t size, uint64_t hva, int want)
 		       (unsigned long long)hva, r, want, err);
 		return 0;
 	}
-	if (r && (!err[0] || memcmp(&before, &ms, sizeof(ms)))) {
+	if (r && (!err[0] || memcmp(&before, &ms, sizeof(ms)) ||
+		  memcmp(storage_before, storage, sizeof(storage)))) {
 		printf("# add refused (%d) without a message or changed the slots\n", r);
 		return 0;
 	}
@@ -90,17 +97,24 @@ static void test_add_eexist(void)
 static void test_add_enospc(void)
 {
 	reset();
-	T(-ENOSPC == -28 && MEMSLOT_MAX == 8);
+	T(-ENOSPC == -28 && MEMSLOT_MAX >= 500);
 	for (int i = 0; i < MEMSLOT_MAX; i++)
 		T(add((uint64_t)i * 16 * MiB, 4 * MiB, 0x100000000ULL + (uint64_t)i * GiB, 0));
 	T(ms.n == MEMSLOT_MAX && ms.generation == MEMSLOT_MAX);
-	T(add(GiB, 4 * MiB, 0x800000000ULL, -ENOSPC));
+	T(add(16 * GiB, 4 * MiB, 0x800000000ULL, -ENOSPC));
 	T(strstr(err, "slots") != NULL);
 	/* Overlap is still reported as such when full. */
 	T(add(0, 4 * KiB, 0x800000000ULL, -EEXIST));
 	/* One removed: room again. */
 	T(memslot_remove(&ms, 3 * 16 * MiB) == 0 && ms.n == MEMSLOT_MAX - 1);
-	T(add(GiB, 4 * MiB, 0x800000000ULL, 0) && ms.n == MEMSLOT_MAX);
+	T(add(16 * GiB, 4 * MiB, 0x800000000ULL, 0) && ms.n == MEMSLOT_MAX);
+	/* The last slot moved into the hole; the new one is last. */
+	T(memslot_find(&ms, GFN((MEMSLOT_MAX - 1) * 16 * MiB)) == &ms.slot[3]);
+	T(memslot_find(&ms, GFN(16 * GiB)) == &ms.slot[MEMSLOT_MAX - 1]);
+	/* Without storage (a VM before memslots_alloc()): nothing fits, nothing is found. */
+	memset(&ms, 0, sizeof(ms));
+	T(add(0, 4 * KiB, 0x1000, -ENOSPC) && memslot_find(&ms, 0) == NULL);
+	T(memslot_remove(&ms, 0) == -ENOENT);
 }
 
 static void test_find(void)
@@ -251,6 +265,132 @@ static void test_max_level_partial(void)
 	T(s && memslot_max_level(s, GFN(12 * MiB) - 2, 3) == 1);
 }
 
+/* sorted[] is a permutation of [0, n) in strictly ascending base_gfn. */
+static bool index_ok(void)
+{
+	bool seen[MEMSLOT_MAX] = { false };
+
+	for (unsigned i = 0; i < ms.n; i++) {
+		if (ms.sorted[i] >= ms.n || seen[ms.sorted[i]])
+			return false;
+		seen[ms.sorted[i]] = true;
+		if (i && ms.slot[ms.sorted[i - 1]].base_gfn >= ms.slot[ms.sorted[i]].base_gfn)
+			return false;
+	}
+	return true;
+}
+
+/* What memslot_find() must answer: a scan of every slot. */
+static struct memslot *find_linear(uint64_t gfn)
+{
+	for (unsigned i = 0; i < ms.n; i++)
+		if (gfn >= ms.slot[i].base_gfn && gfn - ms.slot[i].base_gfn < ms.slot[i].npages)
+			return &ms.slot[i];
+	return NULL;
+}
+
+static void test_order_and_hint(void)
+{
+	reset();
+	/* Added out of gfn order: slot[] keeps the order of adding, sorted[] the gfn order. */
+	T(add(8 * MiB, 4 * MiB, 0x10000000, 0));
+	T(add(0, 4 * MiB, 0x20000000, 0));
+	T(add(32 * MiB, 4 * MiB, 0x30000000, 0));
+	T(add(16 * MiB, 4 * MiB, 0x40000000, 0));
+	T(ms.slot[0].hva == 0x10000000 && ms.slot[1].hva == 0x20000000 && index_ok());
+	T(ms.sorted[0] == 1 && ms.sorted[1] == 0 && ms.sorted[2] == 3 && ms.sorted[3] == 2);
+	/* A hit leaves the hint on its slot; a miss leaves it alone. */
+	T(memslot_find(&ms, GFN(16 * MiB) + 5) == &ms.slot[3] && ms.last_used == 3);
+	T(memslot_find(&ms, GFN(4 * MiB)) == NULL && ms.last_used == 3);
+	T(memslot_find(&ms, GFN(16 * MiB)) == &ms.slot[3]);
+	/* A stale hint (another slot, past n, garbage) costs a search, not a wrong answer. */
+	ms.last_used = 0;
+	T(memslot_find(&ms, GFN(32 * MiB)) == &ms.slot[2] && ms.last_used == 2);
+	ms.last_used = 7;
+	T(memslot_find(&ms, GFN(MiB)) == &ms.slot[1] && ms.last_used == 1);
+	ms.last_used = ~0u;
+	T(memslot_find(&ms, GFN(8 * MiB)) == &ms.slot[0]);
+	/* A caller's own hint (a vCPU's) is used and set, the shared one left alone. */
+	unsigned mine = 3, shared = ms.last_used;
+	T(memslot_find_hint(&ms, GFN(32 * MiB), &mine) == &ms.slot[2] && mine == 2);
+	T(memslot_find_hint(&ms, GFN(32 * MiB) + 1, &mine) == &ms.slot[2] && ms.last_used == shared);
+	/* Removing slot[1] moves the last (slot[3]) into its place; the hint to 3 is stale. */
+	T(memslot_find(&ms, GFN(16 * MiB)) == &ms.slot[3]);
+	T(memslot_remove(&ms, 0) == 0 && ms.n == 3 && index_ok());
+	T(ms.slot[1].base_gfn == GFN(16 * MiB) && ms.slot[1].hva == 0x40000000);
+	T(memslot_find(&ms, GFN(16 * MiB)) == &ms.slot[1] && memslot_find(&ms, 0) == NULL);
+	T(memslot_find(&ms, GFN(8 * MiB)) == &ms.slot[0] && memslot_find(&ms, GFN(32 * MiB)) == &ms.slot[2]);
+	/* Removing the last one moves nothing. */
+	T(memslot_remove(&ms, 32 * MiB) == 0 && ms.n == 2 && index_ok());
+	T(ms.slot[0].base_gfn == GFN(8 * MiB) && ms.slot[1].base_gfn == GFN(16 * MiB));
+	T(memslot_find(&ms, GFN(32 * MiB)) == NULL);
+}
+
+/* A small xorshift: the same sequence on every run. */
+static uint64_t rnd_state = 0x9e3779b97f4a7c15ULL;
+static uint64_t rnd(uint64_t n)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return rnd_state % n;
+}
+
+/*
+ * Random adds (some overlapping, refused) and removals over 4096 2 MiB
+ * blocks, up to a full array; after each, every answer against the scan.
+ */
+static void test_against_scan(void)
+{
+	reset();
+	int bad = 0, full = 0, refused = 0;
+
+	for (int op = 0; op < 20000 && !bad; op++) {
+		uint64_t gen = ms.generation;
+		unsigned n = ms.n;
+
+		if (rnd(4) || !ms.n) {
+			uint64_t gpa = rnd(4096) * 2 * MiB + rnd(4) * 4 * KiB;
+			uint64_t size = (1 + rnd(3)) * 4 * KiB + rnd(2) * 2 * MiB;
+			bool overlaps = false;
+
+			for (uint64_t g = GFN(gpa); g < GFN(gpa + size) && !overlaps; g++)
+				overlaps = find_linear(g) != NULL;
+			int want = overlaps ? -EEXIST : ms.n == MEMSLOT_MAX ? -ENOSPC : 0;
+			bad += !add(gpa, size, 0x100000000ULL + gpa, want);
+			full += want == -ENOSPC;
+			refused += want == -EEXIST;
+			bad += want ? ms.generation != gen : ms.generation != gen + 1 || ms.n != n + 1 ||
+				      ms.slot[n].base_gfn != GFN(gpa);
+		} else {
+			struct memslot *victim = &ms.slot[rnd(ms.n)];
+			uint64_t base = victim->base_gfn;
+
+			/* Inside a slot but not its start: not a slot to remove. */
+			if (victim->npages > 1)
+				bad += memslot_remove(&ms, (base + 1) << 12) != -ENOENT ||
+				       ms.generation != gen;
+			bad += memslot_remove(&ms, base << 12) != 0 || ms.n != n - 1 ||
+			       ms.generation != gen + 1 || find_linear(base) != NULL;
+		}
+		bad += !index_ok();
+		for (int probe = 0; probe < 16; probe++) {
+			uint64_t gfn = GFN(rnd(4096) * 2 * MiB) + rnd(1024);
+			if (rnd(4) == 0)
+				ms.last_used = (unsigned)rnd(MEMSLOT_MAX + 2);
+			if (memslot_find(&ms, gfn) != find_linear(gfn)) {
+				printf("# gfn %#llx: find and the scan disagree (op %d)\n",
+				       (unsigned long long)gfn, op);
+				bad++;
+				break;
+			}
+		}
+	}
+	printf("# %d adds refused as overlapping, %d as full; %u slots at the end\n", refused, full,
+	       ms.n);
+	T(bad == 0 && refused > 0 && full > 0);
+}
+
 int main(void)
 {
 	RUN(test_add_einval);
@@ -261,5 +401,7 @@ int main(void)
 	RUN(test_max_level_1g);
 	RUN(test_max_level_skew);
 	RUN(test_max_level_partial);
+	RUN(test_order_and_hint);
+	RUN(test_against_scan);
 	return tap_finish();
 }
