@@ -24,6 +24,124 @@ static void gpc_unmap(struct gpc *gpc)
 	gpc->khva = NULL;
 }
 
+/*
+ * The index of a VM's active caches by uhva (vm->gpc_index), an AVL tree
+ * threaded through the caches themselves (nothing to allocate), keyed by
+ * (uhva, address) so that caches of one page are distinct keys. Changed and
+ * walked under mmu_lock only; a cache's key (uhva) changes only under it
+ * too, taken out and put back around the change (index_rekey()).
+ */
+static int idx_h(const struct gpc *n)
+{
+	return n ? n->idx_height : 0;
+}
+
+static void idx_fix(struct gpc *n)
+{
+	n->idx_height = 1 + MAX(idx_h(n->idx_left), idx_h(n->idx_right));
+}
+
+static struct gpc *idx_rot_right(struct gpc *n)
+{
+	struct gpc *l = n->idx_left;
+
+	n->idx_left = l->idx_right;
+	l->idx_right = n;
+	idx_fix(n);
+	idx_fix(l);
+	return l;
+}
+
+static struct gpc *idx_rot_left(struct gpc *n)
+{
+	struct gpc *r = n->idx_right;
+
+	n->idx_right = r->idx_left;
+	r->idx_left = n;
+	idx_fix(n);
+	idx_fix(r);
+	return r;
+}
+
+/* Restore |height(left) - height(right)| <= 1 at @n after one insert or erase below it. */
+static struct gpc *idx_balance(struct gpc *n)
+{
+	idx_fix(n);
+	int b = idx_h(n->idx_left) - idx_h(n->idx_right);
+	if (b > 1) {
+		if (idx_h(n->idx_left->idx_left) < idx_h(n->idx_left->idx_right))
+			n->idx_left = idx_rot_left(n->idx_left);
+		return idx_rot_right(n);
+	}
+	if (b < -1) {
+		if (idx_h(n->idx_right->idx_right) < idx_h(n->idx_right->idx_left))
+			n->idx_right = idx_rot_right(n->idx_right);
+		return idx_rot_left(n);
+	}
+	return n;
+}
+
+static bool idx_before(const struct gpc *a, const struct gpc *b)
+{
+	return a->uhva != b->uhva ? a->uhva < b->uhva : (uintptr_t)a < (uintptr_t)b;
+}
+
+static struct gpc *idx_insert(struct gpc *root, struct gpc *g)
+{
+	if (!root) {
+		g->idx_left = g->idx_right = NULL;
+		g->idx_height = 1;
+		return g;
+	}
+	if (idx_before(g, root))
+		root->idx_left = idx_insert(root->idx_left, g);
+	else
+		root->idx_right = idx_insert(root->idx_right, g);
+	return idx_balance(root);
+}
+
+static struct gpc *idx_take_min(struct gpc *n, struct gpc **min)
+{
+	if (!n->idx_left) {
+		*min = n;
+		return n->idx_right;
+	}
+	n->idx_left = idx_take_min(n->idx_left, min);
+	return idx_balance(n);
+}
+
+static struct gpc *idx_erase(struct gpc *root, struct gpc *g)
+{
+	if (WARN_ON_ONCE(!root)) /* not in the index: its key changed behind its back */
+		return NULL;
+	if (root == g) {
+		struct gpc *m, *right;
+
+		if (!g->idx_right)
+			return g->idx_left;
+		right = idx_take_min(g->idx_right, &m);
+		m->idx_right = right;
+		m->idx_left = g->idx_left;
+		return idx_balance(m);
+	}
+	if (idx_before(g, root))
+		root->idx_left = idx_erase(root->idx_left, g);
+	else
+		root->idx_right = idx_erase(root->idx_right, g);
+	return idx_balance(root);
+}
+
+/* A new uhva for @gpc: mmu_lock and @gpc->lock held. */
+static void index_rekey(struct vm *vm, struct gpc *gpc, uint64_t uhva)
+{
+	lockdep_assert_held(&vm->mmu_lock);
+	if (gpc->active)
+		vm->gpc_index = idx_erase(vm->gpc_index, gpc);
+	gpc->uhva = uhva;
+	if (gpc->active)
+		vm->gpc_index = idx_insert(vm->gpc_index, gpc);
+}
+
 void gpc_init(struct gpc *gpc, struct vm *vm)
 {
 	memset(gpc, 0, sizeof(*gpc));
@@ -72,6 +190,7 @@ int gpc_activate(struct gpc *gpc, uint64_t gpa, uint64_t len)
 		if (!gpc->active) {
 			gpc->next = vm->gpc_list;
 			vm->gpc_list = gpc;
+			vm->gpc_index = idx_insert(vm->gpc_index, gpc);
 		}
 		gpc_unmap(gpc);
 		gpc->gpa = gpa;
@@ -101,6 +220,8 @@ void gpc_deactivate(struct gpc *gpc)
 			break;
 		}
 	}
+	if (was_active)
+		vm->gpc_index = idx_erase(vm->gpc_index, gpc);
 	spin_unlock(&vm->mmu_lock);
 }
 
@@ -144,7 +265,7 @@ static void gpc_snapshot(struct gpc *gpc, struct gpc_snap *sn)
 
 		sn->err = cache_slot(vm, gfn, &s);
 		if (!sn->err) {
-			gpc->uhva = memslot_gfn_to_hva(s, gfn);
+			index_rekey(vm, gpc, memslot_gfn_to_hva(s, gfn));
 			gpc->generation = vm->slots.generation;
 		}
 	}
@@ -262,19 +383,39 @@ void gpc_unlock(struct gpc *gpc)
 	read_unlock(&gpc->lock);
 }
 
+/*
+ * Invalidate the caches of @n's subtree whose page overlaps [start, end):
+ * each step leaves out a subtree that lies wholly below or above the range,
+ * so this visits O(height + hits) caches, whatever the range's size.
+ */
+static void invalidate_subtree(struct gpc *n, uint64_t start, uint64_t end)
+{
+	while (n) {
+		if (n->uhva + PAGE_SIZE <= start) {
+			n = n->idx_right;  /* @n and all left of it end at or below start */
+			continue;
+		}
+		if (n->uhva >= end) {
+			n = n->idx_left;   /* @n and all right of it start at or above end */
+			continue;
+		}
+		invalidate_subtree(n->idx_left, start, end);
+		/* Under @lock: users read valid under it, refresh clears invalidated under it. */
+		write_lock(&n->lock);
+		n->valid = false;
+		n->invalidated = true;
+		write_unlock(&n->lock);
+		n = n->idx_right;
+	}
+}
+
 void gpc_invalidate_start(struct vm *vm, uint64_t start, uint64_t end)
 {
 	lockdep_assert_held(&vm->mmu_lock);
-	for (struct gpc *gpc = vm->gpc_list; gpc; gpc = gpc->next) {
-		/*
-		 * uhva may be stale after a memslot change: generation catches
-		 * that. Read under @lock: gpc_refresh() sets it under @lock alone.
-		 */
-		write_lock(&gpc->lock);
-		if (gpc->uhva < end && gpc->uhva + PAGE_SIZE > start) {
-			gpc->valid = false;
-			gpc->invalidated = true;
-		}
-		write_unlock(&gpc->lock);
-	}
+	/*
+	 * uhva may be stale after a memslot change: generation catches that.
+	 * The index is keyed by uhva as it is now: every write of uhva
+	 * (gpc_snapshot()) holds mmu_lock, as we do.
+	 */
+	invalidate_subtree(vm->gpc_index, start, end);
 }

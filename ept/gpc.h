@@ -6,8 +6,10 @@
  *
  * Locks: @lock (reader/writer) protects the mapping: users hold it for read
  * while they touch the page, invalidations and refresh take it for write.
- * @refresh_lock serialises refreshes. The VM's list of active caches is
- * walked by invalidate_range_start under the VM's mmu_lock.
+ * @refresh_lock serialises refreshes. The VM's active caches are on a list
+ * and in an index by uhva (an AVL tree, vm->gpc_index), both under the VM's
+ * mmu_lock: invalidate_range_start finds the caches its range covers in
+ * O(log caches + hits), not by visiting every cache (issue 22).
  *
  * Typical use, with the check/refresh loop hidden (seed 001's proposal):
  *	void *p;
@@ -44,6 +46,9 @@ struct gpc {
 	bool valid;
 	bool invalidated;     /* an invalidation hit the page while refresh had it unlocked */
 	struct gpc *next;     /* on vm->gpc_list */
+	/* In vm->gpc_index, keyed by (uhva, address): under mmu_lock, as uhva's changes. */
+	struct gpc *idx_left, *idx_right;
+	int idx_height;
 	/* Statistics and test hooks. */
 	uint64_t refreshes, refresh_loops;
 	void (*hook)(struct gpc *gpc, enum gpc_step step, void *ctx);

@@ -97,6 +97,7 @@ struct vm {
 	void (*fault_hook)(struct vm *vm, enum fault_step step, void *ctx);
 	void *fault_hook_ctx;
 	struct gpc *gpc_list;   /* active gfn-to-pfn caches (ept/gpc.c), under mmu_lock */
+	struct gpc *gpc_index;  /* the same caches by uhva (ept/gpc.c), under mmu_lock */
 	/*
 	 * Its vCPUs (struct vcpu, virt/), each on its own CPU; registered
 	 * before they run. The array, @nr_vcpus (how many are in it) and
