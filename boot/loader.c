@@ -76,7 +76,8 @@ int guest_create(struct guest *g, const char *name, const void *image, size_t le
 	r = vm_create(&g->vm, name, &mc, err, errlen);
 	if (r)
 		return r;
-	r = vm_add_ram(&g->vm, 0, ram, PT_LEVEL_4K, 0, 0, err, errlen);
+	/* Lazy: the guest gets zeroed pages as it touches them (issue 22). */
+	r = vm_add_ram(&g->vm, 0, ram, PT_LEVEL_4K, VM_RAM_LAZY, 0, err, errlen);
 	if (r) {
 		vm_destroy(&g->vm);
 		return r;

@@ -67,22 +67,32 @@ int vm_create(struct vm *vm, const char *name, const struct mmu_caps *caps, char
 /*
  * Unmap and free the host pages backing [hva, hva + size), including the
  * parts of huge pages that stick out of it (a skewed slot starts mid-page).
- * Each page is unmapped (and the host TLB flushed) before its frame is
- * freed: a frame may be reused only once nothing can reach it any more.
+ * Only what is mapped costs anything: the leaves come from a walk that
+ * skips empty tables (mm_leaves()), a batch of them at a time, and each
+ * batch is unmapped by one change, so one TLB shootdown, before its frames
+ * are freed: a frame may be reused only once nothing can reach it any more
+ * (../shared/DESIGN.md, "Freeing order"). Lazy RAM the guest touched in 8
+ * MiB of 1 GiB frees 2,048 pages, not 262,144 (issue 22: 16 s of the
+ * 1 GiB hello guest's exit under QEMU TCG went to a lookup, an unmap and a
+ * shootdown for every page).
  */
+#define FREE_BATCH 64
 static void free_backing(uint64_t hva, uint64_t size)
 {
-	for (uint64_t va = hva; va < hva + size;) {
-		struct pt_walk w;
+	struct mm_leaf leaf[FREE_BATCH];
+	uint64_t end = hva + size;
 
-		if (host_lookup(va, &w)) {
-			va += PAGE_SIZE;
-			continue;
-		}
-		uint64_t sz = pt_level_size(w.level), start = ALIGN_DOWN(va, sz);
-		host_unmap(start, sz);
-		frame_free(&phys_frames, ALIGN_DOWN(w.pa, sz), 9 * (w.level - 1));
-		va = start + sz;
+	for (uint64_t va = hva; va < end;) {
+		long n = mm_leaves(&host_mm, va, end - va, leaf, FREE_BATCH);
+
+		if (n <= 0)
+			break;
+		uint64_t from = leaf[0].va, to = leaf[n - 1].va + pt_level_size(leaf[n - 1].level);
+		/* Refused (a change in flight over it): leak the frames rather than free them mapped. */
+		if (!WARN_ON_ONCE(host_unmap(from, to - from) < 0))
+			for (long i = 0; i < n; i++)
+				frame_free(&phys_frames, leaf[i].pa, 9 * (unsigned)(leaf[i].level - 1));
+		va = to;
 	}
 }
 
@@ -123,14 +133,18 @@ void vm_destroy(struct vm *vm)
 }
 
 /*
- * Allocate, map and clear each backing page, then add the slot: a little
- * over 60 lines, because each step undoes the ones before it on failure.
+ * Allocate, map and clear each backing page (none with VM_RAM_LAZY), then
+ * add the slot: a little over 60 lines, because each step undoes the ones
+ * before it on failure.
  */
 int vm_add_ram(struct vm *vm, uint64_t gpa, uint64_t size, int backing_level, unsigned flags,
 	       uint64_t hva_skew, char *err, size_t errlen)
 {
 	uint64_t bsz = pt_level_size(backing_level);
 	unsigned order = 9 * (unsigned)(backing_level - 1);
+	bool lazy = flags & VM_RAM_LAZY;
+
+	flags &= ~VM_RAM_LAZY;
 
 	if (backing_level < PT_LEVEL_4K || backing_level > PT_LEVEL_1G ||
 	    !(host_leaf_levels() & (1u << backing_level))) {
@@ -141,6 +155,10 @@ int vm_add_ram(struct vm *vm, uint64_t gpa, uint64_t size, int backing_level, un
 	if (vm->nram == VM_RAM_MAX) {
 		ksnprintf(err, errlen, "VM already has %d RAM ranges", VM_RAM_MAX);
 		return -ENOSPC;
+	}
+	if (lazy && (backing_level != PT_LEVEL_4K || hva_skew)) {
+		ksnprintf(err, errlen, "lazy RAM is backed by 4 KiB pages, unskewed (mm_fault_in())");
+		return -EINVAL;
 	}
 	if (!size || !IS_ALIGNED(size, bsz) || !IS_ALIGNED(gpa, PAGE_SIZE)) {
 		ksnprintf(err, errlen, "RAM [%#llx, +%#llx) must be a multiple of its %s backing",
@@ -159,7 +177,7 @@ int vm_add_ram(struct vm *vm, uint64_t gpa, uint64_t size, int backing_level, un
 			  (unsigned long long)hva_skew, pt_level_name(backing_level));
 		return -EINVAL;
 	}
-	for (uint64_t off = 0; off < mapped; off += bsz) {
+	for (uint64_t off = 0; off < (lazy ? 0 : mapped); off += bsz) {
 		uint64_t pa;
 		int r = frame_alloc(&phys_frames, order, &pa);
 
@@ -188,9 +206,18 @@ int vm_add_ram(struct vm *vm, uint64_t gpa, uint64_t size, int backing_level, un
 	}
 	vm->ram[vm->nram].hva = hva;
 	vm->ram[vm->nram].size = mapped;
+	vm->ram[vm->nram].lazy = lazy;
 	vm->nram++;
 	vm->hva_next = hva + mapped + (1ULL << 30);
 	return 0;
+}
+
+static bool in_lazy_ram(const struct vm *vm, uint64_t hva)
+{
+	for (unsigned i = 0; i < vm->nram; i++)
+		if (vm->ram[i].lazy && hva - vm->ram[i].hva < vm->ram[i].size)
+			return true;
+	return false;
 }
 
 void *vm_gpa_to_host(struct vm *vm, uint64_t gpa, uint64_t len, bool write)
@@ -208,9 +235,14 @@ void *vm_gpa_to_host(struct vm *vm, uint64_t gpa, uint64_t len, bool write)
 	 * behalf, so every page must be mapped (writable, to write) right now.
 	 */
 	for (uint64_t gfn = gpa >> PAGE_SHIFT; gfn <= last; gfn++) {
+		uint64_t hva = memslot_gfn_to_hva(s, gfn);
 		struct pt_walk w;
+		int r = host_lookup(hva, &w);
 
-		if (host_lookup(memslot_gfn_to_hva(s, gfn), &w) || (write && !(w.prot & PT_PROT_W)))
+		/* Lazy RAM never touched yet: its zeroed page now, as a guest access would. */
+		if (r && in_lazy_ram(vm, hva) && !mm_fault_in(&host_mm, hva))
+			r = host_lookup(hva, &w);
+		if (r || (write && !(w.prot & PT_PROT_W)))
 			return NULL;
 	}
 	return (void *)(memslot_gfn_to_hva(s, gpa >> PAGE_SHIFT) + (gpa & (PAGE_SIZE - 1)));

@@ -71,6 +71,7 @@ struct vm {
 	uint64_t hva_next;      /* bump allocator for backing addresses */
 	struct {
 		uint64_t hva, size;
+		bool lazy;      /* VM_RAM_LAZY: pages mapped on first access */
 	} ram[VM_RAM_MAX];      /* host ranges vm_add_ram() mapped: freed by vm_destroy() */
 	unsigned nram;
 	struct spinlock mmu_lock;
@@ -146,14 +147,22 @@ void vm_destroy(struct vm *vm);
  * of @backing_level (1 = 4K, 2 = 2M, 3 = 1G), mapped at a new host-virtual
  * range. @hva_skew starts the slot that many 4 KiB pages into its first host
  * page, so gfn and hva are not congruent (tests). Returns 0 or -errno.
+ *
+ * With VM_RAM_LAZY in @flags (4 KiB backing, no skew) nothing is allocated
+ * now: each page is mapped, zeroed, by mm_fault_in() on its first access
+ * (the EPT/NPT fault path, vm_read_guest()/vm_write_guest(),
+ * vm_gpa_to_host()), as Linux backs a guest with anonymous memory. Setup
+ * then costs nothing per page and teardown what the guest touched (issue
+ * 22). A page the host unmaps later is faulted in again, zeroed.
  */
+#define VM_RAM_LAZY (1u << 31)
 int vm_add_ram(struct vm *vm, uint64_t gpa, uint64_t size, int backing_level, unsigned flags,
 	       uint64_t hva_skew, char *err, size_t errlen);
 
 /*
  * Host pointer for guest-physical [gpa, gpa + len) if one memslot covers it
  * and the host maps every page of it now (writable, in a slot that is not
- * read-only, when @write); NULL otherwise. Valid
+ * read-only, when @write), pages of lazy RAM faulted in; NULL otherwise. Valid
  * until the next host-mapping change (long-lived access goes through a gpc).
  */
 void *vm_gpa_to_host(struct vm *vm, uint64_t gpa, uint64_t len, bool write);

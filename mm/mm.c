@@ -483,6 +483,32 @@ int mm_fault_in(struct mm *mm, uint64_t va)
 	return r;
 }
 
+struct leaves_ctx {
+	struct mm_leaf *out;
+	long n, max;
+	const struct pt *pt;
+};
+
+static bool collect_leaf(void *ctx, uint64_t va, int level, pte_t *e)
+{
+	struct leaves_ctx *c = ctx;
+
+	c->out[c->n++] = (struct mm_leaf){ va, pt_addr(c->pt->fmt, pte_read(e), level), level };
+	return c->n < c->max;
+}
+
+long mm_leaves(struct mm *mm, uint64_t va, uint64_t size, struct mm_leaf *out, long max)
+{
+	struct leaves_ctx c = { out, 0, max, &mm->pt };
+
+	if (max <= 0)
+		return 0;
+	spin_lock(&mm->lock);
+	pt_for_each_leaf(&mm->pt, va, size, collect_leaf, &c);
+	spin_unlock(&mm->lock);
+	return c.n;
+}
+
 /* Ask every secondary MMU; all of them, even once one has said young. */
 static bool mm_young(struct mm *mm, uint64_t va, uint64_t size, bool clear)
 {

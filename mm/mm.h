@@ -147,6 +147,20 @@ int mm_numa_fault(struct mm *mm, uint64_t va);
  */
 int mm_fault_in(struct mm *mm, uint64_t va);
 int mm_split(struct mm *mm, uint64_t va, int level);
+/* One leaf of the tables, as mm_leaves() reports it. */
+struct mm_leaf {
+	uint64_t va;   /* where the leaf starts (may be below the range asked for) */
+	uint64_t pa;
+	int level;
+};
+/*
+ * The first (at most @max) leaves that overlap [va, va + size), in address
+ * order, read under @mm's lock: a snapshot, for a caller that then unmaps
+ * them and frees their frames (a VM's teardown). Tables with nothing
+ * mapped are skipped whole, so the cost follows what is mapped, not the
+ * size of the range. Returns how many were stored.
+ */
+long mm_leaves(struct mm *mm, uint64_t va, uint64_t size, struct mm_leaf *out, long max);
 /* Replace the 512 small pages of the 2 MiB-aligned block at @va by one 2 MiB page. */
 int mm_collapse(struct mm *mm, uint64_t va);
 /*

@@ -316,6 +316,39 @@ static void test_dyn_base(void)
 	T(hva_pa(lo) == pa && pt_mapping_level(&mm.pt, lo) == PT_LEVEL_2M);
 }
 
+/*
+ * mm_leaves() (a VM's teardown, issue 22): the leaves overlapping a range
+ * in address order, a huge one that starts below the range included, at
+ * most @max, and nothing else; sparse leaves far apart cost no more.
+ */
+static void test_leaves(void)
+{
+	struct mm_leaf l[4];
+	uint64_t pa2m, pa[3];
+
+	mm_fresh();
+	T(frame_alloc(&fa, FRAME_ORDER_2M, &pa2m) == 0);
+	T(mm_map(&mm, HVA0, pa2m, SZ_2M, PT_PROT_RW, PT_LEVEL_2M) == 0);
+	for (int i = 0; i < 3; i++) {
+		T(frame_alloc(&fa, FRAME_ORDER_4K, &pa[i]) == 0);
+		T(mm_map(&mm, HVA0 + (uint64_t)(i + 1) * GiB + (uint64_t)i * PAGE_SIZE, pa[i],
+			 PAGE_SIZE, PT_PROT_RW, PT_LEVEL_4K) == 0);
+	}
+	/* From inside the 2M leaf: it comes first, whole. */
+	T(mm_leaves(&mm, HVA0 + PAGE_SIZE, 4 * GiB, l, 4) == 4);
+	T(l[0].va == HVA0 && l[0].pa == pa2m && l[0].level == PT_LEVEL_2M);
+	for (int i = 0; i < 3; i++)
+		T(l[i + 1].va == HVA0 + (uint64_t)(i + 1) * GiB + (uint64_t)i * PAGE_SIZE &&
+		  l[i + 1].pa == pa[i] && l[i + 1].level == PT_LEVEL_4K);
+	/* At most @max, and the rest from where the last one ended. */
+	T(mm_leaves(&mm, HVA0, 4 * GiB, l, 2) == 2 && l[1].pa == pa[0]);
+	T(mm_leaves(&mm, l[1].va + PAGE_SIZE, 4 * GiB, l, 4) == 2 && l[0].pa == pa[1]);
+	/* Nothing mapped in the range; an empty range; no room. */
+	T(mm_leaves(&mm, HVA0 + SZ_2M, GiB - SZ_2M, l, 4) == 0);
+	T(mm_leaves(&mm, HVA0, 0, l, 4) == 0 && mm_leaves(&mm, HVA0, GiB, l, 0) == 0);
+	T(tlb_flushes == 0);
+}
+
 static void test_young(void)
 {
 	struct rec a, b, c;
@@ -384,6 +417,7 @@ int main(void)
 	RUN(test_collapse);
 	RUN(test_migrate);
 	RUN(test_dyn_base);
+	RUN(test_leaves);
 	RUN(test_young);
 	RUN(test_unregister); /* last: it fires a WARN_ON_ONCE */
 	return tap_finish();
