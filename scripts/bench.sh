@@ -17,7 +17,7 @@ mkdir -p "$OUT"
 # ns per EPT fault-in and per 2 MiB zap (tests/host/bench_mmu.c), and ns per
 # remote flush that kicks a vCPU thread out of guest mode (tests/host/bench_flush.c);
 # shadow pages in use after 10,000 CR3 loads, against the bound (bench_shadow_roots.c).
-for name in gpc mmu flush shadow_roots; do
+for name in gpc mmu flush shadow_roots growth; do
 	prog=$BUILD/host-bench/bench_$name
 	[ -x "$prog" ] || make -s BUILD="$BUILD" "$prog" >/dev/null
 	"$prog" || echo "$name: host benchmark failed"
