@@ -128,8 +128,10 @@ struct ktest_summary ktest_run(const char *spec, unsigned pre_failures, const ch
 		res->state = KTEST_RUNNING;
 		current = t;
 		cur_failed = cur_skipped = false;
+		uint64_t t0 = rdtsc();
 		if (ksetjmp(&abort_jmp) == 0)
 			t->fn();
+		uint64_t ticks = rdtsc() - t0;
 		serial_end_line(); /* a test's unfinished line must not swallow its result */
 		n++;
 		if (cur_failed) {
@@ -145,6 +147,12 @@ struct ktest_summary ktest_run(const char *spec, unsigned pre_failures, const ch
 			s.passed++;
 			res->state = KTEST_PASS;
 		}
+		/*
+		 * Per-test cost, to see what a slow emulator run spends its time
+		 * on (scripts/test.sh sorts them into LOG.times): under Bochs a
+		 * tick is one instruction, under QEMU/KVM it follows host time.
+		 */
+		printk("# time: %s %llu\n", t->name, (unsigned long long)ticks);
 		current = NULL;
 	}
 	trap_unexpected_hook = NULL;
