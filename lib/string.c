@@ -3,11 +3,22 @@
 #include "lib/kstring.h"
 #include <stdint.h>
 
-/* rep stosb/movsb: one instruction per call, fast on real CPUs and in emulators. */
+/*
+ * rep stosb/movsb: one instruction per call, fast on real CPUs. Bochs runs a
+ * rep string instruction one element at a time, so whole quadwords (a page,
+ * a table, guest RAM zeroed on first touch) go by rep stosq: 8 times fewer
+ * iterations, minutes less in a `make test` of 1 GiB guests.
+ */
 void *memset(void *s, int c, size_t n)
 {
 	void *d = s;
 
+	if (!(((uintptr_t)s | n) & 7)) {
+		uint64_t q = n / 8, v = (uint8_t)c * 0x0101010101010101ULL;
+
+		__asm__ __volatile__("rep stosq" : "+D"(d), "+c"(q) : "a"(v) : "memory");
+		return s;
+	}
 	__asm__ __volatile__("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
 	return s;
 }

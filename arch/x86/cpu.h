@@ -191,7 +191,8 @@ static inline void clear_huge_and_flush_tlb(void *p, uint64_t n)
 {
 	uint64_t tmp;
 
-	__asm__ __volatile__("rep stosb\n\t"
+	n /= 8; /* huge pages: whole quadwords, 8 times fewer iterations in Bochs */
+	__asm__ __volatile__("rep stosq\n\t"
 			     "mov %%cr3, %[tmp]\n\t"
 			     "mov %[tmp], %%cr3"
 			     : "+D"(p), "+c"(n), [tmp] "=&r"(tmp)
