@@ -45,5 +45,10 @@ plugin_ctrl: speaker=0
 clock: sync=none, time0=946684800
 EOC
 	printf 'continue\nquit\n' > "$dir/bochs.rc"
-	CMD=(bochs -q -f "$dir/bochsrc" -rc "$dir/bochs.rc")
+	# The term display draws on a terminal. Given none (stdin /dev/null) it
+	# opens a pseudo-terminal that nobody reads, and blocks for good once its
+	# cursor blinks have filled it: a run of some minutes hung. script(1)
+	# gives Bochs a terminal and copies what it draws to our stdout; -e
+	# passes Bochs' exit status on.
+	CMD=(script -qefc "$(printf '%q ' bochs -q -f "$dir/bochsrc" -rc "$dir/bochs.rc")" /dev/null)
 }
