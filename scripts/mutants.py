@@ -5,10 +5,14 @@ check that a test notices.
 Each mutant in tests/mutants/*.txt (one list per area, read in name order) replaces one exact piece of text in
 one source file (it must occur exactly once, or the list is stale and the run
 fails). The mutated sources live in a copy of the tree under
-$BUILD/mutants/src, never in the tree itself: the kernel that runs is the one
-reviewed. For each mutant the copy is rebuilt incrementally and the host unit
-tests run, most likely killer first, until one fails; a mutant marked
+$BUILD/mutants/wK/src, never in the tree itself: the kernel that runs is the
+one reviewed. For each mutant the copy is rebuilt incrementally and the host
+unit tests run, most likely killer first, until one fails; a mutant marked
 "kernel: GLOBS" is also checked by the kernel's tests GLOBS under QEMU TCG.
+
+Mutants are independent: MUTANT_JOBS workers (default: one per core) take
+them in turn, each with its own copy of the tree and build directory
+($BUILD/mutants/wK). The lines are printed in list order all the same.
 
 Prints TAP lines ("ok N name # killed by ...", "not ok N name # SURVIVED"),
 then a table, then "N passed, N failed, N skipped": passed = killed, failed =
@@ -16,16 +20,27 @@ survived, skipped = listed as equivalent with the reason. Exits non-zero if
 any mutant survived or the list is stale.
 """
 import os
+import queue
 import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.abspath(os.environ.get("BUILD", os.path.join(ROOT, "build")))
 LISTS = os.path.join(ROOT, "tests", "mutants")
 WORK = os.path.join(BUILD, "mutants")
-SRC = os.path.join(WORK, "src")
+JOBS = max(1, int(os.environ.get("MUTANT_JOBS") or os.cpu_count() or 1))
+
+
+class Worker:
+    """One copy of the tree (src) and its build directory (build): a mutant
+    owns a worker from its first edit to its restore."""
+
+    def __init__(self, k):
+        self.src = os.path.join(WORK, "w%d" % k, "src")
+        self.build = os.path.join(WORK, "w%d" % k, "build")
 # The host tests most likely to kill a protocol mutant come first.
 ORDER = ["test_inval", "test_mmu", "test_mmu_holes", "test_gpc", "test_mm", "test_mm_holes",
          "test_ept", "test_memslot", "test_pt", "test_frame"]
@@ -68,8 +83,8 @@ def parse(path):
     return mutants
 
 
-def copy_tree():
-    """The tree as git sees it (tracked and untracked, not ignored) into SRC.
+def copy_tree(w):
+    """The tree as git sees it (tracked and untracked, not ignored) into w.src.
     A file whose content changed since the last run is written anew, so its
     mtime is now: a copy keeping the tree's older mtime would leave the
     objects built from the last run's final mutant looking up to date, and
@@ -82,7 +97,7 @@ def copy_tree():
         if not rel or not os.path.isfile(os.path.join(ROOT, rel)):
             continue
         keep.add(rel)
-        src, dst = os.path.join(ROOT, rel), os.path.join(SRC, rel)
+        src, dst = os.path.join(ROOT, rel), os.path.join(w.src, rel)
         with open(src, "rb") as f:
             data = f.read()
         if os.path.isfile(dst):
@@ -93,15 +108,15 @@ def copy_tree():
         with open(dst, "wb") as f:
             f.write(data)
         shutil.copymode(src, dst)
-    for d, _, names in os.walk(SRC):
+    for d, _, names in os.walk(w.src):
         for name in names:
-            rel = os.path.relpath(os.path.join(d, name), SRC)
+            rel = os.path.relpath(os.path.join(d, name), w.src)
             if rel not in keep:
                 os.remove(os.path.join(d, name))
 
 
-def make(*targets):
-    r = subprocess.run(["make", "-s", "-C", SRC, "BUILD=" + os.path.join(WORK, "build")]
+def make(w, *targets):
+    r = subprocess.run(["make", "-s", "-C", w.src, "BUILD=" + w.build]
                        + list(targets), capture_output=True, text=True)
     return r.returncode == 0, r.stdout + r.stderr
 
@@ -112,14 +127,14 @@ FIRST = {
     "ept/vm_memslot.c": ["test_mmu"], "ept/check.c": ["test_mmu_holes"], "ept/gpc.c": ["test_gpc"],
     "ept/unsync.c": ["test_unsync"], "ept/shadow.c": ["test_shadow", "test_shadow_rules"],
     "ept/shadow_notify.c": ["test_shadow"], "mm/mm.c": ["test_mm", "test_mm_holes"],
-    "mm/pt.c": ["test_pt"]}
+    "mm/pt.c": ["test_pt"], "virt/remote.c": ["test_remote"], "virt/vcpu.h": ["test_remote"]}
 
 
 def host_tests(first=None):
-    names = sorted(f[:-2] for f in os.listdir(os.path.join(SRC, "tests", "host"))
+    names = sorted(f[:-2] for f in os.listdir(os.path.join(ROOT, "tests", "host"))
                    if f.startswith("test_") and f.endswith(".c"))
     order = [n for n in (first or []) if n in names] + [n for n in ORDER if n in names]
-    return order + [n for n in names if n not in order]
+    return list(dict.fromkeys(order + names))
 
 
 class Broken(Exception):
@@ -133,11 +148,18 @@ def first_failure(output):
     return None
 
 
-def run_host(name):
-    exe = os.path.join(WORK, "build", "host", name)
-    ok, out = make(exe)
+def build_host(w, names):
+    """One make for them all: make reads the Makefile and every .d file once."""
+    ok, out = make(w, *[os.path.join(w.build, "host", n) for n in names])
     if not ok:
-        raise Broken("%s does not build: %s" % (name, " ".join(out.strip().splitlines()[-2:])))
+        raise Broken("%s does not build: %s" % (" ".join(names) if len(names) < 3 else "the host tests",
+                                                " ".join(out.strip().splitlines()[-2:])))
+
+
+def run_host(w, name, built=False):
+    exe = os.path.join(w.build, "host", name)
+    if not built:
+        build_host(w, [name])
     try:
         # Line-buffered (stdbuf preloads a library: tell ASan that is fine), so
         # that a test binary that aborts keeps the "not ok" lines before it.
@@ -152,85 +174,123 @@ def run_host(name):
     return "%s: %s" % (name, what)
 
 
-def run_kernel(globs):
-    # Both images `test.sh qemu` boots: NPT and mmu=shadow. One missing would
-    # make every run fail, and every kernel mutant look killed.
-    isos = [os.path.join(WORK, "build", i) for i in ("minihv-test.iso", "minihv-shadow.iso")]
-    ok, out = make("TESTS=" + globs, *isos)
-    if not ok:
-        raise Broken("the kernel does not build: %s" % " ".join(out.strip().splitlines()[-2:]))
-    env = dict(os.environ, BUILD=os.path.join(WORK, "build"))
-    r = subprocess.run([os.path.join(SRC, "scripts", "test.sh"), "qemu"], cwd=SRC, env=env,
-                       capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    if r.returncode == 0:
-        return None
-    for line in r.stdout.splitlines():
-        if "| not ok" in line:
-            return "kernel (QEMU TCG): " + line.split("| not ok", 1)[1].split(None, 1)[-1]
-    return "kernel (QEMU TCG): run failed"
+# The images `test.sh qemu` boots (NPT and mmu=shadow) and its part for each.
+# One missing would make every run fail, and every kernel mutant look killed.
+IMAGES = [("minihv-test.iso", "qemu-tcg"), ("minihv-shadow.iso", "qemu-shadow")]
+
+
+def run_kernel(w, m):
+    """The kernel's tests m["kernel"] under QEMU TCG, on each image in turn
+    until one fails: the first failure kills the mutant, the other image
+    would only say so again. A shadow-paging mutant tries mmu=shadow first."""
+    images = IMAGES[::-1] if "shadow" in m["file"] + m["kernel"] else IMAGES
+    env = dict(os.environ, BUILD=w.build)
+    for iso, part in images:
+        ok, out = make(w, "TESTS=" + m["kernel"], os.path.join(w.build, iso))
+        if not ok:
+            raise Broken("the kernel does not build: %s" % " ".join(out.strip().splitlines()[-2:]))
+        r = subprocess.run([os.path.join(w.src, "scripts", "test.sh"), part], cwd=w.src, env=env,
+                           capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        if r.returncode == 0:
+            continue
+        for line in r.stdout.splitlines():
+            if "| not ok" in line:
+                return "kernel (QEMU TCG): " + line.split("| not ok", 1)[1].split(None, 1)[-1]
+        return "kernel (QEMU TCG): run failed"
+    return None
+
+
+def try_mutant(w, n, m):
+    """Apply mutant m in worker w, look for a test that kills it, restore.
+    Returns (TAP line, table row, outcome)."""
+    path = os.path.join(w.src, m["file"])
+    with open(os.path.join(ROOT, m["file"])) as f:
+        orig = f.read()
+    count = orig.count(m["find"])
+    if count != 1:
+        return ("not ok %d %s # STALE: the text to replace occurs %d times in %s"
+                % (n, m["name"], count, m["file"]),
+                (m["name"], m["file"], "STALE (list out of date)"), "stale")
+    if "equivalent" in m:
+        return ("ok %d %s # SKIP equivalent: %s" % (n, m["name"], m["equivalent"]),
+                (m["name"], m["file"], "equivalent: " + m["equivalent"]), "skipped")
+    start = time.time()
+    with open(path, "w") as f:
+        f.write(orig.replace(m["find"], m["replace"]))
+    broken = None
+    first = m["first"].split() if "first" in m else FIRST.get(m["file"], [])
+    # The likeliest killers first: the file's own host tests and the first
+    # of ORDER, then the kernel tests the list names (a boot costs what a sweep of every host
+    # test, each relinked, costs), then the other host tests, until one fails.
+    everything = host_tests(first)
+    nfirst = len(set(first) & set(everything)) + 3  # and the top of ORDER
+    firsts, rest = everything[:nfirst], everything[nfirst:]
+    try:
+        by = None
+        for t in firsts:
+            by = by or run_host(w, t)
+        if not by and "kernel" in m:
+            by = run_kernel(w, m)
+        if not by:
+            # Past the likeliest killers: build the rest in one make (it reads
+            # the Makefile and every .d file once), run them one by one.
+            build_host(w, rest)
+            for t in rest:
+                by = by or run_host(w, t, built=True)
+    except Broken as e:
+        broken = str(e)
+    finally:
+        with open(path, "w") as f:
+            f.write(orig)
+    secs = time.time() - start
+    if broken:
+        return ("not ok %d %s # BROKEN: %s" % (n, m["name"], broken),
+                (m["name"], m["file"], "BROKEN (does not build)"), "stale")
+    if by:
+        return ("ok %d %s # killed by %s (%.0fs)" % (n, m["name"], by, secs),
+                (m["name"], m["file"], by), "killed")
+    return ("not ok %d %s # SURVIVED (%.0fs)" % (n, m["name"], secs),
+            (m["name"], m["file"], "SURVIVED"), "survived")
 
 
 def main():
     only = sys.argv[1:]
     lists = sorted(os.path.join(LISTS, f) for f in os.listdir(LISTS) if f.endswith(".txt"))
     mutants = [m for path in lists for m in parse(path) if not only or m["name"] in only]
-    copy_tree()
-    ok, out = make(*[os.path.join(WORK, "build", "host", t) for t in host_tests()])
-    if not ok:
-        sys.exit("mutants: the unmutated tree does not build:\n" + out)
-    rows, killed, survived, skipped, stale = [], 0, 0, 0, 0
+    workers = [Worker(k) for k in range(min(JOBS, max(1, len(mutants))))]
+
+    def prepare(w):
+        copy_tree(w)
+        return make(w, *[os.path.join(w.build, "host", t) for t in host_tests()])
+
+    with ThreadPoolExecutor(len(workers)) as ex:
+        for ok, out in ex.map(prepare, workers):
+            if not ok:
+                sys.exit("mutants: the unmutated tree does not build:\n" + out)
     print("TAP version 13\n1..%d" % len(mutants))
-    for n, m in enumerate(mutants, 1):
-        path = os.path.join(SRC, m["file"])
-        with open(os.path.join(ROOT, m["file"])) as f:
-            orig = f.read()
-        count = orig.count(m["find"])
-        if count != 1:
-            stale += 1
-            print("not ok %d %s # STALE: the text to replace occurs %d times in %s"
-                  % (n, m["name"], count, m["file"]))
-            rows.append((m["name"], m["file"], "STALE (list out of date)"))
-            continue
-        if "equivalent" in m:
-            skipped += 1
-            print("ok %d %s # SKIP equivalent: %s" % (n, m["name"], m["equivalent"]))
-            rows.append((m["name"], m["file"], "equivalent: " + m["equivalent"]))
-            continue
-        start = time.time()
-        with open(path, "w") as f:
-            f.write(orig.replace(m["find"], m["replace"]))
-        broken = None
-        seen = set()
+    sys.stdout.flush()
+    free = queue.Queue()
+    for w in workers:
+        free.put(w)
+
+    def one(n, m):
+        w = free.get()
         try:
-            by = None
-            for t in host_tests(m["first"].split() if "first" in m else FIRST.get(m["file"])):
-                if t in seen:
-                    continue
-                seen.add(t)
-                by = run_host(t)
-                if by:
-                    break
-            if not by and "kernel" in m:
-                by = run_kernel(m["kernel"])
-        except Broken as e:
-            broken = str(e)
+            return try_mutant(w, n, m)
         finally:
-            with open(path, "w") as f:
-                f.write(orig)
-        secs = time.time() - start
-        if broken:
-            stale += 1
-            print("not ok %d %s # BROKEN: %s" % (n, m["name"], broken))
-            rows.append((m["name"], m["file"], "BROKEN (does not build)"))
-        elif by:
-            killed += 1
-            print("ok %d %s # killed by %s (%.0fs)" % (n, m["name"], by, secs))
-            rows.append((m["name"], m["file"], by))
-        else:
-            survived += 1
-            print("not ok %d %s # SURVIVED (%.0fs)" % (n, m["name"], secs))
-            rows.append((m["name"], m["file"], "SURVIVED"))
-        sys.stdout.flush()
+            free.put(w)
+
+    # Results print in list order, each as soon as those before it are in.
+    rows, counts = [], {"killed": 0, "survived": 0, "skipped": 0, "stale": 0}
+    with ThreadPoolExecutor(len(workers)) as ex:
+        futures = [ex.submit(one, n, m) for n, m in enumerate(mutants, 1)]
+        for fut in futures:
+            line, row, outcome = fut.result()
+            print(line)
+            sys.stdout.flush()
+            rows.append(row)
+            counts[outcome] += 1
+    killed, survived, skipped, stale = (counts[k] for k in ("killed", "survived", "skipped", "stale"))
     w0 = max(len(r[0]) for r in rows) if rows else 6
     w1 = max(len(r[1]) for r in rows) if rows else 4
     print("# %-*s  %-*s  %s" % (w0, "mutant", w1, "file", "killed by"))
