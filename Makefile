@@ -174,6 +174,8 @@ $(eval $(call iso_rule,minihv-test,$(TEST_CMDLINE),))
 # The gdb test's own image: whatever TESTS= selects, gdb needs these tests.
 $(eval $(call iso_rule,minihv-gdb,tests=gdb_fixture$(COMMA)guest_faults_4k_backing$(COMMA)traps_unexpected_caught,))
 $(eval $(call iso_rule,minihv-bench,bench quiet,))
+# make bench's boot-to-exit time: one quick test.
+$(eval $(call iso_rule,minihv-boot,tests=cmdline_good,))
 # The SMP tests alone, for Bochs runs at other interleavings (quantum=, scripts/test.sh).
 $(eval $(call iso_rule,minihv-smp,tests=smp_*,))
 # Shadow paging where the CPU has EPT/NPT (mmu=shadow): the whole suite under
@@ -204,7 +206,7 @@ $(BUILD)/guest/empty.bin:
 BAD_ISOS := $(patsubst %,$(BUILD)/bad-%.iso,cmdline-long key-twice tests-glob guest-empty)
 
 iso: $(BUILD)/minihv.iso $(BUILD)/minihv-test.iso $(BUILD)/minihv-gdb.iso \
-	$(BUILD)/minihv-bench.iso $(BUILD)/minihv-smp.iso $(BUILD)/minihv-shadow.iso \
+	$(BUILD)/minihv-bench.iso $(BUILD)/minihv-boot.iso $(BUILD)/minihv-smp.iso $(BUILD)/minihv-shadow.iso \
 	$(BUILD)/minihv-shadow-guests.iso $(BUILD)/minihv-test-no-touch1g.iso $(BUILD)/minihv-test-touch4k.iso \
 	$(BAD_ISOS)
 

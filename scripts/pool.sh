@@ -52,10 +52,10 @@ pool() {
 			wait "${pids[$printed]}" 2>/dev/null
 			cat "$POOL_DIR/$printed.out"
 			if read -r p f s < "$POOL_DIR/$printed.counts" 2>/dev/null; then
-				P=$((P + p)) F=$((F + f)) S=$((S + s))
+				P=$((${P:-0} + p)) F=$((${F:-0} + f)) S=$((${S:-0} + s))
 			else
 				echo "job '${JOB_CMD[$printed]}' died before its end (output: $POOL_DIR/$printed.out)"
-				F=$((F + 1))
+				F=$((${F:-0} + 1))
 			fi
 			printed=$((printed + 1))
 		done
