@@ -29,7 +29,7 @@ static int host_fault_in(struct vm *vm, uint64_t hva, struct pt_walk *w)
 		return 1;
 	if (!r)
 		vm_stat_inc(vm, host_faultins);
-	return r ? r : mm_lookup(vm->mm, hva, w) ? -ENOENT : 0;
+	return r ? r : mm_lookup_leaf(vm->mm, hva, w) ? -ENOENT : 0;
 }
 
 /*
@@ -54,13 +54,32 @@ int mmu_resolve(struct vm *vm, struct fault *f, char *why, size_t len)
 	 * discards this fault.
 	 */
 	struct memslot sl;
-	spin_lock(&vm->mmu_lock);
-	struct memslot *slot = memslot_find(&vm->slots, f->gfn);
-	if (slot) {
-		slot->ept_violations++;
-		sl = *slot;
+	struct memslot *slot;
+	struct memslot_cache *mc = f->cache;
+
+	/*
+	 * The vCPU's copy serves while the generation it was taken at holds:
+	 * the seq snapshot was read before the generation (smp_rmb), so a
+	 * change that bumped it before the snapshot is seen here, and one
+	 * after it moves seq (a removal is an invalidation: vm_memslot_remove())
+	 * and the locked check discards this fault, as for the copy below.
+	 */
+	if (mc && READ_ONCE(vm->slots.generation) == mc->generation &&
+	    f->gfn - mc->copy.base_gfn < mc->copy.npages) {
+		slot = mc->slot;
+		sl = mc->copy;
+		__atomic_fetch_add(&slot->ept_violations, 1, __ATOMIC_RELAXED);
+	} else {
+		spin_lock(&vm->mmu_lock);
+		slot = memslot_find(&vm->slots, f->gfn);
+		if (slot) {
+			__atomic_fetch_add(&slot->ept_violations, 1, __ATOMIC_RELAXED);
+			sl = *slot;
+			if (mc)
+				*mc = (struct memslot_cache){ vm->slots.generation, slot, sl };
+		}
+		spin_unlock(&vm->mmu_lock);
 	}
-	spin_unlock(&vm->mmu_lock);
 	if (!slot) {
 		ksnprintf(why, len, "guest access to GPA %#llx outside every memslot",
 			  (unsigned long long)f->gpa);
@@ -73,7 +92,7 @@ int mmu_resolve(struct vm *vm, struct fault *f, char *why, size_t len)
 	}
 	uint64_t hva = memslot_gfn_to_hva(&sl, f->gfn);
 	struct pt_walk w;
-	int r = mm_lookup(vm->mm, hva, &w) ? host_fault_in(vm, hva, &w) : 0;
+	int r = mm_lookup_leaf(vm->mm, hva, &w) ? host_fault_in(vm, hva, &w) : 0;
 	if (r == 1) {
 		vm_stat_inc(vm, ept_retries);
 		return 1;
@@ -200,12 +219,19 @@ static int install(struct vm *vm, struct fault *f, char *why, size_t len)
 	return r;
 }
 
-int mmu_fault(struct vm *vm, uint64_t gpa, unsigned access, char *why, size_t len)
+int mmu_fault_cached(struct vm *vm, struct memslot_cache *mc, uint64_t gpa, unsigned access,
+		     char *why, size_t len)
 {
-	struct fault f = { .gpa = gpa, .gfn = gpa >> PAGE_SHIFT, .write = access & PT_PROT_W };
+	struct fault f = { .gpa = gpa, .gfn = gpa >> PAGE_SHIFT, .write = access & PT_PROT_W,
+			   .cache = mc };
 	int r = resolve(vm, &f, why, len);
 
 	if (r)
 		return r == 1 ? 0 : r;
 	return install(vm, &f, why, len);
+}
+
+int mmu_fault(struct vm *vm, uint64_t gpa, unsigned access, char *why, size_t len)
+{
+	return mmu_fault_cached(vm, NULL, gpa, access, why, len);
 }

@@ -16,6 +16,7 @@ struct fault {
 	unsigned prot;      /* for the leaf: R|X, W where slot and host allow it */
 	int level;          /* min(host level, memslot alignment, EPT capability) */
 	uint64_t page_pa;   /* the host frame of the faulting page */
+	struct memslot_cache *cache; /* the vCPU's, or NULL */
 };
 
 /*

@@ -199,6 +199,20 @@ void vm_mmu_detach(struct vm *vm);
  * otherwise; @why says what happened.
  */
 int mmu_fault(struct vm *vm, uint64_t gpa, unsigned access, char *why, size_t len);
+/*
+ * One vCPU's copy of the memslot its last fault found (KVM's
+ * last_used_slot), kept while the VM's memslot generation stays the same:
+ * a fault in the same slot finds it without mmu_lock (ept/fault.c says why
+ * that is safe). Zeroed: empty.
+ */
+struct memslot_cache {
+	uint64_t generation;
+	struct memslot *slot;
+	struct memslot copy;
+};
+/* mmu_fault() for a vCPU, with its memslot cache (@mc: NULL for none). */
+int mmu_fault_cached(struct vm *vm, struct memslot_cache *mc, uint64_t gpa, unsigned access,
+		     char *why, size_t len);
 /* This CPU is between an invalidation's start() and end() on @vm. */
 bool vm_in_invalidation_here(struct vm *vm);
 /*

@@ -18,3 +18,8 @@ __noreturn void emu_exit(int status)
 	}
 	cpu_halt_forever();
 }
+
+bool emu_tsc_counts_instructions(void)
+{
+	return inb(BOCHS_E9_PORT) == BOCHS_E9_PORT;
+}

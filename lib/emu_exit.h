@@ -1,4 +1,8 @@
-/* Leaving the emulator with a status (lib/emu_exit.c): QEMU isa-debug-exit, the Bochs shutdown port. Not a VM exit. */
+/*
+ * The emulator minihv runs in (lib/emu_exit.c): leaving it with a status
+ * (QEMU isa-debug-exit, the Bochs shutdown port; not a VM exit), and whether
+ * its TSC is an instruction count.
+ */
 #ifndef MINIHV_EMU_EXIT_H
 #define MINIHV_EMU_EXIT_H
 
@@ -13,5 +17,13 @@
  * status can be read from the serial log whatever the emulator reports.
  */
 __noreturn void emu_exit(int status);
+
+/*
+ * True under Bochs (found by its port 0xE9 hack, which scripts/emu.sh turns
+ * on): there, with `clock: sync=none`, the TSC advances by one per
+ * instruction retired, so a round trip in TSC ticks is a length in
+ * instructions, the same on every run. Elsewhere ticks are time.
+ */
+bool emu_tsc_counts_instructions(void);
 
 #endif

@@ -110,6 +110,8 @@ const char *mmu_event_name(enum mmu_event ev);
  * once: the caller checks it against the invalidation sequence.
  */
 int mm_lookup(const struct mm *mm, uint64_t va, struct pt_walk *w);
+/* The same, filling only @w's level, pa and prot (pt_lookup_leaf()): the fault path's. */
+int mm_lookup_leaf(const struct mm *mm, uint64_t va, struct pt_walk *w);
 
 /*
  * -EBUSY (nothing registered) while a change is between its start() and

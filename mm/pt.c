@@ -164,8 +164,13 @@ int pt_map(struct pt *pt, uint64_t va, uint64_t pa, uint64_t size, unsigned prot
 	if (!sz || !(pt->leaf_levels & (1u << level)) || !range_ok(va, size, sz) ||
 	    !IS_ALIGNED(pa, sz))
 		return -EINVAL;
-	/* Check the whole range first so a refusal changes nothing. */
-	for (uint64_t off = 0; off < size; off += sz) {
+	/*
+	 * Check the whole range first so a refusal changes nothing. One leaf
+	 * needs no check: the loop below refuses it before it writes anything
+	 * (a table it built on the way is empty, so its slot is free), and
+	 * a fault installs one leaf at a time: one walk, not two (issue 22).
+	 */
+	for (uint64_t off = 0; size > sz && off < size; off += sz) {
 		struct pt_walk w;
 
 		if (pt_lookup(pt, va + off, &w) == 0)
@@ -347,6 +352,29 @@ int pt_lookup(const struct pt *pt, uint64_t va, struct pt_walk *w)
 			return 0;
 		}
 		table = pt_addr(pt->fmt, e, l);
+	}
+	BUG_ON(1); /* level 1 entries are always leaves */
+}
+
+int pt_lookup_leaf(const struct pt *pt, uint64_t va, struct pt_walk *w)
+{
+	const struct pt_fmt *fmt = pt->fmt;
+	uint64_t table = pt->root;
+
+	for (int l = PT_LEVELS; l >= PT_LEVEL_4K; l--) {
+		pte_t e = pte_read(&table_of(table)[pt_index(va, l)]);
+
+		if (!pt_present(fmt, e)) {
+			w->level = 0;
+			return -ENOENT;
+		}
+		if (l == PT_LEVEL_4K || pt_huge(fmt, e)) {
+			w->level = l;
+			w->pa = pt_addr(fmt, e, l) + (va & (pt_level_size(l) - 1));
+			w->prot = fmt->prot(e);
+			return 0;
+		}
+		table = pt_addr(fmt, e, l);
 	}
 	BUG_ON(1); /* level 1 entries are always leaves */
 }

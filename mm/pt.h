@@ -175,6 +175,12 @@ int pt_split(struct pt *pt, uint64_t va, int level);
 /* Walk for @va reading each entry once; returns 0 or -ENOENT. */
 int pt_lookup(const struct pt *pt, uint64_t va, struct pt_walk *w);
 /*
+ * pt_lookup() for a caller that wants only the leaf: @w's level, pa and
+ * prot (not its entries or depth), each entry read once as there. The
+ * second-level fault's host walk (issue 22).
+ */
+int pt_lookup_leaf(const struct pt *pt, uint64_t va, struct pt_walk *w);
+/*
  * Clear every present leaf that overlaps [va, va + size), whole (a huge leaf
  * that straddles an edge goes entirely: nothing is split, nothing
  * allocated). With @keep_prot != 0, leaves whose protection is within

@@ -43,6 +43,7 @@ panic: action=fatal
 error: action=report
 plugin_ctrl: speaker=0
 clock: sync=none, time0=946684800
+port_e9_hack: enabled=1
 EOC
 	printf 'continue\nquit\n' > "$dir/bochs.rc"
 	# The term display draws on a terminal. Given none (stdin /dev/null) it

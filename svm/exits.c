@@ -91,13 +91,21 @@ static int guest_linear(struct vcpu *v, uint64_t la, void *buf, size_t len)
  * As KVM does, that is the same hypercall as VMMCALL, so a guest need not
  * know its vendor (guest/ABI.md). Any other #UD goes back to the guest.
  */
-static bool ud_is_vmcall(struct vcpu *v)
+static enum vcpu_exit_kind ud_kind(struct vcpu *v)
 {
 	static const uint8_t vmcall[3] = { 0x0f, 0x01, 0xc1 };
 	uint8_t insn[sizeof(vmcall)];
+	int r = guest_linear(v, svm_guest_rip(v), insn, sizeof(insn));
 
-	return !guest_linear(v, svm_guest_rip(v), insn, sizeof(insn)) &&
-	       !memcmp(insn, vmcall, sizeof(vmcall));
+	/*
+	 * -EAGAIN: a change owns the page for now (a migrate between its
+	 * steps): unknown yet, so neither a hypercall nor a #UD. The guest is
+	 * resumed as it is and runs the instruction again (a #UD reflected
+	 * there once killed a fuzzed guest whose page moved: issue 22).
+	 */
+	if (r == -EAGAIN)
+		return VEXIT_OTHER;
+	return !r && !memcmp(insn, vmcall, sizeof(vmcall)) ? VEXIT_HYPERCALL : VEXIT_EXCEPTION;
 }
 
 /* INVD and XSETBV are not emulated, as on VMX (guest/ABI.md): the guest stops, naming it. */
@@ -140,7 +148,7 @@ static void inject_ud(struct vcpu *v)
 enum vcpu_exit_kind svm_exit_kind(struct vcpu *v, uint64_t code)
 {
 	switch (code) {
-	case SVM_EXIT_UD: return ud_is_vmcall(v) ? VEXIT_HYPERCALL : VEXIT_EXCEPTION;
+	case SVM_EXIT_UD: return ud_kind(v);
 	case SVM_EXIT_CPUID: return VEXIT_CPUID;
 	case SVM_EXIT_HLT: return VEXIT_HLT;
 	case SVM_EXIT_VMMCALL: return VEXIT_HYPERCALL;
@@ -179,8 +187,9 @@ bool svm_handle_exit(struct vcpu *v, uint64_t code, enum vcpu_exit_kind kind)
 	case SVM_EXIT_UD:
 		if (kind == VEXIT_HYPERCALL)
 			vcpu_handle_hypercall(v);
-		else
+		else if (kind == VEXIT_EXCEPTION)
 			svm_handle_exception(v, X86_EXC_UD);
+		/* else its bytes cannot be read yet (ud_kind()): run it again */
 		break;
 	case SVM_EXIT_IOIO:
 		vcpu_handle_io(v, SVM_IO_PORT(info1), SVM_IO_SIZE(info1), info1 & SVM_IO_IN,

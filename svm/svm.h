@@ -30,7 +30,7 @@ struct svm_cpu {
 
 /* Each CPU's SVM state; svm_enable() turns it on there. */
 extern struct svm_cpu svm_cpus[NR_CPUS];
-#define svm_this_cpu (svm_cpus[cpu_id()])
+#define svm_this_cpu (svm_cpus[this_cpu_id()])
 extern const struct vcpu_backend svm_backend;
 
 void svm_probe(struct svm_caps *c);

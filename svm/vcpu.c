@@ -34,6 +34,7 @@ static int svm_vcpu_create(struct vcpu *v, const struct vcpu_entry *e, char *err
 		return -ENOMEM;
 	}
 	memset(phys_to_virt(v->hw.host_pa), 0, PAGE_SIZE);
+	v->hw.va = phys_to_virt(v->hw.pa);
 	vmcb_setup(v, e);
 	v->hw.timer_value = SVM_TIMER_SLICE;
 	return 0;
@@ -63,9 +64,8 @@ static void svm_save_snapshot(struct vcpu *v)
  * new generation begins, this VMRUN is that flush (svm/asid.h). True if it
  * asked for one.
  */
-static bool svm_load_asid(struct vcpu *v)
+static bool svm_load_asid(struct vcpu *v, struct svm_cpu *c)
 {
-	struct svm_cpu *c = &svm_this_cpu;
 
 	if (likely(v->hw.asid_generation == c->asids.generation))
 		return false;
@@ -83,9 +83,13 @@ static bool svm_load_asid(struct vcpu *v)
 static enum vcpu_stop svm_vcpu_run(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
+	struct svm_cpu *c = &svm_this_cpu; /* the vCPU's own CPU (vcpu_run()) */
+	bool nrips = c->caps.nrips; /* else CPUID's length, 2, is known */
 	struct vcpu_watchdog wd;
 
 	vcpu_unswitched_load(&v->unswitched); /* stays in the CPU across exits */
+	/* The host's hidden state, once: svm_run() loads it back after every VMRUN (svm/run.asm). */
+	__asm__ __volatile__("vmsave %%rax" ::"a"(v->hw.host_pa) : "memory");
 	lapic_timer_periodic(v->hw.timer_value);
 	vcpu_watchdog_start(v, &wd);
 	while (v->stop == STOP_NONE) {
@@ -93,20 +97,32 @@ static enum vcpu_stop svm_vcpu_run(struct vcpu *v)
 			vcpu_stop(v, STOP_BUGGED, "VM is bugged: %s", vm->bug_reason);
 			break;
 		}
+reenter:
 		vmcb_write64(v, VMCB_RAX, v->regs.rax);
 		vcpu_enter_guest_mode(v); /* may flush this ASID: svm_load_asid() may widen it */
-		bool flush_all = svm_load_asid(v);
+		bool flush_all = svm_load_asid(v, c);
 		svm_run(&v->regs, v->hw.pa, v->hw.host_pa);
 		vcpu_exit_guest_mode(v);
 		v->regs.rax = vmcb_read64(v, VMCB_RAX);
 		vmcb_write8(v, VMCB_TLB_CONTROL, TLB_CONTROL_NONE); /* a flush is done once */
 		uint64_t code = vmcb_read64(v, VMCB_EXITCODE);
+		/* The fast path (virt/fastpath.h): CPUID, then straight back in. */
+		if (code == SVM_EXIT_CPUID && vcpu_fast_cpuid(v, 0, CPUID_81_ECX_SVM)) {
+			v->last_exit_reason = SVM_EXIT_CPUID;
+			v->last_exit_qual = 0;
+			vmcb_write64(v, VMCB_RIP, nrips ? vmcb_read64(v, VMCB_NRIP)
+							: vmcb_read64(v, VMCB_RIP) + 2);
+			/* It stopped nothing: only a VM bugged meanwhile sends it round the loop. */
+			if (likely(!READ_ONCE(vm->bugged)))
+				goto reenter;
+			continue;
+		}
 
 		v->last_exit_reason = (unsigned)code;
 		v->last_exit_qual = vmcb_read64(v, VMCB_EXITINFO1);
 		if (code == SVM_EXIT_INVALID) {
 			if (flush_all) /* the failed VMRUN may not have flushed */
-				svm_asids_flush_lost(&svm_this_cpu.asids);
+				svm_asids_flush_lost(&c->asids);
 			v->stats.exits_total++;
 			vcpu_stop(v, STOP_ENTRY_FAIL, "VMRUN failed its consistency checks "
 				  "(exit code VMEXIT_INVALID, APM vol. 2, 15.5.1)");

@@ -8,7 +8,7 @@
 
 static inline uint8_t *vmcb(const struct vcpu *v)
 {
-	return phys_to_virt(v->hw.pa);
+	return v->hw.va;
 }
 
 #define VMCB_ACCESSORS(bits)                                                         \

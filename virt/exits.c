@@ -33,27 +33,12 @@ static void hv_cpuid(struct vcpu *v, uint32_t leaf)
 
 void vcpu_handle_cpuid(struct vcpu *v)
 {
-	uint32_t leaf = (uint32_t)v->regs.rax, sub = (uint32_t)v->regs.rcx;
+	uint32_t leaf = (uint32_t)v->regs.rax;
 
 	if ((leaf & 0xffffff00u) == HV_CPUID_LEAF) {
 		hv_cpuid(v, leaf);
 	} else {
-		/*
-		 * Straight into the 64-bit registers: CPUID clears bits 63:32 of
-		 * RAX..RDX (SDM vol. 2A, CPUID), so cpuid_count()'s 32-bit results
-		 * would only add four zero-extensions to every CPUID exit.
-		 */
-		__asm__ __volatile__("cpuid"
-				     : "=a"(v->regs.rax), "=b"(v->regs.rbx), "=c"(v->regs.rcx),
-				       "=d"(v->regs.rdx)
-				     : "a"(leaf), "c"(sub));
-		if (leaf == 1) {
-			/* No nested virtualization, no MONITOR/MWAIT (they only exit); a hypervisor is here. */
-			v->regs.rcx &= ~(uint64_t)(v->be->cpuid1_ecx_hide | CPUID_1_ECX_MONITOR);
-			v->regs.rcx |= CPUID_1_ECX_HYPERVISOR;
-		} else if (leaf == 0x80000001u) {
-			v->regs.rcx &= ~(uint64_t)v->be->cpuid81_ecx_hide;
-		}
+		vcpu_cpuid_host(v, leaf, v->be->cpuid1_ecx_hide, v->be->cpuid81_ecx_hide);
 	}
 	v->be->skip_instruction(v);
 }
@@ -129,7 +114,8 @@ void vcpu_handle_tdp_fault(struct vcpu *v, uint64_t gpa, bool write)
 	int r;
 
 	vcpu_count_fault(v, gpa);
-	r = mmu_fault(v->vm, gpa, write ? PT_PROT_W : PT_PROT_R, why, sizeof(why));
+	r = mmu_fault_cached(v->vm, &v->slot_cache, gpa, write ? PT_PROT_W : PT_PROT_R, why,
+			     sizeof(why));
 	if (r) /* not called on success: the exit path stays short (make bench) */
 		vcpu_fault_failed(v, r, v->be->tdp_name, gpa, why);
 }

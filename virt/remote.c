@@ -22,31 +22,6 @@
 #include "lib/lib.h"
 #include "arch/x86/arch.h"
 
-void vcpu_enter_guest_mode(struct vcpu *v)
-{
-	/*
-	 * A call-function IPI (a host TLB shootdown waits for it) is run here
-	 * too, not only when it causes an external-interrupt exit: Bochs 2.7
-	 * lets a guest whose every instruction faults into EPT run on without
-	 * ever taking the pending interrupt's exit.
-	 */
-	smp_poll_calls();
-	__atomic_store_n(&v->mode, VCPU_IN_GUEST, __ATOMIC_SEQ_CST);
-	uint64_t gen = __atomic_load_n(&v->vm->tlb_gen, __ATOMIC_SEQ_CST);
-
-	if (gen != v->tlb_gen) {
-		v->tlb_gen = gen;
-		v->local_flushes++;
-		v->be->flush_local(v);
-	}
-}
-
-void vcpu_exit_guest_mode(struct vcpu *v)
-{
-	__atomic_add_fetch(&v->entries, 1, __ATOMIC_RELEASE);
-	__atomic_store_n(&v->mode, VCPU_OUTSIDE_GUEST, __ATOMIC_RELEASE);
-}
-
 /* The first free slot of vm->vcpus[] for @v; vm->vcpus_lock held. */
 static int register_locked(struct vm *vm, struct vcpu *v)
 {

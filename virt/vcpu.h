@@ -108,6 +108,7 @@ struct exc_chain {
 /* The backend's own state of one vCPU. */
 struct vcpu_hw {
 	uint64_t pa;          /* the VMCS (VMX) or the VMCB (SVM) */
+	void *va;             /* SVM: the VMCB's host-virtual address (no phys_to_virt() per access) */
 	uint64_t host_pa;     /* SVM: where VMSAVE keeps the host's state */
 	bool launched;        /* VMX: VMRESUME from now on */
 	uint32_t asid;        /* SVM: the guest's ASID */
@@ -214,6 +215,7 @@ struct vcpu {
 	uint64_t last_exit_qual;   /* VMX: the qualification; SVM: EXITINFO1 */
 	uint64_t last_fault_gpa;   /* the GPA of the latest second-level fault */
 	uint64_t last_fault_seq;   /* the VM's invalidation seq at that fault */
+	struct memslot_cache slot_cache; /* the memslot of its last second-level fault */
 	/* Guest serial output, printed a line at a time with the guest's name (virt/console.c). */
 	char line[120];
 	unsigned line_len;
@@ -243,9 +245,35 @@ void vcpu_flush_vm(struct vm *vm);
  */
 int vcpu_register(struct vm *vm, struct vcpu *v);
 void vcpu_unregister(struct vcpu *v);
-/* Around each VM entry, interrupts off (the backends' run loops). */
-void vcpu_enter_guest_mode(struct vcpu *v);
-void vcpu_exit_guest_mode(struct vcpu *v);
+/*
+ * Around each VM entry, interrupts off (the backends' run loops); inline,
+ * as they run on every exit (issue 22). The ordering against a flush is
+ * virt/remote.c's.
+ */
+static inline void vcpu_enter_guest_mode(struct vcpu *v)
+{
+	/*
+	 * A call-function IPI (a host TLB shootdown waits for it) is run here
+	 * too, not only when it causes an external-interrupt exit: Bochs 2.7
+	 * lets a guest whose every instruction faults into EPT run on without
+	 * ever taking the pending interrupt's exit.
+	 */
+	smp_poll_calls();
+	__atomic_store_n(&v->mode, VCPU_IN_GUEST, __ATOMIC_SEQ_CST);
+	uint64_t gen = __atomic_load_n(&v->vm->tlb_gen, __ATOMIC_SEQ_CST);
+
+	if (unlikely(gen != v->tlb_gen)) {
+		v->tlb_gen = gen;
+		v->local_flushes++;
+		v->be->flush_local(v);
+	}
+}
+
+static inline void vcpu_exit_guest_mode(struct vcpu *v)
+{
+	__atomic_add_fetch(&v->entries, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&v->mode, VCPU_OUTSIDE_GUEST, __ATOMIC_RELEASE);
+}
 
 /* Common set-up, then @be->create(). 0 or -errno with the reason in @err. */
 int vcpu_create(struct vcpu *v, struct vm *vm, const struct vcpu_backend *be,
@@ -334,5 +362,8 @@ void vcpu_watchdog_tick(struct vcpu *v, struct vcpu_watchdog *w);
 
 /* HLT: there are no interrupts to wake the guest, so it stops. */
 void vcpu_handle_hlt(struct vcpu *v);
+
+/* The exits the backends handle before their generic dispatch. */
+#include "virt/fastpath.h"
 
 #endif

@@ -20,7 +20,7 @@ uint64_t vmx_guest_rip(struct vcpu *v)
 void vmx_skip_instruction(struct vcpu *v)
 {
 	(void)v;
-	vmcs_writel(GUEST_RIP, vmx_guest_rip(v) + vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
+	vmcs_skip_instruction();
 }
 
 /* The guest MSRs the VMCS holds (virt/msr.c asks for no others). */

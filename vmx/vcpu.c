@@ -5,6 +5,7 @@
  */
 #include "vmx/vcpu.h"
 #include "vmx/exits.h"
+#include "vmx/exception.h"
 #include "vmx/vmcs_setup.h"
 #include "vmx/vmcs.h"
 #include "vmx/vmx.h"
@@ -100,6 +101,24 @@ static enum vcpu_stop vmx_vcpu_run(struct vcpu *v)
 		}
 		v->hw.launched = true;
 		uint32_t reason = vmcs_read32(VM_EXIT_REASON);
+		/* The fast path (virt/fastpath.h): CPUID, then straight back in. */
+		if (reason == EXIT_REASON_CPUID && vcpu_fast_cpuid(v, CPUID_1_ECX_VMX, 0)) {
+			v->last_exit_reason = reason;
+			v->last_exit_qual = 0; /* CPUID has none */
+			vmcs_skip_instruction();
+			continue;
+		}
+		/* And a second-level fault, straight to its handler (no kind, no dispatch). */
+		if (reason == EXIT_REASON_EPT_VIOLATION && vcpu_fast_account(v, VEXIT_TDP_FAULT)) {
+			uint64_t qual = vmcs_readl(EXIT_QUALIFICATION);
+
+			v->last_exit_reason = reason;
+			v->last_exit_qual = qual;
+			vcpu_requeue_event(v); /* it may have interrupted the delivery of an event */
+			vcpu_handle_tdp_fault(v, vmcs_read64(GUEST_PHYSICAL_ADDRESS),
+					      qual & EPT_QUAL_WRITE);
+			continue;
+		}
 		/*
 		 * A host interrupt (a kick, a call-function IPI) caused the exit and
 		 * is still pending: "acknowledge interrupt on exit" is off. Take it

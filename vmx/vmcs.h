@@ -22,6 +22,12 @@
 #define vmcs_read64(f) ({ VMCS_CHECK(f, VMCS_W64); (uint64_t)__vmread(f); })
 #define vmcs_readl(f) ({ VMCS_CHECK(f, VMCS_WNAT); __vmread(f); })
 
+/* RIP past the instruction that exited (its length is in the VMCS). */
+static inline void vmcs_skip_instruction(void)
+{
+	vmcs_writel(GUEST_RIP, vmcs_readl(GUEST_RIP) + vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
+}
+
 /* Names for diagnostics (vmx/names.c). */
 const char *vm_instruction_error_name(unsigned err);
 const char *exit_reason_name(unsigned reason);

@@ -18,7 +18,7 @@ struct vmx_cpu {
 
 /* Each CPU's VMX state; hv_ready() turns VMX on there the first time. */
 extern struct vmx_cpu vmx_cpus[NR_CPUS];
-#define this_cpu (vmx_cpus[cpu_id()])
+#define this_cpu (vmx_cpus[this_cpu_id()])
 /* 0 when VMX is on; -ENODEV (no VMX) or another -errno with the reason in @why. */
 int hv_ready(char *why, size_t len);
 

@@ -9,15 +9,36 @@
 
 #include "arch/x86/compiler.h"
 
-/* Host-virtual address of physical address @pa (direct map). */
+/*
+ * Host-virtual address of physical address @pa (direct map), and this
+ * CPU's number, 0 for the boot CPU (dense: the order CPUs came up). The
+ * host tests give each thread its own, in tests/host/shim.c. In the kernel
+ * they are inline, as every page walk and every lock uses them (issue 22):
+ * the kernel maps all memory 1:1 (boot/), and %gs points at this CPU's
+ * struct cpu_local (arch/x86/percpu.h).
+ */
+#ifdef MINIHV_HOST
 void *phys_to_virt(uint64_t pa);
 uint64_t virt_to_phys(const void *va);
-
-/*
- * This CPU's number, 0 for the boot CPU (dense: the order CPUs came up). The
- * host tests give each thread its own.
- */
 unsigned cpu_id(void);
+#else
+#include "arch/x86/percpu.h"
+
+static inline void *phys_to_virt(uint64_t pa)
+{
+	return (void *)(uintptr_t)pa;
+}
+
+static inline uint64_t virt_to_phys(const void *va)
+{
+	return (uint64_t)(uintptr_t)va;
+}
+
+static inline unsigned cpu_id(void)
+{
+	return (unsigned)this_cpu_id();
+}
+#endif
 
 /*
  * One turn of a spin-wait: PAUSE, and in the kernel also run the calls

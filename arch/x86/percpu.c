@@ -16,14 +16,6 @@ void percpu_init(unsigned id, uint32_t apic_id)
 	wrmsr(MSR_GS_BASE, (uint64_t)c);
 }
 
-unsigned cpu_id(void)
-{
-	unsigned id;
-
-	__asm__ __volatile__("movl %%gs:%c1, %0" : "=r"(id) : "i"(offsetof(struct cpu_local, id)));
-	return id;
-}
-
 unsigned long hal_irq_save(void)
 {
 	unsigned long flags;

@@ -10,6 +10,13 @@
 
 #define NR_CPUS 16
 
+/* A function another CPU asked this one to run (arch/x86/smp.c: the states and the protocol). */
+struct call_slot {
+	int state;
+	void (*fn)(void *arg);
+	void *arg;
+};
+
 struct cpu_local {
 	struct cpu_local *self;  /* %gs:0 */
 	unsigned id;             /* %gs:8: cpu_id() */
@@ -17,6 +24,11 @@ struct cpu_local {
 	uint64_t timer_ticks;    /* %gs:16: local APIC timer interrupts (lapic_isr.S) */
 	bool online;
 	uint64_t tlb_flushes;    /* host TLB flushes this CPU did for a shootdown (no lock) */
+	/*
+	 * Here, so that every VM entry checks it with one %gs-relative load
+	 * (smp_poll_calls()); on a cache line of its own, as other CPUs write it.
+	 */
+	struct call_slot call __aligned(64);
 };
 
 #define CPU_LOCAL_TIMER_TICKS 16 /* for arch/x86/lapic_isr.S */
@@ -35,6 +47,26 @@ static inline struct cpu_local *this_cpu_local(void)
 
 	__asm__ __volatile__("movq %%gs:0, %0" : "=r"(c));
 	return c;
+}
+
+/* This CPU's call slot's state, for smp_poll_calls(): one load, relaxed. */
+static inline int this_cpu_call_state(void)
+{
+	int state;
+
+	__asm__ __volatile__("movl %%gs:%c1, %0"
+			     : "=r"(state)
+			     : "i"(offsetof(struct cpu_local, call.state)));
+	return state;
+}
+
+/* cpu_id() inline, for the exit fast path: one load. */
+static inline unsigned long this_cpu_id(void)
+{
+	unsigned long id; /* a 32-bit load zero-extends: no extension left to the compiler */
+
+	__asm__ __volatile__("movl %%gs:%c1, %k0" : "=r"(id) : "i"(offsetof(struct cpu_local, id)));
+	return id;
 }
 
 #endif

@@ -59,5 +59,7 @@
 /* Bochs: "Shutdown" written to 0x8900 is a fatal panic (exit 1); 'D' breaks into
  * the built-in debugger, which runs the `quit` left for it in the -rc file (exit 0). */
 #define BOCHS_SHUTDOWN_PORT 0x8900
+/* Bochs' port 0xE9 hack (bochsrc port_e9_hack, on in scripts/emu.sh): a read returns 0xE9. */
+#define BOCHS_E9_PORT 0xe9
 
 #endif

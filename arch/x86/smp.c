@@ -13,20 +13,6 @@ extern char ipi_call_isr[], ipi_kick_isr[];
 
 volatile uint64_t cpu_online_mask;
 
-/*
- * One call slot per target CPU: CALL_FREE, then CALL_CLAIMED by a sender
- * while it fills fn/arg, CALL_PENDING once sent, CALL_RUNNING while the
- * target runs it (claimed by whoever gets there first: the IPI handler or a
- * wait loop on that CPU), CALL_FREE again when done.
- */
-enum { CALL_FREE, CALL_CLAIMED, CALL_PENDING, CALL_RUNNING };
-
-static struct call_slot {
-	int state;
-	smp_call_fn fn;
-	void *arg;
-} __aligned(64) call_slots[NR_CPUS];
-
 static uint64_t ipis_sent[NR_CPUS];
 static uint64_t kicks_to[NR_CPUS]; /* kicks each CPU was sent (make bench) */
 
@@ -47,9 +33,9 @@ static void io_delay_us(unsigned us)
 		outb(0x80, 0);
 }
 
-void smp_poll_calls(void)
+void smp_run_call(void)
 {
-	struct call_slot *s = &call_slots[cpu_id()];
+	struct call_slot *s = &cpu_locals[cpu_id()].call;
 	int pending = CALL_PENDING;
 
 	if (!__atomic_compare_exchange_n(&s->state, &pending, CALL_RUNNING, false,
@@ -69,7 +55,7 @@ void smp_ipi_interrupt(void)
 
 static void send_call(unsigned cpu, smp_call_fn fn, void *arg)
 {
-	struct call_slot *s = &call_slots[cpu];
+	struct call_slot *s = &cpu_locals[cpu].call;
 
 	for (;;) {
 		int free = CALL_FREE;
@@ -103,9 +89,9 @@ void smp_call_many(uint64_t mask, smp_call_fn fn, void *arg, bool wait)
 	for (unsigned c = 0; c < NR_CPUS; c++) {
 		if (!(mask & (1ULL << c)))
 			continue;
-		while (__atomic_load_n(&call_slots[c].state, __ATOMIC_ACQUIRE) != CALL_FREE &&
-		       __atomic_load_n(&call_slots[c].fn, __ATOMIC_RELAXED) == fn &&
-		       __atomic_load_n(&call_slots[c].arg, __ATOMIC_RELAXED) == arg)
+		while (__atomic_load_n(&cpu_locals[c].call.state, __ATOMIC_ACQUIRE) != CALL_FREE &&
+		       __atomic_load_n(&cpu_locals[c].call.fn, __ATOMIC_RELAXED) == fn &&
+		       __atomic_load_n(&cpu_locals[c].call.arg, __ATOMIC_RELAXED) == arg)
 			hal_cpu_relax();
 	}
 }

@@ -8,6 +8,7 @@
 #define MINIHV_SMP_H
 
 #include "arch/x86/compiler.h"
+#include "arch/x86/percpu.h"
 
 #define AP_TRAMPOLINE 0x8000  /* keep in sync with arch/x86/trampoline.asm */
 #define IPI_CALL_VECTOR 0xf0
@@ -34,8 +35,33 @@ bool smp_start_ap(unsigned cpu, uint32_t apic_id, uint64_t stack_top);
  * two CPUs calling each other cannot deadlock.
  */
 void smp_call_many(uint64_t mask, smp_call_fn fn, void *arg, bool wait);
-/* Run calls aimed at this CPU, if any (the IPI handler and wait loops). */
+/*
+ * Run calls aimed at this CPU, if any: the IPI handler, wait loops, and
+ * every VM entry (virt/vcpu_mode.h). In the kernel the check is inline, one
+ * per-CPU load and a compare on the exit fast path (issue 22); the host
+ * tests' shim (tests/host/shim.c) has its own, which counts every poll.
+ */
+#ifdef MINIHV_HOST
 void smp_poll_calls(void);
+#else
+/*
+ * A CPU's call slot (struct cpu_local's call): CALL_FREE, then CALL_CLAIMED
+ * by a sender while it fills fn/arg, CALL_PENDING once sent, CALL_RUNNING
+ * while the target runs it (claimed by whoever gets there first: the IPI
+ * handler or a wait loop on that CPU), CALL_FREE again when done.
+ */
+enum { CALL_FREE, CALL_CLAIMED, CALL_PENDING, CALL_RUNNING };
+
+/* The slow part of smp_poll_calls(): claim the pending call and run it. */
+void smp_run_call(void);
+
+static inline void smp_poll_calls(void)
+{
+	/* Relaxed: a call sent just after this load is run at the next poll or by its IPI. */
+	if (unlikely(this_cpu_call_state() == CALL_PENDING))
+		smp_run_call();
+}
+#endif
 /*
  * Long work (a vCPU's whole run) for an idle CPU, run from its idle loop
  * with interrupts off, not in an IPI handler. -1 if @cpu is offline or
