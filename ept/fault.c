@@ -204,7 +204,10 @@ static int install(struct vm *vm, struct fault *f, char *why, size_t len)
 	}
 	/* gfn and pfn congruent modulo the leaf size. */
 	WARN_ON_ONCE(!IS_ALIGNED(base_pa, size));
-	int r = pt_map(&vm->ept, base_gpa, base_pa, size, f->prot, f->level);
+	/* A 4 KiB leaf under tables already built, the common first touch: one walk. */
+	int r = f->level == PT_LEVEL_4K ? pt_map_4k(&vm->ept, base_gpa, base_pa, f->prot) : -EAGAIN;
+	if (r == -EAGAIN)
+		r = pt_map(&vm->ept, base_gpa, base_pa, size, f->prot, f->level);
 	if (r == -EEXIST)
 		r = map_over(vm, f, base_gpa, base_pa, size);
 	if (!r && f->level)

@@ -69,15 +69,6 @@ int mm_lookup(const struct mm *mm, uint64_t va, struct pt_walk *w)
 	return r;
 }
 
-int mm_lookup_leaf(const struct mm *mm, uint64_t va, struct pt_walk *w)
-{
-	unsigned long flags = hal_irq_save(); /* as mm_lookup() */
-	int r = pt_lookup_leaf(&mm->pt, va, w);
-
-	hal_irq_restore(flags);
-	return r;
-}
-
 /*
  * The shootdown after a change, then the table pages the change (or any
  * before it) freed: only those deferred before the shootdown began, since

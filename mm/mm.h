@@ -99,6 +99,19 @@ struct mm {
 	uint64_t numa_faults; /* hint faults taken (mm_numa_fault) */
 };
 
+/*
+ * The same, filling only @w's level, pa and prot (pt_lookup_leaf()): the
+ * fault path's, inline there (issue 22).
+ */
+static inline int mm_lookup_leaf(const struct mm *mm, uint64_t va, struct pt_walk *w)
+{
+	unsigned long flags = hal_irq_save();
+	int r = pt_lookup_leaf(&mm->pt, va, w);
+
+	hal_irq_restore(flags);
+	return r;
+}
+
 const char *mmu_event_name(enum mmu_event ev);
 
 /*
@@ -110,8 +123,6 @@ const char *mmu_event_name(enum mmu_event ev);
  * once: the caller checks it against the invalidation sequence.
  */
 int mm_lookup(const struct mm *mm, uint64_t va, struct pt_walk *w);
-/* The same, filling only @w's level, pa and prot (pt_lookup_leaf()): the fault path's. */
-int mm_lookup_leaf(const struct mm *mm, uint64_t va, struct pt_walk *w);
 
 /*
  * -EBUSY (nothing registered) while a change is between its start() and

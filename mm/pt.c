@@ -197,6 +197,26 @@ int pt_map(struct pt *pt, uint64_t va, uint64_t pa, uint64_t size, unsigned prot
 	return 0;
 }
 
+int pt_map_4k(struct pt *pt, uint64_t va, uint64_t pa, unsigned prot)
+{
+	const struct pt_fmt *fmt = pt->fmt;
+	uint64_t table = pt->root;
+
+	for (int l = PT_LEVELS; l > PT_LEVEL_4K; l--) {
+		pte_t e = pte_read(&table_of(table)[pt_index(va, l)]);
+
+		if (!pt_present(fmt, e) || pt_huge(fmt, e))
+			return -EAGAIN;
+		table = pt_addr(fmt, e, l);
+	}
+	pte_t *slot = &table_of(table)[pt_index(va, PT_LEVEL_4K)];
+
+	if (pt_present(fmt, pte_read(slot)))
+		return -EEXIST;
+	pte_write(slot, fmt->mk_leaf(pa, PT_LEVEL_4K, prot));
+	return 0;
+}
+
 int pt_map_best(struct pt *pt, uint64_t va, uint64_t pa, uint64_t size, unsigned prot)
 {
 	if (!range_ok(va, size, PAGE_SIZE) || !IS_ALIGNED(pa, PAGE_SIZE))

@@ -163,6 +163,13 @@ int pt_map(struct pt *pt, uint64_t va, uint64_t pa, uint64_t size, unsigned prot
 /* Same, choosing the largest allowed level that alignment permits per chunk. */
 int pt_map_best(struct pt *pt, uint64_t va, uint64_t pa, uint64_t size, unsigned prot);
 /*
+ * pt_map() of one 4 KiB leaf (va and pa page-aligned, 4K leaves allowed)
+ * where every table above it exists, in one walk: 0 once mapped, -EEXIST
+ * if something is mapped there, -EAGAIN when pt_map() must do it (a table
+ * to build, a huge leaf on the way). The fault path's install (issue 22).
+ */
+int pt_map_4k(struct pt *pt, uint64_t va, uint64_t pa, unsigned prot);
+/*
  * Remove every mapping in the range, splitting huge leaves that straddle its
  * edges and freeing tables left empty. Returns the number of present leaves
  * removed (>= 0) or -ENOMEM if a split could not allocate.

@@ -49,7 +49,24 @@ static inline unsigned cpu_id(void)
 void hal_cpu_relax(void);
 
 /* Interrupts off on this CPU; the returned state goes back to hal_irq_restore(). */
+#ifdef MINIHV_HOST
 unsigned long hal_irq_save(void);
 void hal_irq_restore(unsigned long flags);
+#else
+/* Inline in the kernel: the fault path's host walk runs between the two (issue 22). */
+static inline unsigned long hal_irq_save(void)
+{
+	unsigned long flags;
+
+	__asm__ __volatile__("pushfq; popq %0; cli" : "=r"(flags) : : "memory");
+	return flags;
+}
+
+static inline void hal_irq_restore(unsigned long flags)
+{
+	if (flags & (1UL << 9)) /* RFLAGS.IF */
+		__asm__ __volatile__("sti" : : : "memory");
+}
+#endif
 
 #endif

@@ -15,17 +15,3 @@ void percpu_init(unsigned id, uint32_t apic_id)
 	c->apic_id = apic_id;
 	wrmsr(MSR_GS_BASE, (uint64_t)c);
 }
-
-unsigned long hal_irq_save(void)
-{
-	unsigned long flags;
-
-	__asm__ __volatile__("pushfq; popq %0; cli" : "=r"(flags) : : "memory");
-	return flags;
-}
-
-void hal_irq_restore(unsigned long flags)
-{
-	if (flags & X86_RFLAGS_IF)
-		__asm__ __volatile__("sti" : : : "memory");
-}

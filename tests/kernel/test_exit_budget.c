@@ -36,3 +36,17 @@ KTEST(exit_budget_cpuid)
 		check_budget("CPUID", g.vcpu.exit_code, BUDGET_CPUID_ROUND_TRIP);
 	guest_destroy(&g);
 }
+
+/* 512 first touches of 4 KiB-backed pages in one 2 MiB region: tables present after the first. */
+KTEST(exit_budget_tdp_fault)
+{
+	struct guest g;
+
+	if (!test_guest_create(&g, TG_EPT_BENCH, SZ_1G, SZ_2M))
+		return;
+	if (test_guest_add_ram(&g, SZ_1G, SZ_2M, PT_LEVEL_4K, 0, 0) &&
+	    CHECK_EQ(guest_run(&g), STOP_EXIT) &&
+	    CHECK_EQ(g.vm.slots.slot[1].ept_violations, SZ_2M / PAGE_SIZE))
+		check_budget(g.vcpu.be->tdp_name, g.vcpu.exit_code, BUDGET_TDP_FAULT_ROUND_TRIP);
+	guest_destroy(&g);
+}
