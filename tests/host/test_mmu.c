@@ -363,6 +363,34 @@ static void test_young(void)
 	}
 }
 
+/*
+ * A vCPU's memslot cache (struct memslot_cache, ept/fault.c) serves only
+ * while the slots' generation holds: a slot removed and added back over
+ * other backing must be looked up again, or the next fault maps the old.
+ */
+static void test_memslot_cache(void)
+{
+	struct memslot_cache mc = { 0 };
+	char why[200], err[160];
+	uint64_t pa = 0;
+
+	dvm(PT_LEVEL_4K);
+	T(back(HVA0 + GiB, SZ_2M, PT_LEVEL_4K) == 0);
+	T(mmu_fault_cached(&vm, &mc, GPA0, PT_PROT_R, why, sizeof(why)) == 0);
+	T(mc.copy.npages && mc.copy.hva == HVA0);
+	/* The same slot: from the cache, still counted in the slot. */
+	uint64_t n0 = vm.slots.slot[0].ept_violations;
+	T(mmu_fault_cached(&vm, &mc, GPA0 + PAGE_SIZE, PT_PROT_R, why, sizeof(why)) == 0);
+	T(vm.slots.slot[0].ept_violations == n0 + 1);
+	/* The slot moves to other backing: its gfns follow it. */
+	T(vm_memslot_remove(&vm, GPA0) == 0);
+	T(vm_memslot_add(&vm, GPA0, SZ_2M, HVA0 + GiB, 0, err, sizeof(err)) == 0);
+	T(mmu_fault_cached(&vm, &mc, GPA0 + 2 * PAGE_SIZE, PT_PROT_R, why, sizeof(why)) == 0);
+	T(ept_maps(GPA0 + 2 * PAGE_SIZE, &pa, NULL, NULL) &&
+	  pa == hva_pa(HVA0 + GiB + 2 * PAGE_SIZE));
+	T(mc.copy.hva == HVA0 + GiB && coherent());
+}
+
 static void test_leaf_level(void)
 {
 	int level;
@@ -432,6 +460,7 @@ int main(void)
 	RUN(test_fault_in_backing);
 	RUN(test_young);
 	RUN(test_leaf_level);
+	RUN(test_memslot_cache);
 	RUN(test_unbalanced_end); /* last: see the comment there */
 	return tap_finish();
 }
