@@ -66,7 +66,6 @@ static void svm_save_snapshot(struct vcpu *v)
  */
 static bool svm_load_asid(struct vcpu *v, struct svm_cpu *c)
 {
-
 	if (likely(v->hw.asid_generation == c->asids.generation))
 		return false;
 	struct svm_asid a = { v->hw.asid, v->hw.asid_generation };
