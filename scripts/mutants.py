@@ -52,6 +52,7 @@ TIMEOUT = 30
 def parse(path):
     """Blocks: 'name: X', 'file: F', optional 'kernel: GLOBS' / 'equivalent: WHY' /
     'first: TESTS' (host tests to try before the file's usual ones),
+    'tries: N' (run each of those up to N times: races),
     then 'find:' and 'replace:' sections whose lines are taken verbatim
     (a leading '|' is stripped, so indentation survives any editor)."""
     mutants, cur, section = [], None, None
@@ -227,8 +228,12 @@ def try_mutant(w, n, m):
     firsts, rest = everything[:nfirst], everything[nfirst:]
     try:
         by = None
+        # tries: N runs each of them up to N times: a race test kills only
+        # when its threads run at once, which a loaded machine may not give
+        # on one try (vcpu-register-unlocked survived one make test so).
         for t in firsts:
-            by = by or run_host(w, t)
+            for _ in range(int(m.get("tries", 1))):
+                by = by or run_host(w, t)
         if not by and "kernel" in m:
             by = run_kernel(w, m)
         if not by:
