@@ -116,6 +116,19 @@ reenter:
 				goto reenter;
 			continue;
 		}
+		/* And a nested page fault, straight to its handler (no kind, no dispatch). */
+		if (code == SVM_EXIT_NPF) {
+			uint64_t info1 = vmcb_read64(v, VMCB_EXITINFO1);
+
+			if (!(info1 & SVM_NPF_RSVD) && vcpu_fast_account(v, VEXIT_TDP_FAULT)) {
+				v->last_exit_reason = SVM_EXIT_NPF;
+				v->last_exit_qual = info1;
+				svm_requeue_event(v); /* it may have interrupted an event's delivery */
+				vcpu_handle_tdp_fault(v, vmcb_read64(v, VMCB_EXITINFO2),
+						      info1 & SVM_NPF_WRITE);
+				continue;
+			}
+		}
 
 		v->last_exit_reason = (unsigned)code;
 		v->last_exit_qual = vmcb_read64(v, VMCB_EXITINFO1);
