@@ -25,6 +25,7 @@
  * Each timing is the best of a few rounds: another process on the machine
  * only ever slows a round down.
  */
+#include "tests/host/xorshift.h"
 #include <stdlib.h>
 #include "ept/gpc.h"
 #include "arch/x86/desc.h"
@@ -41,10 +42,7 @@ static void die(const char *what)
 static uint64_t rnd_state = 0x2545f4914f6cdd1dULL;
 static uint64_t rnd(uint64_t n)
 {
-	rnd_state ^= rnd_state << 13;
-	rnd_state ^= rnd_state >> 7;
-	rnd_state ^= rnd_state << 17;
-	return rnd_state % n;
+	return xorshift_below(&rnd_state, n);
 }
 
 static int bad_rows;

@@ -6,6 +6,7 @@
  * move, each result checked against the rule (a cache is hit iff its page
  * overlaps the range) and the tree against its invariants.
  */
+#include "tests/host/xorshift.h"
 #include "ept/gpc.h"
 #include "tests/host/hostvm.h"
 
@@ -64,10 +65,7 @@ static bool index_ok(int active)
 static uint64_t rnd_state = 88172645463325252ULL;
 static uint64_t rnd(uint64_t n)
 {
-	rnd_state ^= rnd_state << 13;
-	rnd_state ^= rnd_state >> 7;
-	rnd_state ^= rnd_state << 17;
-	return rnd_state % n;
+	return xorshift_below(&rnd_state, n);
 }
 
 #define NCACHES 300

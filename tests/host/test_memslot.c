@@ -5,6 +5,7 @@
  * (a stale one never gives a wrong answer), all checked against a linear
  * scan over random adds and removals of up to MEMSLOT_MAX slots.
  */
+#include "tests/host/xorshift.h"
 #include <stdio.h>
 #include <string.h>
 #include "lib/kerrno.h"
@@ -326,14 +327,10 @@ static void test_order_and_hint(void)
 	T(memslot_find(&ms, GFN(32 * MiB)) == NULL);
 }
 
-/* A small xorshift: the same sequence on every run. */
 static uint64_t rnd_state = 0x9e3779b97f4a7c15ULL;
 static uint64_t rnd(uint64_t n)
 {
-	rnd_state ^= rnd_state << 13;
-	rnd_state ^= rnd_state >> 7;
-	rnd_state ^= rnd_state << 17;
-	return rnd_state % n;
+	return xorshift_below(&rnd_state, n);
 }
 
 /*
