@@ -199,11 +199,12 @@ bool svm_handle_exit(struct vcpu *v, uint64_t code, enum vcpu_exit_kind kind)
 		vcpu_handle_msr(v, info1 == 1);
 		break;
 	case SVM_EXIT_NPF:
-		svm_requeue_event(v); /* it may have interrupted the delivery of an event */
-		if (kind == VEXIT_TDP_MISCONFIG)
+		if (kind == VEXIT_TDP_MISCONFIG) {
+			svm_requeue_event(v);
 			vcpu_handle_tdp_misconfig(v, vmcb_read64(v, VMCB_EXITINFO2));
-		else
-			vcpu_handle_tdp_fault(v, vmcb_read64(v, VMCB_EXITINFO2), info1 & SVM_NPF_WRITE);
+		} else {
+			svm_handle_npf(v, info1);
+		}
 		break;
 	case SVM_EXIT_MONITOR:
 	case SVM_EXIT_MWAIT:

@@ -123,9 +123,7 @@ reenter:
 			if (!(info1 & SVM_NPF_RSVD) && vcpu_fast_account(v, VEXIT_TDP_FAULT)) {
 				v->last_exit_reason = SVM_EXIT_NPF;
 				v->last_exit_qual = info1;
-				svm_requeue_event(v); /* it may have interrupted an event's delivery */
-				vcpu_handle_tdp_fault(v, vmcb_read64(v, VMCB_EXITINFO2),
-						      info1 & SVM_NPF_WRITE);
+				svm_handle_npf(v, info1);
 				continue;
 			}
 		}

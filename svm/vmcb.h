@@ -53,6 +53,16 @@ void svm_handle_exception(struct vcpu *v, unsigned vector);
 void svm_shutdown(struct vcpu *v);
 /* Re-deliver the event an exit cut short (EXITINTINFO). */
 void svm_requeue_event(struct vcpu *v);
+/*
+ * A nested page fault (no reserved bit), from the run loop's fast path or
+ * the dispatch: inline for the fast one. It may have interrupted the
+ * delivery of an event, which goes back in first.
+ */
+static inline void svm_handle_npf(struct vcpu *v, uint64_t info1)
+{
+	svm_requeue_event(v);
+	vcpu_handle_tdp_fault(v, vmcb_read64(v, VMCB_EXITINFO2), info1 & SVM_NPF_WRITE);
+}
 uint64_t svm_guest_rip(struct vcpu *v);
 uint64_t svm_get_msr(struct vcpu *v, uint32_t msr);
 void svm_set_msr(struct vcpu *v, uint32_t msr, uint64_t val);

@@ -47,11 +47,6 @@ void vmx_set_msr(struct vcpu *v, uint32_t msr, uint64_t val)
 		vmcs_writel(GUEST_GS_BASE, val);
 }
 
-/* SDM 3C 28.2.1, table 28-7: bit 1 of the qualification, a write. */
-static void handle_ept_violation(struct vcpu *v, uint64_t qual)
-{
-	vcpu_handle_tdp_fault(v, vmcs_read64(GUEST_PHYSICAL_ADDRESS), qual & EPT_QUAL_WRITE);
-}
 
 /* SDM 3C 28.2.1, table 28-5: the I/O-instruction qualification. */
 static void handle_io(struct vcpu *v, uint64_t qual)
@@ -104,8 +99,7 @@ bool vcpu_handle_exit(struct vcpu *v, unsigned reason)
 		handle_io(v, qual);
 		break;
 	case EXIT_REASON_EPT_VIOLATION:
-		vcpu_requeue_event(v); /* it may have interrupted the delivery of an event */
-		handle_ept_violation(v, qual);
+		vmx_handle_ept_violation(v, qual);
 		break;
 	case EXIT_REASON_EPT_MISCONFIG:
 		vcpu_handle_tdp_misconfig(v, vmcs_read64(GUEST_PHYSICAL_ADDRESS));

@@ -3,6 +3,8 @@
 #define MINIHV_EXITS_H
 
 #include "vmx/vcpu.h"
+#include "vmx/exception.h"
+#include "vmx/vmcs.h"
 
 /* Resume after the exiting instruction (VM-exit instruction length). */
 void vmx_skip_instruction(struct vcpu *v);
@@ -14,5 +16,16 @@ void vmx_handle_cr_access(struct vcpu *v, uint64_t qual);
 uint64_t vmx_guest_rip(struct vcpu *v);
 uint64_t vmx_get_msr(struct vcpu *v, uint32_t msr);
 void vmx_set_msr(struct vcpu *v, uint32_t msr, uint64_t val);
+
+/*
+ * An EPT violation, from the run loop's fast path or the dispatch: inline
+ * for the fast one. It may have interrupted the delivery of an event, which
+ * goes back in first. The write bit: SDM 3C 28.2.1, table 28-7, bit 1.
+ */
+static inline void vmx_handle_ept_violation(struct vcpu *v, uint64_t qual)
+{
+	vcpu_requeue_event(v);
+	vcpu_handle_tdp_fault(v, vmcs_read64(GUEST_PHYSICAL_ADDRESS), qual & EPT_QUAL_WRITE);
+}
 
 #endif

@@ -5,7 +5,6 @@
  */
 #include "vmx/vcpu.h"
 #include "vmx/exits.h"
-#include "vmx/exception.h"
 #include "vmx/vmcs_setup.h"
 #include "vmx/vmcs.h"
 #include "vmx/vmx.h"
@@ -114,9 +113,7 @@ static enum vcpu_stop vmx_vcpu_run(struct vcpu *v)
 
 			v->last_exit_reason = reason;
 			v->last_exit_qual = qual;
-			vcpu_requeue_event(v); /* it may have interrupted the delivery of an event */
-			vcpu_handle_tdp_fault(v, vmcs_read64(GUEST_PHYSICAL_ADDRESS),
-					      qual & EPT_QUAL_WRITE);
+			vmx_handle_ept_violation(v, qual);
 			continue;
 		}
 		/*
