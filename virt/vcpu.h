@@ -139,9 +139,23 @@ struct vcpu_hw {
 #define VCPU_EXC_NOT_INTERCEPTED \
 	((1u << X86_EXC_DB) | (1u << X86_EXC_NMI) | (1u << X86_EXC_BP) | (1u << X86_EXC_MC))
 
+/*
+ * How a vCPU starts (guest/ABI.md). VCPU_ENTRY_LONG is minihv's own flat
+ * guest: 64-bit mode, paging on with @cr3. VCPU_ENTRY_PROT32 is a
+ * multiboot1 kernel's (Multiboot spec 0.6.96, 3.2): 32-bit protected mode,
+ * paging off, flat 4 GiB CS/DS/ES/FS/GS/SS, EAX = @rax, EBX = @rbx, at
+ * @rip. VCPU_ENTRY_REAL is an AP at its startup IPI (SDM 3A, 9.4.4 / 11.6):
+ * real mode, CS selector @rip >> 4, base @rip, IP 0 (@rip is the SIPI
+ * vector << 12). A backend that cannot run a mode (VMX without unrestricted
+ * guest) refuses it in create() with -EOPNOTSUPP and the reason.
+ */
+enum vcpu_entry_mode { VCPU_ENTRY_LONG, VCPU_ENTRY_PROT32, VCPU_ENTRY_REAL };
+
 struct vcpu_entry {
 	uint64_t rip, rsp, cr3;
 	uint64_t rdi, rsi, rdx;
+	enum vcpu_entry_mode mode;
+	uint64_t rax, rbx; /* VCPU_ENTRY_PROT32 */
 };
 
 struct vcpu;
@@ -173,6 +187,11 @@ struct vcpu_backend {
 	void (*set_cr)(struct vcpu *v, unsigned cr, uint64_t guest, uint64_t hw);
 	/* Resume at @rip (an emulated instruction's end). */
 	void (*set_rip)(struct vcpu *v, uint64_t rip);
+	/*
+	 * Load @e's entry state again, as INIT then SIPI do for an AP
+	 * (virt/lapic.c); on the vCPU's own CPU, between runs. 0 or -errno.
+	 */
+	int (*reset)(struct vcpu *v, const struct vcpu_entry *e, char *err, size_t errlen);
 	/* Bits of CPUID leaf 1 ECX / 0x80000001 ECX a guest must not see (nesting). */
 	uint32_t cpuid1_ecx_hide, cpuid81_ecx_hide;
 };
