@@ -51,6 +51,7 @@
 #define VMCB_SEG_ATTR 2  /* within a segment */
 #define VMCB_SEG_LIMIT 4
 #define VMCB_SEG_BASE 8
+#define VMCB_SEG_SIZE 16 /* ES, CS, SS, DS, FS, GS in a row */
 #define VMCB_CS 0x410
 #define VMCB_SS 0x420
 #define VMCB_DS 0x430
@@ -78,6 +79,11 @@
 #define SVM_ATTR_CODE64 0xa9b /* execute/read accessed, S, present, L, G */
 #define SVM_ATTR_DATA 0xc93   /* read/write accessed, S, present, D/B, G */
 #define SVM_ATTR_TSS64_BUSY 0x08b
+#define SVM_ATTR_CODE32 0xc9b /* execute/read accessed, S, present, D/B, G */
+#define SVM_ATTR_CODE16 0x09b /* real mode: execute/read accessed, S, present, 64 KiB */
+#define SVM_ATTR_DATA16 0x093 /* real mode: read/write accessed, S, present, 64 KiB */
+#define SVM_ATTR_TSS32_BUSY 0x08b /* a busy TSS; 32-bit until long mode, where it is 64-bit */
+#define SVM_ATTR_LDT 0x082
 
 /* Intercept vector 3 (MISC1) and 4 (MISC2) bits (table B-1). */
 #define SVM_INTERCEPT_INTR (1u << 0)

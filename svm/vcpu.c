@@ -23,6 +23,12 @@ static int svm_vcpu_create(struct vcpu *v, const struct vcpu_entry *e, char *err
 		ksnprintf(err, errlen, "SVM is not on");
 		return -EINVAL;
 	}
+	if (e->mode != VCPU_ENTRY_LONG && v->vm->shadow) {
+		ksnprintf(err, errlen, "shadow paging runs only 64-bit guests entered with paging "
+			  "on: a %s entry needs nested paging", e->mode == VCPU_ENTRY_REAL ?
+			  "real-mode" : "32-bit");
+		return -EOPNOTSUPP;
+	}
 	if (frame_alloc(&phys_frames, FRAME_ORDER_4K, &v->hw.pa)) {
 		ksnprintf(err, errlen, "no memory for the VMCB");
 		return -ENOMEM;
@@ -152,6 +158,17 @@ reenter:
 	return v->stop;
 }
 
+static int svm_vcpu_reset(struct vcpu *v, const struct vcpu_entry *e, char *err, size_t errlen)
+{
+	if (e->mode != VCPU_ENTRY_LONG && v->vm->shadow) {
+		ksnprintf(err, errlen, "shadow paging cannot enter a guest in real or 32-bit mode");
+		return -EOPNOTSUPP;
+	}
+	memset(&v->regs, 0, sizeof(v->regs)); /* INIT clears the GPRs (SDM 3A table 9-1) */
+	vmcb_reset_guest(v, e);
+	return 0;
+}
+
 static void svm_vcpu_destroy(struct vcpu *v)
 {
 	frame_free(&phys_frames, v->hw.pa, FRAME_ORDER_4K);
@@ -164,6 +181,7 @@ const struct vcpu_backend svm_backend = {
 	.create = svm_vcpu_create,
 	.run = svm_vcpu_run,
 	.destroy = svm_vcpu_destroy,
+	.reset = svm_vcpu_reset,
 	.skip_instruction = svm_skip_instruction,
 	.flush_local = svm_flush_local,
 	.set_cr = svm_set_cr,

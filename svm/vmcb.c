@@ -50,7 +50,8 @@ static void setup_controls(struct vcpu *v)
 	vmcb_write64(v, VMCB_NCR3, v->vm->ept.root);
 }
 
-static void setup_guest_state(struct vcpu *v, const struct vcpu_entry *e)
+/* 64-bit mode, paging on with the loader's tables (guest/ABI.md). */
+static void setup_long(struct vcpu *v, const struct vcpu_entry *e)
 {
 	vmcb_write64(v, VMCB_CR0, VCPU_ENTRY_CR0);
 	vmcb_write64(v, VMCB_CR3, e->cr3);
@@ -58,23 +59,74 @@ static void setup_guest_state(struct vcpu *v, const struct vcpu_entry *e)
 	/* EFER.SVME must be set in the guest's EFER too, or VMRUN fails (15.5.1). */
 	vmcb_write64(v, VMCB_EFER, EFER_LME | EFER_LMA | EFER_SVME);
 	vmcb_write_seg(v, VMCB_CS, GDT_KERNEL_CS, SVM_ATTR_CODE64, 0xffffffff, 0);
-	vmcb_write_seg(v, VMCB_SS, GDT_KERNEL_DS, SVM_ATTR_DATA, 0xffffffff, 0);
-	vmcb_write_seg(v, VMCB_DS, GDT_KERNEL_DS, SVM_ATTR_DATA, 0xffffffff, 0);
-	vmcb_write_seg(v, VMCB_ES, GDT_KERNEL_DS, SVM_ATTR_DATA, 0xffffffff, 0);
-	vmcb_write_seg(v, VMCB_FS, GDT_KERNEL_DS, SVM_ATTR_DATA, 0xffffffff, 0);
-	vmcb_write_seg(v, VMCB_GS, GDT_KERNEL_DS, SVM_ATTR_DATA, 0xffffffff, 0);
+	for (unsigned s = VMCB_ES; s <= VMCB_GS; s += VMCB_SEG_SIZE)
+		if (s != VMCB_CS)
+			vmcb_write_seg(v, s, GDT_KERNEL_DS, SVM_ATTR_DATA, 0xffffffff, 0);
 	vmcb_write_seg(v, VMCB_TR, GDT_TSS, SVM_ATTR_TSS64_BUSY, sizeof(struct tss64) - 1, 0);
+}
+
+/*
+ * A multiboot1 kernel's entry (Multiboot 0.6.96, 3.2): protected mode with
+ * paging off, flat 4 GiB segments, A20 on. With nested paging the CPU runs
+ * a paging-off guest as it is, and every later mode change (PAE, EFER.LME,
+ * CR0.PG) is the guest's own: nothing intercepts them (APM vol. 2, 15.19).
+ */
+static void setup_prot32(struct vcpu *v, const struct vcpu_entry *e)
+{
+	vmcb_write64(v, VMCB_CR0, X86_CR0_PE | X86_CR0_ET);
+	vmcb_write64(v, VMCB_CR3, 0);
+	vmcb_write64(v, VMCB_CR4, 0);
+	vmcb_write64(v, VMCB_EFER, EFER_SVME);
+	vmcb_write_seg(v, VMCB_CS, GDT_KERNEL_CS, SVM_ATTR_CODE32, 0xffffffff, 0);
+	for (unsigned s = VMCB_ES; s <= VMCB_GS; s += VMCB_SEG_SIZE)
+		if (s != VMCB_CS)
+			vmcb_write_seg(v, s, GDT_KERNEL_DS, SVM_ATTR_DATA, 0xffffffff, 0);
+	vmcb_write_seg(v, VMCB_TR, 0, SVM_ATTR_TSS32_BUSY, 0xffff, 0);
+	v->regs.rbx = e->rbx;
+}
+
+/* An AP after INIT and SIPI (SDM 3A, 9.1.1 table 9-1; 9.4.4): real mode at vector << 12. */
+static void setup_real(struct vcpu *v, const struct vcpu_entry *e)
+{
+	vmcb_write64(v, VMCB_CR0, X86_CR0_ET | X86_CR0_CD | X86_CR0_NW);
+	vmcb_write64(v, VMCB_CR3, 0);
+	vmcb_write64(v, VMCB_CR4, 0);
+	vmcb_write64(v, VMCB_EFER, EFER_SVME);
+	vmcb_write_seg(v, VMCB_CS, (uint16_t)(e->rip >> 4), SVM_ATTR_CODE16, 0xffff, e->rip);
+	for (unsigned s = VMCB_ES; s <= VMCB_GS; s += VMCB_SEG_SIZE)
+		if (s != VMCB_CS)
+			vmcb_write_seg(v, s, 0, SVM_ATTR_DATA16, 0xffff, 0);
+	vmcb_write_seg(v, VMCB_TR, 0, SVM_ATTR_TSS32_BUSY, 0xffff, 0);
+}
+
+static void setup_guest_state(struct vcpu *v, const struct vcpu_entry *e)
+{
+	uint64_t rip = e->rip;
+
+	if (e->mode == VCPU_ENTRY_PROT32)
+		setup_prot32(v, e);
+	else if (e->mode == VCPU_ENTRY_REAL)
+		setup_real(v, e), rip = 0;
+	else
+		setup_long(v, e);
 	vmcb_write_seg(v, VMCB_LDTR, 0, 0, 0, 0);
 	/* No IDT: any guest exception escalates to a triple fault, a shutdown exit. */
-	vmcb_write_seg(v, VMCB_GDTR, 0, 0, 0, 0);
-	vmcb_write_seg(v, VMCB_IDTR, 0, 0, 0, 0);
+	vmcb_write_seg(v, VMCB_GDTR, 0, 0, e->mode == VCPU_ENTRY_REAL ? 0xffff : 0, 0);
+	vmcb_write_seg(v, VMCB_IDTR, 0, 0, e->mode == VCPU_ENTRY_REAL ? 0x3ff : 0, 0);
 	vmcb_write8(v, VMCB_CPL, 0);
-	vmcb_write64(v, VMCB_RIP, e->rip);
+	vmcb_write64(v, VMCB_RIP, rip);
 	vmcb_write64(v, VMCB_RSP, e->rsp);
 	vmcb_write64(v, VMCB_RFLAGS, VCPU_ENTRY_RFLAGS);
 	vmcb_write64(v, VMCB_DR6, 0xffff0ff0);
 	vmcb_write64(v, VMCB_DR7, VCPU_ENTRY_DR7);
 	vmcb_write64(v, VMCB_G_PAT, GUEST_PAT_DEFAULT);
+	vmcb_write64(v, VMCB_EVENTINJ, 0);
+	v->regs.rax = e->mode == VCPU_ENTRY_PROT32 ? e->rax : 0;
+}
+
+void vmcb_reset_guest(struct vcpu *v, const struct vcpu_entry *e)
+{
+	setup_guest_state(v, e);
 }
 
 void vmcb_setup(struct vcpu *v, const struct vcpu_entry *e)

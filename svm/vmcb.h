@@ -38,6 +38,8 @@ static inline void vmcb_write_seg(struct vcpu *v, unsigned off, uint16_t sel, ui
 
 /* svm/vmcb.c: controls, intercepts and the guest's entry state. */
 void vmcb_setup(struct vcpu *v, const struct vcpu_entry *e);
+/* The guest-state half of vmcb_setup() again: INIT then SIPI (the backend's reset op). */
+void vmcb_reset_guest(struct vcpu *v, const struct vcpu_entry *e);
 
 /* svm/run.asm: VMRUN with the guest's registers; returns after the #VMEXIT. */
 void svm_run(struct vcpu_regs *regs, uint64_t vmcb_pa, uint64_t host_save_pa);
