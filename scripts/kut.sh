@@ -267,13 +267,21 @@ summary_of() {
 	grep -a '^SUMMARY: ' "$1" 2>/dev/null | tail -n 1 | tr -d '\r' | sed 's/^SUMMARY: //' || true
 }
 
-# read_result plain|minihv LOG RC STDERR: sets R_STATUS (PASS, FAIL, SKIP,
+# last_reason LOG: minihv's last word on the guest (a `minihv:` or
+# `guest[` line), but for the exit status line.
+last_reason() {
+	grep -aE '^(minihv:|guest\[)' "$1" 2>/dev/null | grep -av '^minihv: exit status' |
+		tail -n 1 | tr -d '\r' || true
+}
+
+# read_result plain|minihv|minihv-qemu LOG RC STDERR: sets R_STATUS (PASS, FAIL, SKIP,
 # TIMEOUT) and R_NOTE (the SUMMARY line; for a failure also its reason).
 #   plain: QEMU's exit status is the test's: (CODE << 1) | 1; 124 or 137
 #     is timeout(1)'s; any other is QEMU's own failure (stderr says why).
 #   minihv: the last `minihv: exit status S` line; without one the run
 #     failed, and the last `minihv:` or `guest[` line says why (a panic,
-#     the guest stopped by minihv), or it timed out.
+#     the guest stopped by minihv), or it timed out. minihv-qemu: the same
+#     under QEMU, whose odd exit status must then be S.
 read_result() {
 	local kind=$1 log=$2 rc=$3 err=$4 status="" summary reason
 	summary=$(summary_of "$log")
@@ -286,7 +294,13 @@ read_result() {
 		else
 			R_STATUS=FAIL
 			reason="QEMU exit $rc, no debug-exit"
-			[ -s "$err" ] && reason+=": $(tail -n 2 "$err" | tr -s '\n' ' ')"
+			# 0: with -no-reboot, the guest reset (a triple fault) or powered off.
+			[ "$rc" != 0 ] || reason+=" (a reset or power-off)"
+			if [ -s "$err" ]; then
+				reason+=": $(tail -n 2 "$err" | tr -s '\n' ' ')"
+			elif [ -s "$log" ]; then
+				reason+="; last line: $(grep -a . "$log" | tail -n 1 | tr -d '\r')"
+			fi
 			R_NOTE="${summary:+$summary; }$reason"
 		fi ;;
 		esac
@@ -294,7 +308,7 @@ read_result() {
 		status=$(grep -a '^minihv: exit status ' "$log" 2>/dev/null | tail -n 1 | tr -d '\r' |
 			sed 's/^minihv: exit status \([0-9]*\).*/\1/' || true)
 		if [ -z "$status" ]; then
-			reason=$(grep -aE '^(minihv:|guest\[)' "$log" 2>/dev/null | tail -n 1 | tr -d '\r' || true)
+			reason=$(last_reason "$log")
 			case "$rc" in
 			124 | 137) R_STATUS=TIMEOUT ;;
 			*) R_STATUS=FAIL
@@ -304,13 +318,20 @@ read_result() {
 			[ -z "$reason" ] || R_NOTE="${summary:+$summary; }$reason"
 		fi
 	fi
+	# Under QEMU, minihv's own exit goes through the same port: QEMU's exit
+	# status must be the line's number, else the line is not to be trusted.
+	if [ "$kind" = minihv-qemu ] && [ -n "$status" ] && [ $((rc % 2)) = 1 ] && [ "$rc" != "$status" ]; then
+		R_STATUS=FAIL R_NOTE="${summary:+$summary; }exit status line says $status, QEMU exited $rc"
+		reason=$(last_reason "$log")
+		[ -z "$reason" ] || R_NOTE+="; $reason"
+		return
+	fi
 	if [ -n "$status" ]; then
 		R_STATUS=$(exit_result "$status")
 		if [ "$R_STATUS" = FAIL ]; then
 			R_NOTE="${summary:+$summary; }exit status $status (code $((status >> 1)))"
-			if [ "$kind" = minihv ]; then
-				reason=$(grep -aE '^(minihv:|guest\[)' "$log" | grep -av '^minihv: exit status' |
-					tail -n 1 | tr -d '\r' || true)
+			if [ "$kind" != plain ]; then
+				reason=$(last_reason "$log")
 				[ -z "$reason" ] || R_NOTE+="; $reason"
 			fi
 		elif [ "$R_STATUS" = PASS ] && [[ $summary =~ ([1-9][0-9]*)\ unexpected\ failures ]]; then
@@ -410,8 +431,10 @@ run_one() {
 		[ "$host_mem" -ge 3072 ] || host_mem=3072
 		if [ "$col" = bochs ]; then
 			limit=$((limit * KUT_BOCHS_FACTOR))
+			kind=minihv
 			BOCHS_MEGS=$host_mem BOCHS_SMP=$P_SMP BOCHS_CPU=$KUT_BOCHS_CPU bochs_cmd "$dir/minihv.iso" "$log"
 		else
+			kind=minihv-qemu
 			QEMU_MEM=${host_mem}M QEMU_SMP=$P_SMP qemu_cmd tcg "$dir/minihv.iso" "$log"
 		fi
 		;;
@@ -425,7 +448,7 @@ run_one() {
 	touch "$log"
 	read_result "$kind" "$log" "$rc" "$dir/stderr"
 	# What minihv's guest did not get: a failure may come from it.
-	if [ "$kind" = minihv ] && [ -n "$P_NOTE" ] && [ "$R_STATUS" != PASS ]; then
+	if [ "$kind" != plain ] && [ -n "$P_NOTE" ] && [ "$R_STATUS" != PASS ]; then
 		R_NOTE+="${R_NOTE:+; }$P_NOTE"
 	fi
 	local secs

@@ -14,7 +14,7 @@ set +e
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-n=0 pass=0 fail=0
+n=0 n_ok=0 n_bad=0
 # check NAME COMMAND...: one TAP line; COMMAND's output is shown on failure.
 check() {
 	local name=$1 out
@@ -22,11 +22,11 @@ check() {
 	n=$((n + 1))
 	if out=$("$@" 2>&1); then
 		echo "ok $n $name"
-		pass=$((pass + 1))
+		n_ok=$((n_ok + 1))
 	else
 		echo "not ok $n $name"
 		[ -z "$out" ] || sed 's/^/# /' <<< "$out"
-		fail=$((fail + 1))
+		n_bad=$((n_bad + 1))
 	fi
 }
 # eq GOT WANT
@@ -84,7 +84,8 @@ check "plain rc 3: FAIL, code 1" \
 	eq "$(result plain "$L/qemu-fail.log" 3)" "FAIL|20 tests, 2 unexpected failures, 1 skipped; exit status 3 (code 1)"
 check "plain rc 155: SKIP" eq "$(result plain "$L/minihv-skip-crlf.log" 155)" "SKIP|1 tests, 1 skipped"
 check "plain rc 124: TIMEOUT" eq "$(result plain "$L/minihv-hang.log" 124)" "TIMEOUT|"
-check "plain rc 0: FAIL, no debug-exit" eq "$(result plain "$L/qemu-pass.log" 0)" "FAIL|10 tests; QEMU exit 0, no debug-exit"
+check "plain rc 0: FAIL, no debug-exit" eq "$(result plain "$L/qemu-pass.log" 0)" \
+	"FAIL|10 tests; QEMU exit 0, no debug-exit (a reset or power-off); last line: SUMMARY: 10 tests"
 check "plain: exit 1 with unexpected failures in the summary: FAIL" \
 	eq "$(result plain "$L/qemu-liar.log" 1)" "FAIL|4 tests, 1 unexpected failures; but exit status 1"
 check "minihv exit status 1: PASS whatever the emulator's rc" \
@@ -98,6 +99,11 @@ check "minihv without exit status: FAIL, its last minihv: line" \
 	eq "$(result minihv "$L/minihv-panic.log" 3)" "FAIL|minihv: panic: vcpu 1: no runnable vCPU"
 check "minihv timed out: TIMEOUT, its last reason line" \
 	eq "$(result minihv "$L/minihv-hang.log" 124)" "TIMEOUT|minihv: guest: multiboot1 ELF32"
+check "minihv under QEMU: exit status line and QEMU's status agree: PASS" \
+	eq "$(result minihv-qemu "$L/minihv-pass.log" 1)" "PASS|10 tests"
+check "minihv under QEMU: QEMU's exit status 3 belies the line's 1: FAIL" \
+	eq "$(result minihv-qemu "$L/minihv-pass.log" 3)" \
+	"FAIL|10 tests; exit status line says 1, QEMU exited 3; minihv: 2 CPUs, guest: multiboot1 ELF32 (x86/setjmp.flat), 128 MiB"
 check "minihv empty log: FAIL, no exit status line" \
 	eq "$(result minihv /dev/null 1)" "FAIL|no exit status line (emulator exit 1)"
 
@@ -181,5 +187,5 @@ check "-b with an unknown backend" has "$out" '-b kvm: backends are qemu,svm,sha
 "$root/scripts/kut.sh" "$tdir/fake-kut" 'nothing*' > "$out" 2>&1
 check "a glob that matches nothing" has "$out" 'no test in .* matches: nothing\*'
 
-echo "$pass passed, $fail failed, 0 skipped"
-[ "$fail" = 0 ]
+echo "$n_ok passed, $n_bad failed, 0 skipped"
+[ "$n_bad" = 0 ]
