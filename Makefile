@@ -82,6 +82,11 @@ $(BUILD)/guest/testguest.elf: $(BUILD)/guest/testguest_abi.o $(BUILD)/guest/test
 	$(BUILD)/guest/testguest_shadow.o $(BUILD)/guest/testguest_shadow_bench.o \
 	$(BUILD)/guest/pf_catch.o $(BUILD)/guest/testguest_ptfuzz.o
 $(BUILD)/guest/testguest_sse.o: GCFLAGS := $(filter-out -mgeneral-regs-only,$(GCFLAGS)) -msse2
+# The entry-mode guest (tests/kernel/test_guest_modes.c): real and 32-bit code, assembled flat.
+$(BUILD)/guest/modeguest.bin: guest/modeguest.asm
+	@mkdir -p $(dir $@)
+	$(Q)$(NASM) -f bin $< -o $@
+KOBJ += $(BUILD)/guest/modeguest.bin.o
 $(BUILD)/guest/%.bin: $(BUILD)/guest/%.elf
 	$(Q)objcopy -O binary $< $@
 # Symbols _binary_NAME_bin_start/_end (lib/guests.c).
