@@ -271,7 +271,7 @@ summary_of() {
 # `guest[` line), but for the exit status line.
 last_reason() {
 	grep -aE '^(minihv:|guest\[)' "$1" 2>/dev/null | grep -av '^minihv: exit status' |
-		tail -n 1 | tr -d '\r' || true
+		tail -n 1 | tr -d '\r' | sed 's/^\(.\{200\}\).\{4,\}/\1 .../' || true
 }
 
 # read_result plain|minihv|minihv-qemu LOG RC STDERR: sets R_STATUS (PASS, FAIL, SKIP,
@@ -281,7 +281,8 @@ last_reason() {
 #   minihv: the last `minihv: exit status S` line; without one the run
 #     failed, and the last `minihv:` or `guest[` line says why (a panic,
 #     the guest stopped by minihv), or it timed out. minihv-qemu: the same
-#     under QEMU, whose odd exit status must then be S.
+#     under QEMU, whose odd exit status must then be S; minihv-bochs: under
+#     Bochs, which must exit 0 after a pass.
 read_result() {
 	local kind=$1 log=$2 rc=$3 err=$4 status="" summary reason
 	summary=$(summary_of "$log")
@@ -320,8 +321,16 @@ read_result() {
 	fi
 	# Under QEMU, minihv's own exit goes through the same port: QEMU's exit
 	# status must be the line's number, else the line is not to be trusted.
+	# Bochs: minihv's pass leaves through the shutdown port's debugger
+	# ("D": Bochs exits 0), anything else through its panic (exit 1).
+	local bad=""
 	if [ "$kind" = minihv-qemu ] && [ -n "$status" ] && [ $((rc % 2)) = 1 ] && [ "$rc" != "$status" ]; then
-		R_STATUS=FAIL R_NOTE="${summary:+$summary; }exit status line says $status, QEMU exited $rc"
+		bad="QEMU exited $rc"
+	elif [ "$kind" = minihv-bochs ] && [ "$status" = 1 ] && [ "$rc" != 0 ]; then
+		bad="Bochs exited $rc"
+	fi
+	if [ -n "$bad" ]; then
+		R_STATUS=FAIL R_NOTE="${summary:+$summary; }exit status line says $status, $bad"
 		reason=$(last_reason "$log")
 		[ -z "$reason" ] || R_NOTE+="; $reason"
 		return
@@ -431,7 +440,7 @@ run_one() {
 		[ "$host_mem" -ge 3072 ] || host_mem=3072
 		if [ "$col" = bochs ]; then
 			limit=$((limit * KUT_BOCHS_FACTOR))
-			kind=minihv
+			kind=minihv-bochs
 			BOCHS_MEGS=$host_mem BOCHS_SMP=$P_SMP BOCHS_CPU=$KUT_BOCHS_CPU bochs_cmd "$dir/minihv.iso" "$log"
 		else
 			kind=minihv-qemu
@@ -446,6 +455,7 @@ run_one() {
 	# (read_result reads the log).
 	timeout -k 10 "$limit" "${CMD[@]}" > "$dir/stderr" 2>&1 </dev/null || rc=$?
 	touch "$log"
+	echo "$rc" > "$dir/rc"
 	read_result "$kind" "$log" "$rc" "$dir/stderr"
 	# What minihv's guest did not get: a failure may come from it.
 	if [ "$kind" != plain ] && [ -n "$P_NOTE" ] && [ "$R_STATUS" != PASS ]; then

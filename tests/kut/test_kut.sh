@@ -104,6 +104,16 @@ check "minihv under QEMU: exit status line and QEMU's status agree: PASS" \
 check "minihv under QEMU: QEMU's exit status 3 belies the line's 1: FAIL" \
 	eq "$(result minihv-qemu "$L/minihv-pass.log" 3)" \
 	"FAIL|10 tests; exit status line says 1, QEMU exited 3; minihv: 2 CPUs, guest: multiboot1 ELF32 (x86/setjmp.flat), 128 MiB"
+check "minihv under Bochs: a pass and Bochs' exit 0: PASS" \
+	eq "$(result minihv-bochs "$L/minihv-pass.log" 0)" "PASS|10 tests"
+check "minihv under Bochs: a pass, but Bochs exited 1 (minihv's panic path): FAIL" \
+	eq "$(result minihv-bochs "$L/minihv-pass.log" 1)" \
+	"FAIL|10 tests; exit status line says 1, Bochs exited 1; minihv: 2 CPUs, guest: multiboot1 ELF32 (x86/setjmp.flat), 128 MiB"
+check "minihv under Bochs: a failure, Bochs exited 1: FAIL, its reason" \
+	eq "$(result minihv-bochs "$L/minihv-fail.log" 1)" \
+	"FAIL|5 tests, 1 unexpected failures; exit status 3 (code 1); guest[0]: unhandled MSR read 0x345, #GP injected"
+check "a reason line is cut at 200 characters" \
+	eq "$(printf 'minihv: %0300d\n' 0 > "$tmp/long.log"; last_reason "$tmp/long.log" | wc -c)" 205
 check "minihv empty log: FAIL, no exit status line" \
 	eq "$(result minihv /dev/null 1)" "FAIL|no exit status line (emulator exit 1)"
 
