@@ -4,6 +4,7 @@
 ;
 ; Offset 0, real16: copied to a page below 1 MiB and entered as an AP at its
 ; SIPI (VCPU_ENTRY_REAL): code = CS << 16 | checks (MG_REAL_*).
+; Offset 0x80, pae32: see there.
 ; Offset 0x100, prot32: loaded at 1 MiB and entered as a multiboot1 kernel
 ; (VCPU_ENTRY_PROT32) with EAX = 0x2BADB002 and EBX = MG_EBX; it turns on
 ; long mode as kvm-unit-tests' cstart64.S does, runs 64-bit code, goes back
@@ -60,6 +61,43 @@ real16:
 .amd:	vmmcall
 	hlt
 marker:	dw 0
+
+; Offset 0x80, pae32: entered as prot32 is, turns on PAE paging without long
+; mode (an identity map of the first GiB), which VMX refuses (its PDPTEs are
+; not emulated); where it runs, it exits with code MG_PAE32_RAN.
+	times 0x80 - ($ - $$) db 0
+bits 32
+pae32:
+	mov edi, MG_PML4        ; PDPT at MG_PML4, PD after it: 2 MiB pages
+	mov ecx, 2 * 1024
+	xor eax, eax
+	rep stosd
+	mov dword [MG_PML4], MG_PML4 + 0x1000 + 1
+	mov edi, MG_PML4 + 0x1000
+	mov eax, 0x83
+	mov ecx, 512
+.pd:	mov [edi], eax
+	add eax, 0x200000
+	add edi, 8
+	loop .pd
+	mov eax, cr4
+	or eax, CR4_PAE
+	mov cr4, eax
+	mov eax, MG_PML4
+	mov cr3, eax
+	mov eax, cr0
+	or eax, CR0_PG
+	mov cr0, eax
+	xor eax, eax
+	cpuid
+	mov edi, 0x9ae          ; MG_PAE32_RAN
+	mov eax, HC_EXIT
+	cmp ebx, AMD_EBX
+	je .amd
+	vmcall
+	hlt
+.amd:	vmmcall
+	hlt
 
 	times 0x100 - ($ - $$) db 0
 

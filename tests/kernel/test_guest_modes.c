@@ -13,6 +13,8 @@ extern const char _binary_modeguest_bin_start[], _binary_modeguest_bin_end[];
 
 /* guest/modeguest.asm's layout and values. */
 #define MG_REAL_LEN 0x100     /* real16, at offset 0 */
+#define MG_PAE32 0x80         /* pae32's offset */
+#define MG_PAE32_RAN 0x9ae    /* its exit code where PAE paging without long mode runs */
 #define MG_PROT32 0x100       /* prot32's offset */
 #define MG_EBX 0x0badf00d
 #define MB1_MAGIC 0x2badb002
@@ -160,5 +162,31 @@ KTEST(guest_mode_reset)
 	if (run_prot32(&g) && reset_to(&g, &real_entry) && run_real(&g) &&
 	    reset_to(&g, &prot32_entry))
 		run_prot32(&g);
+	guest_destroy(&g);
+}
+
+/*
+ * 32-bit PAE paging without long mode: VMX with EPT would load the PDPTEs
+ * from the VMCS on entry, which minihv does not emulate, so the vCPU stops
+ * saying so. SVM with nested paging runs it as a CPU does.
+ */
+KTEST(guest_mode_pae32)
+{
+	struct guest g;
+	const struct vcpu_entry e = { .mode = VCPU_ENTRY_PROT32, .rip = GUEST_LOAD + MG_PAE32 };
+
+	if (!mode_guest_create(&g, &e))
+		return;
+	enum vcpu_stop s = guest_run(&g);
+
+	if (g.vcpu.be == &vmx_backend) {
+		CHECK_EQ(s, STOP_UNHANDLED);
+		CHECK(strstr(g.vcpu.stop_reason, "PAE paging without long mode"), "reason: %s",
+		      g.vcpu.stop_reason);
+	} else {
+		CHECK(s == STOP_EXIT && g.vcpu.exit_code == MG_PAE32_RAN,
+		      "guest stopped: %s (%s), code %#lx", vcpu_stop_name(s), g.vcpu.stop_reason,
+		      g.vcpu.exit_code);
+	}
 	guest_destroy(&g);
 }
