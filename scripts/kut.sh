@@ -73,7 +73,8 @@ declare -A COL_TITLE=([qemu]="plain QEMU" [svm]="minihv QEMU-SVM"
 
 die() { echo "kut.sh: $*" >&2; exit 2; }
 usage() {
-	sed -n '2,/^$/s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" | sed -n '1,/^$/p' >&2
+	# The header comment down to its third paragraph.
+	sed -n '2,/^# Nothing of KUT/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2
 	exit 2
 }
 

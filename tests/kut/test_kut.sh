@@ -185,6 +185,10 @@ check "no kernel: the minihv column n/a, the footnote says how to build it" \
 	has "$out" "^\[1\] minihv QEMU-SVM: no $tmp/none \(make BUILD=.* kernel\)$"
 
 # Usage errors: a clear message, exit 2.
+"$root/scripts/kut.sh" > "$out" 2>&1
+rc=$?
+check "no arguments: the usage, exit 2" eq "$rc $(head -n 1 "$out")" \
+	"2 Usage: scripts/kut.sh [-j N] [-b BACKENDS] [-t SECONDS] KUT_DIR [TEST-GLOB...]"
 "$root/scripts/kut.sh" "$tmp/nowhere" > "$out" 2>&1
 rc=$?
 check "no such KUT dir: exit 2, how to build" has "$out" "no such directory .*./configure --arch=x86_64 && make"
