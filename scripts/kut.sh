@@ -636,8 +636,10 @@ main() {
 	[ ${#run[@]} -gt 0 ] || [ ${#notrun[@]} -gt 0 ] || die "no test in $KUT_DIR/x86/unittests.cfg matches: ${globs[*]}"
 
 	# The runs: test by test, column by column, -j at a time. Each writes
-	# its result file; the table reads them at the end.
+	# its result file; the table reads them at the end. A test's files of
+	# an earlier run go first: the exit status reads every column's result.
 	local pids=() n=0 njobs=0 col
+	for i in ${run[@]+"${run[@]}"}; do rm -rf "${KUT_WORK:?}/${T_NAME[i]}"; done
 	for i in ${run[@]+"${run[@]}"}; do
 		for col in $COLUMNS; do
 			[ -z "${NA_REASON[$col]:-}" ] && [ -z "${CELL_NA[$i $col]:-}" ] && njobs=$((njobs + 1))

@@ -184,6 +184,12 @@ check "a nodefault test named by a glob runs" eq "$(row manual | sed 's/ [0-9.]*
 check "no kernel: the minihv column n/a, the footnote says how to build it" \
 	has "$out" "^\[1\] minihv QEMU-SVM: no $tmp/none \(make BUILD=.* kernel\)$"
 
+# A third: plain QEMU alone on a test minihv failed in the first run: that
+# run's minihv results are gone, not counted.
+"$root/scripts/kut.sh" -b qemu "$tdir/fake-kut" mixed > "$out" 2>&1
+rc=$?
+check "a test's results of an earlier run do not count" eq "$rc $(ls "$KUT_WORK/mixed")" "0 qemu"
+
 # Usage errors: a clear message, exit 2.
 "$root/scripts/kut.sh" > "$out" 2>&1
 rc=$?
