@@ -146,7 +146,7 @@ static int decode_0f(struct cursor *c, unsigned rex, struct insn *i)
 	return -EOPNOTSUPP;
 }
 
-/* 88 /r, 89 /r, C6 /0 ib, C7 /0 iw/id: MOV to memory. */
+/* 88 /r, 89 /r, C6 /0 ib, C7 /0 iw/id: MOV to memory; 8A /r, 8B /r: from it. */
 static int decode_store(struct cursor *c, uint8_t op, unsigned rex, bool opsize16, struct insn *i)
 {
 	uint8_t m;
@@ -155,7 +155,7 @@ static int decode_store(struct cursor *c, uint8_t op, unsigned rex, bool opsize1
 	if (modrm(c, &m))
 		return -EINVAL;
 	reg = MODRM_REG(m);
-	if (op == 0x88 || op == 0xc6)
+	if (op == 0x88 || op == 0x8a || op == 0xc6)
 		i->size = 1;
 	else
 		i->size = rex & REX_W ? 8 : opsize16 ? 2 : 4; /* REX.W beats 66 (2.2.1.2) */
@@ -170,14 +170,14 @@ static int decode_store(struct cursor *c, uint8_t op, unsigned rex, bool opsize1
 	} else {
 		i->gpr = (int)(reg | (rex & REX_R ? 8 : 0));
 		/* 3.7.2.1 (vol. 1): without REX, byte registers 4-7 are AH, CH, DH, BH. */
-		if (op == 0x88 && !rex && reg >= 4) {
+		if ((op == 0x88 || op == 0x8a) && !rex && reg >= 4) {
 			i->high8 = true;
 			i->gpr -= 4;
 		}
 	}
 	if (MODRM_MOD(m) == MOD_REG)
 		return -EOPNOTSUPP; /* a register destination: not a store */
-	i->kind = INSN_STORE;
+	i->kind = op == 0x8a || op == 0x8b ? INSN_LOAD : INSN_STORE;
 	return 0;
 }
 
@@ -212,6 +212,8 @@ int insn_decode(const uint8_t *b, size_t avail, struct insn *out)
 		break;
 	case 0x88:
 	case 0x89:
+	case 0x8a:
+	case 0x8b:
 	case 0xc6:
 	case 0xc7:
 		rc = decode_store(&c, op, rex, opsize16, &i);
@@ -249,4 +251,16 @@ uint64_t insn_store_value(const struct insn *i, const uint64_t gprs[16])
 	else
 		v = gprs[i->gpr];
 	return i->size >= 8 ? v : v & ((1ULL << (8 * i->size)) - 1);
+}
+
+uint64_t insn_load_result(const struct insn *i, uint64_t old, uint64_t val)
+{
+	if (i->size == 8)
+		return val;
+	if (i->size == 4)
+		return (uint32_t)val;
+	uint64_t mask = (1ULL << (8 * i->size)) - 1;
+	unsigned shift = i->high8 ? 8 : 0;
+
+	return (old & ~(mask << shift)) | ((val & mask) << shift);
 }
