@@ -93,6 +93,7 @@ void kmain(uint32_t magic, uint32_t mbi_pa)
 	printk("minihv: booting\n");
 	gdt_init();
 	idt_init();
+	tsc_calibrate();
 
 	if (magic != MB2_BOOT_MAGIC)
 		panic("bad multiboot2 magic %#x", magic);
@@ -106,6 +107,7 @@ void kmain(uint32_t magic, uint32_t mbi_pa)
 	if (nbad)
 		printk("minihv: bad command line '%s': %s\n", boot_info.cmdline, err);
 	print_boot_info(&boot_info);
+	printk("minihv: TSC %llu kHz (measured against the PIT)\n", (unsigned long long)tsc_khz);
 
 	memory_init();
 	smp_boot(&boot_info);

@@ -41,11 +41,30 @@ void svm_skip_instruction(struct vcpu *v)
 	vmcb_write64(v, VMCB_RIP, next);
 }
 
+/* Where the VMCB keeps @msr (VMRUN switches EFER and PAT, VMLOAD/VMSAVE the rest). */
+static unsigned msr_offset(uint32_t msr)
+{
+	switch (msr) {
+	case MSR_FS_BASE: return VMCB_FS + VMCB_SEG_BASE;
+	case MSR_GS_BASE: return VMCB_GS + VMCB_SEG_BASE;
+	case MSR_KERNEL_GS_BASE: return VMCB_KERNEL_GS_BASE;
+	case MSR_STAR: return VMCB_STAR;
+	case MSR_LSTAR: return VMCB_LSTAR;
+	case MSR_CSTAR: return VMCB_CSTAR;
+	case MSR_SFMASK: return VMCB_SFMASK;
+	case MSR_IA32_SYSENTER_CS: return VMCB_SYSENTER_CS;
+	case MSR_IA32_SYSENTER_ESP: return VMCB_SYSENTER_ESP;
+	case MSR_IA32_SYSENTER_EIP: return VMCB_SYSENTER_EIP;
+	case MSR_IA32_PAT: return VMCB_G_PAT;
+	default: return VMCB_EFER;
+	}
+}
+
 uint64_t svm_get_msr(struct vcpu *v, uint32_t msr)
 {
 	if (msr == MSR_EFER)
 		return vmcb_read64(v, VMCB_EFER) & ~EFER_SVME; /* SVME is the host's */
-	return vmcb_read64(v, (msr == MSR_FS_BASE ? VMCB_FS : VMCB_GS) + VMCB_SEG_BASE);
+	return vmcb_read64(v, msr_offset(msr));
 }
 
 void svm_set_msr(struct vcpu *v, uint32_t msr, uint64_t val)
@@ -53,7 +72,7 @@ void svm_set_msr(struct vcpu *v, uint32_t msr, uint64_t val)
 	if (msr == MSR_EFER)
 		vmcb_write64(v, VMCB_EFER, val | EFER_SVME);
 	else
-		vmcb_write64(v, (msr == MSR_FS_BASE ? VMCB_FS : VMCB_GS) + VMCB_SEG_BASE, val);
+		vmcb_write64(v, msr_offset(msr), val);
 }
 
 /*
@@ -214,9 +233,18 @@ bool svm_handle_exit(struct vcpu *v, uint64_t code, enum vcpu_exit_kind kind)
 	case SVM_EXIT_WBINVD:
 		handle_wbinvd(v);
 		break;
-	case SVM_EXIT_INVD:
 	case SVM_EXIT_XSETBV:
+		if (v->pc) { /* a PC guest's XCR0 is its own (virt/pc.c) */
+			pc_xsetbv(v);
+			break;
+		}
 		not_emulated(v, code);
+		break;
+	case SVM_EXIT_INVD:
+		not_emulated(v, code);
+		break;
+	case SVM_EXIT_VINTR:
+		svm_handle_vintr(v);
 		break;
 	case SVM_EXIT_INTR:
 	case SVM_EXIT_NMI:
