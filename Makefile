@@ -82,6 +82,11 @@ $(BUILD)/guest/testguest.elf: $(BUILD)/guest/testguest_abi.o $(BUILD)/guest/test
 	$(BUILD)/guest/testguest_shadow.o $(BUILD)/guest/testguest_shadow_bench.o \
 	$(BUILD)/guest/pf_catch.o $(BUILD)/guest/testguest_ptfuzz.o
 $(BUILD)/guest/testguest_sse.o: GCFLAGS := $(filter-out -mgeneral-regs-only,$(GCFLAGS)) -msse2
+# The entry-mode guest (tests/kernel/test_guest_modes.c): real and 32-bit code, assembled flat.
+$(BUILD)/guest/modeguest.bin: guest/modeguest.asm
+	@mkdir -p $(dir $@)
+	$(Q)$(NASM) -f bin $< -o $@
+KOBJ += $(BUILD)/guest/modeguest.bin.o
 $(BUILD)/guest/%.bin: $(BUILD)/guest/%.elf
 	$(Q)objcopy -O binary $< $@
 # Symbols _binary_NAME_bin_start/_end (lib/guests.c).
@@ -102,6 +107,8 @@ help:
 	@echo "make gdb          attach gdb to 'make debug' (symbols, breakpoint at kmain)"
 	@echo "make bench        deterministic counts and host-side timings"
 	@echo "make mutants      break the protocol's key lines one by one; every mutant must be killed"
+	@echo "make kut KUT=DIR  kvm-unit-tests from a built tree under plain QEMU and minihv (docs/kut.md)"
+	@echo "                  KUT_TESTS='glob ...'  KUT_BACKENDS=qemu,svm,shadow,bochs  KUT_JOBS=N  KUT_TIMEOUT=S"
 	@echo "variables: TESTS=GLOB[,-GLOB]  CMDLINE='...'  GDB_PORT=N  EMU=qemu|bochs"
 
 deps:
@@ -304,6 +311,22 @@ host-benches: $(HOST_BENCHES)
 bench: deps
 	$(PAR_BUILD) all host-benches
 	scripts/bench.sh
+
+# kvm-unit-tests (scripts/kut.sh, docs/kut.md): a tree the user built, never
+# downloaded. The test globs are quoted for the shell: kut.sh matches them.
+.PHONY: kut
+KUT_TESTS    ?=
+KUT_BACKENDS ?= qemu,svm,shadow,bochs
+KUT_JOBS     ?= 1
+KUT_TIMEOUT  ?=
+ifneq ($(filter kut,$(MAKECMDGOALS)),)
+ifeq ($(KUT),)
+$(error KUT=path/to/kvm-unit-tests: build it with ./configure --arch=x86_64 && make; the suite is not downloaded by make)
+endif
+endif
+kut: deps $(KERNEL)
+	scripts/kut.sh -j $(KUT_JOBS) -b $(KUT_BACKENDS) $(if $(KUT_TIMEOUT),-t $(KUT_TIMEOUT)) \
+		'$(KUT)' $(foreach t,$(KUT_TESTS),'$(t)')
 
 clean:
 	rm -rf $(BUILD)

@@ -325,6 +325,7 @@ add_all() {
 	job 150 run_qemu tcg mmu=shadow "$BUILD/minihv-shadow.iso"
 	job 15 run_gdb
 	job 5 run_badinput
+	job 5 run_script kut ../tests/kut/test_kut.sh # scripts/kut.sh's self-test, no emulator
 	job 170 run_mutants
 	add_bochs
 	job 0 run_kvm

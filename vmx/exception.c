@@ -41,7 +41,8 @@ static void inject(struct vcpu *v, const struct exc_event *e, bool raised)
 {
 	uint32_t info = e->vector | (uint32_t)e->type << 8 | INTR_INFO_VALID;
 
-	if (e->has_error) {
+	/* Real mode pushes no error code, and VM entry refuses one (SDM 3C 26.2.1.3). */
+	if (e->has_error && (vmcs_readl(GUEST_CR0) & X86_CR0_PE)) {
 		info |= INTR_INFO_DELIVER_CODE;
 		vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE, e->error);
 	}

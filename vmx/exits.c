@@ -35,12 +35,23 @@ uint64_t vmx_get_msr(struct vcpu *v, uint32_t msr)
 	return vmcs_readl(GUEST_GS_BASE);
 }
 
+void vmx_write_efer(const struct vcpu *v, uint64_t val)
+{
+	if (v->hw.msr_pa) /* else the entry's MSR list holds it */
+		((uint64_t *)phys_to_virt(v->hw.msr_pa))[1] = val;
+	else
+		vmcs_write64(GUEST_IA32_EFER, val);
+}
+
 void vmx_set_msr(struct vcpu *v, uint32_t msr, uint64_t val)
 {
-	if (msr == MSR_EFER && v->hw.msr_pa)
-		((uint64_t *)phys_to_virt(v->hw.msr_pa))[1] = val;
-	else if (msr == MSR_EFER)
-		vmcs_write64(GUEST_IA32_EFER, val);
+	/*
+	 * EFER.LMA is the CPU's, not the writer's: it follows CR0.PG with LME
+	 * (vmx/modes.c), as does the "IA-32e mode guest" entry control, which
+	 * VM entry requires to equal it (SDM 3C 26.3.1.1). Keep the one in force.
+	 */
+	if (msr == MSR_EFER)
+		vmx_write_efer(v, (val & ~EFER_LMA) | (vmx_get_msr(v, MSR_EFER) & EFER_LMA));
 	else if (msr == MSR_FS_BASE)
 		vmcs_writel(GUEST_FS_BASE, val);
 	else

@@ -16,6 +16,14 @@ void vmx_handle_cr_access(struct vcpu *v, uint64_t qual);
 uint64_t vmx_guest_rip(struct vcpu *v);
 uint64_t vmx_get_msr(struct vcpu *v, uint32_t msr);
 void vmx_set_msr(struct vcpu *v, uint32_t msr, uint64_t val);
+/* The guest's IA32_EFER as it is, LMA included (vmx_set_msr() keeps LMA). */
+void vmx_write_efer(const struct vcpu *v, uint64_t val);
+/*
+ * Outside shadow paging, a CR-access exit is a vCPU entered outside long
+ * mode changing CR0.PG (or a bit VMX fixes), or a guest setting CR4.VMXE
+ * (vmx/modes.c): load @cr with @val or stop the vCPU.
+ */
+void vmx_mode_write_cr(struct vcpu *v, unsigned cr, uint64_t val);
 
 /*
  * An EPT violation, from the run loop's fast path or the dispatch: inline

@@ -73,24 +73,36 @@ void vmx_handle_cr_access(struct vcpu *v, uint64_t qual)
 	uint64_t mask = vmcs_readl(CR0_GUEST_HOST_MASK);
 	uint64_t cr0 = (vmcs_readl(GUEST_CR0) & ~mask) | (vmcs_readl(CR0_READ_SHADOW) & mask);
 
+	uint64_t val;
+
 	switch (CR_QUAL_TYPE(qual)) {
 	case CR_TYPE_MOV_TO:
-		vcpu_shadow_write_cr(v, cr, reg ? *reg : vmcs_readl(GUEST_RSP));
+		val = reg ? *reg : vmcs_readl(GUEST_RSP);
 		break;
 	case CR_TYPE_MOV_FROM:
+		/* Shadow paging, or (EPT) a CPU that cannot clear CR3-store exiting. */
+		val = v->vm->shadow ? vcpu_shadow_read_cr(v, cr) : vmcs_readl(GUEST_CR3);
 		if (reg)
-			*reg = vcpu_shadow_read_cr(v, cr);
+			*reg = val;
 		else
-			vmcs_writel(GUEST_RSP, vcpu_shadow_read_cr(v, cr));
-		break;
+			vmcs_writel(GUEST_RSP, val);
+		vmx_skip_instruction(v);
+		return;
 	case CR_TYPE_CLTS:
-		vcpu_shadow_write_cr(v, 0, cr0 & ~X86_CR0_TS);
+		cr = 0;
+		val = cr0 & ~X86_CR0_TS;
 		break;
 	default:
 		/* LMSW loads CR0[3:0] but never clears PE (SDM vol. 2, LMSW). */
-		vcpu_shadow_write_cr(v, 0, (cr0 & ~0xeULL) | (CR_QUAL_LMSW(qual) & 0xf));
+		cr = 0;
+		val = (cr0 & ~0xeULL) | (CR_QUAL_LMSW(qual) & 0xf);
 		break;
 	}
+	if (!v->vm->shadow) {
+		vmx_mode_write_cr(v, cr, val); /* vmx/modes.c: skips, or injects #GP */
+		return;
+	}
+	vcpu_shadow_write_cr(v, cr, val);
 	if (v->stop == STOP_NONE)
 		vmx_skip_instruction(v);
 }

@@ -34,14 +34,59 @@ static int vmx_vcpu_create(struct vcpu *v, const struct vcpu_entry *entry, char 
 		return -EIO;
 	}
 	int r = vmcs_setup_controls(v, err, errlen);
+	if (!r) {
+		vmcs_setup_host_state(v);
+		r = vmcs_setup_guest_state(v, entry, err, errlen);
+	}
 	if (r) {
+		if (v->hw.msr_pa)
+			frame_free(&phys_frames, v->hw.msr_pa, FRAME_ORDER_4K);
+		v->hw.msr_pa = 0;
 		vmclear(v->hw.pa);
 		frame_free(&phys_frames, v->hw.pa, FRAME_ORDER_4K);
 		v->hw.pa = 0;
 		return r;
 	}
-	vmcs_setup_host_state(v);
-	vmcs_setup_guest_state(v, entry);
+	if (entry->mode == VCPU_ENTRY_PROT32) { /* Multiboot 1: the magic and the info's address */
+		v->regs.rax = (uint32_t)entry->rax;
+		v->regs.rbx = (uint32_t)entry->rbx;
+	}
+	return 0;
+}
+
+/*
+ * INIT then SIPI (virt/vcpu.h): the guest state of @e in the same VMCS.
+ * Its launch state stays "launched" (no VMCLEAR): VMRESUME enters whatever
+ * the VMCS holds, so the next entry needs nothing else. An event still to
+ * be injected (a requeued exception) would be delivered into the new
+ * state: it goes. The general registers are those vcpu_create() gives.
+ */
+static int vmx_vcpu_reset(struct vcpu *v, const struct vcpu_entry *e, char *err, size_t errlen)
+{
+	int r = vmx_entry_mode_ok(v, e->mode, err, errlen);
+
+	if (r)
+		return r;
+	if (vmptrld(v->hw.pa)) { /* another vCPU's VMCS may have been current here since */
+		ksnprintf(err, errlen, "VMPTRLD of the VMCS failed");
+		return -EIO;
+	}
+	if (v->vm->shadow)
+		vcpu_shadow_destroy(v); /* its root is the old CR3's */
+	r = vmcs_setup_guest_state(v, e, err, errlen);
+	if (!r && v->vm->shadow)
+		r = vcpu_shadow_init(v, e, err, errlen);
+	if (r)
+		return r;
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, 0);
+	memset(&v->regs, 0, sizeof(v->regs));
+	v->regs.rdi = e->rdi;
+	v->regs.rsi = e->rsi;
+	v->regs.rdx = e->rdx;
+	if (e->mode == VCPU_ENTRY_PROT32) {
+		v->regs.rax = (uint32_t)e->rax;
+		v->regs.rbx = (uint32_t)e->rbx;
+	}
 	return 0;
 }
 
@@ -171,5 +216,6 @@ const struct vcpu_backend vmx_backend = {
 	.rip = vmx_guest_rip,
 	.get_msr = vmx_get_msr,
 	.set_msr = vmx_set_msr,
+	.reset = vmx_vcpu_reset,
 	.cpuid1_ecx_hide = CPUID_1_ECX_VMX,
 };

@@ -162,14 +162,12 @@ int vmcs_setup_controls(struct vcpu *v, char *err, size_t errlen)
 	if (v->hw.vpid)
 		vmcs_write16(VIRTUAL_PROCESSOR_ID, v->hw.vpid); /* 0 is the host's */
 	/*
-	 * The guest owns CR0/CR4 except VMXE, which it reads as clear. Under
+	 * The guest owns CR4 except VMXE, which it reads as clear. Under
 	 * shadow paging the paging bits are the host's too: the guest reads
-	 * its own values (virt/shadow.c) while the CPU runs with WP set.
+	 * its own values (virt/shadow.c). CR0's mask and both read shadows
+	 * depend on the entry mode: vmcs_setup_guest_state().
 	 */
-	vmcs_writel(CR0_GUEST_HOST_MASK, shadow ? X86_CR0_PG | X86_CR0_PE | X86_CR0_WP : 0);
 	vmcs_writel(CR4_GUEST_HOST_MASK, X86_CR4_VMXE | (shadow ? VMX_SHADOW_CR4_OWNED : 0));
-	vmcs_writel(CR4_READ_SHADOW, VCPU_ENTRY_CR4);
-	vmcs_writel(CR0_READ_SHADOW, VCPU_ENTRY_CR0);
 	if (k.pin & PIN_PREEMPTION_TIMER) {
 		/*
 		 * Written once: without the "save VMX-preemption timer value" exit
@@ -221,34 +219,115 @@ uint64_t vmx_guest_cr4(uint64_t cr4)
 	return (cr4 | X86_CR4_VMXE | rdmsr(MSR_IA32_VMX_CR4_FIXED0)) & rdmsr(MSR_IA32_VMX_CR4_FIXED1);
 }
 
-void vmcs_setup_guest_state(const struct vcpu *v, const struct vcpu_entry *e)
+/*
+ * CR0 under unrestricted guest (SDM 3C 24.6.2, 26.3.1.1; 3D A.7): PE and
+ * PG may be 0, the other IA32_VMX_CR0_FIXED0 bits (NE) stay fixed.
+ */
+uint64_t vmx_guest_cr0_unrestricted(uint64_t cr0)
 {
-	uint64_t cr0 = vmx_guest_cr0(VCPU_ENTRY_CR0);
-	uint64_t cr4 = vmx_guest_cr4(VCPU_ENTRY_CR4);
+	uint64_t fixed0 = rdmsr(MSR_IA32_VMX_CR0_FIXED0) & ~(X86_CR0_PE | X86_CR0_PG);
 
-	vmcs_writel(GUEST_CR0, cr0);
+	return (cr0 | fixed0) & rdmsr(MSR_IA32_VMX_CR0_FIXED1);
+}
+
+uint64_t vmx_mode_cr0_mask(void)
+{
+	return X86_CR0_PG | (rdmsr(MSR_IA32_VMX_CR0_FIXED0) & ~(X86_CR0_PE | X86_CR0_PG));
+}
+
+int vmx_entry_mode_ok(const struct vcpu *v, enum vcpu_entry_mode mode, char *err, size_t errlen)
+{
+	const char *name = mode == VCPU_ENTRY_REAL ? "real mode" : "32-bit protected mode";
+
+	if (mode == VCPU_ENTRY_LONG)
+		return 0;
+	if (mode != VCPU_ENTRY_PROT32 && mode != VCPU_ENTRY_REAL) {
+		ksnprintf(err, errlen, "entry mode %d is not one minihv knows", (int)mode);
+		return -EINVAL;
+	}
+	/* Unrestricted guest needs EPT (SDM 3C 26.2.1.1): a CPU without EPT has neither. */
+	if (!this_cpu.caps.unrestricted) {
+		ksnprintf(err, errlen, "no unrestricted guest (IA32_VMX_PROCBASED_CTLS2 bit 7): "
+			  "VMX cannot enter a guest in %s", name);
+		return -EOPNOTSUPP;
+	}
+	if (v->vm->shadow) {
+		ksnprintf(err, errlen, "mmu=shadow: shadow paging runs 64-bit guests only, not "
+			  "one entered in %s (unrestricted guest runs it on EPT alone)", name);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+/* Segment access rights (SDM 3C 24.4.1) of the modes without a 64-bit CS. */
+#define AR_CODE32 0xc09b   /* execute/read accessed code, present, D=1, G=1 */
+#define AR_CODE16 0x009b   /* the same, 16-bit, byte granular: real mode's CS */
+#define AR_DATA16 0x0093   /* read/write accessed data, 16-bit, byte granular */
+
+/*
+ * The mode's controls: unrestricted guest only for a vCPU entered outside
+ * long mode, so that 64-bit guests run exactly as before (CR0.PE/PG fixed
+ * to 1: a guest that clears them takes #GP, as it always did). Such a vCPU
+ * owns CR0 except PG, whose changes minihv follows (vmx/modes.c), and the
+ * bits VMX still fixes (NE), which it reads as it wrote them.
+ */
+static void load_mode_controls(const struct vcpu *v, enum vcpu_entry_mode mode, uint64_t cr0,
+			       uint64_t cr4)
+{
+	bool lm = mode == VCPU_ENTRY_LONG;
+	uint32_t cpu2 = vmcs_read32(SECONDARY_VM_EXEC_CONTROL) & ~CPU2_UNRESTRICTED_GUEST;
+	uint32_t entry = vmcs_read32(VM_ENTRY_CONTROLS) & ~ENTRY_IA32E_MODE;
+	uint64_t mask = 0;
+
+	vmcs_write32(SECONDARY_VM_EXEC_CONTROL, cpu2 | (lm ? 0 : CPU2_UNRESTRICTED_GUEST));
+	vmcs_write32(VM_ENTRY_CONTROLS, entry | (lm ? ENTRY_IA32E_MODE : 0));
+	if (v->vm->shadow) /* the guest reads its own paging bits while the CPU runs with WP */
+		mask = X86_CR0_PG | X86_CR0_PE | X86_CR0_WP;
+	else if (!lm)
+		mask = vmx_mode_cr0_mask();
+	vmcs_writel(CR0_GUEST_HOST_MASK, mask);
+	vmcs_writel(CR0_READ_SHADOW, cr0);
+	vmcs_writel(CR4_READ_SHADOW, cr4);
+	vmcs_writel(GUEST_CR0, lm ? vmx_guest_cr0(cr0) : vmx_guest_cr0_unrestricted(cr0));
+	vmcs_writel(GUEST_CR4, vmx_guest_cr4(cr4));
+	vmx_write_efer(v, lm ? EFER_LME | EFER_LMA : 0);
+}
+
+int vmcs_setup_guest_state(const struct vcpu *v, const struct vcpu_entry *e, char *err,
+			   size_t errlen)
+{
+	bool real = e->mode == VCPU_ENTRY_REAL, lm = e->mode == VCPU_ENTRY_LONG;
+	/* Multiboot 1 (3.2): PE set, PG clear, the rest is the OS's; real mode: ET as at INIT. */
+	uint64_t cr0 = lm ? VCPU_ENTRY_CR0 : real ? X86_CR0_ET : X86_CR0_PE | X86_CR0_ET;
+	uint64_t seg_limit = real ? 0xffff : 0xffffffff;
+	int r = vmx_entry_mode_ok(v, e->mode, err, errlen);
+
+	if (r)
+		return r;
+	load_mode_controls(v, e->mode, cr0, lm ? VCPU_ENTRY_CR4 : 0);
 	vmcs_writel(GUEST_CR3, e->cr3);
-	vmcs_writel(GUEST_CR4, cr4);
-	if (!v->hw.msr_pa) /* else the entry's MSR list holds it */
-		vmcs_write64(GUEST_IA32_EFER, EFER_LME | EFER_LMA);
 
-	vmcs_write16(GUEST_CS_SELECTOR, GDT_KERNEL_CS);
-	vmcs_writel(GUEST_CS_BASE, 0);
-	vmcs_write32(GUEST_CS_LIMIT, 0xffffffff);
-	vmcs_write32(GUEST_CS_AR_BYTES, AR_CODE64);
-#define DATA_SEG(S)                                              \
-	vmcs_write16(GUEST_##S##_SELECTOR, GDT_KERNEL_DS);       \
-	vmcs_writel(GUEST_##S##_BASE, 0);                        \
-	vmcs_write32(GUEST_##S##_LIMIT, 0xffffffff);             \
-	vmcs_write32(GUEST_##S##_AR_BYTES, AR_DATA)
+	/* Real mode at a SIPI (SDM 3A 9.4.4): CS = vector << 8, its base vector << 12, IP 0. */
+	vmcs_write16(GUEST_CS_SELECTOR, real ? (uint16_t)(e->rip >> 4) : GDT_KERNEL_CS);
+	vmcs_writel(GUEST_CS_BASE, real ? e->rip : 0);
+	vmcs_write32(GUEST_CS_LIMIT, seg_limit);
+	vmcs_write32(GUEST_CS_AR_BYTES, lm ? AR_CODE64 : real ? AR_CODE16 : AR_CODE32);
+#define DATA_SEG(S)                                                    \
+	vmcs_write16(GUEST_##S##_SELECTOR, real ? 0 : GDT_KERNEL_DS);  \
+	vmcs_writel(GUEST_##S##_BASE, 0);                              \
+	vmcs_write32(GUEST_##S##_LIMIT, seg_limit);                    \
+	vmcs_write32(GUEST_##S##_AR_BYTES, real ? AR_DATA16 : AR_DATA)
 	DATA_SEG(SS);
 	DATA_SEG(DS);
 	DATA_SEG(ES);
 	DATA_SEG(FS);
 	DATA_SEG(GS);
 #undef DATA_SEG
-	/* A busy 64-bit TSS is required for entry; the guest never switches tasks. */
-	vmcs_write16(GUEST_TR_SELECTOR, GDT_TSS);
+	/*
+	 * A busy TSS is required for entry (type 11: a 64-bit one in long
+	 * mode, a 32-bit one outside it); the guest never switches tasks.
+	 */
+	vmcs_write16(GUEST_TR_SELECTOR, real ? 0 : GDT_TSS);
 	vmcs_writel(GUEST_TR_BASE, 0);
 	vmcs_write32(GUEST_TR_LIMIT, sizeof(struct tss64) - 1);
 	vmcs_write32(GUEST_TR_AR_BYTES, AR_TSS64_BUSY);
@@ -256,14 +335,17 @@ void vmcs_setup_guest_state(const struct vcpu *v, const struct vcpu_entry *e)
 	vmcs_writel(GUEST_LDTR_BASE, 0);
 	vmcs_write32(GUEST_LDTR_LIMIT, 0);
 	vmcs_write32(GUEST_LDTR_AR_BYTES, AR_UNUSABLE);
-	/* No IDT: any guest exception escalates to a triple fault, which exits. */
+	/*
+	 * No IDT: any guest exception escalates to a triple fault, which exits.
+	 * Real mode starts as after INIT: the vector table at 0, limit 0xffff.
+	 */
 	vmcs_writel(GUEST_GDTR_BASE, 0);
-	vmcs_write32(GUEST_GDTR_LIMIT, 0);
+	vmcs_write32(GUEST_GDTR_LIMIT, real ? 0xffff : 0);
 	vmcs_writel(GUEST_IDTR_BASE, 0);
-	vmcs_write32(GUEST_IDTR_LIMIT, 0);
+	vmcs_write32(GUEST_IDTR_LIMIT, real ? 0xffff : 0);
 
-	vmcs_writel(GUEST_RIP, e->rip);
-	vmcs_writel(GUEST_RSP, e->rsp);
+	vmcs_writel(GUEST_RIP, real ? 0 : e->rip);
+	vmcs_writel(GUEST_RSP, lm ? e->rsp : (uint32_t)e->rsp);
 	vmcs_writel(GUEST_RFLAGS, VCPU_ENTRY_RFLAGS);
 	vmcs_writel(GUEST_DR7, VCPU_ENTRY_DR7);
 	vmcs_writel(GUEST_PENDING_DBG_EXCEPTIONS, 0);
@@ -275,4 +357,5 @@ void vmcs_setup_guest_state(const struct vcpu *v, const struct vcpu_entry *e)
 	vmcs_write64(VMCS_LINK_POINTER, ~0ULL);
 	/* Loaded on entry when "load debug controls" is forced on (no TRUE controls). */
 	vmcs_write64(GUEST_IA32_DEBUGCTL, 0);
+	return 0;
 }
