@@ -87,6 +87,8 @@ struct guest_vcpu {
 int guest_start_vcpu(struct guest *g, struct guest_vcpu *gv, unsigned index, unsigned count,
 		     unsigned cpu, uint64_t cmd, uint64_t arg, uint64_t arg2, char *err,
 		     size_t errlen);
+/* Apply watchdog= to @v, a vCPU of the module guest (boot/run_guest.c). */
+void guest_module_watchdog(struct vcpu *v);
 /* Wait until it stopped and was destroyed on its CPU. */
 void guest_wait_vcpu(struct guest_vcpu *gv);
 void guest_destroy(struct guest *g);

@@ -177,6 +177,7 @@ static int pc_msr_access(struct vcpu *v, uint32_t msr, bool write, uint64_t *val
 void pc_msr_reset(struct vcpu *v)
 {
 	v->pcm.misc_enable = MISC_ENABLE_RESET;
+	v->pcm.pat = 0x0007040600070406ULL; /* the power-on PAT (SDM 3A, 13.12.4) */
 }
 
 void pc_handle_msr(struct vcpu *v, bool write)

@@ -28,6 +28,7 @@
 #define FWCFG_MAX_CPUS 0x0f
 #define FWCFG_FILE_DIR 0x19
 
+#define PC_SYSCALL_MSRS 5 /* STAR, LSTAR, CSTAR, FMASK, KERNEL_GS_BASE */
 #define PC_COUNTED 16 /* distinct unknown ports and MSRs listed by number; the rest summed */
 
 struct pc_counter {
@@ -41,6 +42,7 @@ struct pc_platform {
 	unsigned ncpus;          /* fw_cfg CPU count, and the vCPUs that may start */
 	bool strict_io;          /* strict_io: an unknown port stops the guest, as a flat guest's */
 	bool over;               /* vCPU 0 stopped: the others stop too (virt/pc.c) */
+	bool console_raw;        /* console=raw: its serial lines printed as they are */
 	uint16_t fwcfg_key;
 	uint32_t fwcfg_off;
 	uint8_t pic_imr[2];      /* the 8259s' interrupt masks (nothing is wired to them) */

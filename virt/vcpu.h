@@ -252,6 +252,8 @@ struct vcpu {
 	uint64_t tsc_offset;      /* guest TSC - host TSC */
 	struct pc_msrs {
 		uint64_t tsc_adjust, tsc_aux, misc_enable, mcg_status;
+		uint64_t pat;                      /* VMX: no PAT switching, kept for reads */
+		uint64_t syscall[PC_SYSCALL_MSRS]; /* VMX: STAR, LSTAR, CSTAR, FMASK, KERNEL_GS_BASE */
 	} pcm;
 	uint64_t halts;           /* HLTs that slept until an interrupt */
 	enum vcpu_stop stop;
