@@ -65,7 +65,7 @@ static int run_pc_guest(const struct boot_info *bi, const struct boot_module *m,
 	if (n > nr_cpus_online) {
 		printk("minihv: cannot run the guest: guest_vcpus=%u, but %u CPU%s online "
 		       "(one vCPU per CPU)\n", n, nr_cpus_online, nr_cpus_online == 1 ? " is" : "s are");
-		return EXIT_FAIL;
+		return RUN_GUEST_PC_FAILED;
 	}
 	printk("minihv: multiboot1 guest, command line '%s'%s, %u vCPU%s, %llu MiB\n", cmdline,
 	       env ? ", with its environment module" : "", n, n == 1 ? "" : "s",
@@ -75,7 +75,7 @@ static int run_pc_guest(const struct boot_info *bi, const struct boot_module *m,
 				kopts.strict_io, err, sizeof(err));
 	if (r) {
 		printk("minihv: cannot run the guest: %s\n", err);
-		return EXIT_FAIL;
+		return RUN_GUEST_PC_FAILED;
 	}
 	g->pc.console_raw = kopts.console_raw;
 	guest_module_watchdog(&g->vcpu);
@@ -94,12 +94,15 @@ static int run_pc_guest(const struct boot_info *bi, const struct boot_module *m,
 			hal_cpu_relax();
 	}
 	enum vcpu_stop s = started == n - 1 ? guest_run(g) : STOP_ENTRY_FAIL;
-	int status = s == STOP_EXIT && (g->vcpu.exit_code & 1) ? (int)g->vcpu.exit_code : EXIT_FAIL;
+	/*
+	 * Port 0xf4 set exit_code to (code << 1) | 1 already; HC_EXIT's code is
+	 * given the same form. Any other stop is minihv's: status 2, which no
+	 * guest code gives, so no runner reads it as the guest's verdict.
+	 */
+	long code = g->pc.debug_exit ? g->vcpu.exit_code : (g->vcpu.exit_code << 1) | 1;
+	int status = s == STOP_EXIT ? (int)(code & 0xff) : RUN_GUEST_PC_FAILED;
+	bool passed = s == STOP_EXIT && code == 1;
 
-	bool passed = s == STOP_EXIT && g->vcpu.exit_code <= 1; /* code 0: 0xf4's or HC_EXIT's */
-
-	if (s == STOP_EXIT && !(g->vcpu.exit_code & 1)) /* HC_EXIT: minihv's own convention */
-		status = g->vcpu.exit_code ? EXIT_FAIL : EXIT_PASS;
 	printk("minihv: guest stopped: %s\n", g->vcpu.stop_reason);
 	__atomic_store_n(&g->pc.over, true, __ATOMIC_RELEASE);
 	for (unsigned i = 0; i < started; i++) {
@@ -108,7 +111,7 @@ static int run_pc_guest(const struct boot_info *bi, const struct boot_module *m,
 		if (pc_aps[i].err || (pc_aps[i].stop != STOP_EXIT && pc_aps[i].stop != STOP_INIT)) {
 			printk("minihv: vCPU %u failed: %s\n", i + 1,
 			       pc_aps[i].err ? pc_aps[i].why : vcpu_stop_name(pc_aps[i].stop));
-			status = EXIT_FAIL;
+			status = RUN_GUEST_PC_FAILED;
 			passed = false;
 		}
 	}

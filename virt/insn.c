@@ -181,13 +181,28 @@ static int decode_store(struct cursor *c, uint8_t op, unsigned rex, bool opsize1
 	return 0;
 }
 
+/* A0-A3: MOV between AL/AX/EAX/RAX and a 64-bit absolute address (moffs; 4 bytes with 67). */
+static int decode_moffs(struct cursor *c, uint8_t op, unsigned rex, bool opsize16, bool addr32,
+			struct insn *i)
+{
+	unsigned n = addr32 ? 4 : 8;
+
+	if (!has(c, n))
+		return -EINVAL;
+	c->pos += n;
+	i->size = !(op & 1) ? 1 : rex & REX_W ? 8 : opsize16 ? 2 : 4;
+	i->gpr = 0;
+	i->kind = op >= 0xa2 ? INSN_STORE : INSN_LOAD;
+	return 0;
+}
+
 int insn_decode(const uint8_t *b, size_t avail, struct insn *out)
 {
 	const struct insn none = { .kind = INSN_OTHER, .gpr = -1 };
 	struct cursor c = { .b = b, .avail = avail };
 	struct insn i = none;
 	unsigned rex = 0;
-	bool opsize16 = false, lock = false;
+	bool opsize16 = false, lock = false, addr32 = false;
 	uint8_t op;
 	int rc;
 
@@ -203,12 +218,19 @@ int insn_decode(const uint8_t *b, size_t avail, struct insn *out)
 			break;
 		rex = 0; /* 2.2.1: a REX not directly before the opcode is ignored */
 		opsize16 |= op == PFX_OPSIZE;
+		addr32 |= op == 0x67;
 		lock |= op == PFX_LOCK;
 	}
 
 	switch (op) {
 	case 0x0f:
 		rc = decode_0f(&c, rex, &i);
+		break;
+	case 0xa0:
+	case 0xa1:
+	case 0xa2:
+	case 0xa3:
+		rc = decode_moffs(&c, op, rex, opsize16, addr32, &i);
 		break;
 	case 0x88:
 	case 0x89:

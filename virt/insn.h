@@ -22,8 +22,8 @@ enum insn_kind {
 	INSN_CLTS,        /* 0F 06 */
 	INSN_LMSW,        /* 0F 01 /6 */
 	INSN_INVLPG,      /* 0F 01 /7 with a memory operand */
-	INSN_STORE,       /* MOV to memory: 88 /r, 89 /r, C6 /0 ib, C7 /0 iw/id */
-	INSN_LOAD,        /* MOV from memory: 8A /r, 8B /r (emulated MMIO reads) */
+	INSN_STORE,       /* MOV to memory: 88 /r, 89 /r, C6 /0 ib, C7 /0 iw/id, A2, A3 */
+	INSN_LOAD,        /* MOV from memory: 8A /r, 8B /r, A0, A1 (emulated MMIO reads) */
 };
 
 struct insn {

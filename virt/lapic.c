@@ -23,12 +23,12 @@ static unsigned divisor(const struct vlapic *a)
 /* Host TSC ticks for @n timer counts at the current divisor. */
 static uint64_t counts_to_tsc(const struct vlapic *a, uint64_t n)
 {
-	return (uint64_t)((unsigned __int128)n * divisor(a) * tsc_khz / LAPIC_BUS_KHZ);
+	return mul_div_u64(n * divisor(a), tsc_khz, LAPIC_BUS_KHZ);
 }
 
 static uint64_t tsc_to_counts(const struct vlapic *a, uint64_t t)
 {
-	return (uint64_t)((unsigned __int128)t * LAPIC_BUS_KHZ / tsc_khz / divisor(a));
+	return mul_div_u64(t, LAPIC_BUS_KHZ, tsc_khz) / divisor(a);
 }
 
 static void set_vec(uint32_t *r, unsigned vec, bool on)

@@ -9,6 +9,8 @@
 #include "virt/vcpu.h"
 #include "lib/lib.h"
 
+#define MSR_K7_EVNTSEL0 0xc0010000 /* then EVNTSEL1-3, PERFCTR0-3 (APM vol. 2, 13.2) */
+#define CPUID_VENDOR_AMD_EBX 0x68747541u /* "Auth" of AuthenticAMD */
 #define MISC_ENABLE_RESET 0x1801ULL /* fast strings; BTS and PEBS unavailable (as KVM) */
 #define MISC_ENABLE_RO 0x1880ULL    /* perfmon, BTS/PEBS unavailable: read-only here */
 
@@ -119,6 +121,16 @@ static int pc_msr_access(struct vcpu *v, uint32_t msr, bool write, uint64_t *val
 	}
 	if (msr >= MSR_IA32_X2APIC_FIRST && msr <= MSR_IA32_X2APIC_LAST)
 		return lapic_x2apic_msr(v, msr, write, val);
+	/*
+	 * AMD's four legacy counters and their event selects exist on every
+	 * AMD CPU, whatever CPUID says; no PMU is emulated, so, as KVM without
+	 * one, they read 0 and ignore writes (kvm-unit-tests' pmu_init() resets them).
+	 */
+	if (msr >= MSR_K7_EVNTSEL0 && msr < MSR_K7_EVNTSEL0 + 8 && cpuid(0).ebx == CPUID_VENDOR_AMD_EBX) {
+		if (!write)
+			*val = 0;
+		return 0;
+	}
 	switch (msr) {
 	case MSR_IA32_TSC:
 		if (write)

@@ -136,6 +136,7 @@ bool pc_handle_io(struct vcpu *v, unsigned port, unsigned size, bool in)
 			goto done; /* reads as nothing there, as QEMU's */
 		/* QEMU exits with (value << 1) | 1: that is this guest's exit status. */
 		v->exit_code = ((long)val << 1) | 1;
+		pc->debug_exit = true;
 		vcpu_stop(v, STOP_EXIT, "isa-debug-exit: the guest wrote %#x to port %#x (exit "
 			  "status %ld)", val, port, v->exit_code);
 		return true;

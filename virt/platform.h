@@ -43,6 +43,7 @@ struct pc_platform {
 	bool strict_io;          /* strict_io: an unknown port stops the guest, as a flat guest's */
 	bool over;               /* vCPU 0 stopped: the others stop too (virt/pc.c) */
 	bool console_raw;        /* console=raw: its serial lines printed as they are */
+	bool debug_exit;         /* it left through port 0xf4: exit_code is QEMU's status */
 	uint16_t fwcfg_key;
 	uint32_t fwcfg_off;
 	uint8_t pic_imr[2];      /* the 8259s' interrupt masks (nothing is wired to them) */
