@@ -22,6 +22,7 @@ static unsigned insn_len(uint64_t code)
 	case SVM_EXIT_HLT: return 1;
 	case SVM_EXIT_MSR: return 2;
 	case SVM_EXIT_WBINVD: return 2; /* 0f 09; WBNOINVD's f3 prefix: handle_wbinvd() */
+	case SVM_EXIT_INVD: return 2;   /* 0f 08, a PC guest's */
 	case SVM_EXIT_VMMCALL: case SVM_EXIT_MONITOR: case SVM_EXIT_MWAIT: return 3;
 	case SVM_EXIT_UD: return 3; /* a VMCALL: svm_exit_kind() checked its bytes */
 	default: return 0;
@@ -150,7 +151,7 @@ static void handle_wbinvd(struct vcpu *v)
 	uint8_t b = 0, op = 0;
 	unsigned prefix = !guest_linear(v, rip, &b, 1) && b == 0xf3;
 
-	if (!guest_linear(v, rip + prefix + 1, &op, 1) && op == 0x08) {
+	if (!v->pc && !guest_linear(v, rip + prefix + 1, &op, 1) && op == 0x08) {
 		not_emulated(v, SVM_EXIT_INVD);
 		return;
 	}
@@ -241,7 +242,11 @@ bool svm_handle_exit(struct vcpu *v, uint64_t code, enum vcpu_exit_kind kind)
 		not_emulated(v, code);
 		break;
 	case SVM_EXIT_INVD:
-		not_emulated(v, code);
+		/* A PC guest's INVD writes back instead, as KVM's: its data stays coherent. */
+		if (v->pc)
+			svm_skip_instruction(v);
+		else
+			not_emulated(v, code);
 		break;
 	case SVM_EXIT_VINTR:
 		svm_handle_vintr(v);

@@ -17,6 +17,11 @@ uint64_t svm_get_cr(struct vcpu *v, unsigned cr)
 	return vmcb_read64(v, cr == 0 ? VMCB_CR0 : cr == 3 ? VMCB_CR3 : VMCB_CR4);
 }
 
+uint64_t svm_get_rflags(struct vcpu *v)
+{
+	return vmcb_read64(v, VMCB_RFLAGS);
+}
+
 uint64_t svm_cs_base(struct vcpu *v, bool *long64)
 {
 	*long64 = (vmcb_read64(v, VMCB_EFER) & EFER_LMA) &&

@@ -185,6 +185,7 @@ const struct vcpu_backend svm_backend = {
 	.destroy = svm_vcpu_destroy,
 	.reset = svm_vcpu_reset,
 	.get_cr = svm_get_cr,
+	.get_rflags = svm_get_rflags,
 	.cs_base = svm_cs_base,
 	.raise = svm_raise,
 	.set_tsc_offset = svm_set_tsc_offset,

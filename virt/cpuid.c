@@ -84,7 +84,11 @@ void pc_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4])
 		if (v->be->get_cr(v, 4) & X86_CR4_OSXSAVE) /* reflects the guest's CR4 (SDM 2A) */
 			r[2] |= C1_ECX_OSXSAVE;
 		r[3] &= ~(C1_EDX_MTRR | C1_EDX_DS | C1_EDX_ACPI | C1_EDX_TM | C1_EDX_PBE);
-		r[3] |= C1_EDX_APIC | C1_EDX_MCE | C1_EDX_MCA;
+		r[3] |= C1_EDX_MCE | C1_EDX_MCA;
+		if (v->lapic.base & APIC_BASE_ENABLE) /* clear while the APIC is disabled (SDM 3A, 11.4.3) */
+			r[3] |= C1_EDX_APIC;
+		else
+			r[3] &= ~C1_EDX_APIC;
 		break;
 	case 5: /* MONITOR/MWAIT: not offered (MWAIT is a no-op here) */
 	case 6: /* thermal and power management */

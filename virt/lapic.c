@@ -235,7 +235,7 @@ static int reg_read(struct vcpu *v, uint32_t off, uint32_t *val)
 	case LAPIC_ID: *val = x2apic(a) ? a->id : a->id << 24; break;
 	case LAPIC_VERSION: *val = 0x14 | (LAPIC_NLVT - 1) << 16; break; /* integrated APIC */
 	case LAPIC_TPR: *val = a->tpr; break;
-	case LAPIC_APR: *val = 0; break;
+	case LAPIC_APR: if (x2apic(a)) return -1; *val = 0; break; /* no APR in x2APIC mode */
 	case LAPIC_PPR: *val = ppr(a); break;
 	case LAPIC_LDR:
 		*val = x2apic(a) ? ((a->id >> 4) << 16) | (1u << (a->id & 15)) : a->ldr;
@@ -327,7 +327,8 @@ static int reg_write(struct vcpu *v, uint32_t off, uint32_t val)
 		break;
 	}
 	case LAPIC_SELF_IPI:
-		if (!x2apic(a)) return -1;
+		if (!x2apic(a) || (val & ~0xffu)) /* bits 31:8 are reserved (11.12.11) */
+			return -1;
 		accept(a, val & 0xff, false);
 		break;
 	default:
@@ -413,9 +414,16 @@ int lapic_set_base(struct vcpu *v, uint64_t val)
 	if ((val & ~(0xfffff000ULL | APIC_BASE_ENABLE | APIC_BASE_X2APIC | keep)) ||
 	    (val & 0xfffff000ULL) != PC_LAPIC_BASE || (val & keep) != (old & keep))
 		return -1;
-	/* x2APIC with xAPIC off, or x2APIC to xAPIC without disabling first: invalid (11.12.5). */
-	if ((val & (APIC_BASE_ENABLE | APIC_BASE_X2APIC)) == APIC_BASE_X2APIC ||
-	    ((old & APIC_BASE_X2APIC) && (val & APIC_BASE_ENABLE) && !(val & APIC_BASE_X2APIC)))
+	/*
+	 * Invalid (SDM 3A, 11.12.5, figure 11-27): x2APIC without xAPIC enable,
+	 * x2APIC back to xAPIC without disabling first, disabled straight to x2APIC.
+	 */
+	uint64_t mode = val & (APIC_BASE_ENABLE | APIC_BASE_X2APIC);
+	uint64_t was = old & (APIC_BASE_ENABLE | APIC_BASE_X2APIC);
+
+	if (mode == APIC_BASE_X2APIC ||
+	    (was == (APIC_BASE_ENABLE | APIC_BASE_X2APIC) && mode == APIC_BASE_ENABLE) ||
+	    (was == 0 && mode == (APIC_BASE_ENABLE | APIC_BASE_X2APIC)))
 		return -1;
 	spin_lock(&a->lock);
 	a->base = val;

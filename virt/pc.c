@@ -20,10 +20,13 @@ int pc_take_sipi(struct vcpu *v)
 	struct vlapic *a = &v->lapic;
 	int vec;
 
+	/*
+	 * INIT clears any SIPI before it (lapic.c's deliver()), so a vector
+	 * here came after the last INIT: it starts the AP (SDM 3A, 9.4.4).
+	 */
 	spin_lock(&a->lock);
-	vec = a->init ? -1 : a->sipi;
-	if (a->init) /* INIT first, then the SIPI that follows it counts (SDM 3A, 9.4.4) */
-		a->init = false;
+	a->init = false;
+	vec = a->sipi;
 	a->sipi = -1;
 	spin_unlock(&a->lock);
 	return vec;
@@ -69,7 +72,8 @@ bool pc_before_entry(struct vcpu *v)
 void pc_hlt(struct vcpu *v)
 {
 	struct vlapic *a = &v->lapic;
-	bool nmi_only = !v->be->irq_ready(v, false);
+	/* RFLAGS.IF alone: an STI right before the HLT shadows only the HLT itself. */
+	bool nmi_only = !(v->be->get_rflags(v) & X86_RFLAGS_IF);
 	bool alone = v->vm->nr_vcpus == 1;
 
 	v->halts++;

@@ -11,6 +11,7 @@
 
 #define MSR_K7_EVNTSEL0 0xc0010000 /* then EVNTSEL1-3, PERFCTR0-3 (APM vol. 2, 13.2) */
 #define CPUID_VENDOR_AMD_EBX 0x68747541u /* "Auth" of AuthenticAMD */
+#define CPUID_7_ECX_PKS (1u << 31)
 #define MISC_ENABLE_RESET 0x1801ULL /* fast strings; BTS and PEBS unavailable (as KVM) */
 #define MISC_ENABLE_RO 0x1880ULL    /* perfmon, BTS/PEBS unavailable: read-only here */
 
@@ -174,6 +175,21 @@ static int pc_msr_access(struct vcpu *v, uint32_t msr, bool write, uint64_t *val
 		if (write)
 			return *val ? -1 : 0;
 		*val = 0;
+		return 0;
+	case MSR_IA32_PKRS:
+		/*
+		 * Supervisor protection keys, where CPUID offers them (the host's
+		 * leaf 7 passes through): the host never sets CR4.PKS, so the
+		 * guest's PKRS can stay in the CPU, as XCR0 does (virt/unswitched.c).
+		 */
+		if (!(cpuid_count(7, 0).ecx & CPUID_7_ECX_PKS) || (write && (*val >> 32)))
+			return -1;
+		if (write) {
+			v->pcm.pkrs = *val;
+			wrmsr(MSR_IA32_PKRS, *val);
+		} else {
+			*val = v->pcm.pkrs;
+		}
 		return 0;
 	case MSR_IA32_BIOS_SIGN_ID: /* the microcode revision: none (writes trigger a read) */
 		if (!write)

@@ -205,6 +205,7 @@ struct vcpu_backend {
 	 * -2 for an NMI), and ask for an exit once one can be taken.
 	 */
 	uint64_t (*get_cr)(struct vcpu *v, unsigned cr);
+	uint64_t (*get_rflags)(struct vcpu *v);
 	uint64_t (*cs_base)(struct vcpu *v, bool *long64);
 	void (*raise)(struct vcpu *v, struct exc_event *e);
 	void (*set_tsc_offset)(struct vcpu *v, uint64_t offset);
@@ -251,7 +252,7 @@ struct vcpu {
 	struct vlapic lapic;
 	uint64_t tsc_offset;      /* guest TSC - host TSC */
 	struct pc_msrs {
-		uint64_t tsc_adjust, tsc_aux, misc_enable, mcg_status;
+		uint64_t tsc_adjust, tsc_aux, misc_enable, mcg_status, pkrs;
 		uint64_t pat;                      /* VMX: no PAT switching, kept for reads */
 		uint64_t syscall[PC_SYSCALL_MSRS]; /* VMX: STAR, LSTAR, CSTAR, FMASK, KERNEL_GS_BASE */
 	} pcm;

@@ -164,6 +164,14 @@ bool vcpu_handle_exit(struct vcpu *v, unsigned reason)
 		/* MWAIT may return at any time (SDM): a no-op keeps the CPU ours. */
 		vmx_skip_instruction(v);
 		break;
+	case EXIT_REASON_INVD:
+		if (v->pc) { /* a PC guest's INVD writes back instead, as KVM's */
+			vmx_skip_instruction(v);
+			break;
+		}
+		vcpu_stop(v, STOP_UNHANDLED, "unhandled exit %u (INVD), RIP %#llx", reason,
+			  (unsigned long long)vmx_guest_rip(v));
+		break;
 	case EXIT_REASON_INTERRUPT_WINDOW: /* a PC guest's (vmx/pc.c) */
 		vmx_handle_intr_window(v);
 		break;

@@ -26,6 +26,7 @@ void vmx_write_efer(const struct vcpu *v, uint64_t val);
 void vmx_mode_write_cr(struct vcpu *v, unsigned cr, uint64_t val);
 /* A multiboot1 guest's PC (vmx/pc.c, vmx/exception.c). */
 uint64_t vmx_get_cr(struct vcpu *v, unsigned cr);
+uint64_t vmx_get_rflags(struct vcpu *v);
 uint64_t vmx_cs_base(struct vcpu *v, bool *long64);
 void vmx_set_tsc_offset(struct vcpu *v, uint64_t offset);
 bool vmx_irq_ready(struct vcpu *v, bool nmi);

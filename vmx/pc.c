@@ -19,6 +19,12 @@ uint64_t vmx_get_cr(struct vcpu *v, unsigned cr)
 	       (vmcs_readl(CR4_READ_SHADOW) & vmcs_readl(CR4_GUEST_HOST_MASK));
 }
 
+uint64_t vmx_get_rflags(struct vcpu *v)
+{
+	(void)v;
+	return vmcs_readl(GUEST_RFLAGS);
+}
+
 uint64_t vmx_cs_base(struct vcpu *v, bool *long64)
 {
 	/* Access rights bit 13 is L (25.4.1, table 25-2). */

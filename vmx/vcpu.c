@@ -222,6 +222,7 @@ const struct vcpu_backend vmx_backend = {
 	.set_msr = vmx_set_msr,
 	.reset = vmx_vcpu_reset,
 	.get_cr = vmx_get_cr,
+	.get_rflags = vmx_get_rflags,
 	.cs_base = vmx_cs_base,
 	.raise = vmx_raise,
 	.set_tsc_offset = vmx_set_tsc_offset,
