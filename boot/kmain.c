@@ -93,6 +93,7 @@ void kmain(uint32_t magic, uint32_t mbi_pa)
 	printk("minihv: booting\n");
 	gdt_init();
 	idt_init();
+	tsc_calibrate();
 
 	if (magic != MB2_BOOT_MAGIC)
 		panic("bad multiboot2 magic %#x", magic);
@@ -106,6 +107,7 @@ void kmain(uint32_t magic, uint32_t mbi_pa)
 	if (nbad)
 		printk("minihv: bad command line '%s': %s\n", boot_info.cmdline, err);
 	print_boot_info(&boot_info);
+	printk("minihv: TSC %llu kHz (measured against the PIT)\n", (unsigned long long)tsc_khz);
 
 	memory_init();
 	smp_boot(&boot_info);
@@ -113,20 +115,22 @@ void kmain(uint32_t magic, uint32_t mbi_pa)
 		vm_destroy_hook = dump_at_teardown;
 
 	int status = EXIT_PASS;
+	bool pass = true;
 	const struct boot_module *guest = find_guest_module(&boot_info);
 	if (kopts.have_tests || nbad) {
 		/* The probe lines tell the runner what the CPU offers, whatever tests= selects. */
 		struct ktest_summary s = ktest_run(kopts.have_tests ? kopts.tests : NULL, nbad > 0,
 						   err, print_probes);
 		status = s.failed ? EXIT_FAIL : EXIT_PASS;
+		pass = !s.failed;
 	} else if (kopts.bench) {
 		bench_run();
 	} else if (guest) {
-		status = run_guest_module(guest) ? EXIT_FAIL : EXIT_PASS;
+		status = run_guest_module(&boot_info, guest, &pass);
 	} else {
 		printk("minihv: nothing to run (no tests= option, no \"guest\" module); exiting\n");
 	}
 	vmx_disable(&this_cpu); /* VMXOFF on the way out, if VMX was turned on */
 	svm_disable(&svm_this_cpu); /* and EFER.SVME off, if SVM was */
-	emu_exit(status);
+	emu_exit_as(status, pass && (status == EXIT_PASS || guest));
 }

@@ -1,4 +1,5 @@
 #include "boot/loader.h"
+#include "boot/mb1.h"
 #include "vmx/vmx.h"
 #include "svm/svm.h"
 #include "mm/mm.h"
@@ -136,4 +137,66 @@ void guest_print_stats(const struct guest *g)
 		if (vs->exits[k])
 			printk("VM[%s]   exit %-18s %llu\n", g->vm.name, vcpu_exit_kind_name(k),
 			       (unsigned long long)vs->exits[k]);
+}
+
+static int write_gpa(void *ctx, uint64_t gpa, const void *src, size_t len)
+{
+	return vm_write_guest(ctx, gpa, src, len);
+}
+
+int guest_create_pc(struct guest *g, const char *name, const void *image, size_t len,
+		    uint64_t ram, const char *cmdline, const struct mb1_module *mods,
+		    unsigned nmods, unsigned ncpus, bool strict_io, char *err, size_t errlen)
+{
+	struct mb1_image im;
+	uint32_t mbi;
+	int r;
+
+	memset(g, 0, sizeof(*g));
+	if (ram > PC_RAM_MAX) {
+		ksnprintf(err, errlen, "guest RAM of %llu MiB: a PC guest's RAM ends below the PCI "
+			  "hole and the local APIC, at %llu MiB", (unsigned long long)ram >> 20,
+			  (unsigned long long)PC_RAM_MAX >> 20);
+		return -EINVAL;
+	}
+	r = mb1_parse(image, len, ram, &im, err, errlen);
+	if (r)
+		return r;
+	const struct vcpu_backend *be;
+	struct mmu_caps mc;
+
+	r = hv_backend(&be, &mc, err, errlen);
+	if (r)
+		return r;
+	r = vm_create(&g->vm, name, &mc, err, errlen);
+	if (r)
+		return r;
+	r = vm_add_ram(&g->vm, 0, ram, PT_LEVEL_4K, VM_RAM_LAZY, 0, err, errlen);
+	for (unsigned i = 0; !r && i < im.nseg; i++) /* the rest of memsz is zero: lazy RAM */
+		r = vm_write_guest(&g->vm, im.seg[i].paddr,
+				   (const uint8_t *)image + im.seg[i].offset, im.seg[i].filesz);
+	if (r && !*err)
+		ksnprintf(err, errlen, "loading the ELF segments failed (%d)", r);
+	struct mb1_boot b = { .ram = ram, .cmdline = cmdline, .mods = mods, .nmods = nmods };
+
+	if (!r)
+		r = mb1_write_boot_info(write_gpa, &g->vm, ALIGN_UP((uint64_t)im.end, PAGE_SIZE), &b,
+					&mbi, err, errlen);
+	if (r) {
+		vm_destroy(&g->vm);
+		return r;
+	}
+	pc_platform_init(&g->pc, ram, ncpus, strict_io);
+	g->is_pc = true;
+	struct vcpu_entry e = {
+		.mode = VCPU_ENTRY_PROT32, .rip = im.entry, .rax = MB1_BOOT_MAGIC, .rbx = mbi,
+	};
+	r = vcpu_create(&g->vcpu, &g->vm, be, &e, err, errlen);
+	if (r) {
+		vm_destroy(&g->vm);
+		return r;
+	}
+	pc_vcpu_init(&g->vcpu, &g->pc, 0);
+	g->have_vcpu = true;
+	return 0;
 }

@@ -34,6 +34,8 @@ struct guest {
 	struct vm vm;
 	struct vcpu vcpu;
 	bool have_vcpu;
+	bool is_pc;              /* a multiboot1 guest: @pc is its platform */
+	struct pc_platform pc;
 };
 
 /*
@@ -45,6 +47,19 @@ struct guest {
 int guest_create(struct guest *g, const char *name, const void *image, size_t len, uint64_t ram,
 		 uint64_t cmd, uint64_t arg, uint64_t arg2, char *err, size_t errlen);
 enum vcpu_stop guest_run(struct guest *g);
+
+/*
+ * A multiboot1 ELF32 guest on the PC platform (boot/mb1.h, virt/platform.h):
+ * check and load @image's segments into @ram bytes, write the multiboot1
+ * information (@cmdline, @mods) above it, and create vCPU 0 in 32-bit
+ * protected mode with EAX = 0x2BADB002, EBX = the information's address.
+ * @ncpus vCPUs in all (the others: guest_start_vcpu(), waiting for a SIPI).
+ * Returns 0 or -errno with a message.
+ */
+struct mb1_module;
+int guest_create_pc(struct guest *g, const char *name, const void *image, size_t len,
+		    uint64_t ram, const char *cmdline, const struct mb1_module *mods,
+		    unsigned nmods, unsigned ncpus, bool strict_io, char *err, size_t errlen);
 
 /* Each vCPU's stack: vCPU i starts with RSP = ram - i * GUEST_VCPU_STACK (guest/ABI.md). */
 #define GUEST_VCPU_STACK 0x10000ULL
@@ -59,6 +74,7 @@ struct guest_vcpu {
 	char why[200];
 	enum vcpu_stop stop;
 	uint64_t resumes;       /* after memory faults the host was still fixing */
+	bool ready;             /* created: an IPI can find it (PC guests wait for this) */
 	bool done;              /* set last, with release order */
 };
 
@@ -71,6 +87,8 @@ struct guest_vcpu {
 int guest_start_vcpu(struct guest *g, struct guest_vcpu *gv, unsigned index, unsigned count,
 		     unsigned cpu, uint64_t cmd, uint64_t arg, uint64_t arg2, char *err,
 		     size_t errlen);
+/* Apply watchdog= to @v, a vCPU of the module guest (boot/run_guest.c). */
+void guest_module_watchdog(struct vcpu *v);
 /* Wait until it stopped and was destroyed on its CPU. */
 void guest_wait_vcpu(struct guest_vcpu *gv);
 void guest_destroy(struct guest *g);

@@ -105,11 +105,14 @@ static int check_segment(const struct mb1_image *im, const struct mb1_segment *s
 			  "bytes or over its memory size %#x", i, s->offset, s->filesz, len, s->memsz);
 		return -EINVAL;
 	}
-	if (s->paddr < MB1_HIGH_MEM || (uint64_t)s->paddr + s->memsz > ram) {
-		ksnprintf(err, errlen, "ELF segment %u at [%#x, %#llx) is outside guest RAM above "
-			  "1 MiB [%#x, %#llx): give the guest more memory (guest_mem=)", i, s->paddr,
-			  (unsigned long long)s->paddr + s->memsz, MB1_HIGH_MEM,
-			  (unsigned long long)ram);
+	uint64_t end = (uint64_t)s->paddr + s->memsz;
+
+	/* RAM is conventional memory below the EBDA, and from 1 MiB up (the memory map's). */
+	if (!(end <= MB1_LOW_MEM || (s->paddr >= MB1_HIGH_MEM && end <= ram))) {
+		ksnprintf(err, errlen, "ELF segment %u at [%#x, %#llx) is outside guest RAM ([0, %#x) "
+			  "and [%#x, %#llx))%s", i, s->paddr, (unsigned long long)end, MB1_LOW_MEM,
+			  MB1_HIGH_MEM, (unsigned long long)ram,
+			  s->paddr >= MB1_HIGH_MEM ? ": give the guest more memory (guest_mem=)" : "");
 		return -E2BIG;
 	}
 	for (unsigned j = 0; j < im->nseg; j++) {

@@ -57,7 +57,8 @@ int guest_image_format(const void *img, size_t len, enum guest_format *fmt, char
 /*
  * Check an ELF32 multiboot1 kernel: a valid header (magic, flags minihv
  * honours, checksum), i386 executable, every PT_LOAD inside the file and
- * inside [1 MiB, @ram), none overlapping, the entry in one of them.
+ * inside RAM (below 639 KiB or in [1 MiB, @ram)), none overlapping, the
+ * entry in one of them.
  * 0 and @out filled, or -errno with the reason in @err.
  */
 int mb1_parse(const void *img, size_t len, uint64_t ram, struct mb1_image *out, char *err,

@@ -18,6 +18,9 @@ static const struct opt_def option_defs[] = {
 	{ "mmu", OPT_STRING, "mmu=auto|shadow" },
 	{ "fuzz_seed", OPT_SIZE, "fuzz_seed=N" },
 	{ "fuzz_ops", OPT_SIZE, "fuzz_ops=N (1 to 4294967295)" },
+	{ "console", OPT_STRING, "console=raw|prefixed" },
+	{ "watchdog", OPT_STRING, "watchdog=SECONDS|off" },
+	{ "strict_io", OPT_FLAG, "strict_io" },
 };
 
 static const struct {
@@ -105,6 +108,30 @@ static int set_option(void *ctx, const struct opt_def *def, const char *val, siz
 			return 1;
 		}
 		o->fuzz_ops = num;
+	} else if (!strcmp(def->key, "console")) {
+		if (len == 3 && !strncmp(val, "raw", 3)) {
+			o->console_raw = true;
+		} else if (len == 8 && !strncmp(val, "prefixed", 8)) {
+			o->console_raw = false;
+		} else {
+			ksnprintf(err, errlen, "'%.*s': expected raw or prefixed", (int)len, val);
+			return 1;
+		}
+	} else if (!strcmp(def->key, "watchdog")) {
+		uint64_t secs;
+
+		if (len == 3 && !strncmp(val, "off", 3)) {
+			o->watchdog_off = true;
+		} else if (parse_size(val, len, &secs) || !secs || secs > 86400) {
+			ksnprintf(err, errlen, "'%.*s': expected off or seconds from 1 to 86400",
+				  (int)len, val);
+			return 1;
+		} else {
+			o->watchdog_off = false;
+			o->watchdog_secs = (unsigned)secs;
+		}
+	} else if (!strcmp(def->key, "strict_io")) {
+		o->strict_io = true;
 	} else if (!strcmp(def->key, "on_panic")) {
 		if (len == 4 && !strncmp(val, "halt", 4)) {
 			panic_halt = true;

@@ -14,6 +14,10 @@ struct kernel_options {
 	unsigned dump;      /* dump=: DUMP_* bits (vmx/dump.h), printed at VM teardown */
 	uint64_t fuzz_seed; /* fuzz_seed=: the page-table fuzzer's seed (a failing one, again) */
 	uint64_t fuzz_ops;  /* fuzz_ops=: its operations per vCPU (0: the test's default) */
+	bool console_raw;   /* console=raw: a PC guest's lines without the "guest[name]: " prefix */
+	bool watchdog_off;  /* watchdog=off: the module guest runs as long as it likes */
+	unsigned watchdog_secs; /* watchdog=N: about N seconds without an exit (0: default) */
+	bool strict_io;     /* strict_io: an unknown port stops a PC guest, as a flat one */
 };
 
 extern struct kernel_options kopts;

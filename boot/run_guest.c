@@ -6,22 +6,136 @@
 #include "boot/options.h"
 #include "boot/run_guest.h"
 #include "boot/loader.h"
+#include "boot/mb1.h"
 #include "vmx/vmx.h"
 #include "lib/lib.h"
 
 static struct guest module_guest;
 static struct guest_vcpu module_vcpus[VM_MAX_VCPUS - 1];
 
-const struct boot_module *find_guest_module(const struct boot_info *bi)
+/* The module whose string's first word is @name, or NULL. */
+static const struct boot_module *find_module(const struct boot_info *bi, const char *name)
 {
-	for (unsigned i = 0; i < bi->nmodules; i++)
-		if (!strcmp(bi->modules[i].name, "guest"))
+	size_t n = strlen(name);
+
+	for (unsigned i = 0; i < bi->nmodules; i++) {
+		const char *s = bi->modules[i].name;
+
+		if (!strncmp(s, name, n) && (s[n] == '\0' || s[n] == ' '))
 			return &bi->modules[i];
+	}
 	return NULL;
 }
 
-int run_guest_module(const struct boot_module *m)
+const struct boot_module *find_guest_module(const struct boot_info *bi)
 {
+	return find_module(bi, "guest");
+}
+
+/* watchdog=: every vCPU of the module guest (virt/watchdog.c; about 4 ms a slice). */
+void guest_module_watchdog(struct vcpu *v)
+{
+	if (kopts.watchdog_off) {
+		v->timer_slices_left = ~0ULL;
+		v->exits_left = ~0ULL;
+	} else if (kopts.watchdog_secs) {
+		v->timer_slices_left = (uint64_t)kopts.watchdog_secs * 250;
+	}
+}
+
+static struct guest_vcpu pc_aps[VM_MAX_VCPUS - 1];
+
+/*
+ * A multiboot1 guest on the PC platform: vCPU 0 here in 32-bit mode, the
+ * others each on a CPU of its own, waiting for INIT and SIPI.
+ */
+static int run_pc_guest(const struct boot_info *bi, const struct boot_module *m, bool *pass)
+{
+	struct guest *g = &module_guest;
+	const struct boot_module *env = find_module(bi, "guest-env");
+	const char *cmdline = m->name + 5 + (m->name[5] == ' ');
+	struct mb1_module mod = { .string = "guest-env" };
+	unsigned n = kopts.guest_vcpus, started = 0, cpus[VM_MAX_VCPUS - 1];
+	char err[300];
+
+	if (env) {
+		mod.data = (const void *)env->start;
+		mod.len = (size_t)(env->end - env->start);
+	}
+	if (n > nr_cpus_online) {
+		printk("minihv: cannot run the guest: guest_vcpus=%u, but %u CPU%s online "
+		       "(one vCPU per CPU)\n", n, nr_cpus_online, nr_cpus_online == 1 ? " is" : "s are");
+		return RUN_GUEST_PC_FAILED;
+	}
+	printk("minihv: multiboot1 guest, command line '%s'%s, %u vCPU%s, %llu MiB\n", cmdline,
+	       env ? ", with its environment module" : "", n, n == 1 ? "" : "s",
+	       (unsigned long long)kopts.guest_mem >> 20);
+	int r = guest_create_pc(g, "guest", (const void *)m->start, (size_t)(m->end - m->start),
+				kopts.guest_mem, cmdline, env ? &mod : NULL, env ? 1 : 0, n,
+				kopts.strict_io, err, sizeof(err));
+	if (r) {
+		printk("minihv: cannot run the guest: %s\n", err);
+		return RUN_GUEST_PC_FAILED;
+	}
+	g->pc.console_raw = kopts.console_raw;
+	guest_module_watchdog(&g->vcpu);
+	smp_other_cpus(cpus, n - 1);
+	for (; started < n - 1; started++) {
+		struct guest_vcpu *gv = &pc_aps[started];
+
+		if (guest_start_vcpu(g, gv, started + 1, n, cpus[started], 0, 0, 0, err,
+				     sizeof(err))) {
+			printk("minihv: vCPU %u not started: %s\n", started + 1, err);
+			break;
+		}
+		/* Created before vCPU 0 runs, so its INIT and SIPI find it. */
+		while (!__atomic_load_n(&gv->ready, __ATOMIC_ACQUIRE) &&
+		       !__atomic_load_n(&gv->done, __ATOMIC_ACQUIRE))
+			hal_cpu_relax();
+	}
+	enum vcpu_stop s = started == n - 1 ? guest_run(g) : STOP_ENTRY_FAIL;
+	/*
+	 * Port 0xf4 set exit_code to (code << 1) | 1 already; HC_EXIT's code is
+	 * given the same form. Any other stop is minihv's: status 2, which no
+	 * guest code gives, so no runner reads it as the guest's verdict.
+	 */
+	long code = g->pc.debug_exit ? g->vcpu.exit_code : (g->vcpu.exit_code << 1) | 1;
+	int status = s == STOP_EXIT ? (int)(code & 0xff) : RUN_GUEST_PC_FAILED;
+	bool passed = s == STOP_EXIT && code == 1;
+
+	printk("minihv: guest stopped: %s\n", g->vcpu.stop_reason);
+	__atomic_store_n(&g->pc.over, true, __ATOMIC_RELEASE);
+	for (unsigned i = 0; i < started; i++) {
+		smp_kick(pc_aps[i].cpu);
+		guest_wait_vcpu(&pc_aps[i]);
+		if (pc_aps[i].err || (pc_aps[i].stop != STOP_EXIT && pc_aps[i].stop != STOP_INIT)) {
+			printk("minihv: vCPU %u failed: %s\n", i + 1,
+			       pc_aps[i].err ? pc_aps[i].why : vcpu_stop_name(pc_aps[i].stop));
+			status = RUN_GUEST_PC_FAILED;
+			passed = false;
+		}
+	}
+	guest_print_stats(g);
+	pc_print_stats(&g->pc, g->vm.name);
+	guest_destroy(g);
+	*pass = passed;
+	return status;
+}
+
+int run_guest_module(const struct boot_info *bi, const struct boot_module *m, bool *pass)
+{
+	*pass = false;
+	enum guest_format fmt;
+	char ferr[200];
+
+	if (guest_image_format((const void *)m->start, (size_t)(m->end - m->start), &fmt, ferr,
+			       sizeof(ferr))) {
+		printk("minihv: cannot run the guest: %s\n", ferr);
+		return EXIT_FAIL;
+	}
+	if (fmt == GUEST_MB1_ELF)
+		return run_pc_guest(bi, m, pass);
+
 	struct guest *g = &module_guest;
 	char err[200];
 	size_t len = (size_t)(m->end - m->start);
@@ -75,5 +189,6 @@ int run_guest_module(const struct boot_module *m)
 	guest_print_stats(g);
 	long code = g->vcpu.exit_code;
 	guest_destroy(g);
-	return s == STOP_EXIT && code == 0 && others_ok ? 0 : -EIO;
+	*pass = s == STOP_EXIT && code == 0 && others_ok;
+	return *pass ? EXIT_PASS : EXIT_FAIL;
 }

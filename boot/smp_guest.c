@@ -10,6 +10,39 @@
 /* A write the host write-protected is retried this often before the vCPU gives up. */
 #define MEMORY_FAULT_RESUMES 100000
 
+/*
+ * A PC guest's AP (boot/run_guest.c): created in wait-for-SIPI state, it
+ * enters real mode at each SIPI's vector and runs until the guest is over
+ * or it fails; INIT sends it back to wait (SDM 3A, 9.4.4).
+ */
+static enum vcpu_stop run_ap(struct guest_vcpu *gv)
+{
+	struct vcpu *v = &gv->vcpu;
+
+	for (;;) {
+		int vec;
+
+		while ((vec = pc_take_sipi(v)) < 0) {
+			if (__atomic_load_n(&v->pc->over, __ATOMIC_ACQUIRE))
+				return STOP_EXIT;
+			smp_poll_calls();
+			hal_cpu_relax();
+		}
+		struct vcpu_entry e = { .mode = VCPU_ENTRY_REAL, .rip = (uint64_t)vec << 12 };
+
+		if (v->be->reset(v, &e, gv->why, sizeof(gv->why))) {
+			vcpu_stop(v, STOP_ENTRY_FAIL, "%s", gv->why);
+			return STOP_ENTRY_FAIL;
+		}
+		v->stop = STOP_NONE;
+		v->stop_reason[0] = '\0';
+		enum vcpu_stop s = vcpu_run(v);
+
+		if (s != STOP_INIT)
+			return s;
+	}
+}
+
 static void run_here(void *arg)
 {
 	struct guest_vcpu *gv = arg;
@@ -23,6 +56,8 @@ static void run_here(void *arg)
 		.rdi = ram, .rsi = gv->cmd, .rdx = gv->arg,
 	};
 
+	if (g->is_pc) /* real mode until its SIPI says where (run_ap()) */
+		e = (struct vcpu_entry){ .mode = VCPU_ENTRY_REAL };
 	gv->err = hv_backend(&be, &mc, gv->why, sizeof(gv->why));
 	if (!gv->err)
 		gv->err = vcpu_create(v, &g->vm, be, &e, gv->why, sizeof(gv->why));
@@ -31,6 +66,19 @@ static void run_here(void *arg)
 		__atomic_store_n(&gv->done, true, __ATOMIC_RELEASE);
 		return;
 	}
+	if (g->is_pc) {
+		pc_vcpu_init(v, &g->pc, gv->index);
+		guest_module_watchdog(v);
+		__atomic_store_n(&gv->ready, true, __ATOMIC_RELEASE);
+		gv->stop = run_ap(gv);
+		if (gv->stop != STOP_EXIT)
+			printk("guest[%s] vCPU %u on CPU %u: stopped (%s): %s\n", g->vm.name,
+			       gv->index, gv->cpu, vcpu_stop_name(gv->stop), v->stop_reason);
+		vcpu_destroy(v);
+		__atomic_store_n(&gv->done, true, __ATOMIC_RELEASE);
+		return;
+	}
+	__atomic_store_n(&gv->ready, true, __ATOMIC_RELEASE);
 	v->regs.rcx = gv->arg2;
 	v->regs.r8 = gv->index;
 	v->regs.r9 = gv->count;

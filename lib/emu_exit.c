@@ -4,13 +4,18 @@
 
 __noreturn void emu_exit(int status)
 {
+	emu_exit_as(status, status == 0);
+}
+
+__noreturn void emu_exit_as(int status, bool pass)
+{
 	/* The status line starts a line of its own and the log ends with a newline. */
 	serial_end_line();
 	printk("minihv: exit status %d\n", status);
 	/* QEMU: exits here with (status << 1) | 1; elsewhere the port is unused. */
 	outb(QEMU_DEBUG_EXIT_PORT, (uint8_t)status);
 	/* Bochs: pass breaks into the debugger, which quits (exit 0); fail is a panic (exit 1). */
-	if (status == 0) {
+	if (pass) {
 		outb(BOCHS_SHUTDOWN_PORT, 'D');
 	} else {
 		for (const char *s = "Shutdown"; *s; s++)

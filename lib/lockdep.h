@@ -23,6 +23,8 @@ enum lock_rank {
 	LOCK_RANK_MM = 60,          /* mm->lock: fault-in allocates frames under it */
 	LOCK_RANK_FRAME = 70,       /* the frame allocator: innermost but for the console */
 	LOCK_RANK_VCPUS = 80,       /* vm->vcpus_lock: the flush takes it under mmu_lock (and mm->lock) */
+	LOCK_RANK_PLATFORM = 84,    /* a guest's PC devices (virt/platform.h): no lock under it */
+	LOCK_RANK_LAPIC = 86,       /* a vCPU's local APIC: an IPI takes the target's alone */
 	LOCK_RANK_CONSOLE = 90,     /* printk may run under any lock */
 };
 

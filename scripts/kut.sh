@@ -282,8 +282,9 @@ last_reason() {
 #   minihv: the last `minihv: exit status S` line; without one the run
 #     failed, and the last `minihv:` or `guest[` line says why (a panic,
 #     the guest stopped by minihv), or it timed out. minihv-qemu: the same
-#     under QEMU, whose odd exit status must then be S; minihv-bochs: under
-#     Bochs, which must exit 0 after a pass.
+#     under QEMU, which leaves through the same port with minihv's S: its
+#     exit status must then be (S << 1) | 1; minihv-bochs: under Bochs,
+#     which must exit 0 after a pass.
 read_result() {
 	local kind=$1 log=$2 rc=$3 err=$4 status="" summary reason
 	summary=$(summary_of "$log")
@@ -321,11 +322,12 @@ read_result() {
 		fi
 	fi
 	# Under QEMU, minihv's own exit goes through the same port: QEMU's exit
-	# status must be the line's number, else the line is not to be trusted.
+	# status must be (S << 1) | 1, else the line is not to be trusted.
 	# Bochs: minihv's pass leaves through the shutdown port's debugger
 	# ("D": Bochs exits 0), anything else through its panic (exit 1).
 	local bad=""
-	if [ "$kind" = minihv-qemu ] && [ -n "$status" ] && [ $((rc % 2)) = 1 ] && [ "$rc" != "$status" ]; then
+	if [ "$kind" = minihv-qemu ] && [ -n "$status" ] && [ $((rc % 2)) = 1 ] &&
+	   [ "$rc" != $((((status << 1) | 1) & 255)) ]; then
 		bad="QEMU exited $rc"
 	elif [ "$kind" = minihv-bochs ] && [ "$status" = 1 ] && [ "$rc" != 0 ]; then
 		bad="Bochs exited $rc"

@@ -71,6 +71,12 @@ void svm_handle_exception(struct vcpu *v, unsigned vector)
 		inject(v, &e, true);
 }
 
+void svm_raise(struct vcpu *v, struct exc_event *e)
+{
+	if (vcpu_exception_raised(v, e, NULL, idt_limit(v)))
+		inject(v, e, true);
+}
+
 void svm_shutdown(struct vcpu *v)
 {
 	vcpu_shutdown(v, idt_limit(v));

@@ -22,6 +22,7 @@ static unsigned insn_len(uint64_t code)
 	case SVM_EXIT_HLT: return 1;
 	case SVM_EXIT_MSR: return 2;
 	case SVM_EXIT_WBINVD: return 2; /* 0f 09; WBNOINVD's f3 prefix: handle_wbinvd() */
+	case SVM_EXIT_INVD: return 2;   /* 0f 08, a PC guest's */
 	case SVM_EXIT_VMMCALL: case SVM_EXIT_MONITOR: case SVM_EXIT_MWAIT: return 3;
 	case SVM_EXIT_UD: return 3; /* a VMCALL: svm_exit_kind() checked its bytes */
 	default: return 0;
@@ -41,11 +42,30 @@ void svm_skip_instruction(struct vcpu *v)
 	vmcb_write64(v, VMCB_RIP, next);
 }
 
+/* Where the VMCB keeps @msr (VMRUN switches EFER and PAT, VMLOAD/VMSAVE the rest). */
+static unsigned msr_offset(uint32_t msr)
+{
+	switch (msr) {
+	case MSR_FS_BASE: return VMCB_FS + VMCB_SEG_BASE;
+	case MSR_GS_BASE: return VMCB_GS + VMCB_SEG_BASE;
+	case MSR_KERNEL_GS_BASE: return VMCB_KERNEL_GS_BASE;
+	case MSR_STAR: return VMCB_STAR;
+	case MSR_LSTAR: return VMCB_LSTAR;
+	case MSR_CSTAR: return VMCB_CSTAR;
+	case MSR_SFMASK: return VMCB_SFMASK;
+	case MSR_IA32_SYSENTER_CS: return VMCB_SYSENTER_CS;
+	case MSR_IA32_SYSENTER_ESP: return VMCB_SYSENTER_ESP;
+	case MSR_IA32_SYSENTER_EIP: return VMCB_SYSENTER_EIP;
+	case MSR_IA32_PAT: return VMCB_G_PAT;
+	default: return VMCB_EFER;
+	}
+}
+
 uint64_t svm_get_msr(struct vcpu *v, uint32_t msr)
 {
 	if (msr == MSR_EFER)
 		return vmcb_read64(v, VMCB_EFER) & ~EFER_SVME; /* SVME is the host's */
-	return vmcb_read64(v, (msr == MSR_FS_BASE ? VMCB_FS : VMCB_GS) + VMCB_SEG_BASE);
+	return vmcb_read64(v, msr_offset(msr));
 }
 
 void svm_set_msr(struct vcpu *v, uint32_t msr, uint64_t val)
@@ -53,7 +73,7 @@ void svm_set_msr(struct vcpu *v, uint32_t msr, uint64_t val)
 	if (msr == MSR_EFER)
 		vmcb_write64(v, VMCB_EFER, val | EFER_SVME);
 	else
-		vmcb_write64(v, (msr == MSR_FS_BASE ? VMCB_FS : VMCB_GS) + VMCB_SEG_BASE, val);
+		vmcb_write64(v, msr_offset(msr), val);
 }
 
 /*
@@ -131,7 +151,7 @@ static void handle_wbinvd(struct vcpu *v)
 	uint8_t b = 0, op = 0;
 	unsigned prefix = !guest_linear(v, rip, &b, 1) && b == 0xf3;
 
-	if (!guest_linear(v, rip + prefix + 1, &op, 1) && op == 0x08) {
+	if (!v->pc && !guest_linear(v, rip + prefix + 1, &op, 1) && op == 0x08) {
 		not_emulated(v, SVM_EXIT_INVD);
 		return;
 	}
@@ -214,9 +234,22 @@ bool svm_handle_exit(struct vcpu *v, uint64_t code, enum vcpu_exit_kind kind)
 	case SVM_EXIT_WBINVD:
 		handle_wbinvd(v);
 		break;
-	case SVM_EXIT_INVD:
 	case SVM_EXIT_XSETBV:
+		if (v->pc) { /* a PC guest's XCR0 is its own (virt/pc.c) */
+			pc_xsetbv(v);
+			break;
+		}
 		not_emulated(v, code);
+		break;
+	case SVM_EXIT_INVD:
+		/* A PC guest's INVD writes back instead, as KVM's: its data stays coherent. */
+		if (v->pc)
+			svm_skip_instruction(v);
+		else
+			not_emulated(v, code);
+		break;
+	case SVM_EXIT_VINTR:
+		svm_handle_vintr(v);
 		break;
 	case SVM_EXIT_INTR:
 	case SVM_EXIT_NMI:

@@ -74,6 +74,14 @@
 #define VMCB_RAX 0x5f8
 #define VMCB_CR2 0x640
 #define VMCB_G_PAT 0x668
+#define VMCB_STAR 0x600 /* the MSRs VMLOAD/VMSAVE switch (15.5.2), in MSR order */
+#define VMCB_LSTAR 0x608
+#define VMCB_CSTAR 0x610
+#define VMCB_SFMASK 0x618
+#define VMCB_KERNEL_GS_BASE 0x620
+#define VMCB_SYSENTER_CS 0x628
+#define VMCB_SYSENTER_ESP 0x630
+#define VMCB_SYSENTER_EIP 0x638
 
 /* Segment attributes: the descriptor's bits 47:40 and 55:52, packed (15.5.1). */
 #define SVM_ATTR_CODE64 0xa9b /* execute/read accessed, S, present, L, G */
@@ -113,6 +121,16 @@
 
 /* VMCB_VINTR: the guest's RFLAGS.IF masks only virtual interrupts. */
 #define SVM_V_INTR_MASKING (1ULL << 24)
+/* A virtual interrupt request, to exit (VINTR) once the guest can take one (15.21.4). */
+#define SVM_V_IRQ (1ULL << 8)
+#define SVM_V_INTR_PRIO_MAX (0xfULL << 16)
+#define SVM_V_IGN_TPR (1ULL << 20)
+#define SVM_INTERCEPT_VINTR (1u << 4)
+#define SVM_EXIT_VINTR 0x64
+#define SVM_INT_SHADOW 1ULL  /* VMCB_INT_SHADOW: after STI or MOV SS */
+#define SVM_EVT_TYPE_INTR (0u << 8)
+#define SVM_EVT_TYPE_NMI (2u << 8)
+#define SVM_ATTR_L (1u << 9)     /* segment attribute: 64-bit code */
 
 /* TLB_CONTROL (15.16.1). */
 #define TLB_CONTROL_NONE 0

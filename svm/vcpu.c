@@ -102,6 +102,8 @@ static enum vcpu_stop svm_vcpu_run(struct vcpu *v)
 			vcpu_stop(v, STOP_BUGGED, "VM is bugged: %s", vm->bug_reason);
 			break;
 		}
+		if (v->pc && !pc_before_entry(v)) /* a PC guest's interrupts (virt/pc.c) */
+			break;
 reenter:
 		vmcb_write64(v, VMCB_RAX, v->regs.rax);
 		vcpu_enter_guest_mode(v); /* may flush this ASID: svm_load_asid() may widen it */
@@ -182,6 +184,14 @@ const struct vcpu_backend svm_backend = {
 	.run = svm_vcpu_run,
 	.destroy = svm_vcpu_destroy,
 	.reset = svm_vcpu_reset,
+	.get_cr = svm_get_cr,
+	.get_rflags = svm_get_rflags,
+	.cs_base = svm_cs_base,
+	.raise = svm_raise,
+	.set_tsc_offset = svm_set_tsc_offset,
+	.irq_ready = svm_irq_ready,
+	.inject_irq = svm_inject_irq,
+	.irq_window = svm_irq_window,
 	.skip_instruction = svm_skip_instruction,
 	.flush_local = svm_flush_local,
 	.set_cr = svm_set_cr,

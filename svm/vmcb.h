@@ -68,5 +68,15 @@ static inline void svm_handle_npf(struct vcpu *v, uint64_t info1)
 uint64_t svm_guest_rip(struct vcpu *v);
 uint64_t svm_get_msr(struct vcpu *v, uint32_t msr);
 void svm_set_msr(struct vcpu *v, uint32_t msr, uint64_t val);
+/* An emulated instruction's exception (svm/exception.c), and a PC guest's ops (svm/pc.c). */
+void svm_raise(struct vcpu *v, struct exc_event *e);
+uint64_t svm_get_cr(struct vcpu *v, unsigned cr);
+uint64_t svm_get_rflags(struct vcpu *v);
+uint64_t svm_cs_base(struct vcpu *v, bool *long64);
+void svm_set_tsc_offset(struct vcpu *v, uint64_t offset);
+bool svm_irq_ready(struct vcpu *v, bool nmi);
+void svm_inject_irq(struct vcpu *v, int vector);
+void svm_irq_window(struct vcpu *v);
+void svm_handle_vintr(struct vcpu *v);
 
 #endif

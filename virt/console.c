@@ -32,7 +32,10 @@ size_t console_escape(uint8_t c, char out[4])
 
 void vcpu_flush_console(struct vcpu *v)
 {
-	printk("guest[%s]: %.*s\n", v->vm->name, (int)v->line_len, v->line);
+	if (v->pc && v->pc->console_raw) /* a third-party kernel's own lines (console=raw) */
+		printk("%.*s\n", (int)v->line_len, v->line);
+	else
+		printk("guest[%s]: %.*s\n", v->vm->name, (int)v->line_len, v->line);
 	v->line_len = 0;
 }
 

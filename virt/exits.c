@@ -35,7 +35,12 @@ void vcpu_handle_cpuid(struct vcpu *v)
 {
 	uint32_t leaf = (uint32_t)v->regs.rax;
 
-	if ((leaf & 0xffffff00u) == HV_CPUID_LEAF) {
+	if (v->pc) {
+		uint32_t r[4];
+
+		pc_cpuid(v, leaf, (uint32_t)v->regs.rcx, r);
+		v->regs.rax = r[0], v->regs.rbx = r[1], v->regs.rcx = r[2], v->regs.rdx = r[3];
+	} else if ((leaf & 0xffffff00u) == HV_CPUID_LEAF) {
 		hv_cpuid(v, leaf);
 	} else {
 		vcpu_cpuid_host(v, leaf, v->be->cpuid1_ecx_hide, v->be->cpuid81_ecx_hide);
@@ -46,7 +51,12 @@ void vcpu_handle_cpuid(struct vcpu *v)
 bool vcpu_handle_io(struct vcpu *v, unsigned port, unsigned size, bool in, bool string)
 {
 	v->stats.io_exits++;
-	if (string || port < COM1_BASE || port + size > COM1_BASE + COM1_PORTS) {
+	bool com1 = port >= COM1_BASE && port + size <= COM1_BASE + COM1_PORTS;
+
+	/* A multiboot1 guest's PC (virt/platform.c): an unknown port is counted, not fatal. */
+	if (!string && !com1 && v->pc && pc_handle_io(v, port, size, in))
+		return true;
+	if (string || !com1) {
 		vcpu_stop(v, STOP_UNHANDLED, "unhandled %s%s of %u byte(s) at port %#x, RIP %#llx",
 			  string ? "string " : "", in ? "IN" : "OUT", size, port,
 			  (unsigned long long)guest_rip(v));
@@ -71,6 +81,10 @@ bool vcpu_handle_io(struct vcpu *v, unsigned port, unsigned size, bool in, bool 
 void vcpu_handle_hlt(struct vcpu *v)
 {
 	v->be->skip_instruction(v);
+	if (v->pc) { /* a PC guest sleeps until an interrupt (virt/pc.c) */
+		pc_hlt(v);
+		return;
+	}
 	/* No interrupts are ever delivered: a halted guest would sleep forever. */
 	vcpu_stop(v, STOP_HLT, "guest halted at RIP %#llx", (unsigned long long)guest_rip(v));
 }
@@ -128,6 +142,8 @@ void vcpu_handle_tdp_fault(struct vcpu *v, uint64_t gpa, bool write)
 
 void vcpu_fault_failed(struct vcpu *v, int r, const char *what, uint64_t addr, const char *why)
 {
+	if (r == -EFAULT && v->pc && pc_mmio(v, addr)) /* the local APIC's page */
+		return;
 	if (r == -EFAULT)
 		vcpu_stop(v, STOP_BAD_GPA, "%s (RIP %#llx)", why, (unsigned long long)guest_rip(v));
 	else if (r == -EACCES)

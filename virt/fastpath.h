@@ -58,7 +58,8 @@ static inline __attribute__((always_inline)) bool vcpu_fast_cpuid(struct vcpu *v
 {
 	uint32_t leaf = (uint32_t)v->regs.rax;
 
-	if ((leaf & 0xffffff00u) == HV_CPUID_LEAF || !vcpu_fast_account(v, VEXIT_CPUID))
+	/* A PC guest's CPUID is presented, not passed through (virt/cpuid.c): the slow path. */
+	if ((leaf & 0xffffff00u) == HV_CPUID_LEAF || v->pc || !vcpu_fast_account(v, VEXIT_CPUID))
 		return false;
 	vcpu_cpuid_host(v, leaf, hide1, hide81);
 	return true;

@@ -146,7 +146,7 @@ static int decode_0f(struct cursor *c, unsigned rex, struct insn *i)
 	return -EOPNOTSUPP;
 }
 
-/* 88 /r, 89 /r, C6 /0 ib, C7 /0 iw/id: MOV to memory. */
+/* 88 /r, 89 /r, C6 /0 ib, C7 /0 iw/id: MOV to memory; 8A /r, 8B /r: from it. */
 static int decode_store(struct cursor *c, uint8_t op, unsigned rex, bool opsize16, struct insn *i)
 {
 	uint8_t m;
@@ -155,7 +155,7 @@ static int decode_store(struct cursor *c, uint8_t op, unsigned rex, bool opsize1
 	if (modrm(c, &m))
 		return -EINVAL;
 	reg = MODRM_REG(m);
-	if (op == 0x88 || op == 0xc6)
+	if (op == 0x88 || op == 0x8a || op == 0xc6)
 		i->size = 1;
 	else
 		i->size = rex & REX_W ? 8 : opsize16 ? 2 : 4; /* REX.W beats 66 (2.2.1.2) */
@@ -170,14 +170,29 @@ static int decode_store(struct cursor *c, uint8_t op, unsigned rex, bool opsize1
 	} else {
 		i->gpr = (int)(reg | (rex & REX_R ? 8 : 0));
 		/* 3.7.2.1 (vol. 1): without REX, byte registers 4-7 are AH, CH, DH, BH. */
-		if (op == 0x88 && !rex && reg >= 4) {
+		if ((op == 0x88 || op == 0x8a) && !rex && reg >= 4) {
 			i->high8 = true;
 			i->gpr -= 4;
 		}
 	}
 	if (MODRM_MOD(m) == MOD_REG)
 		return -EOPNOTSUPP; /* a register destination: not a store */
-	i->kind = INSN_STORE;
+	i->kind = op == 0x8a || op == 0x8b ? INSN_LOAD : INSN_STORE;
+	return 0;
+}
+
+/* A0-A3: MOV between AL/AX/EAX/RAX and a 64-bit absolute address (moffs; 4 bytes with 67). */
+static int decode_moffs(struct cursor *c, uint8_t op, unsigned rex, bool opsize16, bool addr32,
+			struct insn *i)
+{
+	unsigned n = addr32 ? 4 : 8;
+
+	if (!has(c, n))
+		return -EINVAL;
+	c->pos += n;
+	i->size = !(op & 1) ? 1 : rex & REX_W ? 8 : opsize16 ? 2 : 4;
+	i->gpr = 0;
+	i->kind = op >= 0xa2 ? INSN_STORE : INSN_LOAD;
 	return 0;
 }
 
@@ -187,7 +202,7 @@ int insn_decode(const uint8_t *b, size_t avail, struct insn *out)
 	struct cursor c = { .b = b, .avail = avail };
 	struct insn i = none;
 	unsigned rex = 0;
-	bool opsize16 = false, lock = false;
+	bool opsize16 = false, lock = false, addr32 = false;
 	uint8_t op;
 	int rc;
 
@@ -203,6 +218,7 @@ int insn_decode(const uint8_t *b, size_t avail, struct insn *out)
 			break;
 		rex = 0; /* 2.2.1: a REX not directly before the opcode is ignored */
 		opsize16 |= op == PFX_OPSIZE;
+		addr32 |= op == 0x67;
 		lock |= op == PFX_LOCK;
 	}
 
@@ -210,8 +226,16 @@ int insn_decode(const uint8_t *b, size_t avail, struct insn *out)
 	case 0x0f:
 		rc = decode_0f(&c, rex, &i);
 		break;
+	case 0xa0:
+	case 0xa1:
+	case 0xa2:
+	case 0xa3:
+		rc = decode_moffs(&c, op, rex, opsize16, addr32, &i);
+		break;
 	case 0x88:
 	case 0x89:
+	case 0x8a:
+	case 0x8b:
 	case 0xc6:
 	case 0xc7:
 		rc = decode_store(&c, op, rex, opsize16, &i);
@@ -249,4 +273,16 @@ uint64_t insn_store_value(const struct insn *i, const uint64_t gprs[16])
 	else
 		v = gprs[i->gpr];
 	return i->size >= 8 ? v : v & ((1ULL << (8 * i->size)) - 1);
+}
+
+uint64_t insn_load_result(const struct insn *i, uint64_t old, uint64_t val)
+{
+	if (i->size == 8)
+		return val;
+	if (i->size == 4)
+		return (uint32_t)val;
+	uint64_t mask = (1ULL << (8 * i->size)) - 1;
+	unsigned shift = i->high8 ? 8 : 0;
+
+	return (old & ~(mask << shift)) | ((val & mask) << shift);
 }

@@ -22,7 +22,8 @@ enum insn_kind {
 	INSN_CLTS,        /* 0F 06 */
 	INSN_LMSW,        /* 0F 01 /6 */
 	INSN_INVLPG,      /* 0F 01 /7 with a memory operand */
-	INSN_STORE,       /* MOV to memory: 88 /r, 89 /r, C6 /0 ib, C7 /0 iw/id */
+	INSN_STORE,       /* MOV to memory: 88 /r, 89 /r, C6 /0 ib, C7 /0 iw/id, A2, A3 */
+	INSN_LOAD,        /* MOV from memory: 8A /r, 8B /r, A0, A1 (emulated MMIO reads) */
 };
 
 struct insn {
@@ -37,11 +38,12 @@ struct insn {
 	/*
 	 * MOV CR: the GPR (ModRM.rm | REX.B << 3). LMSW: the same, or -1 for a
 	 * memory operand. STORE: the source register (ModRM.reg | REX.R << 3),
-	 * or -1 for an immediate. -1 otherwise.
+	 * or -1 for an immediate. LOAD: the destination register, likewise.
+	 * -1 otherwise.
 	 */
 	int gpr;
-	bool high8;    /* STORE 88 without REX, reg 4-7: AH, CH, DH, BH (gpr = 0..3) */
-	unsigned size; /* STORE: bytes written, 1, 2, 4 or 8 */
+	bool high8;    /* 88/8A without REX, reg 4-7: AH, CH, DH, BH (gpr = 0..3) */
+	unsigned size; /* STORE, LOAD: bytes written or read, 1, 2, 4 or 8 */
 	uint64_t imm;  /* STORE with an immediate: the value, sign-extended to 8 bytes */
 	bool mem;      /* LMSW: the operand is memory */
 };
@@ -64,5 +66,12 @@ int insn_decode(const uint8_t *b, size_t avail, struct insn *out);
  * Precondition: insn_decode() returned 0 and kind INSN_STORE for @i.
  */
 uint64_t insn_store_value(const struct insn *i, const uint64_t gprs[16]);
+
+/*
+ * A LOAD's effect on its destination register's old value @old: a 4-byte
+ * load zero-extends into all 64 bits, 1- and 2-byte loads keep the rest
+ * (SDM vol. 1, 3.4.1.1), AH-BH land in bits 15:8.
+ */
+uint64_t insn_load_result(const struct insn *i, uint64_t old, uint64_t val);
 
 #endif

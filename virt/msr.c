@@ -111,15 +111,21 @@ static int write_msr(struct vcpu *v, uint32_t msr, uint64_t val)
 	switch (msr) {
 	case MSR_EFER: {
 		uint64_t old = v->be->get_msr(v, msr);
-		uint64_t may = cpuid(0x80000001).edx & CPUID_80000001_EDX_NX ? EFER_NXE : 0;
+		uint64_t may = EFER_SCE | EFER_LME | EFER_LMA;
 
-		/* LME/LMA must stay (64-bit mode), SCE would need the SYSCALL MSRs. */
-		if ((val ^ old) & ~may) {
-			refuse(v, true, msr, val, "only NXE may change (IA32_EFER is %#llx)",
+		if (cpuid(0x80000001).edx & CPUID_80000001_EDX_NX)
+			may |= EFER_NXE;
+		if (val & ~may) {
+			refuse(v, true, msr, val, "only SCE, LME and NXE may be set (IA32_EFER is %#llx)",
 			       (unsigned long long)old);
 			return -1;
 		}
-		v->be->set_msr(v, msr, val);
+		/* LME may not change while paging is on (SDM 3A, 10.8.5); LMA is the CPU's. */
+		if (((val ^ old) & EFER_LME) && (v->be->get_cr(v, 0) & X86_CR0_PG)) {
+			refuse(v, true, msr, val, "LME may not change while paging is on");
+			return -1;
+		}
+		v->be->set_msr(v, msr, (val & ~EFER_LMA) | (old & EFER_LMA));
 		return 0;
 	}
 	case MSR_FS_BASE:
@@ -145,6 +151,10 @@ void vcpu_handle_msr(struct vcpu *v, bool write)
 	uint32_t msr = (uint32_t)v->regs.rcx;
 	uint64_t val;
 
+	if (v->pc) { /* a PC guest's MSRs behave as a CPU's: #GP, not a stop (virt/pc_msr.c) */
+		pc_handle_msr(v, write);
+		return;
+	}
 	if (write) {
 		val = (v->regs.rdx << 32) | (uint32_t)v->regs.rax;
 		if (write_msr(v, msr, val))

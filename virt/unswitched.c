@@ -72,3 +72,12 @@ void vcpu_unswitched_save(struct vcpu_unswitched *u)
 	if (u->xsave)
 		swap_xcr0(&u->xcr0, u->host_xcr0);
 }
+
+void vcpu_unswitched_set_xcr0(struct vcpu_unswitched *u, uint64_t xcr0)
+{
+	uint64_t old;
+
+	u->xcr0 = xcr0;
+	if (u->xsave)
+		swap_xcr0(&old, xcr0);
+}

@@ -20,5 +20,7 @@ void vcpu_unswitched_init(struct vcpu_unswitched *u);
 /* Into the CPU when vcpu_run() starts, back out when it returns. */
 void vcpu_unswitched_load(struct vcpu_unswitched *u);
 void vcpu_unswitched_save(struct vcpu_unswitched *u);
+/* XSETBV emulated (virt/pc.c): the guest's XCR0, in force now (between load and save). */
+void vcpu_unswitched_set_xcr0(struct vcpu_unswitched *u, uint64_t xcr0);
 
 #endif

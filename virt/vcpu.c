@@ -14,7 +14,7 @@ static const char *const stop_names[] = {
 	[STOP_TRIPLE_FAULT] = "triple fault", [STOP_BAD_GPA] = "access outside memory",
 	[STOP_READONLY] = "write to read-only memory", [STOP_WATCHDOG] = "watchdog",
 	[STOP_BUGGED] = "VM bugged", [STOP_ENTRY_FAIL] = "VM entry failed",
-	[STOP_UNHANDLED] = "unhandled exit", [STOP_YIELD] = "yielded",
+	[STOP_UNHANDLED] = "unhandled exit", [STOP_INIT] = "INIT", [STOP_YIELD] = "yielded",
 	[STOP_MEMORY_FAULT] = "memory fault",
 };
 

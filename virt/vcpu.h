@@ -11,6 +11,8 @@
 #include "virt/uart.h"
 #include "virt/unswitched.h"
 #include "virt/insn.h"      /* the decoder, for the backends' shadow-paging exits */
+#include "virt/platform.h"
+#include "virt/lapic.h"
 #include "ept/vm.h"
 #include "arch/x86/arch.h"
 
@@ -33,6 +35,7 @@ enum vcpu_stop {
 	STOP_BUGGED,      /* the VM was marked bugged (e.g. EPT misconfiguration) */
 	STOP_ENTRY_FAIL,  /* the guest could not be entered */
 	STOP_UNHANDLED,   /* an exit minihv does not emulate */
+	STOP_INIT,        /* a PC guest's AP got INIT: it waits for a SIPI (boot/smp_guest.c) */
 	/* Resumable with vcpu_resume(): */
 	STOP_YIELD,       /* HC_YIELD: exit_code holds the value passed */
 	STOP_MEMORY_FAULT, /* write to a host-write-protected page; retried on resume */
@@ -192,6 +195,23 @@ struct vcpu_backend {
 	 * (virt/lapic.c); on the vCPU's own CPU, between runs. 0 or -errno.
 	 */
 	int (*reset)(struct vcpu *v, const struct vcpu_entry *e, char *err, size_t errlen);
+	/*
+	 * A multiboot1 guest's PC (virt/pc.c): what the guest reads in CR0,
+	 * CR3 or CR4; its CS base and whether it runs 64-bit code; an
+	 * exception an emulated instruction raises (recorded and delivered as
+	 * one the CPU raised); the TSC offset; and interrupt delivery:
+	 * whether an external interrupt can be taken now (RFLAGS.IF, no
+	 * interrupt shadow, no event being injected), inject one (@vector, or
+	 * -2 for an NMI), and ask for an exit once one can be taken.
+	 */
+	uint64_t (*get_cr)(struct vcpu *v, unsigned cr);
+	uint64_t (*get_rflags)(struct vcpu *v);
+	uint64_t (*cs_base)(struct vcpu *v, bool *long64);
+	void (*raise)(struct vcpu *v, struct exc_event *e);
+	void (*set_tsc_offset)(struct vcpu *v, uint64_t offset);
+	bool (*irq_ready)(struct vcpu *v, bool nmi);
+	void (*inject_irq)(struct vcpu *v, int vector);
+	void (*irq_window)(struct vcpu *v);
 	/* Bits of CPUID leaf 1 ECX / 0x80000001 ECX a guest must not see (nesting). */
 	uint32_t cpuid1_ecx_hide, cpuid81_ecx_hide;
 };
@@ -210,6 +230,7 @@ enum vcpu_mode { VCPU_OUTSIDE_GUEST, VCPU_IN_GUEST };
 struct vcpu {
 	struct vm *vm;
 	const struct vcpu_backend *be;
+	struct pc_platform *pc;   /* a multiboot1 guest's PC (virt/platform.h); NULL: a flat guest */
 	unsigned index;           /* in vm->vcpus[] */
 	unsigned cpu;             /* the CPU it was created on, and runs on (its VMCS) */
 	int mode;                 /* enum vcpu_mode; written by its CPU, read by flushers */
@@ -227,6 +248,15 @@ struct vcpu {
 	} snap;
 	struct vcpu_hw hw;
 	struct vcpu_shadow sh;    /* vm->shadow only */
+	/* A multiboot1 guest's PC only (v->pc): its local APIC, TSC and MSRs (virt/pc_msr.c). */
+	struct vlapic lapic;
+	uint64_t tsc_offset;      /* guest TSC - host TSC */
+	struct pc_msrs {
+		uint64_t tsc_adjust, tsc_aux, misc_enable, mcg_status, pkrs;
+		uint64_t pat;                      /* VMX: no PAT switching, kept for reads */
+		uint64_t syscall[PC_SYSCALL_MSRS]; /* VMX: STAR, LSTAR, CSTAR, FMASK, KERNEL_GS_BASE */
+	} pcm;
+	uint64_t halts;           /* HLTs that slept until an interrupt */
 	enum vcpu_stop stop;
 	long exit_code;
 	char stop_reason[256];
@@ -318,8 +348,45 @@ bool vcpu_account_exit(struct vcpu *v, unsigned raw, enum vcpu_exit_kind k);
 void vcpu_stopped(struct vcpu *v);
 /* The exits every backend handles alike (virt/exits.c, virt/hypercall.c). */
 void vcpu_handle_cpuid(struct vcpu *v);
-/* Port I/O of @size bytes at @port: COM1 is emulated, anything else stops the guest. */
+/*
+ * Port I/O of @size bytes at @port: COM1 is emulated; with a PC platform
+ * (v->pc) so are its ports (pc_handle_io()), else the guest stops.
+ */
 bool vcpu_handle_io(struct vcpu *v, unsigned port, unsigned size, bool in, bool string);
+/* A PC port (virt/platform.c): true if handled, false if strict_io refuses it. */
+bool pc_handle_io(struct vcpu *v, unsigned port, unsigned size, bool in);
+
+/*
+ * A multiboot1 guest's PC, per vCPU (virt/pc.c, virt/pc_msr.c,
+ * virt/cpuid.c, virt/lapic.c). pc_vcpu_init(): after vcpu_create(), give
+ * @v the platform @pc and its local APIC (@apic_id; the BSP's is 0).
+ */
+void pc_vcpu_init(struct vcpu *v, struct pc_platform *pc, uint32_t apic_id);
+/*
+ * Before each entry (the backends' run loops, v->pc only): fire the APIC
+ * timer, then inject the highest deliverable interrupt or NMI, or ask for
+ * the exit that lets it in. False: the vCPU got INIT (v->stop is STOP_INIT).
+ */
+bool pc_before_entry(struct vcpu *v);
+/* HLT: sleep until an interrupt is due (or the guest stops); RIP already past it. */
+void pc_hlt(struct vcpu *v);
+void pc_handle_msr(struct vcpu *v, bool write);
+void pc_msr_reset(struct vcpu *v);
+void pc_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4]);
+/* XSETBV of EDX:EAX to XCR ECX: loaded, or #GP as the CPU would raise it. */
+void pc_xsetbv(struct vcpu *v);
+/* A second-level fault outside RAM at @gpa: true if it was the APIC page (emulated). */
+bool pc_mmio(struct vcpu *v, uint64_t gpa);
+/* The SIPI vector an AP waiting since INIT got, or -1 (and clears it). */
+int pc_take_sipi(struct vcpu *v);
+/* The local APIC (virt/lapic.c). */
+void lapic_reset(struct vcpu *v, uint32_t id, bool bsp);
+void lapic_mmio(struct vcpu *v, uint32_t off, bool write, uint32_t *val);
+int lapic_x2apic_msr(struct vcpu *v, uint32_t msr, bool write, uint64_t *val);
+int lapic_set_base(struct vcpu *v, uint64_t val);
+int lapic_deadline_msr(struct vcpu *v, bool write, uint64_t *val);
+int lapic_next_event(struct vcpu *v, bool take);
+uint64_t lapic_timer_due(struct vcpu *v);
 void vcpu_handle_hypercall(struct vcpu *v);
 /* RDMSR (@write false) or WRMSR: emulated, or the guest stops naming the MSR (virt/msr.c). */
 void vcpu_handle_msr(struct vcpu *v, bool write);

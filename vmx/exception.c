@@ -87,6 +87,12 @@ void vcpu_handle_exception(struct vcpu *v)
 		inject(v, &e, true);
 }
 
+void vmx_raise(struct vcpu *v, struct exc_event *e)
+{
+	if (vcpu_exception_raised(v, e, NULL, vmcs_read32(GUEST_IDTR_LIMIT)))
+		inject(v, e, true);
+}
+
 void vcpu_triple_fault(struct vcpu *v)
 {
 	vcpu_shutdown(v, vmcs_read32(GUEST_IDTR_LIMIT));

@@ -22,5 +22,8 @@ void vcpu_triple_fault(struct vcpu *v);
  * the next entry, as the CPU would have if no exit had come in between.
  */
 void vcpu_requeue_event(struct vcpu *v);
+/* An emulated instruction's exception (a PC guest's #GP from an MSR): recorded, then injected. */
+struct exc_event;
+void vmx_raise(struct vcpu *v, struct exc_event *e);
 
 #endif

@@ -32,7 +32,18 @@ uint64_t vmx_get_msr(struct vcpu *v, uint32_t msr)
 		return vmcs_read64(GUEST_IA32_EFER);
 	if (msr == MSR_FS_BASE)
 		return vmcs_readl(GUEST_FS_BASE);
-	return vmcs_readl(GUEST_GS_BASE);
+	if (msr == MSR_GS_BASE)
+		return vmcs_readl(GUEST_GS_BASE);
+	/* A PC guest's others (virt/pc_msr.c): the VMCS's SYSENTER fields, or kept here. */
+	if (msr == MSR_IA32_SYSENTER_CS)
+		return vmcs_read32(GUEST_SYSENTER_CS);
+	if (msr == MSR_IA32_SYSENTER_ESP)
+		return vmcs_readl(GUEST_SYSENTER_ESP);
+	if (msr == MSR_IA32_SYSENTER_EIP)
+		return vmcs_readl(GUEST_SYSENTER_EIP);
+	if (msr == MSR_IA32_PAT)
+		return v->pcm.pat;
+	return v->pcm.syscall[vmx_syscall_msr(msr)];
 }
 
 void vmx_write_efer(const struct vcpu *v, uint64_t val)
@@ -54,8 +65,20 @@ void vmx_set_msr(struct vcpu *v, uint32_t msr, uint64_t val)
 		vmx_write_efer(v, (val & ~EFER_LMA) | (vmx_get_msr(v, MSR_EFER) & EFER_LMA));
 	else if (msr == MSR_FS_BASE)
 		vmcs_writel(GUEST_FS_BASE, val);
-	else
+	else if (msr == MSR_GS_BASE)
 		vmcs_writel(GUEST_GS_BASE, val);
+	else if (msr == MSR_IA32_SYSENTER_CS)
+		vmcs_write32(GUEST_SYSENTER_CS, (uint32_t)val);
+	else if (msr == MSR_IA32_SYSENTER_ESP)
+		vmcs_writel(GUEST_SYSENTER_ESP, val);
+	else if (msr == MSR_IA32_SYSENTER_EIP)
+		vmcs_writel(GUEST_SYSENTER_EIP, val);
+	else if (msr == MSR_IA32_PAT)
+		v->pcm.pat = val;
+	else if (vmx_syscall_msr(msr) >= 0) {
+		v->pcm.syscall[vmx_syscall_msr(msr)] = val;
+		wrmsr(msr, val); /* the guest's, in the CPU while it runs (vmx/pc.c) */
+	}
 }
 
 
@@ -74,6 +97,7 @@ enum vcpu_exit_kind vmx_exit_kind(unsigned reason)
 	case EXIT_REASON_VMCALL: return VEXIT_HYPERCALL;
 	case EXIT_REASON_IO_INSTRUCTION: return VEXIT_IO;
 	case EXIT_REASON_MSR_READ: case EXIT_REASON_MSR_WRITE: return VEXIT_MSR;
+	case EXIT_REASON_INTERRUPT_WINDOW: return VEXIT_OTHER;
 	case EXIT_REASON_EXCEPTION_NMI: return VEXIT_EXCEPTION;
 	case EXIT_REASON_EPT_VIOLATION: return VEXIT_TDP_FAULT;
 	case EXIT_REASON_EPT_MISCONFIG: return VEXIT_TDP_MISCONFIG;
@@ -139,6 +163,25 @@ bool vcpu_handle_exit(struct vcpu *v, unsigned reason)
 	case EXIT_REASON_MWAIT:
 		/* MWAIT may return at any time (SDM): a no-op keeps the CPU ours. */
 		vmx_skip_instruction(v);
+		break;
+	case EXIT_REASON_INVD:
+		if (v->pc) { /* a PC guest's INVD writes back instead, as KVM's */
+			vmx_skip_instruction(v);
+			break;
+		}
+		vcpu_stop(v, STOP_UNHANDLED, "unhandled exit %u (INVD), RIP %#llx", reason,
+			  (unsigned long long)vmx_guest_rip(v));
+		break;
+	case EXIT_REASON_INTERRUPT_WINDOW: /* a PC guest's (vmx/pc.c) */
+		vmx_handle_intr_window(v);
+		break;
+	case EXIT_REASON_XSETBV:
+		if (v->pc) { /* a PC guest's XCR0 is its own (virt/pc.c) */
+			pc_xsetbv(v);
+			break;
+		}
+		vcpu_stop(v, STOP_UNHANDLED, "unhandled exit %u (XSETBV), RIP %#llx", reason,
+			  (unsigned long long)vmx_guest_rip(v));
 		break;
 	case EXIT_REASON_PREEMPTION_TIMER:
 		vcpu_requeue_event(v);

@@ -24,6 +24,17 @@ void vmx_write_efer(const struct vcpu *v, uint64_t val);
  * (vmx/modes.c): load @cr with @val or stop the vCPU.
  */
 void vmx_mode_write_cr(struct vcpu *v, unsigned cr, uint64_t val);
+/* A multiboot1 guest's PC (vmx/pc.c, vmx/exception.c). */
+uint64_t vmx_get_cr(struct vcpu *v, unsigned cr);
+uint64_t vmx_get_rflags(struct vcpu *v);
+uint64_t vmx_cs_base(struct vcpu *v, bool *long64);
+void vmx_set_tsc_offset(struct vcpu *v, uint64_t offset);
+bool vmx_irq_ready(struct vcpu *v, bool nmi);
+void vmx_inject_irq(struct vcpu *v, int vector);
+void vmx_irq_window(struct vcpu *v);
+void vmx_handle_intr_window(struct vcpu *v);
+int vmx_syscall_msr(uint32_t msr);
+void vmx_load_syscall_msrs(struct vcpu *v);
 
 /*
  * An EPT violation, from the run loop's fast path or the dispatch: inline

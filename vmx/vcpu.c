@@ -124,6 +124,8 @@ static enum vcpu_stop vmx_vcpu_run(struct vcpu *v)
 		return v->stop;
 	}
 	vcpu_unswitched_load(&v->unswitched); /* stays in the CPU across exits */
+	if (v->pc)
+		vmx_load_syscall_msrs(v);
 	if (lapic_watchdog)
 		lapic_timer_periodic(v->hw.timer_value);
 	vcpu_watchdog_start(v, &wd);
@@ -132,6 +134,8 @@ static enum vcpu_stop vmx_vcpu_run(struct vcpu *v)
 			vcpu_stop(v, STOP_BUGGED, "VM is bugged: %s", vm->bug_reason);
 			break;
 		}
+		if (v->pc && !pc_before_entry(v)) /* a PC guest's interrupts (virt/pc.c) */
+			break;
 		vcpu_enter_guest_mode(v);
 		bool failed = vmx_run(&v->regs, v->hw.launched);
 		vcpu_exit_guest_mode(v);
@@ -217,5 +221,13 @@ const struct vcpu_backend vmx_backend = {
 	.get_msr = vmx_get_msr,
 	.set_msr = vmx_set_msr,
 	.reset = vmx_vcpu_reset,
+	.get_cr = vmx_get_cr,
+	.get_rflags = vmx_get_rflags,
+	.cs_base = vmx_cs_base,
+	.raise = vmx_raise,
+	.set_tsc_offset = vmx_set_tsc_offset,
+	.irq_ready = vmx_irq_ready,
+	.inject_irq = vmx_inject_irq,
+	.irq_window = vmx_irq_window,
 	.cpuid1_ecx_hide = CPUID_1_ECX_VMX,
 };

@@ -36,6 +36,7 @@
 #define VMCS_LINK_POINTER 0x2800
 #define GUEST_IA32_DEBUGCTL 0x2802
 #define GUEST_IA32_EFER 0x2806
+#define TSC_OFFSET 0x2010
 #define HOST_IA32_EFER 0x2c02
 
 /* 32-bit fields (B.3) */
@@ -135,6 +136,8 @@
 #define PIN_PREEMPTION_TIMER (1u << 6)
 
 /* Primary processor-based controls (25.6.2) */
+#define CPU_INTR_WINDOW_EXITING (1u << 2)
+#define CPU_USE_TSC_OFFSETTING (1u << 3)
 #define CPU_HLT_EXITING (1u << 7)
 #define CPU_MWAIT_EXITING (1u << 10)
 #define CPU_INVLPG_EXITING (1u << 9)
@@ -155,6 +158,11 @@
 #define EXIT_SAVE_EFER (1u << 20)
 #define EXIT_LOAD_EFER (1u << 21)
 
+/* Guest interruptibility state (25.4.2, table 25-3) */
+#define GUEST_INTR_STATE_STI (1u << 0)
+#define GUEST_INTR_STATE_MOV_SS (1u << 1)
+#define GUEST_INTR_STATE_NMI (1u << 3)
+
 /* VM-entry controls (25.8.1) */
 #define ENTRY_IA32E_MODE (1u << 9)
 #define ENTRY_LOAD_EFER (1u << 15)
@@ -164,8 +172,10 @@
 #define EXIT_REASON_EXTERNAL_INTERRUPT 1
 #define EXIT_REASON_TRIPLE_FAULT 2
 #define EXIT_REASON_INIT 3
+#define EXIT_REASON_INTERRUPT_WINDOW 7
 #define EXIT_REASON_CPUID 10
 #define EXIT_REASON_HLT 12
+#define EXIT_REASON_INVD 13
 #define EXIT_REASON_INVLPG 14
 #define EXIT_REASON_RDTSC 16
 #define EXIT_REASON_VMCALL 18
@@ -180,6 +190,7 @@
 #define EXIT_REASON_MACHINE_CHECK 41
 #define EXIT_REASON_EPT_VIOLATION 48
 #define EXIT_REASON_EPT_MISCONFIG 49
+#define EXIT_REASON_XSETBV 55
 #define EXIT_REASON_PREEMPTION_TIMER 52
 #define EXIT_REASON_MAX 70
 #define EXIT_REASON_FAILED_ENTRY (1u << 31)

@@ -16,5 +16,6 @@
 #include "arch/x86/ports.h"
 #include "arch/x86/serial.h"
 #include "arch/x86/traps.h"
+#include "arch/x86/tsc.h"
 
 #endif

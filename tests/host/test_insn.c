@@ -24,6 +24,8 @@
 #define ST(l, g, s) { .kind = INSN_STORE, .len = l, .gpr = g, .size = s }
 #define ST_HI(l, g) { .kind = INSN_STORE, .len = l, .gpr = g, .high8 = true, .size = 1 }
 #define ST_IMM(l, s, v) { .kind = INSN_STORE, .len = l, .gpr = -1, .size = s, .imm = v }
+#define LD(l, g, s) { .kind = INSN_LOAD, .len = l, .gpr = g, .size = s }
+#define LD_HI(l, g) { .kind = INSN_LOAD, .len = l, .gpr = g, .high8 = true, .size = 1 }
 #define OTHER(l) { .kind = INSN_OTHER, .len = l, .gpr = -1 }
 #define BAD { .kind = INSN_OTHER, .gpr = -1 }
 
@@ -138,7 +140,16 @@ static const struct tcase cases[] = {
 	{ "xabort", BYTES(0xc6, 0xf8, 0x01), -EOPNOTSUPP, OTHER(0) },
 	{ "c7_reg1_mem", BYTES(0xc7, 0x0b, 0, 0, 0, 0), -EOPNOTSUPP, OTHER(0) },
 	{ "mov_eax_imm_b8", BYTES(0xb8, 0x05, 0, 0, 0), -EOPNOTSUPP, OTHER(0) },
-	{ "load_8b", BYTES(0x48, 0x8b, 0x03), -EOPNOTSUPP, OTHER(0) },
+	{ "load_8b", BYTES(0x48, 0x8b, 0x03), 0, LD(3, 0, 8) },
+	{ "load_8b_32_disp32", BYTES(0x8b, 0x80, 0x20, 0, 0xe0, 0xfe), 0, LD(6, 0, 4) },
+	{ "load_8a_ah", BYTES(0x8a, 0x23), 0, LD_HI(2, 0) },
+	{ "load_8b_r9w", BYTES(0x66, 0x44, 0x8b, 0x0b), 0, LD(4, 9, 2) },
+	{ "load_8b_reg", BYTES(0x8b, 0xc3), -EOPNOTSUPP, OTHER(2) },
+	{ "load_a1_moffs64", BYTES(0xa1, 0x20, 0, 0xe0, 0xfe, 0, 0, 0, 0), 0, LD(9, 0, 4) },
+	{ "store_a3_moffs64_rexw", BYTES(0x48, 0xa3, 0x20, 0, 0xe0, 0xfe, 0, 0, 0, 0), 0,
+	  ST(10, 0, 8) },
+	{ "load_a0_moffs32", BYTES(0x67, 0xa0, 0x20, 0, 0xe0, 0xfe), 0, LD(6, 0, 1) },
+	{ "load_a1_short", BYTES(0xa1, 0x20, 0, 0xe0, 0xfe, 0, 0, 0), -EINVAL, BAD },
 	{ "cpuid", BYTES(0x0f, 0xa2), -EOPNOTSUPP, OTHER(0) },
 
 	/* Malformed. */
@@ -399,6 +410,18 @@ static void test_store_value(void)
 	T(insn_store_value(&i1, g) == 0xff);
 }
 
+static void test_load_result(void)
+{
+	const struct insn ah = LD_HI(2, 0), w = LD(3, 0, 2), d = LD(2, 0, 4), q = LD(3, 0, 8);
+	const struct insn b = LD(2, 0, 1);
+
+	T(insn_load_result(&ah, 0x1122334455667788ULL, 0xab) == 0x112233445566ab88ULL);
+	T(insn_load_result(&b, 0x1122334455667788ULL, 0xab) == 0x11223344556677abULL);
+	T(insn_load_result(&w, 0x1122334455667788ULL, 0xabcd) == 0x112233445566abcdULL);
+	T(insn_load_result(&d, 0x1122334455667788ULL, 0xfee00000) == 0xfee00000ULL);
+	T(insn_load_result(&q, 1, 0x8000000000000000ULL) == 0x8000000000000000ULL);
+}
+
 static uint64_t rng = 0x9e3779b97f4a7c15ULL;
 
 static uint64_t rnd(void)
@@ -412,7 +435,7 @@ static uint64_t rnd(void)
 /* Bytes this decoder looks at, drawn more often than the other 240. */
 static const uint8_t hot[] = { 0x66, 0x67, 0xf0, 0xf2, 0xf3, 0x2e, 0x36, 0x3e, 0x26, 0x64, 0x65,
 			       0x40, 0x41, 0x44, 0x48, 0x4c, 0x4f, 0x0f, 0x01, 0x06, 0x20, 0x22,
-			       0x88, 0x89, 0xc6, 0xc7, 0x04, 0x05, 0x24, 0x25, 0x44, 0x84, 0xc0,
+			       0x88, 0x89, 0x8a, 0x8b, 0xa1, 0xa3, 0xc6, 0xc7, 0x04, 0x05, 0x24, 0x25, 0x44, 0x84, 0xc0,
 			       0x38, 0x30, 0x3d, 0xf8 };
 
 /*
@@ -451,7 +474,7 @@ static void test_random(void)
 			ok &= T(decode(b, got.len, &again) == 0 && insn_eq(&got, &again));
 			ok &= T(decode(b, got.len - 1, &again) == -EINVAL);
 			ok &= T(got.gpr >= -1 && got.gpr <= 15 && got.cr <= 15);
-			if (got.kind == INSN_STORE)
+			if (got.kind == INSN_STORE || got.kind == INSN_LOAD)
 				ok &= T(got.size == 1 || got.size == 2 || got.size == 4 || got.size == 8);
 		} else {
 			ok = false;
@@ -473,6 +496,7 @@ int main(void)
 	test_cases();
 	test_stores();
 	RUN(test_store_value);
+	RUN(test_load_result);
 	RUN(test_random);
 	return tap_finish();
 }

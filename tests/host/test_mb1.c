@@ -96,8 +96,11 @@ static void test_bad(void)
 	REJECTS(len, "past the file");
 	set_ph(0, 1, 0, 0x400000, 0x200, 0x100);
 	REJECTS(len, "over its memory size");
-	set_ph(0, 1, 0, 0x80000, 0x100, 0x100);
-	REJECTS(len, "outside guest RAM above 1 MiB");
+	set_ph(0, 1, 0, 0x9fb00, 0x100, 0x200); /* into the EBDA */
+	REJECTS(len, "outside guest RAM ([0, 0x9fc00) and [0x100000, 0x4000000))");
+	set_ph(0, 1, 0, 0x8000, 0x100, 0x100); /* realmode.flat's place: conventional memory */
+	put32(img, 24, 0x8000);
+	T(parse(len, &im) == 0 && im.seg[0].paddr == 0x8000);
 	set_ph(0, 1, 0, 0x3fff000, 0x100, 0x2000);
 	REJECTS(len, "give the guest more memory");
 	set_ph(0, 1, 0, 0xfffff000, 0x100, 0x2000); /* paddr + memsz wraps 32 bits */

@@ -16,6 +16,7 @@ KTEST(guest_module_yield)
 {
 	struct guest probe;
 	struct boot_module m = { .name = "guest" };
+	struct boot_info bi = { .nmodules = 0 };
 
 	/* Skip exactly where the other guest tests skip (no VMX, no EPT). */
 	if (!test_guest_create(&probe, TG_CPUID, 0, 0))
@@ -24,7 +25,10 @@ KTEST(guest_module_yield)
 	/* The demo guest, run as kmain runs the "guest" module: it yields 3 times, wants 0 back. */
 	m.start = (uint64_t)hello_image.start;
 	m.end = (uint64_t)hello_image.end;
-	CHECK_EQ(run_guest_module(&m), 0);
+	bool pass;
+
+	CHECK_EQ(run_guest_module(&bi, &m, &pass), EXIT_PASS);
+	CHECK(pass);
 }
 
 KTEST(guest_msr)

@@ -1,0 +1,64 @@
+/*
+ * The PC a guest nobody here wrote expects (issue 23, guest/ABI.md "The PC
+ * platform"): what a multiboot1 kernel finds at the PC's ports and
+ * addresses. One per guest, shared by its vCPUs; each vCPU has its own
+ * local APIC (virt/lapic.h). A minihv flat guest has none: v->pc is NULL
+ * and every port but COM1, and every MSR minihv does not emulate, stops it
+ * with a message as before.
+ */
+#ifndef MINIHV_VIRT_PLATFORM_H
+#define MINIHV_VIRT_PLATFORM_H
+
+#include "lib/spinlock.h"
+#include "arch/x86/arch.h"
+
+#define PC_DEBUG_EXIT_PORT 0xf4  /* QEMU's isa-debug-exit, iosize 4 (-device isa-debug-exit) */
+#define PC_FWCFG_PORT 0x510      /* QEMU fw_cfg: selector (16-bit), data at +1 (docs/specs/fw_cfg.rst) */
+#define PC_PIC1 0x20             /* 8259A master: command, data (IMR) at +1 */
+#define PC_PIC2 0xa0             /* 8259A slave */
+#define PC_PCI_ADDR 0xcf8        /* PCI configuration mechanism #1 (PCI 3.0, 3.2.2.3.2) */
+#define PC_PCI_DATA 0xcfc
+#define PC_LAPIC_BASE 0xfee00000ULL /* the local APIC's default base (SDM 3A, 11.4.1) */
+#define PC_RAM_MAX 0xc0000000ULL    /* RAM below the 3 GiB PCI hole, where the APIC is */
+
+#define FWCFG_SIGNATURE 0x00
+#define FWCFG_ID 0x01
+#define FWCFG_RAM_SIZE 0x03
+#define FWCFG_NB_CPUS 0x05
+#define FWCFG_MAX_CPUS 0x0f
+#define FWCFG_FILE_DIR 0x19
+
+#define PC_SYSCALL_MSRS 5 /* STAR, LSTAR, CSTAR, FMASK, KERNEL_GS_BASE */
+#define PC_COUNTED 16 /* distinct unknown ports and MSRs listed by number; the rest summed */
+
+struct pc_counter {
+	uint32_t id;  /* the port or MSR */
+	uint64_t n;   /* accesses */
+};
+
+struct pc_platform {
+	struct spinlock lock;    /* the devices below are the VM's, vCPUs share them */
+	uint64_t ram;            /* fw_cfg RAM size */
+	unsigned ncpus;          /* fw_cfg CPU count, and the vCPUs that may start */
+	bool strict_io;          /* strict_io: an unknown port stops the guest, as a flat guest's */
+	bool over;               /* vCPU 0 stopped: the others stop too (virt/pc.c) */
+	bool console_raw;        /* console=raw: its serial lines printed as they are */
+	bool debug_exit;         /* it left through port 0xf4: exit_code is QEMU's status */
+	uint16_t fwcfg_key;
+	uint32_t fwcfg_off;
+	uint8_t pic_imr[2];      /* the 8259s' interrupt masks (nothing is wired to them) */
+	uint8_t pic_icw[2];      /* initialization command word expected next, 0 when none */
+	uint32_t pci_addr;       /* CONFIG_ADDRESS */
+	/* Accesses to ports nobody emulates, and MSRs that got #GP (guest statistics). */
+	struct pc_counter ports[PC_COUNTED], msrs[PC_COUNTED];
+	uint64_t ports_other, msrs_other;
+	unsigned nports, nmsrs;
+};
+
+void pc_platform_init(struct pc_platform *pc, uint64_t ram, unsigned ncpus, bool strict_io);
+/* Count one access to @id in @c (@n entries used of PC_COUNTED), or in *@other when full. */
+void pc_count(struct pc_counter *c, unsigned *n, uint64_t *other, uint32_t id);
+/* Print the counts of unknown ports and #GP MSRs, one line each, prefixed "VM[@name]". */
+void pc_print_stats(const struct pc_platform *pc, const char *name);
+
+#endif
