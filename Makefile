@@ -10,10 +10,16 @@ CC         := gcc
 NASM       := nasm
 LD         := ld
 CMDLINE    ?=
-# make run: the guest module (a flat binary, guest/ABI.md) and its RAM.
+# make run: the guest module (a flat 64-bit binary or a multiboot1 ELF32
+# kernel, guest/ABI.md), its RAM and vCPUs; a multiboot1 kernel's command
+# line (GUEST_ARGS) and its one module (GUEST_ENV, e.g. kvm-unit-tests' env).
 GUEST      ?= $(BUILD)/guest/hello.bin
 GUEST_MEM  ?=
-RUN_CMDLINE := $(strip $(CMDLINE) $(if $(GUEST_MEM),guest_mem=$(GUEST_MEM)))
+GUEST_VCPUS ?=
+GUEST_ARGS ?=
+GUEST_ENV  ?=
+RUN_CMDLINE := $(strip $(CMDLINE) $(if $(GUEST_MEM),guest_mem=$(GUEST_MEM)) \
+	$(if $(GUEST_VCPUS),guest_vcpus=$(GUEST_VCPUS)))
 COMMA      := ,
 TESTS      ?= *
 TEST_CMDLINE ?= tests=$(TESTS) $(EXTRA_CMDLINE)
@@ -110,6 +116,7 @@ help:
 	@echo "make kut KUT=DIR  kvm-unit-tests from a built tree under plain QEMU and minihv (docs/kut.md)"
 	@echo "                  KUT_TESTS='glob ...'  KUT_BACKENDS=qemu,svm,shadow,bochs  KUT_JOBS=N  KUT_TIMEOUT=S"
 	@echo "variables: TESTS=GLOB[,-GLOB]  CMDLINE='...'  GDB_PORT=N  EMU=qemu|bochs"
+	@echo "make run:  GUEST=file (flat or multiboot1 ELF)  GUEST_ARGS='...'  GUEST_ENV=file  GUEST_MEM=N  GUEST_VCPUS=N"
 
 deps:
 	@scripts/deps.sh
@@ -160,25 +167,28 @@ $(KERNEL): $(BUILD)/minihv.pass1.elf $(BUILD)/ksyms.o
 		{ echo "ksyms: functions moved between link passes"; rm -f $@; exit 1; }
 	@grub-file --is-x86-multiboot2 $@ || { echo "$@: no valid multiboot2 header"; rm -f $@; exit 1; }
 
-# ISO images: $(1) name, $(2) kernel command line, $(3) guest module or empty.
+# ISO images: $(1) name, $(2) kernel command line, $(3) guest module or empty,
+# $(4) the guest's command line, $(5) its environment module or empty.
 # The command line is part of the image, so it is a dependency (stamp file).
 define iso_rule
 $(BUILD)/$(1).cmdline: FORCE
 	@mkdir -p $(BUILD)
-	@echo '$(2) $(3)' | cmp -s - $$@ || echo '$(2) $(3)' > $$@
-$(BUILD)/$(1).iso: $(KERNEL) iso/grub.cfg.in $(BUILD)/$(1).cmdline $(3)
+	@echo '$(2) $(3) $(4) $(5)' | cmp -s - $$@ || echo '$(2) $(3) $(4) $(5)' > $$@
+$(BUILD)/$(1).iso: $(KERNEL) iso/grub.cfg.in $(BUILD)/$(1).cmdline $(3) $(5)
 	@rm -rf $(BUILD)/$(1).isodir && mkdir -p $(BUILD)/$(1).isodir/boot/grub
 	$(call say,ISO,$$@)
 	$(Q)cp $(KERNEL) $(BUILD)/$(1).isodir/boot/minihv.elf
 	$(Q)$(if $(3),cp $(3) $(BUILD)/$(1).isodir/boot/guest.bin)
-	$(Q)sed -e 's|@CMDLINE@|$(2)|' -e 's|@MODULES@|$(if $(3),	module2 /boot/guest.bin guest)|' \
+	$(Q)$(if $(5),cp $(5) $(BUILD)/$(1).isodir/boot/guest.env)
+	$(Q)sed -e 's|@CMDLINE@|$(2)|' \
+		-e 's|@MODULES@|$(if $(3),	module2 /boot/guest.bin guest $(4))$(if $(5),\n	module2 /boot/guest.env guest-env)|' \
 		iso/grub.cfg.in > $(BUILD)/$(1).isodir/boot/grub/grub.cfg
 	$(Q)grub-mkrescue -o $$@ $(BUILD)/$(1).isodir 2> $(BUILD)/$(1).mkrescue.log || \
 		{ cat $(BUILD)/$(1).mkrescue.log; exit 1; }
 endef
 .PHONY: FORCE
 FORCE:
-$(eval $(call iso_rule,minihv,$(RUN_CMDLINE),$(GUEST)))
+$(eval $(call iso_rule,minihv,$(RUN_CMDLINE),$(GUEST),$(GUEST_ARGS),$(GUEST_ENV)))
 $(eval $(call iso_rule,minihv-test,$(TEST_CMDLINE),))
 # The gdb test's own image: whatever TESTS= selects, gdb needs these tests.
 $(eval $(call iso_rule,minihv-gdb,tests=gdb_fixture$(COMMA)guest_faults_4k_backing$(COMMA)traps_unexpected_caught,))
@@ -225,7 +235,12 @@ iso: $(BUILD)/minihv.iso $(BUILD)/minihv-test.iso $(BUILD)/minihv-gdb.iso \
 ifneq ($(filter run,$(MAKECMDGOALS)),)
 ifneq ($(origin GUEST),file)
 ifeq ($(wildcard $(GUEST)),)
-$(error GUEST=$(GUEST): no such file (a flat 64-bit guest binary, see guest/ABI.md))
+$(error GUEST=$(GUEST): no such file (a flat 64-bit binary or a multiboot1 ELF32 kernel, see guest/ABI.md))
+endif
+endif
+ifneq ($(GUEST_ENV),)
+ifeq ($(wildcard $(GUEST_ENV)),)
+$(error GUEST_ENV=$(GUEST_ENV): no such file (the guest's environment module))
 endif
 endif
 endif

@@ -77,6 +77,7 @@ static int set_option(void *ctx, const struct opt_def *def, const char *val, siz
 			return 1;
 		}
 		o->guest_mem = num;
+		o->guest_mem_given = true;
 	} else if (!strcmp(def->key, "guest_vcpus")) {
 		/* Whether there are CPUs for them is known only after SMP bring-up. */
 		if (num < 1 || num > VM_MAX_VCPUS) {

@@ -9,6 +9,7 @@ struct kernel_options {
 	bool have_tests;
 	bool quiet;
 	uint64_t guest_mem; /* RAM of the guest given as the "guest" module */
+	bool guest_mem_given; /* else a multiboot1 guest gets PC_DEFAULT_RAM, as QEMU's */
 	unsigned guest_vcpus; /* its vCPUs: vCPU 0 here, the others one per CPU */
 	bool bench;         /* run the measurements of `make bench` */
 	unsigned dump;      /* dump=: DUMP_* bits (vmx/dump.h), printed at VM teardown */

@@ -32,10 +32,15 @@ const struct boot_module *find_guest_module(const struct boot_info *bi)
 	return find_module(bi, "guest");
 }
 
-/* watchdog=: every vCPU of the module guest (virt/watchdog.c; about 4 ms a slice). */
+/*
+ * watchdog=: every vCPU of the module guest (virt/watchdog.c; about 4 ms a
+ * slice). A multiboot1 guest has none unless asked: it is a kernel that
+ * computes as long as it likes (kvm-unit-tests' sieve runs minutes without
+ * an exit) and ends by port 0xf4.
+ */
 void guest_module_watchdog(struct vcpu *v)
 {
-	if (kopts.watchdog_off) {
+	if (kopts.watchdog_off || (v->pc && !kopts.watchdog_secs)) {
 		v->timer_slices_left = ~0ULL;
 		v->exits_left = ~0ULL;
 	} else if (kopts.watchdog_secs) {
@@ -56,6 +61,7 @@ static int run_pc_guest(const struct boot_info *bi, const struct boot_module *m,
 	const char *cmdline = m->name + 5 + (m->name[5] == ' ');
 	struct mb1_module mod = { .string = "guest-env" };
 	unsigned n = kopts.guest_vcpus, started = 0, cpus[VM_MAX_VCPUS - 1];
+	uint64_t ram = kopts.guest_mem_given ? kopts.guest_mem : PC_DEFAULT_RAM;
 	char err[300];
 
 	if (env) {
@@ -69,9 +75,9 @@ static int run_pc_guest(const struct boot_info *bi, const struct boot_module *m,
 	}
 	printk("minihv: multiboot1 guest, command line '%s'%s, %u vCPU%s, %llu MiB\n", cmdline,
 	       env ? ", with its environment module" : "", n, n == 1 ? "" : "s",
-	       (unsigned long long)kopts.guest_mem >> 20);
+	       (unsigned long long)ram >> 20);
 	int r = guest_create_pc(g, "guest", (const void *)m->start, (size_t)(m->end - m->start),
-				kopts.guest_mem, cmdline, env ? &mod : NULL, env ? 1 : 0, n,
+				ram, cmdline, env ? &mod : NULL, env ? 1 : 0, n,
 				kopts.strict_io, err, sizeof(err));
 	if (r) {
 		printk("minihv: cannot run the guest: %s\n", err);
