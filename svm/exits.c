@@ -251,6 +251,9 @@ bool svm_handle_exit(struct vcpu *v, uint64_t code, enum vcpu_exit_kind kind)
 	case SVM_EXIT_VINTR:
 		svm_handle_vintr(v);
 		break;
+	case SVM_EXIT_IRET: /* an NMI handler's end (svm/pc.c) */
+		svm_handle_iret(v);
+		break;
 	case SVM_EXIT_INTR:
 	case SVM_EXIT_NMI:
 		/* The host's, taken at the STGI after the exit (the watchdog's: svm/vcpu.c). */

@@ -126,6 +126,8 @@
 #define SVM_V_INTR_PRIO_MAX (0xfULL << 16)
 #define SVM_V_IGN_TPR (1ULL << 20)
 #define SVM_INTERCEPT_VINTR (1u << 4)
+#define SVM_INTERCEPT_IRET (1u << 20) /* MISC1 */
+#define SVM_EXIT_IRET 0x74
 #define SVM_EXIT_VINTR 0x64
 #define SVM_INT_SHADOW 1ULL  /* VMCB_INT_SHADOW: after STI or MOV SS */
 #define SVM_EVT_TYPE_INTR (0u << 8)

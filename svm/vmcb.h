@@ -76,7 +76,8 @@ uint64_t svm_cs_base(struct vcpu *v, bool *long64);
 void svm_set_tsc_offset(struct vcpu *v, uint64_t offset);
 bool svm_irq_ready(struct vcpu *v, bool nmi);
 void svm_inject_irq(struct vcpu *v, int vector);
-void svm_irq_window(struct vcpu *v);
+void svm_irq_window(struct vcpu *v, bool nmi);
 void svm_handle_vintr(struct vcpu *v);
+void svm_handle_iret(struct vcpu *v);
 
 #endif

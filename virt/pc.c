@@ -60,7 +60,7 @@ bool pc_before_entry(struct vcpu *v)
 	if (e == -1)
 		return true;
 	if (!v->be->irq_ready(v, e == -2)) {
-		v->be->irq_window(v);
+		v->be->irq_window(v, e == -2);
 		return true;
 	}
 	e = lapic_next_event(v, true);

@@ -211,7 +211,7 @@ struct vcpu_backend {
 	void (*set_tsc_offset)(struct vcpu *v, uint64_t offset);
 	bool (*irq_ready)(struct vcpu *v, bool nmi);
 	void (*inject_irq)(struct vcpu *v, int vector);
-	void (*irq_window)(struct vcpu *v);
+	void (*irq_window)(struct vcpu *v, bool nmi);
 	/* Bits of CPUID leaf 1 ECX / 0x80000001 ECX a guest must not see (nesting). */
 	uint32_t cpuid1_ecx_hide, cpuid81_ecx_hide;
 };
@@ -257,6 +257,9 @@ struct vcpu {
 		uint64_t syscall[PC_SYSCALL_MSRS]; /* VMX: STAR, LSTAR, CSTAR, FMASK, KERNEL_GS_BASE */
 	} pcm;
 	uint64_t halts;           /* HLTs that slept until an interrupt */
+	/* SVM: an injected NMI blocks NMIs until its IRET has run (svm/pc.c). */
+	bool nmi_masked, nmi_awaiting_iret;
+	uint64_t nmi_iret_rip;
 	enum vcpu_stop stop;
 	long exit_code;
 	char stop_reason[256];

@@ -97,7 +97,7 @@ enum vcpu_exit_kind vmx_exit_kind(unsigned reason)
 	case EXIT_REASON_VMCALL: return VEXIT_HYPERCALL;
 	case EXIT_REASON_IO_INSTRUCTION: return VEXIT_IO;
 	case EXIT_REASON_MSR_READ: case EXIT_REASON_MSR_WRITE: return VEXIT_MSR;
-	case EXIT_REASON_INTERRUPT_WINDOW: return VEXIT_OTHER;
+	case EXIT_REASON_INTERRUPT_WINDOW: case EXIT_REASON_NMI_WINDOW: return VEXIT_OTHER;
 	case EXIT_REASON_EXCEPTION_NMI: return VEXIT_EXCEPTION;
 	case EXIT_REASON_EPT_VIOLATION: return VEXIT_TDP_FAULT;
 	case EXIT_REASON_EPT_MISCONFIG: return VEXIT_TDP_MISCONFIG;
@@ -173,6 +173,7 @@ bool vcpu_handle_exit(struct vcpu *v, unsigned reason)
 			  (unsigned long long)vmx_guest_rip(v));
 		break;
 	case EXIT_REASON_INTERRUPT_WINDOW: /* a PC guest's (vmx/pc.c) */
+	case EXIT_REASON_NMI_WINDOW:
 		vmx_handle_intr_window(v);
 		break;
 	case EXIT_REASON_XSETBV:

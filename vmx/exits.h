@@ -31,7 +31,7 @@ uint64_t vmx_cs_base(struct vcpu *v, bool *long64);
 void vmx_set_tsc_offset(struct vcpu *v, uint64_t offset);
 bool vmx_irq_ready(struct vcpu *v, bool nmi);
 void vmx_inject_irq(struct vcpu *v, int vector);
-void vmx_irq_window(struct vcpu *v);
+void vmx_irq_window(struct vcpu *v, bool nmi);
 void vmx_handle_intr_window(struct vcpu *v);
 int vmx_syscall_msr(uint32_t msr);
 void vmx_load_syscall_msrs(struct vcpu *v);

@@ -63,19 +63,26 @@ void vmx_inject_irq(struct vcpu *v, int vector)
 	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, info | INTR_INFO_VALID);
 }
 
-void vmx_irq_window(struct vcpu *v)
+/*
+ * An exit once the guest can take it: interrupt-window exiting, or for an
+ * NMI, NMI-window exiting where the CPU has virtual NMIs (which track NMI
+ * blocking in the interruptibility state and end it at IRET, 25.3; 26.6.5).
+ */
+void vmx_irq_window(struct vcpu *v, bool nmi)
 {
+	uint32_t bit = nmi && (vmcs_read32(PIN_BASED_VM_EXEC_CONTROL) & PIN_VIRTUAL_NMIS)
+			       ? CPU_NMI_WINDOW_EXITING : CPU_INTR_WINDOW_EXITING;
+
 	(void)v;
-	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL,
-		     vmcs_read32(CPU_BASED_VM_EXEC_CONTROL) | CPU_INTR_WINDOW_EXITING);
+	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, vmcs_read32(CPU_BASED_VM_EXEC_CONTROL) | bit);
 }
 
-/* The interrupt window opened: pc_before_entry() injects what waits. */
+/* The window opened: pc_before_entry() injects what waits. */
 void vmx_handle_intr_window(struct vcpu *v)
 {
 	(void)v;
-	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL,
-		     vmcs_read32(CPU_BASED_VM_EXEC_CONTROL) & ~CPU_INTR_WINDOW_EXITING);
+	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, vmcs_read32(CPU_BASED_VM_EXEC_CONTROL) &
+						     ~(CPU_INTR_WINDOW_EXITING | CPU_NMI_WINDOW_EXITING));
 }
 
 /*

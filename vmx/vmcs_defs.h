@@ -133,12 +133,14 @@
 /* Pin-based controls (SDM 3C, 25.6.1) */
 #define PIN_EXT_INTR_EXITING (1u << 0)
 #define PIN_NMI_EXITING (1u << 3)
+#define PIN_VIRTUAL_NMIS (1u << 5)
 #define PIN_PREEMPTION_TIMER (1u << 6)
 
 /* Primary processor-based controls (25.6.2) */
 #define CPU_INTR_WINDOW_EXITING (1u << 2)
 #define CPU_USE_TSC_OFFSETTING (1u << 3)
 #define CPU_HLT_EXITING (1u << 7)
+#define CPU_NMI_WINDOW_EXITING (1u << 22)
 #define CPU_MWAIT_EXITING (1u << 10)
 #define CPU_INVLPG_EXITING (1u << 9)
 #define CPU_CR3_LOAD_EXITING (1u << 15)
@@ -173,6 +175,7 @@
 #define EXIT_REASON_TRIPLE_FAULT 2
 #define EXIT_REASON_INIT 3
 #define EXIT_REASON_INTERRUPT_WINDOW 7
+#define EXIT_REASON_NMI_WINDOW 8
 #define EXIT_REASON_CPUID 10
 #define EXIT_REASON_HLT 12
 #define EXIT_REASON_INVD 13

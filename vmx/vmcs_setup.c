@@ -61,7 +61,9 @@ static int pick_controls(const struct vmx_caps *c, bool shadow, struct vmx_contr
 		ksnprintf(err, errlen, "EPT is not supported (IA32_VMX_PROCBASED_CTLS2 bit 1)");
 		return -EOPNOTSUPP;
 	}
-	r = adjust_controls(PIN_NMI_EXITING | PIN_EXT_INTR_EXITING | PIN_PREEMPTION_TIMER, 0,
+	/* Virtual NMIs: the CPU tracks a PC guest's NMI blocking (vmx/pc.c). */
+	r = adjust_controls(PIN_NMI_EXITING | PIN_EXT_INTR_EXITING | PIN_PREEMPTION_TIMER |
+				    PIN_VIRTUAL_NMIS, 0,
 			    true_ctls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS : MSR_IA32_VMX_PINBASED_CTLS,
 			    "pin-based controls", &k->pin, err, errlen);
 	if (!r)
