@@ -280,6 +280,10 @@ bool svm_handle_exit(struct vcpu *v, uint64_t code, enum vcpu_exit_kind kind)
 			svm_handle_cr_access(v, code);
 			break;
 		}
+		if (code == SVM_EXIT_EXCP_BASE + X86_EXC_DB && v->nmi_singlestep) {
+			svm_nmi_step_done(v); /* minihv's own single step (svm/pc.c) */
+			break;
+		}
 		if (kind == VEXIT_EXCEPTION) { /* the other intercepted exceptions */
 			svm_handle_exception(v, (unsigned)(code - SVM_EXIT_EXCP_BASE));
 			break;

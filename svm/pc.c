@@ -73,6 +73,16 @@ void svm_inject_irq(struct vcpu *v, int vector)
 	vmcb_write64(v, VMCB_EVENTINJ, info | SVM_EVT_VALID);
 }
 
+/* The #DB right after the single-stepped IRET: NMIs are unblocked. */
+void svm_nmi_step_done(struct vcpu *v)
+{
+	v->nmi_singlestep = false;
+	v->nmi_masked = v->nmi_awaiting_iret = false;
+	/* The TF the IRET popped is the guest's own only if it asked: it did not (KVM's rule). */
+	vmcb_write64(v, VMCB_RFLAGS, vmcb_read64(v, VMCB_RFLAGS) & ~(X86_RFLAGS_TF | X86_RFLAGS_RF));
+	vmcb_write32(v, VMCB_INTERCEPT_EXC, vmcb_read32(v, VMCB_INTERCEPT_EXC) & ~(1u << X86_EXC_DB));
+}
+
 /* IRET, intercepted while an NMI is blocked: it runs when the guest resumes. */
 void svm_handle_iret(struct vcpu *v)
 {
@@ -84,14 +94,24 @@ void svm_handle_iret(struct vcpu *v)
 
 /*
  * An exit once the guest can take an interrupt: a virtual interrupt
- * request (V_IRQ). It serves a blocked NMI too: SVM has no NMI window, so
- * the NMI waits for the next exit after its IRET, which an interrupt
- * window or the watchdog's timer gives (kvm-unit-tests' eventinj opens one
- * with STI for hypervisors like this).
+ * request (V_IRQ). SVM has no NMI window: a blocked NMI waits for the
+ * IRET intercept, then for the IRET itself, single-stepped (TF set before
+ * it runs traps right after it: #DB, intercepted until then), as KVM does.
+ * An NMI delivered at the next exit after the IRET instead could land where
+ * the interrupted code holds a lock its handler takes.
  */
 void svm_irq_window(struct vcpu *v, bool nmi)
 {
-	(void)nmi;
+	if (nmi) {
+		if (v->nmi_awaiting_iret && !v->nmi_singlestep) {
+			v->nmi_singlestep = true;
+			vmcb_write64(v, VMCB_RFLAGS, vmcb_read64(v, VMCB_RFLAGS) | X86_RFLAGS_TF |
+							    X86_RFLAGS_RF);
+			vmcb_write32(v, VMCB_INTERCEPT_EXC,
+				     vmcb_read32(v, VMCB_INTERCEPT_EXC) | (1u << X86_EXC_DB));
+		}
+		return;
+	}
 	vmcb_write64(v, VMCB_VINTR, vmcb_read64(v, VMCB_VINTR) | SVM_V_IRQ | SVM_V_INTR_PRIO_MAX |
 					    SVM_V_IGN_TPR);
 	vmcb_write32(v, VMCB_INTERCEPT_MISC1,

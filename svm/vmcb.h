@@ -79,5 +79,6 @@ void svm_inject_irq(struct vcpu *v, int vector);
 void svm_irq_window(struct vcpu *v, bool nmi);
 void svm_handle_vintr(struct vcpu *v);
 void svm_handle_iret(struct vcpu *v);
+void svm_nmi_step_done(struct vcpu *v);
 
 #endif

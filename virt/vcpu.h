@@ -258,7 +258,7 @@ struct vcpu {
 	} pcm;
 	uint64_t halts;           /* HLTs that slept until an interrupt */
 	/* SVM: an injected NMI blocks NMIs until its IRET has run (svm/pc.c). */
-	bool nmi_masked, nmi_awaiting_iret;
+	bool nmi_masked, nmi_awaiting_iret, nmi_singlestep;
 	uint64_t nmi_iret_rip;
 	enum vcpu_stop stop;
 	long exit_code;

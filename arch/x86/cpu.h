@@ -29,6 +29,7 @@
 #define X86_CR4_PKE (1UL << 22)
 
 #define X86_RFLAGS_IF (1UL << 9)
+#define X86_RFLAGS_TF (1UL << 8)
 #define X86_RFLAGS_RF (1UL << 16)
 
 /* CPUID feature bits: leaf 1 ECX/EDX, leaf 0x80000001 EDX (SDM vol. 2A, CPUID). */
