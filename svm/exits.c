@@ -40,6 +40,10 @@ void svm_skip_instruction(struct vcpu *v)
 	else
 		next = svm_guest_rip(v) + insn_len(code);
 	vmcb_write64(v, VMCB_RIP, next);
+	/* The instruction ran: an STI shadow before it is over (vmx_skip_instruction()). */
+	if (v->pc)
+		vmcb_write64(v, VMCB_INT_SHADOW,
+			     vmcb_read64(v, VMCB_INT_SHADOW) & ~(uint64_t)SVM_INT_SHADOW);
 }
 
 /* Where the VMCB keeps @msr (VMRUN switches EFER and PAT, VMLOAD/VMSAVE the rest). */

@@ -19,8 +19,17 @@ uint64_t vmx_guest_rip(struct vcpu *v)
 
 void vmx_skip_instruction(struct vcpu *v)
 {
-	(void)v;
 	vmcs_skip_instruction();
+	/*
+	 * The instruction ran, so an STI or MOV SS shadow before it is over
+	 * (SDM 3A, 6.8.3): "sti; hlt" must take the interrupt that woke the
+	 * HLT. Only a PC guest gets interrupts (a flat guest's shadow never
+	 * matters, and the CPUID fast path stays as it is).
+	 */
+	if (v->pc)
+		vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) &
+								   ~(GUEST_INTR_STATE_STI |
+								     GUEST_INTR_STATE_MOV_SS));
 }
 
 /* The guest MSRs the VMCS holds (virt/msr.c asks for no others). */

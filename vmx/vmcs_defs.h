@@ -152,6 +152,8 @@
 
 /* Secondary processor-based controls (25.6.2) */
 #define CPU2_ENABLE_EPT (1u << 1)
+#define CPU2_ENABLE_RDTSCP (1u << 3)
+#define CPU2_ENABLE_INVPCID (1u << 12)
 #define CPU2_ENABLE_VPID (1u << 5)
 #define CPU2_UNRESTRICTED_GUEST (1u << 7)
 

@@ -84,7 +84,12 @@ static int pick_controls(const struct vmx_caps *c, bool shadow, struct vmx_contr
 		 ~(uint32_t)rdmsr(true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS
 					    : MSR_IA32_VMX_PROCBASED_CTLS));
 	if (!r)
-		r = adjust_controls(c->vpid ? CPU2_ENABLE_VPID : 0, shadow ? 0 : CPU2_ENABLE_EPT,
+		/*
+		 * RDTSCP (and RDPID) and INVPCID raise #UD in VMX non-root
+		 * operation unless enabled (SDM 3C 25.6.2): CPUID offers them.
+		 */
+		r = adjust_controls((c->vpid ? CPU2_ENABLE_VPID : 0) | CPU2_ENABLE_RDTSCP |
+					    CPU2_ENABLE_INVPCID, shadow ? 0 : CPU2_ENABLE_EPT,
 				    MSR_IA32_VMX_PROCBASED_CTLS2, "secondary controls", &k->cpu2, err,
 				    errlen);
 	if (!r)
