@@ -93,7 +93,8 @@ PCGUEST := $(BUILD)/guest/pc/pcguest
 $(PCGUEST)-entry.o: guest/pc/entry.S
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) -Wa,--fatal-warnings -MMD -MP -c $< -o $@
-$(PCGUEST).elf64: $(PCGUEST)-entry.o $(BUILD)/guest/pc/pcguest.o guest/pc/pcguest.ld
+$(PCGUEST).elf64: $(PCGUEST)-entry.o $(BUILD)/guest/pc/pcguest.o $(BUILD)/guest/pc/pcguest_apic.o \
+	guest/pc/pcguest.ld
 	$(Q)$(LD) -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments \
 		-T guest/pc/pcguest.ld -o $@ $(filter %.o,$^)
 $(PCGUEST).mb1: $(PCGUEST).elf64
