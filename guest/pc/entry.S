@@ -112,7 +112,8 @@ ap_main64:
 ap_tramp:
 	cli
 	movw %cs, %cs:(ap_tramp_cs - ap_tramp)  /* for the BSP to check: CS and CR0 */
-	smsw %cs:(ap_tramp_msw - ap_tramp)
+	smsw %ax
+	movw %ax, %cs:(ap_tramp_msw - ap_tramp)
 	lgdtl %cs:(ap_gdt_ptr - ap_tramp)
 	movl %cr0, %eax
 	orl $1, %eax
