@@ -93,6 +93,23 @@ $(BUILD)/guest/modeguest.bin: guest/modeguest.asm
 	@mkdir -p $(dir $@)
 	$(Q)$(NASM) -f bin $< -o $@
 KOBJ += $(BUILD)/guest/modeguest.bin.o
+# The PC-platform guest (tests/kernel/test_pc_platform.c): a multiboot1 ELF32
+# kernel, linked as ELF64 and converted as kvm-unit-tests' x86/*.flat are.
+PCGUEST := $(BUILD)/guest/pc/pcguest
+$(PCGUEST)-entry.o: guest/pc/entry.S
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -Wa,--fatal-warnings -MMD -MP -c $< -o $@
+$(PCGUEST).elf64: $(PCGUEST)-entry.o $(BUILD)/guest/pc/pcguest.o $(BUILD)/guest/pc/pcguest_apic.o \
+	guest/pc/pcguest.ld
+	$(Q)$(LD) -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments \
+		-T guest/pc/pcguest.ld -o $@ $(filter %.o,$^)
+$(PCGUEST).mb1: $(PCGUEST).elf64
+	$(Q)objcopy -O elf32-i386 $< $@
+$(PCGUEST).mb1.o: $(PCGUEST).mb1
+	$(call say,GUEST,$@)
+	$(Q)cd $(dir $@) && objcopy -I binary -O elf64-x86-64 -B i386:x86-64 \
+		--rename-section .data=.rodata.guest,alloc,load,readonly,data,contents pcguest.mb1 $(notdir $@)
+KOBJ += $(PCGUEST).mb1.o
 $(BUILD)/guest/%.bin: $(BUILD)/guest/%.elf
 	$(Q)objcopy -O binary $< $@
 # Symbols _binary_NAME_bin_start/_end (lib/guests.c).

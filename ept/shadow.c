@@ -121,30 +121,72 @@ static struct shadow_page *get_sp(struct vm *vm, uint64_t gfn, union shadow_role
 	return sp;
 }
 
+/*
+ * The root for guest paging off (KVM's mmu_alloc_direct_roots() with a PAE
+ * root): a level-3 page of the identity map whose entries 0-3, PDPTEs, the
+ * faults fill in as they do any entry. Its table must lie below 4 GiB: CR3
+ * holds 32 bits in legacy PAE mode. mmu_lock held.
+ */
+static struct shadow_page *get_pae_root(struct vm *vm, char *why, size_t len)
+{
+	union shadow_role role = { .word = 0 };
+
+	role.level = PT_LEVEL_1G;
+	role.direct = 1;
+	role.nonpaging = 1;
+	role.access = SHADOW_ACC_W | SHADOW_ACC_U | SHADOW_ACC_X;
+	if (!sp_find(vm, 0, role))
+		sp_reclaim(vm, 1);
+	struct shadow_page *sp = get_sp(vm, 0, role);
+	if (!sp) {
+		ksnprintf(why, len, "no memory for the paging-off shadow root");
+		return NULL;
+	}
+	if (sp->spt_pa >> 32) {
+		ksnprintf(why, len, "the paging-off shadow root's table is at %#llx, above 4 GiB, "
+			  "where legacy PAE paging's CR3 cannot reach it",
+			  (unsigned long long)sp->spt_pa);
+		if (!sp->root_count)
+			sp_zap(vm, sp);
+		return NULL;
+	}
+	return sp;
+}
+
 int shadow_load_cr3(struct vm *vm, const struct shadow_mode *m, struct shadow_page **root,
 		    uint64_t *hpa, char *why, size_t len)
 {
 	union shadow_role role = { .word = 0 };
 	uint64_t gfn = (m->cr3 & X86_PTE_ADDR_MASK) >> PAGE_SHIFT;
+	struct shadow_page *sp, *old = *root;
 
 	role.level = PT_LEVELS;
 	role.wp = m->wp;
 	role.nxe = m->nxe;
 	role.access = SHADOW_ACC_W | SHADOW_ACC_U | SHADOW_ACC_X;
 	spin_lock(&vm->mmu_lock);
-	if (!memslot_find(&vm->slots, gfn)) {
-		spin_unlock(&vm->mmu_lock);
-		ksnprintf(why, len, "guest CR3 %#llx points outside its RAM",
-			  (unsigned long long)m->cr3);
-		return -EFAULT;
-	}
-	if (!sp_find(vm, gfn, role))
-		sp_reclaim(vm, 1);
-	struct shadow_page *sp = get_sp(vm, gfn, role), *old = *root;
-	if (!sp) {
-		spin_unlock(&vm->mmu_lock);
-		ksnprintf(why, len, "no memory for a shadow page table root");
-		return -ENOMEM;
+	if (m->nonpaging) {
+		sp = get_pae_root(vm, why, len);
+		if (!sp) {
+			shadow_flush(vm);
+			spin_unlock(&vm->mmu_lock);
+			return -ENOMEM;
+		}
+	} else {
+		if (!memslot_find(&vm->slots, gfn)) {
+			spin_unlock(&vm->mmu_lock);
+			ksnprintf(why, len, "guest CR3 %#llx points outside its RAM",
+				  (unsigned long long)m->cr3);
+			return -EFAULT;
+		}
+		if (!sp_find(vm, gfn, role))
+			sp_reclaim(vm, 1);
+		sp = get_sp(vm, gfn, role);
+		if (!sp) {
+			spin_unlock(&vm->mmu_lock);
+			ksnprintf(why, len, "no memory for a shadow page table root");
+			return -ENOMEM;
+		}
 	}
 	sp->root_count++;
 	if (old)
@@ -193,7 +235,6 @@ static bool try_unsync(struct vm *vm, uint64_t gfn)
 	return true;
 }
 
-/* The child a fault needs below entry @i of a level-@level page: guest table or direct. */
 /* SHADOW_ACC_* of the guest entries from the PML4E down to level @lowest. */
 static unsigned path_access(const struct gwalk *w, int lowest)
 {
@@ -212,14 +253,17 @@ static unsigned path_access(const struct gwalk *w, int lowest)
 	return acc;
 }
 
+/* The child a fault needs below entry @i of a level-@level page: guest table or direct. */
 static union shadow_role child_role(const struct gwalk *w, const struct shadow_mode *m, int level,
 				    uint64_t *gfn)
 {
 	union shadow_role role = { .word = 0 };
 
 	role.level = (uint32_t)(level - 1);
-	role.wp = m->wp;
-	role.nxe = m->nxe;
+	/* Paging off: one identity map, whatever CR0.WP and EFER.NXE say (they do nothing). */
+	role.nonpaging = m->nonpaging;
+	role.wp = m->wp && !m->nonpaging;
+	role.nxe = m->nxe && !m->nonpaging;
 	role.access = path_access(w, level);
 	if (level > w->level) {
 		*gfn = w->table_gfn[level - 1];
@@ -245,6 +289,7 @@ static int install(struct vm *vm, const struct shadow_mode *m, struct shadow_pag
 {
 	struct shadow_page *path[PT_LEVELS + 1];
 	bool fresh = false;
+	int top = sp->role.level; /* 4; 3 for paging off's PAE root */
 
 	/*
 	 * First the shadow pages the path needs, a new guest table's
@@ -254,7 +299,7 @@ static int install(struct vm *vm, const struct shadow_mode *m, struct shadow_pag
 	 * flush; a change since means the guest faults again (KVM flushes in
 	 * account_shadowed() and checks gpte_changed()).
 	 */
-	for (int level = PT_LEVELS; level > PT_LEVEL_4K; level--) {
+	for (int level = top; level > PT_LEVEL_4K; level--) {
 		uint64_t gfn;
 		union shadow_role role = child_role(w, m, level, &gfn);
 
@@ -275,7 +320,7 @@ static int install(struct vm *vm, const struct shadow_mode *m, struct shadow_pag
 		    !shadow_walk_same(w, &again))
 			return SHADOW_RESUME;
 	}
-	for (int level = PT_LEVELS; level > PT_LEVEL_4K; level--) {
+	for (int level = top; level > PT_LEVEL_4K; level--) {
 		unsigned i = pt_index(gva, level);
 		struct shadow_page *child = path[level - 1];
 
@@ -372,6 +417,8 @@ static bool walk_retry(struct vm *vm, const struct gwalk *w, uint64_t seq)
 {
 	if (mmu_invalidate_retry_gfn(&vm->inval, seq, w->gfn))
 		return true;
+	if (w->nonpaging)
+		return false; /* no guest table was read */
 	for (int level = PT_LEVELS; level >= w->level; level--)
 		if (mmu_invalidate_retry_gfn(&vm->inval, seq, w->table_gfn[level]))
 			return true;
@@ -392,9 +439,13 @@ static int walk_unlocked(struct vm *vm, const struct shadow_mode *m, struct shad
 			 uint64_t gva, uint32_t access, struct gwalk *w, uint32_t *pfec)
 {
 	spin_lock(&vm->mmu_lock);
-	/* A root built for another NXE holds entries whose NX bit would be reserved now. */
-	int r = root && (root->role.invalid || root->role.nxe != m->nxe) ? WALK_RELOAD
-					   : shadow_walk(vm, m, gva, access, w, pfec, false);
+	/*
+	 * A root built for another NXE holds entries whose NX bit would be
+	 * reserved now; one built for paging on or off is the wrong map.
+	 */
+	bool stale = root && (root->role.invalid || root->role.nonpaging != m->nonpaging ||
+			      (!m->nonpaging && root->role.nxe != m->nxe));
+	int r = stale ? WALK_RELOAD : shadow_walk(vm, m, gva, access, w, pfec, false);
 	spin_unlock(&vm->mmu_lock);
 	if (r != -EAGAIN)
 		return r;
@@ -410,6 +461,7 @@ int shadow_page_fault(struct vm *vm, const struct shadow_mode *m, struct shadow_
 	struct gwalk w, w2;
 	uint64_t seq = mmu_invalidate_seq_snapshot(&vm->inval);
 
+	*gpa = ~0ULL;
 	vm_stat_inc(vm, shadow_faults);
 	int r = walk_unlocked(vm, m, root, gva, access, &w, guest_pfec);
 	if (r == WALK_RELOAD)
@@ -438,6 +490,8 @@ int shadow_page_fault(struct vm *vm, const struct shadow_mode *m, struct shadow_
 			   .write = access & X86_PF_WRITE, .seq = seq };
 	vm_stat_inc(vm, ept_violations);
 	r = mmu_resolve(vm, &f, why, len);
+	if (r == -EFAULT)
+		*gpa = f.gpa; /* outside RAM: the caller may emulate a device there */
 	if (r)
 		return r == 1 ? SHADOW_RESUME : r;
 	if (mmu_invalidate_retry_gfn_unsafe(&vm->inval, seq, w.gfn)) {

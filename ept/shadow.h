@@ -62,11 +62,20 @@ struct shadow_mmu {
 	unsigned audit_gen;           /* shadow_audit()s so far */
 };
 
-/* The guest's paging mode, as a shadow root depends on it. */
+/*
+ * The guest's paging mode, as a shadow root depends on it. @nonpaging: the
+ * guest's CR0.PG is clear (real mode, or protected mode without paging), so
+ * it has no tables: linear = physical (KVM's nonpaging mode), and @cr3, @wp
+ * and @nxe do not matter. Its root is a PAE page-directory-pointer table
+ * (shadow_load_cr3()): the CPU runs such a guest with CR0.PG and CR4.PAE
+ * set but EFER.LME clear, legacy PAE paging over 32-bit linear addresses,
+ * the only paging a real-mode or 32-bit guest can run under.
+ */
 struct shadow_mode {
 	uint64_t cr3;
 	bool wp;   /* CR0.WP */
 	bool nxe;  /* EFER.NXE */
+	bool nonpaging;
 };
 
 /* What shadow_page_fault() asks of its caller. */
@@ -83,7 +92,10 @@ void shadow_mmu_destroy(struct vm *vm);
 /*
  * A CR3 load: look up or build the root for @m, sync every unsync page
  * below it, and drop the vCPU's old root (*@root). 0 with *@root and its
- * table's physical address in *@hpa, or -errno with @why.
+ * table's physical address in *@hpa, or -errno with @why. With
+ * @m->nonpaging the root is the identity map's PAE root, its table below
+ * 4 GiB (CR3 holds 32 bits without long mode): load it with CR4.PAE set
+ * and EFER.LME clear.
  */
 int shadow_load_cr3(struct vm *vm, const struct shadow_mode *m, struct shadow_page **root,
 		    uint64_t *hpa, char *why, size_t len);
@@ -93,7 +105,9 @@ void shadow_invlpg(struct vm *vm, struct shadow_page *root, uint64_t gva);
 /*
  * A #PF with error code @pfec at @gva that the CPU raised on the shadow
  * tables. SHADOW_REFLECT fills *@guest_pfec; SHADOW_EMULATE gives the GPA
- * written in *@gpa; -errno stops the guest with @why.
+ * written in *@gpa; -errno stops the guest with @why, and -EFAULT for an
+ * access outside the guest's RAM gives its GPA in *@gpa (an emulated
+ * device's page), else *@gpa is ~0.
  */
 int shadow_page_fault(struct vm *vm, const struct shadow_mode *m, struct shadow_page *root,
 		      uint64_t gva, uint32_t pfec, uint32_t *guest_pfec, uint64_t *gpa, char *why,

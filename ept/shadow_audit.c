@@ -14,6 +14,8 @@
  *  - No writable leaf maps a shadowed guest table that is not unsync.
  *  - Every present leaf is in the rmap, and the rmap holds nothing else.
  *  - Every shadow page of a guest table lies in a memslot.
+ *  - The paging-off root holds PDPTEs only (P and an address, entries 0-3),
+ *    and its tree holds no page of a guest table.
  *  - An unsync page (or one with unsync children) has its bit set in every
  *    parent (a stale bit is allowed, a missing one would skip a sync).
  * Entries of unsync pages may differ from the guest's until the next sync
@@ -96,6 +98,12 @@ static void audit_link(struct audit *a, struct shadow_page *sp, unsigned i, pte_
 	    !has_parent_link(child, sp, i))
 		audit_bad(a, "shadow: entry %u of the level-%u page of gfn %#llx and its child "
 			  "(gfn %#llx) disagree", i, sp->role.level, ULL(sp->gfn), ULL(child->gfn));
+	if (sp_is_pae_root(sp) && (i >= 4 || (e & ~X86_PTE_ADDR_MASK) != X86_PTE_P))
+		audit_bad(a, "shadow: entry %u (%#llx) of the paging-off root is not a PDPTE", i,
+			  ULL(e));
+	if (child->role.nonpaging != sp->role.nonpaging)
+		audit_bad(a, "shadow: entry %u of the level-%u page of gfn %#llx links a page of "
+			  "the other paging mode", i, sp->role.level, ULL(sp->gfn));
 	if ((child->unsync || child->unsync_children) &&
 	    !(sp->unsync_child_bitmap[i / 64] & (1ULL << (i % 64))))
 		audit_bad(a, "shadow: the unsync page of gfn %#llx is not marked in its parent "

@@ -249,8 +249,21 @@ int sp_link(struct vm *vm, struct shadow_page *parent, unsigned i, struct shadow
 	l->next = child->parents;
 	child->parents = l;
 	parent->child[i] = child;
-	/* Non-leaf entries allow everything: the leaf holds the guest's combined rights. */
-	pte_write(&parent->spt[i], child->spt_pa | X86_PTE_P | X86_PTE_W | X86_PTE_U | X86_PTE_A);
+	if (sp_is_pae_root(parent)) {
+		/*
+		 * A PDPTE: P and the address, nothing else (role.nonpaging). A
+		 * CPU may hold the four in registers, loaded with CR3 (Intel
+		 * does, SDM 3A 4.4.1), so it may not see this one until CR3 is
+		 * loaded again: flush, and every vCPU enters anew, its VMRUN
+		 * loading CR3.
+		 */
+		pte_write(&parent->spt[i], child->spt_pa | X86_PTE_P);
+		vm->smmu.need_flush = true;
+	} else {
+		/* Non-leaf entries allow everything: the leaf holds the guest's combined rights. */
+		pte_write(&parent->spt[i],
+			  child->spt_pa | X86_PTE_P | X86_PTE_W | X86_PTE_U | X86_PTE_A);
+	}
 	/* A child with unsync pages below it makes its new parent's path unsync too. */
 	if (child->unsync || child->unsync_children)
 		sp_set_unsync_child_bit(parent, i);

@@ -28,6 +28,13 @@ union shadow_role {
 		uint32_t access : 3;  /* SHADOW_ACC_*: the rights of the guest entries above */
 		uint32_t invalid : 1; /* zapped while a vCPU held it as its root */
 		uint32_t nxe : 1;     /* the guest's EFER.NXE (NX is a reserved bit without it) */
+		/*
+		 * The guest's paging is off: a page of the identity map (always
+		 * direct); at level 3, the PAE root, whose four entries are
+		 * PDPTEs (P and the address only: bits 1, 2 and 5-8 are
+		 * reserved there, APM vol. 2, 5.3.3; SDM 3A table 4-8).
+		 */
+		uint32_t nonpaging : 1;
 	};
 };
 
@@ -129,6 +136,12 @@ static inline bool spte_present(pte_t e)
 static inline bool spte_huge(pte_t e)
 {
 	return e & X86_PTE_PS;
+}
+
+/* The identity map's root: its entries are PAE PDPTEs (role.nonpaging says why). */
+static inline bool sp_is_pae_root(const struct shadow_page *sp)
+{
+	return sp->role.nonpaging && sp->role.level == PT_LEVEL_1G;
 }
 
 #endif

@@ -2,9 +2,10 @@
  * The guest's own page walk, as its CPU would do it (SDM vol. 3A, 4.5
  * "4-level paging", 4.6 "access rights", 4.7 "page-fault exceptions"):
  * what the shadow MMU builds its entries from, and the #PF error code the
- * guest gets when its tables deny an access. 4-level paging only (the
- * backends refuse other modes); no SMEP, SMAP or protection keys (the
- * backends keep CR4 from enabling them). Pure: host-tested.
+ * guest gets when its tables deny an access. 4-level paging, or paging off
+ * (linear = physical, everything allowed); virt/shadow.c refuses the other
+ * modes; no SMEP, SMAP or protection keys (the backends keep CR4 from
+ * enabling them). Pure: host-tested.
  */
 #include "ept/shadow_walk.h"
 #include "ept/vm.h"
@@ -55,6 +56,18 @@ int shadow_walk(struct vm *vm, const struct shadow_mode *m, uint64_t gva, uint32
 
 	memset(w, 0, sizeof(*w));
 	w->w = w->u = true;
+	if (m->nonpaging) {
+		/*
+		 * Paging off: the address is physical (KVM's nonpaging_page_fault()).
+		 * Only 32 bits exist without long mode; a wider one here is the
+		 * caller's bug, and wraps as the CPU's address would.
+		 */
+		w->nonpaging = true;
+		w->level = PT_LEVELS;
+		w->gpte[PT_LEVELS] = X86_PTE_P | X86_PTE_W | X86_PTE_U | X86_PTE_A | X86_PTE_D;
+		w->gfn = (uint32_t)gva >> PAGE_SHIFT;
+		return 0;
+	}
 	for (int level = PT_LEVELS; level >= PT_LEVEL_4K; level--) {
 		uint64_t gpa = table + pt_index(gva, level) * 8;
 		uint64_t *p = shadow_gpa_word(vm, gpa, &hw[level], &w->missing_hva);

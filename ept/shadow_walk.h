@@ -14,6 +14,12 @@ struct gwalk {
 	bool w, u, nx;                      /* the rights the levels combine to */
 	uint64_t missing_hva;               /* -EAGAIN: the host page to fault in */
 	uint64_t bad_gpa;                   /* -EFAULT/-EAGAIN: the entry's GPA */
+	/*
+	 * The guest's paging is off: no table was read, @gfn is the linear
+	 * address's own, and gpte[PT_LEVELS] (@level) a made-up entry that
+	 * allows everything, as if one huge guest page mapped all of memory.
+	 */
+	bool nonpaging;
 };
 
 /*

@@ -3,8 +3,8 @@
  * tests/host/shadow_harness.h: the fault path (translations, rights, A/D
  * bits, reflected #PF error codes), write protection of guest tables,
  * unsync pages and their sync (seed ../shared/seeds/004_a8b0bafe251e54eb.txt),
- * emulated table writes, and the invalidation protocol on shadow leaves
- * (../shared/DESIGN.md). Races, roots and the regression tests are in
+ * emulated table writes, the invalidation protocol on shadow leaves
+ * (../shared/DESIGN.md), and the identity map of a guest with paging off. Races, roots and the regression tests are in
  * test_shadow_rules.c.
  */
 #include "tests/host/shadow_harness.h"
@@ -399,6 +399,105 @@ static void test_invalidation_protocol(void)
 	svm_done();
 }
 
+/*
+ * What a CPU in legacy PAE mode (EFER.LME clear) sees at @gva from the
+ * paging-off root at @hpa: PDPTE @gva[31:30], then a PDE and a PTE, or 0.
+ * Each PDPTE holds P and the address only (its other bits are reserved).
+ */
+static pte_t pae_leaf(uint64_t hpa, uint64_t gva)
+{
+	pte_t e = ((pte_t *)phys_to_virt(hpa))[(gva >> 30) & 3], rights = G_W | G_U;
+
+	if (!(e & G_P))
+		return 0;
+	if (!T((e & ~G_ADDR) == G_P))
+		return 0;
+	for (int level = PT_LEVEL_2M; level >= PT_LEVEL_4K; level--) {
+		e = ((pte_t *)phys_to_virt(e & G_ADDR))[pt_index(gva, level)];
+		if (!(e & G_P) || !T(!(e & G_PS)))
+			return 0;
+		rights &= e;
+		if (level == PT_LEVEL_4K)
+			return (e & ~(G_W | G_U)) | rights;
+	}
+	return 0;
+}
+
+/*
+ * 7. Paging off (real mode, or protected mode before CR0.PG): the root is a
+ * PAE PDPT below 4 GiB, and a fault maps linear = physical with every
+ * right, except that guest tables shadowed for another root stay
+ * write-protected (a write to a level-1 one leaves it unsync, to an upper
+ * one is emulated). No #PF is ever the guest's; an address outside RAM is
+ * an emulated device's, named by its GPA. Going back to paging needs a root
+ * of its own: a fault on the wrong kind asks for a reload.
+ */
+static void test_nonpaging(void)
+{
+	unsigned long w0 = warn_count;
+	bool w;
+
+	svm_fresh(false);
+	T(pf(GVA(0), 0) == SHADOW_RESUME); /* PML4, PDPT, PD and PT shadowed, write-protected */
+	struct shadow_page *paging_root = sroot;
+
+	smode = (struct shadow_mode){ .nonpaging = true, .cr3 = 0xdead000, .wp = true, .nxe = true };
+	T(load(&smode) == 0 && sroot != paging_root && !paging_root->root_count);
+	T(sroot->role.level == PT_LEVEL_1G && sroot->role.direct && sroot->role.nonpaging);
+	T(!sroot->role.wp && !sroot->role.nxe && sroot_hpa == sroot->spt_pa && !(sroot_hpa >> 32));
+	for (unsigned i = 0; i < PT_ENTRIES; i++)
+		T(!sroot->spt[i]);
+	/* A read of plain data: mapped at its own address, writable and user. */
+	T(pf(DATA(0), 0) == SHADOW_RESUME);
+	pte_t e = pae_leaf(sroot_hpa, DATA(0));
+	T((e & G_P) && (e & G_ADDR) == host_pa(DATA(0)) && (e & G_W) && (e & G_U) && !(e & G_NX));
+	T(sroot->spt[1] && !sroot->spt[0]); /* GPA0 is 1 GiB: PDPTE 1 */
+	T(pf(DATA(1) + 0x10, X86_PF_WRITE | X86_PF_USER) == SHADOW_RESUME);
+	T((pae_leaf(sroot_hpa, DATA(1)) & G_ADDR) == host_pa(DATA(1)));
+	/* A guest table of the paging root: read-only here too. */
+	T(pf(PD, 0) == SHADOW_RESUME && mappings(PD, &w) == 1 && !w);
+	T(!(pae_leaf(sroot_hpa, PD) & G_W) && (pae_leaf(sroot_hpa, PD) & G_ADDR) == host_pa(PD));
+	/* A write to it is emulated (level 2); to the level-1 PT, it goes unsync. */
+	T(pf(PD + 0x20, X86_PF_PROT | X86_PF_WRITE) == SHADOW_EMULATE && last_gpa == PD + 0x20);
+	T(pf(PT + 8, X86_PF_WRITE) == SHADOW_RESUME && sp_of(PT)->unsync);
+	T(pae_leaf(sroot_hpa, PT) & G_W);
+	/* Outside RAM: -EFAULT with the GPA (a device's page, the local APIC's). */
+	pf_quiet = true;
+	T(pf(0xfee00030, X86_PF_WRITE) == -EFAULT && last_gpa == 0xfee00030);
+	pf_quiet = false;
+	/* shadow_translate() is the identity. */
+	uint64_t gpa;
+	uint32_t fpfec;
+	T(shadow_translate(&vm, &smode, DATA(2) + 0x345, X86_PF_WRITE | X86_PF_FETCH, &gpa,
+			   &fpfec) == 0 && gpa == DATA(2) + 0x345);
+	T(vm.stats.shadow_reflected == 0 && shadow_coherent());
+	/* The host takes a page away: its identity leaf goes, through the rmap. */
+	T(mm_unmap(&mm, gpa_hva(DATA(0)), PAGE_SIZE) == 1);
+	T(!pae_leaf(sroot_hpa, DATA(0)) && shadow_coherent());
+	/* Paging on again: a fault on this root asks for the paging root first. */
+	struct shadow_page *np_root = sroot;
+	smode = (struct shadow_mode){ .cr3 = PML4, .wp = true };
+	T(shadow_page_fault(&vm, &smode, sroot, GVA(1), 0, &last_pfec, &last_gpa, (char[8]){ 0 },
+			    8) == SHADOW_RELOAD);
+	T(load(&smode) == 0 && sroot == paging_root && !np_root->root_count);
+	T(pf(GVA(1), 0) == SHADOW_RESUME && cpu_maps(GVA(1), DATA(1)));
+	/* ... and back: the same PAE root, its leaves kept. */
+	smode = (struct shadow_mode){ .nonpaging = true };
+	T(shadow_page_fault(&vm, &smode, sroot, DATA(3), 0, &last_pfec, &last_gpa, (char[8]){ 0 },
+			    8) == SHADOW_RELOAD);
+	T(load(&smode) == 0 && sroot == np_root && pae_leaf(sroot_hpa, DATA(1)));
+	/* A memslot change zaps the whole identity map, the held root marked invalid. */
+	spin_lock(&vm.mmu_lock);
+	T(shadow_zap_slot(&vm, gfn_of(GPA0), gfn_of(GPA0) + 1) > 0);
+	shadow_flush(&vm);
+	spin_unlock(&vm.mmu_lock);
+	T(sroot->role.invalid && pf(DATA(3), 0) == SHADOW_RELOAD);
+	T(load(&smode) == 0 && !sroot->role.invalid && pf(DATA(3), 0) == SHADOW_RESUME);
+	T((pae_leaf(sroot_hpa, DATA(3)) & G_ADDR) == host_pa(DATA(3)));
+	T(shadow_coherent() && !vm.bugged && warn_count == w0);
+	svm_done();
+}
+
 int main(void)
 {
 	RUN(test_fault_builds_translation);
@@ -407,5 +506,6 @@ int main(void)
 	RUN(test_unsync_then_sync);
 	RUN(test_emulated_write_pd);
 	RUN(test_invalidation_protocol);
+	RUN(test_nonpaging);
 	return tap_finish();
 }
