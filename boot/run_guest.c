@@ -58,7 +58,12 @@ static int run_pc_guest(const struct boot_info *bi, const struct boot_module *m,
 {
 	struct guest *g = &module_guest;
 	const struct boot_module *env = find_module(bi, "guest-env");
-	const char *cmdline = m->name + 5 + (m->name[5] == ' ');
+	/*
+	 * The whole module string, "guest" first: a multiboot1 command line
+	 * starts with the kernel's name, as GRUB and QEMU give it (a
+	 * kvm-unit-tests test reads its arguments from argv[1] on).
+	 */
+	const char *cmdline = m->name;
 	struct mb1_module mod = { .string = "guest-env" };
 	unsigned n = kopts.guest_vcpus, started = 0, cpus[VM_MAX_VCPUS - 1];
 	uint64_t ram = kopts.guest_mem_given ? kopts.guest_mem : PC_DEFAULT_RAM;
