@@ -62,7 +62,7 @@ KTEST(guest_msr_unknown)
 	msr_refused(0x12345, 0, "RDMSR of MSR 0x12345 (unknown MSR)", "not emulated");
 	msr_refused(MSR_LSTAR, 1, "WRMSR of 0x1234 to MSR 0xc0000082 (IA32_LSTAR)", "not emulated");
 	msr_refused(MSR_IA32_TSC, 1, "MSR 0x10 (IA32_TSC)", "read-only");
-	msr_refused(MSR_EFER, 1, "MSR 0xc0000080 (IA32_EFER)", "only NXE may change");
+	msr_refused(MSR_EFER, 1, "MSR 0xc0000080 (IA32_EFER)", "only SCE, LME and NXE may be set");
 }
 
 KTEST(guest_console_escape)
