@@ -67,28 +67,45 @@ static unsigned msr_offset(uint32_t msr)
 
 uint64_t svm_get_msr(struct vcpu *v, uint32_t msr)
 {
-	if (msr == MSR_EFER)
-		return vmcb_read64(v, VMCB_EFER) & ~EFER_SVME; /* SVME is the host's */
+	if (msr == MSR_EFER) /* shadow paging: the guest's own; else SVME is the host's */
+		return v->vm->shadow ? v->sh.efer : vmcb_read64(v, VMCB_EFER) & ~EFER_SVME;
 	return vmcb_read64(v, msr_offset(msr));
 }
 
 void svm_set_msr(struct vcpu *v, uint32_t msr, uint64_t val)
 {
-	if (msr == MSR_EFER)
-		vmcb_write64(v, VMCB_EFER, val | EFER_SVME);
-	else
+	if (msr != MSR_EFER) {
 		vmcb_write64(v, msr_offset(msr), val);
+		return;
+	}
+	/*
+	 * Shadow paging runs a guest whose paging is off with the CPU's on
+	 * (virt/shadow.c): LME there would make it enter long mode on the
+	 * identity map. The guest reads its EFER as written; the CPU has LME
+	 * only while the guest's CR0.PG is set (KVM's svm_set_efer()).
+	 */
+	if (v->vm->shadow) {
+		v->sh.efer = val;
+		if (!(v->sh.cr0 & X86_CR0_PG))
+			val &= ~(EFER_LME | EFER_LMA);
+	}
+	vmcb_write64(v, VMCB_EFER, val | EFER_SVME);
 }
 
 /*
- * Copy @len bytes at the guest's linear address @la (4-level paging, within
- * one page) to @buf: 0, or -errno. Through vm_read_guest(): the copy is
- * made with the host mapping in force, not through a pointer kept after.
+ * Copy @len bytes at the guest's linear address @la (4-level paging, or
+ * paging off: then @la is physical; within one page) to @buf: 0, or
+ * -errno. Through vm_read_guest(): the copy is made with the host mapping
+ * in force, not through a pointer kept after.
  */
 static int guest_linear(struct vcpu *v, uint64_t la, void *buf, size_t len)
 {
-	/* The guest's CR3: under shadow paging the VMCB's is the shadow root. */
+	/* The guest's CR0 and CR3: under shadow paging the VMCB's are the CPU's. */
+	uint64_t cr0 = v->vm->shadow ? v->sh.cr0 : vmcb_read64(v, VMCB_CR0);
 	uint64_t table = (v->vm->shadow ? v->sh.cr3 : vmcb_read64(v, VMCB_CR3)) & X86_PTE_ADDR_MASK;
+
+	if (!(cr0 & X86_CR0_PG))
+		return vm_read_guest(v->vm, la, buf, len);
 
 	for (int level = 4; level >= 1; level--) {
 		unsigned shift = 12 + 9 * (level - 1);
@@ -110,6 +127,16 @@ static int guest_linear(struct vcpu *v, uint64_t la, void *buf, size_t len)
 	return -EFAULT;
 }
 
+/* The linear address of CS:RIP: CS's base counts outside 64-bit mode (32 bits wide there). */
+static uint64_t rip_linear(struct vcpu *v)
+{
+	bool long64 = (vmcb_read64(v, VMCB_EFER) & EFER_LMA) &&
+		      (vmcb_read16(v, VMCB_CS + VMCB_SEG_ATTR) & SVM_ATTR_L);
+	uint64_t rip = svm_guest_rip(v);
+
+	return long64 ? rip : (uint32_t)(vmcb_read64(v, VMCB_CS + VMCB_SEG_BASE) + rip);
+}
+
 /*
  * #UD: the guest may have used Intel's VMCALL (0f 01 c1) on this AMD CPU.
  * As KVM does, that is the same hypercall as VMMCALL, so a guest need not
@@ -119,7 +146,7 @@ static enum vcpu_exit_kind ud_kind(struct vcpu *v)
 {
 	static const uint8_t vmcall[3] = { 0x0f, 0x01, 0xc1 };
 	uint8_t insn[sizeof(vmcall)];
-	int r = guest_linear(v, svm_guest_rip(v), insn, sizeof(insn));
+	int r = guest_linear(v, rip_linear(v), insn, sizeof(insn));
 
 	/*
 	 * -EAGAIN: a change owns the page for now (a migrate between its
@@ -151,11 +178,11 @@ static void not_emulated(struct vcpu *v, uint64_t code)
  */
 static void handle_wbinvd(struct vcpu *v)
 {
-	uint64_t rip = svm_guest_rip(v);
+	uint64_t rip = svm_guest_rip(v), la = rip_linear(v);
 	uint8_t b = 0, op = 0;
-	unsigned prefix = !guest_linear(v, rip, &b, 1) && b == 0xf3;
+	unsigned prefix = !guest_linear(v, la, &b, 1) && b == 0xf3;
 
-	if (!v->pc && !guest_linear(v, rip + prefix + 1, &op, 1) && op == 0x08) {
+	if (!v->pc && !guest_linear(v, la + prefix + 1, &op, 1) && op == 0x08) {
 		not_emulated(v, SVM_EXIT_INVD);
 		return;
 	}

@@ -23,12 +23,6 @@ static int svm_vcpu_create(struct vcpu *v, const struct vcpu_entry *e, char *err
 		ksnprintf(err, errlen, "SVM is not on");
 		return -EINVAL;
 	}
-	if (e->mode != VCPU_ENTRY_LONG && v->vm->shadow) {
-		ksnprintf(err, errlen, "shadow paging runs only 64-bit guests entered with paging "
-			  "on: a %s entry needs nested paging", e->mode == VCPU_ENTRY_REAL ?
-			  "real-mode" : "32-bit");
-		return -EOPNOTSUPP;
-	}
 	if (frame_alloc(&phys_frames, FRAME_ORDER_4K, &v->hw.pa)) {
 		ksnprintf(err, errlen, "no memory for the VMCB");
 		return -ENOMEM;
@@ -42,6 +36,8 @@ static int svm_vcpu_create(struct vcpu *v, const struct vcpu_entry *e, char *err
 	memset(phys_to_virt(v->hw.host_pa), 0, PAGE_SIZE);
 	v->hw.va = phys_to_virt(v->hw.pa);
 	vmcb_setup(v, e);
+	/* Shadow paging keeps the guest's EFER apart (svm_set_msr()); vcpu_shadow_init() next. */
+	v->sh.efer = vmcb_read64(v, VMCB_EFER) & ~EFER_SVME;
 	v->hw.timer_value = SVM_TIMER_SLICE;
 	return 0;
 }
@@ -56,12 +52,13 @@ static void svm_save_snapshot(struct vcpu *v)
 	s->rflags = vmcb_read64(v, VMCB_RFLAGS);
 	s->cr0 = vmcb_read64(v, VMCB_CR0);
 	s->cr3 = vmcb_read64(v, VMCB_CR3);
-	if (v->vm->shadow) { /* the CPU runs with the shadow root and WP: show the guest's */
+	s->cr4 = vmcb_read64(v, VMCB_CR4);
+	s->efer = svm_get_msr(v, MSR_EFER); /* as the guest reads it */
+	if (v->vm->shadow) { /* the CPU runs with the shadow root, WP (and PAE): the guest's */
 		s->cr0 = v->sh.cr0;
 		s->cr3 = v->sh.cr3;
+		s->cr4 = v->sh.cr4;
 	}
-	s->cr4 = vmcb_read64(v, VMCB_CR4);
-	s->efer = vmcb_read64(v, VMCB_EFER) & ~EFER_SVME; /* as the guest reads it */
 }
 
 /*
@@ -162,13 +159,14 @@ reenter:
 
 static int svm_vcpu_reset(struct vcpu *v, const struct vcpu_entry *e, char *err, size_t errlen)
 {
-	if (e->mode != VCPU_ENTRY_LONG && v->vm->shadow) {
-		ksnprintf(err, errlen, "shadow paging cannot enter a guest in real or 32-bit mode");
-		return -EOPNOTSUPP;
-	}
 	memset(&v->regs, 0, sizeof(v->regs)); /* INIT clears the GPRs (SDM 3A table 9-1) */
 	vmcb_reset_guest(v, e);
-	return 0;
+	if (!v->vm->shadow)
+		return 0;
+	/* The guest's control registers and EFER anew, and a root for them (the old one goes). */
+	v->sh.efer = vmcb_read64(v, VMCB_EFER) & ~EFER_SVME;
+	vcpu_shadow_destroy(v);
+	return vcpu_shadow_init(v, e, err, errlen);
 }
 
 static void svm_vcpu_destroy(struct vcpu *v)

@@ -5,9 +5,15 @@
  * and CR4; the CPU runs with the shadow root in CR3 and CR0.WP set, so that
  * supervisor writes to write-protected guest tables fault even when the
  * guest clears WP (KVM does the same). Guests run 4-level long-mode
- * paging only: switching it off, or to a mode the shadow MMU does not
- * build (LA57, PCID, SMEP, SMAP, protection keys), stops the guest with a
- * message.
+ * paging, or paging off: then the CPU still pages, with CR4.PAE and
+ * without EFER.LME, through an identity map of the guest's physical
+ * memory (KVM's nonpaging mode; ept/shadow.h), in real mode too (VMRUN
+ * checks nothing against CR0.PG with PE clear, APM vol. 2, 15.5.1). The
+ * guest's own MOV to CR0 moves it between the two, EFER.LMA following
+ * CR0.PG with LME. A mode the shadow MMU does not build (32-bit paging,
+ * PAE without long mode, LA57, PCID, SMEP, SMAP, protection keys) stops
+ * the guest with a message. Only SVM runs paging off here: VMX without
+ * EPT has no unrestricted guest (vmx/ refuses it).
  */
 #include "virt/vcpu.h"
 #include "virt/insn.h"
@@ -18,13 +24,40 @@
 #define SHADOW_CR4_UNSUPPORTED \
 	(X86_CR4_LA57 | X86_CR4_PCIDE | X86_CR4_SMEP | X86_CR4_SMAP | X86_CR4_PKE)
 
+static bool paging_on(const struct vcpu *v)
+{
+	return v->sh.cr0 & X86_CR0_PG;
+}
+
 static struct shadow_mode mode_of(struct vcpu *v)
 {
 	return (struct shadow_mode){
 		.cr3 = v->sh.cr3,
 		.wp = (v->sh.cr0 & X86_CR0_WP) != 0,
 		.nxe = (v->be->get_msr(v, MSR_EFER) & EFER_NXE) != 0,
+		.nonpaging = !paging_on(v),
 	};
+}
+
+/*
+ * CR0 and CR4 as the CPU runs with them: paging always on, with WP; with
+ * the guest's paging off, PAE paging through the identity map's root.
+ */
+static void load_hw_crs(struct vcpu *v)
+{
+	v->be->set_cr(v, 0, v->sh.cr0, v->sh.cr0 | X86_CR0_PG | X86_CR0_WP);
+	v->be->set_cr(v, 4, v->sh.cr4, v->sh.cr4 | (paging_on(v) ? 0 : X86_CR4_PAE));
+}
+
+/* Where the guest's code is: CS base + RIP outside 64-bit mode (32 bits wide there). */
+static uint64_t rip_linear(struct vcpu *v, bool *long64)
+{
+	uint64_t base = 0, rip = v->be->rip(v);
+
+	*long64 = true;
+	if (v->be->cs_base)
+		base = v->be->cs_base(v, long64);
+	return *long64 ? rip : (uint32_t)(base + rip);
 }
 
 uint64_t *vcpu_gpr(struct vcpu *v, unsigned n)
@@ -57,12 +90,23 @@ static bool load_root(struct vcpu *v)
 
 int vcpu_shadow_init(struct vcpu *v, const struct vcpu_entry *e, char *err, size_t errlen)
 {
-	v->sh.cr0 = VCPU_ENTRY_CR0;
-	v->sh.cr3 = e->cr3;
-	v->sh.cr4 = VCPU_ENTRY_CR4;
+	switch (e->mode) {
+	case VCPU_ENTRY_PROT32: /* a multiboot1 kernel's: protected mode, paging off */
+		v->sh.cr0 = X86_CR0_PE | X86_CR0_ET;
+		v->sh.cr3 = v->sh.cr4 = 0;
+		break;
+	case VCPU_ENTRY_REAL: /* after INIT (SDM 3A, table 9-1): CD, NW, ET */
+		v->sh.cr0 = X86_CR0_ET | X86_CR0_CD | X86_CR0_NW;
+		v->sh.cr3 = v->sh.cr4 = 0;
+		break;
+	default:
+		v->sh.cr0 = VCPU_ENTRY_CR0;
+		v->sh.cr3 = e->cr3;
+		v->sh.cr4 = VCPU_ENTRY_CR4;
+		break;
+	}
 	v->sh.unprotect_rip = v->sh.unprotect_gpa = ~0ULL;
-	v->be->set_cr(v, 0, v->sh.cr0, v->sh.cr0 | X86_CR0_WP);
-	v->be->set_cr(v, 4, v->sh.cr4, v->sh.cr4);
+	load_hw_crs(v);
 	if (!load_root(v)) {
 		ksnprintf(err, errlen, "%s", v->stop_reason);
 		return -EINVAL;
@@ -75,36 +119,49 @@ void vcpu_shadow_destroy(struct vcpu *v)
 	shadow_put_root(v->vm, &v->sh.root);
 }
 
-int vcpu_shadow_fetch_insn(struct vcpu *v, struct insn *in, char *why, size_t len)
+int vcpu_shadow_fetch_bytes(struct vcpu *v, uint8_t *bytes, size_t *got, uint64_t *la)
 {
 	struct shadow_mode m = mode_of(v);
-	uint64_t rip = v->be->rip(v);
-	uint8_t bytes[INSN_MAX_LEN];
-	size_t got = 0;
+	bool long64;
+	uint64_t rip = rip_linear(v, &long64);
 
+	*got = 0;
+	*la = rip;
 	/* Page by page: the instruction may straddle two pages of different frames. */
-	while (got < sizeof(bytes)) {
-		uint64_t gva = rip + got, gpa;
+	while (*got < INSN_MAX_LEN) {
+		uint64_t gva = rip + *got, gpa;
 		uint32_t pfec;
-		size_t n = MIN(sizeof(bytes) - got, PAGE_SIZE - (gva & (PAGE_SIZE - 1)));
+		size_t n = MIN(INSN_MAX_LEN - *got, PAGE_SIZE - (gva & (PAGE_SIZE - 1)));
 
 		int r = shadow_translate(v->vm, &m, gva, X86_PF_FETCH, &gpa, &pfec);
 		if (r == -EAGAIN)
 			return r; /* the host keeps taking the page: let the guest retry */
 		if (r)
 			break;
-		r = vm_read_guest(v->vm, gpa, bytes + got, n);
+		r = vm_read_guest(v->vm, gpa, bytes + *got, n);
 		if (r == -EAGAIN)
 			return r;
 		if (r)
 			break;
-		got += n;
+		*got += n;
 	}
-	int r = insn_decode(bytes, got, in);
+	return 0;
+}
+
+int vcpu_shadow_fetch_insn(struct vcpu *v, struct insn *in, char *why, size_t len)
+{
+	uint8_t bytes[INSN_MAX_LEN];
+	size_t got;
+	uint64_t la;
+	int r = vcpu_shadow_fetch_bytes(v, bytes, &got, &la);
+
 	if (r)
-		ksnprintf(why, len, "cannot decode the instruction at RIP %#llx (%zu bytes readable, "
-			  "first %02x %02x %02x %02x): %s", (unsigned long long)rip, got,
-			  got > 0 ? bytes[0] : 0, got > 1 ? bytes[1] : 0, got > 2 ? bytes[2] : 0,
+		return r;
+	r = insn_decode(bytes, got, in);
+	if (r)
+		ksnprintf(why, len, "cannot decode the instruction at linear address %#llx (%zu "
+			  "bytes readable, first %02x %02x %02x %02x): %s", (unsigned long long)la,
+			  got, got > 0 ? bytes[0] : 0, got > 1 ? bytes[1] : 0, got > 2 ? bytes[2] : 0,
 			  got > 3 ? bytes[3] : 0, errno_name(r));
 	return r;
 }
@@ -119,7 +176,17 @@ static void emulate_store(struct vcpu *v, uint64_t gpa)
 	char why[200];
 	uint64_t gprs[16] = { 0 };
 
-	int r = vcpu_shadow_fetch_insn(v, &in, why, sizeof(why));
+	bool long64;
+	int r;
+
+	(void)rip_linear(v, &long64);
+	if (!long64) {
+		/* The decoder reads 64-bit code only (virt/insn.h): this store is unprotected. */
+		r = -EOPNOTSUPP;
+		ksnprintf(why, sizeof(why), "the guest is not in 64-bit mode");
+	} else {
+		r = vcpu_shadow_fetch_insn(v, &in, why, sizeof(why));
+	}
 	if (r == -EAGAIN)
 		return; /* the guest executes the store again */
 	if (r || in.kind != INSN_STORE || in.gpr == 4) {
@@ -190,7 +257,9 @@ bool vcpu_shadow_page_fault(struct vcpu *v, uint64_t cr2, uint32_t *error)
 				return true;
 			continue;
 		default:
-			vcpu_fault_failed(v, r, "shadow page", cr2, why);
+			/* Outside RAM: the GPA, for an emulated device's page (the local APIC's). */
+			vcpu_fault_failed(v, r, "shadow page", r == -EFAULT && gpa != ~0ULL ? gpa : cr2,
+					  why);
 			return true;
 		}
 	}
@@ -204,30 +273,67 @@ static void sync_and_flush(struct vcpu *v, uint64_t gva)
 	v->be->flush_local(v);
 }
 
+/*
+ * CR0.PG changes: EFER.LMA follows it where LME is set (SDM 3A, 10.8.5),
+ * the CPU's own CR0, CR4 and EFER follow, and the root is the guest's
+ * tables' or the identity map's. False if the vCPU stopped.
+ */
+static bool switch_paging(struct vcpu *v, uint64_t val)
+{
+	uint64_t efer = v->be->get_msr(v, MSR_EFER);
+	bool on = val & X86_CR0_PG;
+
+	if (on && !(val & X86_CR0_PE)) {
+		vcpu_stop(v, STOP_UNHANDLED, "shadow paging: the guest wrote CR0 %#llx, paging "
+			  "without protection (a #GP on a CPU)", (unsigned long long)val);
+		return false;
+	}
+	if (on && (!(efer & EFER_LME) || !(v->sh.cr4 & X86_CR4_PAE))) {
+		vcpu_stop(v, STOP_UNHANDLED, "shadow paging: the guest turns paging on in 32-bit "
+			  "mode (CR0 %#llx, CR4 %#llx, EFER %#llx): %s; minihv shadows 4-level "
+			  "long-mode paging only", (unsigned long long)val,
+			  (unsigned long long)v->sh.cr4, (unsigned long long)efer,
+			  !(efer & EFER_LME) ? (v->sh.cr4 & X86_CR4_PAE ? "PAE paging without "
+				"long mode" : "32-bit paging") : "EFER.LME without CR4.PAE");
+		return false;
+	}
+	v->sh.cr0 = val;
+	/* The backend keeps LME out of the CPU's EFER while paging is off (svm_set_msr()). */
+	if (efer & EFER_LME)
+		v->be->set_msr(v, MSR_EFER, on ? efer | EFER_LMA : efer & ~EFER_LMA);
+	load_hw_crs(v);
+	return load_root(v);
+}
+
 void vcpu_shadow_write_cr(struct vcpu *v, unsigned cr, uint64_t val)
 {
 	uint64_t old;
 
 	switch (cr) {
 	case 0:
-		if (!(val & X86_CR0_PG) || !(val & X86_CR0_PE)) {
+		old = v->sh.cr0;
+		if ((old ^ val) & X86_CR0_PG) {
+			switch_paging(v, val);
+			return;
+		}
+		if ((val & X86_CR0_PG) && !(val & X86_CR0_PE)) {
 			vcpu_stop(v, STOP_UNHANDLED, "shadow paging: the guest wrote CR0 %#llx, "
-				  "turning paging off: minihv shadows 4-level long-mode paging only",
+				  "clearing PE with paging on (a #GP on a CPU)",
 				  (unsigned long long)val);
 			return;
 		}
-		old = v->sh.cr0;
 		v->sh.cr0 = val;
-		v->be->set_cr(v, 0, val, val | X86_CR0_WP);
-		if ((old ^ val) & X86_CR0_WP)
+		load_hw_crs(v);
+		if (paging_on(v) && ((old ^ val) & X86_CR0_WP))
 			load_root(v); /* the shadow entries depend on WP: another root */
 		return;
 	case 3:
 		v->sh.cr3 = val;
-		load_root(v);
+		if (paging_on(v))
+			load_root(v); /* paging off: kept for when the guest turns it on */
 		return;
 	case 4:
-		if ((val & SHADOW_CR4_UNSUPPORTED) || !(val & X86_CR4_PAE)) {
+		if ((val & SHADOW_CR4_UNSUPPORTED) || (paging_on(v) && !(val & X86_CR4_PAE))) {
 			vcpu_stop(v, STOP_UNHANDLED, "shadow paging: the guest wrote CR4 %#llx; "
 				  "minihv shadows 4-level paging without LA57, PCID, SMEP, SMAP "
 				  "or protection keys", (unsigned long long)val);
@@ -235,13 +341,13 @@ void vcpu_shadow_write_cr(struct vcpu *v, unsigned cr, uint64_t val)
 		}
 		old = v->sh.cr4;
 		v->sh.cr4 = val;
-		v->be->set_cr(v, 4, val, val);
+		load_hw_crs(v);
 		/*
 		 * The CPU flushes everything on such a change (SDM 3A 4.10.4.1):
 		 * Linux's global flush. Unsync tables are synced then, as for
 		 * INVLPG and a CR3 load (KVM syncs roots on a guest TLB flush).
 		 */
-		if ((old ^ val) & (X86_CR4_PGE | X86_CR4_PSE))
+		if (paging_on(v) && ((old ^ val) & (X86_CR4_PGE | X86_CR4_PSE)))
 			sync_and_flush(v, 0);
 		return;
 	default:

@@ -219,6 +219,11 @@ struct vcpu_backend {
 /* A vCPU's paging state under shadow paging (virt/shadow.c). */
 struct vcpu_shadow {
 	uint64_t cr0, cr3, cr4;   /* as the guest set them */
+	/*
+	 * SVM: EFER as the guest reads it (KVM's vcpu->arch.efer); the CPU's
+	 * has LME only while the guest's paging is on (svm/exits.c).
+	 */
+	uint64_t efer;
 	struct shadow_page *root; /* the shadow table the CPU walks for cr3 */
 	/* The last write unshadowed rather than emulated: the same one again stops. */
 	uint64_t unprotect_rip, unprotect_gpa;
@@ -429,6 +434,12 @@ void vcpu_shadow_invlpg(struct vcpu *v, uint64_t gva);
 uint64_t *vcpu_gpr(struct vcpu *v, unsigned n);
 /* Decode the instruction at the guest's RIP, through its own tables (shadow paging). */
 int vcpu_shadow_fetch_insn(struct vcpu *v, struct insn *in, char *why, size_t len);
+/*
+ * Its bytes alone: up to INSN_MAX_LEN readable ones at CS:RIP (*@got, from
+ * linear address *@la), for an instruction the decoder does not know
+ * (SMSW: svm/shadow.c). 0, or -EAGAIN: the guest runs it again.
+ */
+int vcpu_shadow_fetch_bytes(struct vcpu *v, uint8_t *bytes, size_t *got, uint64_t *la);
 /* Map mmu_fault()'s errors to the vCPU's stop (@what names the fault). */
 void vcpu_fault_failed(struct vcpu *v, int r, const char *what, uint64_t addr, const char *why);
 /* Count a second-level fault at @gpa for the refault and lost-race figures. */

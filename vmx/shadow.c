@@ -102,6 +102,13 @@ void vmx_handle_cr_access(struct vcpu *v, uint64_t qual)
 		vmx_mode_write_cr(v, cr, val); /* vmx/modes.c: skips, or injects #GP */
 		return;
 	}
+	/* virt/shadow.c would go to its identity map, which VMX cannot run (vmx_entry_mode_ok()). */
+	if (cr == 0 && !(val & X86_CR0_PG)) {
+		vcpu_stop(v, STOP_UNHANDLED, "shadow paging on VMX: the guest wrote CR0 %#llx, "
+			  "turning paging off, which needs unrestricted guest, and so EPT: "
+			  "VMX shadow paging runs 64-bit guests only", (unsigned long long)val);
+		return;
+	}
 	vcpu_shadow_write_cr(v, cr, val);
 	if (v->stop == STOP_NONE)
 		vmx_skip_instruction(v);

@@ -258,9 +258,15 @@ int vmx_entry_mode_ok(const struct vcpu *v, enum vcpu_entry_mode mode, char *err
 			  "VMX cannot enter a guest in %s", name);
 		return -EOPNOTSUPP;
 	}
+	/*
+	 * Unrestricted guest needs EPT on: with mmu=shadow the CPU checks
+	 * CR0.PE and PG as without it, so neither real mode nor paging off can
+	 * be entered (SVM shadow paging runs them, on an identity map).
+	 */
 	if (v->vm->shadow) {
-		ksnprintf(err, errlen, "mmu=shadow: shadow paging runs 64-bit guests only, not "
-			  "one entered in %s (unrestricted guest runs it on EPT alone)", name);
+		ksnprintf(err, errlen, "mmu=shadow on VMX: no unrestricted guest without EPT, so "
+			  "%s (paging off) cannot run; VMX shadow paging runs 64-bit guests only",
+			  name);
 		return -EOPNOTSUPP;
 	}
 	return 0;
