@@ -24,7 +24,7 @@
 #define BI_MAX_REGIONS 128
 #define BI_MAX_MODULES 8
 #define BI_CMDLINE_MAX 4096
-#define BI_NAME_MAX 256 /* a module's string: "guest" and the guest's command line */
+#define BI_NAME_MAX 2048 /* a module's string: "guest" and the guest's command line */
 
 struct boot_module {
 	uint64_t start; /* physical, [start, end) */
