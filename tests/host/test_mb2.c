@@ -334,7 +334,7 @@ static void test_bad_modules(void)
 
 	REJECTS(mb_mmap(basic_map, 4, 24); mb_tag(3, "\0\0\x30\0\0\0\x40\0", 8), "too small"); /* no room for a name */
 
-	char longname[100];
+	char longname[BI_NAME_MAX + 36]; /* over the limit, inside the 8 KiB buffer */
 	memset(longname, 'n', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
 	REJECTS(mb_mmap(basic_map, 4, 24); mb_module(0x300000, 0x400000, longname), "longer than");
