@@ -69,7 +69,7 @@ static size_t mb_mmap(const struct ent *e, unsigned n, uint32_t esize)
 
 static size_t mb_module(uint32_t start, uint32_t end, const char *name)
 {
-	uint8_t p[128];
+	uint8_t p[8 + BI_NAME_MAX + 64]; /* room for a name over the limit */
 	size_t n = strlen(name) + 1;
 
 	memcpy(p, &start, 4);
