@@ -9,7 +9,7 @@
 #ifndef MINIHV_VIRT_LAPIC_H
 #define MINIHV_VIRT_LAPIC_H
 
-#include "lib/spinlock.h"
+#include "lib/lib.h"
 #include "arch/x86/arch.h"
 
 #define LAPIC_BUS_KHZ 1000000u /* the timer's input clock: 1 GHz, as KVM's */

@@ -9,7 +9,7 @@
 #ifndef MINIHV_VIRT_PLATFORM_H
 #define MINIHV_VIRT_PLATFORM_H
 
-#include "lib/spinlock.h"
+#include "lib/lib.h"
 #include "arch/x86/arch.h"
 
 #define PC_DEBUG_EXIT_PORT 0xf4  /* QEMU's isa-debug-exit, iosize 4 (-device isa-debug-exit) */
