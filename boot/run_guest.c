@@ -158,18 +158,18 @@ int run_guest_module(const struct boot_info *bi, const struct boot_module *m, bo
 	if (n > nr_cpus_online) {
 		printk("minihv: cannot run the guest: guest_vcpus=%u, but %u CPU%s online "
 		       "(one vCPU per CPU)\n", n, nr_cpus_online, nr_cpus_online == 1 ? " is" : "s are");
-		return -EINVAL;
+		return EXIT_FAIL;
 	}
 	if (n * GUEST_VCPU_STACK + len + GUEST_LOAD > kopts.guest_mem) {
 		printk("minihv: cannot run the guest: %u vCPU stacks of %llu KiB and the image do "
 		       "not fit in guest_mem\n", n, (unsigned long long)GUEST_VCPU_STACK >> 10);
-		return -E2BIG;
+		return EXIT_FAIL;
 	}
 	int r = guest_create(g, "guest", (const void *)m->start, len, kopts.guest_mem, 0, 0, 0, err,
 			     sizeof(err));
 	if (r) {
 		printk("minihv: cannot run the guest: %s\n", err);
-		return r;
+		return EXIT_FAIL;
 	}
 	g->vcpu.regs.r9 = n; /* vCPU 0 of n */
 	/* n <= nr_cpus_online (checked above): a CPU for every other vCPU. */
