@@ -129,6 +129,9 @@ reenter:
 				v->last_exit_reason = SVM_EXIT_NPF;
 				v->last_exit_qual = info1;
 				svm_handle_npf(v, info1);
+				/* No PC guest comes here (exits_slow): no interrupts to look at. */
+				if (likely(v->stop == STOP_NONE && !READ_ONCE(vm->bugged)))
+					goto reenter;
 				continue;
 			}
 		}

@@ -15,14 +15,15 @@
 #include "guest/hypercall.h"
 
 /*
- * What vcpu_account_exit() does for an exit of kind @k when no vCPU-info
- * area is registered and the exit budget is not spent; false, with nothing
- * counted, otherwise.
+ * What vcpu_account_exit() does for an exit of kind @k when the vCPU's
+ * exits need nothing more (exits_slow clear: no vCPU-info area, not a PC
+ * guest's) and the exit budget is not spent; false, with nothing counted,
+ * otherwise.
  */
 static inline __attribute__((always_inline)) bool vcpu_fast_account(struct vcpu *v,
 								     enum vcpu_exit_kind k)
 {
-	if (unlikely(v->info.active || !v->exits_left))
+	if (unlikely(v->exits_slow || !v->exits_left))
 		return false;
 	v->exits_left--;
 	v->stats.exits_total++;
@@ -58,8 +59,8 @@ static inline __attribute__((always_inline)) bool vcpu_fast_cpuid(struct vcpu *v
 {
 	uint32_t leaf = (uint32_t)v->regs.rax;
 
-	/* A PC guest's CPUID is presented, not passed through (virt/cpuid.c): the slow path. */
-	if ((leaf & 0xffffff00u) == HV_CPUID_LEAF || v->pc || !vcpu_fast_account(v, VEXIT_CPUID))
+	/* A PC guest's CPUID is presented (virt/cpuid.c): exits_slow sends it the slow way. */
+	if ((leaf & 0xffffff00u) == HV_CPUID_LEAF || !vcpu_fast_account(v, VEXIT_CPUID))
 		return false;
 	vcpu_cpuid_host(v, leaf, hide1, hide81);
 	return true;

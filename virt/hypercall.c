@@ -61,7 +61,7 @@ static long hc_stats(struct vcpu *v, uint64_t gpa, uint64_t len)
 	return r ? HC_EFAULT : (long)len;
 }
 
-static long hc_vcpu_info(struct vcpu *v, uint64_t gpa, uint64_t len)
+static long hc_vcpu_info_set(struct vcpu *v, uint64_t gpa, uint64_t len)
 {
 	gpc_deactivate(&v->info); /* re-registering moves the area */
 	if (gpa == ~0ULL)
@@ -76,6 +76,14 @@ static long hc_vcpu_info(struct vcpu *v, uint64_t gpa, uint64_t len)
 		return r == -EINVAL ? HC_EINVAL : HC_EFAULT;
 	}
 	return 0;
+}
+
+static long hc_vcpu_info(struct vcpu *v, uint64_t gpa, uint64_t len)
+{
+	long r = hc_vcpu_info_set(v, gpa, len);
+
+	v->exits_slow = v->info.active || v->pc;
+	return r;
 }
 
 void vcpu_handle_hypercall(struct vcpu *v)

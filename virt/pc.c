@@ -11,6 +11,7 @@
 void pc_vcpu_init(struct vcpu *v, struct pc_platform *pc, uint32_t apic_id)
 {
 	v->pc = pc;
+	v->exits_slow = true; /* no fast path: CPUID presented, interrupts at each entry */
 	lapic_reset(v, apic_id, apic_id == 0);
 	pc_msr_reset(v);
 }

@@ -236,6 +236,13 @@ struct vcpu {
 	struct vm *vm;
 	const struct vcpu_backend *be;
 	struct pc_platform *pc;   /* a multiboot1 guest's PC (virt/platform.h); NULL: a flat guest */
+	/*
+	 * Every exit takes the slow path (virt/fastpath.h): a vCPU-info area
+	 * is registered (each exit writes it) or this is a PC guest's vCPU
+	 * (presented CPUID, interrupts at each entry). One flag, so the fast
+	 * path tests one byte for both (make bench: CPUID's budget).
+	 */
+	bool exits_slow;
 	unsigned index;           /* in vm->vcpus[] */
 	unsigned cpu;             /* the CPU it was created on, and runs on (its VMCS) */
 	int mode;                 /* enum vcpu_mode; written by its CPU, read by flushers */

@@ -136,6 +136,7 @@ static enum vcpu_stop vmx_vcpu_run(struct vcpu *v)
 		}
 		if (v->pc && !pc_before_entry(v)) /* a PC guest's interrupts (virt/pc.c) */
 			break;
+reenter:
 		vcpu_enter_guest_mode(v);
 		bool failed = vmx_run(&v->regs, v->hw.launched);
 		vcpu_exit_guest_mode(v);
@@ -154,6 +155,12 @@ static enum vcpu_stop vmx_vcpu_run(struct vcpu *v)
 			v->last_exit_reason = reason;
 			v->last_exit_qual = 0; /* CPUID has none */
 			vmcs_skip_instruction();
+			/*
+			 * It stopped nothing, and a PC guest never takes this path:
+			 * only a VM bugged meanwhile sends it round the loop (as SVM's).
+			 */
+			if (likely(!READ_ONCE(vm->bugged)))
+				goto reenter;
 			continue;
 		}
 		/* And a second-level fault, straight to its handler (no kind, no dispatch). */
@@ -163,6 +170,9 @@ static enum vcpu_stop vmx_vcpu_run(struct vcpu *v)
 			v->last_exit_reason = reason;
 			v->last_exit_qual = qual;
 			vmx_handle_ept_violation(v, qual);
+			/* No PC guest comes here (exits_slow): no interrupts to look at. */
+			if (likely(v->stop == STOP_NONE && !READ_ONCE(vm->bugged)))
+				goto reenter;
 			continue;
 		}
 		/*
