@@ -92,49 +92,13 @@ void svm_set_msr(struct vcpu *v, uint32_t msr, uint64_t val)
 	vmcb_write64(v, VMCB_EFER, val | EFER_SVME);
 }
 
-/*
- * Copy @len bytes at the guest's linear address @la (4-level paging, or
- * paging off: then @la is physical; within one page) to @buf: 0, or
- * -errno. Through vm_read_guest(): the copy is made with the host mapping
- * in force, not through a pointer kept after.
- */
-static int guest_linear(struct vcpu *v, uint64_t la, void *buf, size_t len)
-{
-	/* The guest's CR0 and CR3: under shadow paging the VMCB's are the CPU's. */
-	uint64_t cr0 = v->vm->shadow ? v->sh.cr0 : vmcb_read64(v, VMCB_CR0);
-	uint64_t table = (v->vm->shadow ? v->sh.cr3 : vmcb_read64(v, VMCB_CR3)) & X86_PTE_ADDR_MASK;
-
-	if (!(cr0 & X86_CR0_PG))
-		return vm_read_guest(v->vm, la, buf, len);
-
-	for (int level = 4; level >= 1; level--) {
-		unsigned shift = 12 + 9 * (level - 1);
-		uint64_t e;
-		int r = vm_read_guest(v->vm, table + ((la >> shift) & 511) * 8, &e, 8);
-
-		if (r)
-			return r;
-		if (!(e & X86_PTE_P))
-			return -EFAULT;
-		if (level == 1 || (level <= 3 && (e & X86_PTE_PS))) {
-			uint64_t size = 1ULL << shift;
-			uint64_t gpa = (e & X86_PTE_ADDR_MASK & ~(size - 1)) | (la & (size - 1));
-
-			return vm_read_guest(v->vm, gpa, buf, len);
-		}
-		table = e & X86_PTE_ADDR_MASK;
-	}
-	return -EFAULT;
-}
-
 /* The linear address of CS:RIP: CS's base counts outside 64-bit mode (32 bits wide there). */
 static uint64_t rip_linear(struct vcpu *v)
 {
-	bool long64 = (vmcb_read64(v, VMCB_EFER) & EFER_LMA) &&
-		      (vmcb_read16(v, VMCB_CS + VMCB_SEG_ATTR) & SVM_ATTR_L);
-	uint64_t rip = svm_guest_rip(v);
+	bool long64;
+	uint64_t base = svm_cs_base(v, &long64), rip = svm_guest_rip(v);
 
-	return long64 ? rip : (uint32_t)(vmcb_read64(v, VMCB_CS + VMCB_SEG_BASE) + rip);
+	return long64 ? rip : (uint32_t)(base + rip);
 }
 
 /*
@@ -146,7 +110,7 @@ static enum vcpu_exit_kind ud_kind(struct vcpu *v)
 {
 	static const uint8_t vmcall[3] = { 0x0f, 0x01, 0xc1 };
 	uint8_t insn[sizeof(vmcall)];
-	int r = guest_linear(v, rip_linear(v), insn, sizeof(insn));
+	int r = vcpu_read_linear(v, rip_linear(v), insn, sizeof(insn));
 
 	/*
 	 * -EAGAIN: a change owns the page for now (a migrate between its
@@ -180,9 +144,9 @@ static void handle_wbinvd(struct vcpu *v)
 {
 	uint64_t rip = svm_guest_rip(v), la = rip_linear(v);
 	uint8_t b = 0, op = 0;
-	unsigned prefix = !guest_linear(v, la, &b, 1) && b == 0xf3;
+	unsigned prefix = !vcpu_read_linear(v, la, &b, 1) && b == 0xf3;
 
-	if (!v->pc && !guest_linear(v, la + prefix + 1, &op, 1) && op == 0x08) {
+	if (!v->pc && !vcpu_read_linear(v, la + prefix + 1, &op, 1) && op == 0x08) {
 		not_emulated(v, SVM_EXIT_INVD);
 		return;
 	}

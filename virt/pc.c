@@ -96,8 +96,7 @@ void pc_hlt(struct vcpu *v)
 	}
 }
 
-/* Copy @len bytes at linear address @la (within a page) as the guest's paging maps it. */
-static int read_linear(struct vcpu *v, uint64_t la, void *buf, size_t len)
+int vcpu_read_linear(struct vcpu *v, uint64_t la, void *buf, size_t len)
 {
 	uint64_t cr0 = v->be->get_cr(v, 0), cr4 = v->be->get_cr(v, 4);
 	uint64_t table = v->be->get_cr(v, 3) & X86_PTE_ADDR_MASK;
@@ -136,9 +135,9 @@ static int fetch(struct vcpu *v, uint8_t *b, size_t *got)
 
 	if (!long64)
 		return -EOPNOTSUPP;
-	r = read_linear(v, la, b, first);
+	r = vcpu_read_linear(v, la, b, first);
 	*got = first;
-	if (!r && first < INSN_MAX_LEN && !read_linear(v, la + first, b + first,
+	if (!r && first < INSN_MAX_LEN && !vcpu_read_linear(v, la + first, b + first,
 							  INSN_MAX_LEN - first))
 		*got = INSN_MAX_LEN;
 	return r;

@@ -392,6 +392,13 @@ void pc_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4]);
 void pc_xsetbv(struct vcpu *v);
 /* A second-level fault outside RAM at @gpa: true if it was the APIC page (emulated). */
 bool pc_mmio(struct vcpu *v, uint64_t gpa);
+/*
+ * Copy @len bytes (within one page) at the guest's linear address @la, as
+ * its paging maps it: none (paging off), or 4-level long-mode paging (else
+ * -EOPNOTSUPP), the guest's own CR3 also under shadow paging. 0 or -errno,
+ * -EAGAIN while the host is changing the page (virt/pc.c).
+ */
+int vcpu_read_linear(struct vcpu *v, uint64_t la, void *buf, size_t len);
 /* The SIPI vector an AP waiting since INIT got, or -1 (and clears it). */
 int pc_take_sipi(struct vcpu *v);
 /* The local APIC (virt/lapic.c). */
