@@ -64,7 +64,6 @@ static void accept(struct vlapic *a, unsigned vec, bool level)
 	}
 	set_vec(a->irr, vec, true);
 	set_vec(a->tmr, vec, level);
-	__atomic_store_n(&a->pending, true, __ATOMIC_RELEASE);
 }
 
 void lapic_reset(struct vcpu *v, uint32_t id, bool bsp)
@@ -178,7 +177,6 @@ static void deliver(struct vcpu *t, unsigned mode, unsigned vec, bool level)
 		a->sipi = (int)vec;
 		break;
 	}
-	__atomic_store_n(&a->pending, true, __ATOMIC_RELEASE);
 	spin_unlock(&a->lock);
 	if (t->cpu != cpu_id())
 		smp_kick(t->cpu); /* out of guest mode (or its HLT), to look at its APIC */
@@ -218,7 +216,6 @@ static void eoi(struct vlapic *a)
 
 	if (vec >= 0)
 		set_vec(a->isr, (unsigned)vec, false);
-	__atomic_store_n(&a->pending, true, __ATOMIC_RELEASE); /* a lower one may be due now */
 }
 
 static unsigned lvt_index(uint32_t off)
@@ -281,7 +278,7 @@ static int reg_write(struct vcpu *v, uint32_t off, uint32_t val)
 
 	switch (off) {
 	case LAPIC_ID: if (x2apic(a)) return -1; break; /* read-only here, as KVM's */
-	case LAPIC_TPR: a->tpr = val & 0xff; a->pending = true; break;
+	case LAPIC_TPR: a->tpr = val & 0xff; break;
 	case LAPIC_EOI: eoi(a); break;
 	case LAPIC_LDR: if (x2apic(a)) return -1; a->ldr = val & 0xff000000; break;
 	case LAPIC_DFR: if (x2apic(a)) return -1; a->dfr = val | 0x0fffffff; break;

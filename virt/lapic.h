@@ -76,7 +76,6 @@ struct vlapic {
 	bool nmi;                /* an NMI is pending */
 	bool init;               /* INIT received: the vCPU goes back to wait for a SIPI */
 	int sipi;                /* a SIPI's vector, -1 for none */
-	bool pending;            /* IRR, NMI, INIT or SIPI changed: look before entering */
 };
 
 #endif
