@@ -115,22 +115,25 @@ void svm_handle_cr_access(struct vcpu *v, uint64_t code)
 		return;
 	if (!decode(v, &in))
 		return;
+	bool done = true; /* false: the write faulted (#GP injected) or stopped the vCPU */
+
 	switch (in.kind) {
 	case INSN_MOV_TO_CR:
-		vcpu_shadow_write_cr(v, in.cr, *reg_of(v, in.gpr) & mask);
+		done = vcpu_shadow_write_cr(v, in.cr, *reg_of(v, in.gpr) & mask);
 		break;
 	case INSN_MOV_FROM_CR:
 		*reg_of(v, in.gpr) = vcpu_shadow_read_cr(v, in.cr) & mask;
 		break;
 	case INSN_CLTS:
-		vcpu_shadow_write_cr(v, 0, cr0 & ~X86_CR0_TS);
+		done = vcpu_shadow_write_cr(v, 0, cr0 & ~X86_CR0_TS);
 		break;
 	case INSN_LMSW:
 		if (in.mem)
 			goto unhandled;
 		/* CR0[3:0] from the operand, but PE is never cleared (SDM vol. 2, LMSW). */
 		val = *reg_of(v, in.gpr);
-		vcpu_shadow_write_cr(v, 0, (cr0 & ~0xfULL) | (val & 0xf) | (cr0 & X86_CR0_PE));
+		done = vcpu_shadow_write_cr(v, 0, (cr0 & ~0xfULL) | (val & 0xf) |
+						       (cr0 & X86_CR0_PE));
 		break;
 	default:
 unhandled:
@@ -139,7 +142,7 @@ unhandled:
 			  (unsigned long long)code, (unsigned long long)svm_guest_rip(v));
 		return;
 	}
-	if (v->stop == STOP_NONE)
+	if (done && v->stop == STOP_NONE)
 		svm_set_rip(v, svm_guest_rip(v) + in.len);
 }
 

@@ -38,6 +38,12 @@
 #define C7_EBX_MPX (1u << 14)
 #define C7_EBX_PQE (1u << 15)
 #define C7_EBX_PT (1u << 25)
+#define C7_EBX_SMEP (1u << 7)
+#define C7_EBX_SMAP (1u << 20)
+#define C7_ECX_PKU (1u << 3)
+#define C7_ECX_OSPKE (1u << 4)
+#define C7_ECX_PKS (1u << 31)
+#define C1_ECX_PCID (1u << 17)
 #define C7_ECX_WAITPKG (1u << 5)
 #define C7_ECX_LA57 (1u << 16)
 #define C7_ECX_SGX_LC (1u << 30)
@@ -81,6 +87,8 @@ void pc_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4])
 		r[2] &= ~(C1_ECX_DTES64 | C1_ECX_DSCPL | CPUID_1_ECX_VMX | C1_ECX_SMX | C1_ECX_EST |
 			  C1_ECX_TM2 | C1_ECX_SDBG | C1_ECX_XTPR | CPUID_1_ECX_MONITOR | C1_ECX_OSXSAVE);
 		r[2] |= C1_ECX_X2APIC | C1_ECX_TSC_DEADLINE | C1_ECX_PDCM | CPUID_1_ECX_HYPERVISOR;
+		if (v->vm->shadow) /* the shadow MMU has no PCIDs */
+			r[2] &= ~C1_ECX_PCID;
 		if (v->be->get_cr(v, 4) & X86_CR4_OSXSAVE) /* reflects the guest's CR4 (SDM 2A) */
 			r[2] |= C1_ECX_OSXSAVE;
 		r[3] &= ~(C1_EDX_MTRR | C1_EDX_DS | C1_EDX_ACPI | C1_EDX_TM | C1_EDX_PBE);
@@ -101,6 +109,11 @@ void pc_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4])
 				  C7_EBX_PQE | C7_EBX_PT);
 			r[1] |= C7_EBX_TSC_ADJUST;
 			r[2] &= ~(C7_ECX_WAITPKG | C7_ECX_LA57 | C7_ECX_SGX_LC);
+			/* What the shadow MMU does not build (virt/shadow.c) is not offered. */
+			if (v->vm->shadow) {
+				r[1] &= ~(C7_EBX_SMEP | C7_EBX_SMAP);
+				r[2] &= ~(C7_ECX_PKU | C7_ECX_OSPKE | C7_ECX_PKS);
+			}
 		}
 		break;
 	case 0xb:

@@ -227,6 +227,7 @@ struct vcpu_shadow {
 	struct shadow_page *root; /* the shadow table the CPU walks for cr3 */
 	/* The last write unshadowed rather than emulated: the same one again stops. */
 	uint64_t unprotect_rip, unprotect_gpa;
+	uint64_t unprotect_exit; /* exits_total then: "at once" is the very next exit */
 };
 
 /* vcpu->mode, as KVM's: a remote flush kicks and waits only for IN_GUEST. */
@@ -441,7 +442,8 @@ bool vcpu_exc_sets_rf(const struct exc_event *e);
 int vcpu_shadow_init(struct vcpu *v, const struct vcpu_entry *e, char *err, size_t errlen);
 void vcpu_shadow_destroy(struct vcpu *v);
 bool vcpu_shadow_page_fault(struct vcpu *v, uint64_t cr2, uint32_t *error);
-void vcpu_shadow_write_cr(struct vcpu *v, unsigned cr, uint64_t val);
+/* True if the write was done (RIP moves on); false if it faulted or the vCPU stopped. */
+bool vcpu_shadow_write_cr(struct vcpu *v, unsigned cr, uint64_t val);
 uint64_t vcpu_shadow_read_cr(struct vcpu *v, unsigned cr);
 void vcpu_shadow_invlpg(struct vcpu *v, uint64_t gva);
 /* A general-purpose register by its x86 number (0 RAX ... 15 R15); NULL for RSP. */

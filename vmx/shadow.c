@@ -109,7 +109,6 @@ void vmx_handle_cr_access(struct vcpu *v, uint64_t qual)
 			  "VMX shadow paging runs 64-bit guests only", (unsigned long long)val);
 		return;
 	}
-	vcpu_shadow_write_cr(v, cr, val);
-	if (v->stop == STOP_NONE)
+	if (vcpu_shadow_write_cr(v, cr, val) && v->stop == STOP_NONE)
 		vmx_skip_instruction(v);
 }
