@@ -88,6 +88,15 @@ void vmx_mode_write_cr(struct vcpu *v, unsigned cr, uint64_t val)
 		vmx_skip_instruction(v);
 		return;
 	}
+	/*
+	 * CR4 exits for the bits VMX owns (VMXE): a PC guest's CPUID offers no
+	 * VMX, so its CPU would answer #GP(0) (kvm-unit-tests' idt_test writes
+	 * CR4 0xffffffff and expects it); a flat guest stops, naming it.
+	 */
+	if (cr == 4 && v->pc) {
+		inject_gp();
+		return;
+	}
 	vcpu_stop(v, STOP_UNHANDLED, "MOV to CR%u (%#llx) at RIP %#llx is not emulated%s", cr,
 		  (unsigned long long)val, (unsigned long long)vmx_guest_rip(v),
 		  cr == 4 && (val & X86_CR4_VMXE) ? " (CR4.VMXE: minihv offers no nested VMX)" : "");
