@@ -16,17 +16,17 @@
 
 #define AR_L (1u << 13) /* a segment's access rights: 64-bit code (SDM 3C 24.4.1) */
 
-/* Deliver #GP(0) on the next entry, as the CPU would (no error code in real mode). */
-static void inject_gp(void)
+/*
+ * Deliver #GP(0) on the next entry, as the CPU would (no error code in real
+ * mode), recorded and with RF set in the pushed RFLAGS, as for a fault the
+ * CPU raised (vmx_raise(); kvm-unit-tests' idt_test checks RF).
+ */
+static void inject_gp(struct vcpu *v)
 {
-	bool pe = vmcs_readl(GUEST_CR0) & X86_CR0_PE;
-	uint32_t info = X86_EXC_GP | (uint32_t)INTR_TYPE_HARD_EXCEPTION << 8 | INTR_INFO_VALID;
+	struct exc_event e = { .vector = X86_EXC_GP, .type = INTR_TYPE_HARD_EXCEPTION,
+			       .has_error = (vmcs_readl(GUEST_CR0) & X86_CR0_PE) != 0 };
 
-	if (pe) {
-		info |= INTR_INFO_DELIVER_CODE;
-		vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE, 0);
-	}
-	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, info);
+	vmx_raise(v, &e);
 }
 
 static void set_long_mode(struct vcpu *v, bool on)
@@ -71,7 +71,7 @@ static bool mode_write_cr0(struct vcpu *v, uint64_t val)
 	vmcs_writel(GUEST_CR0, vmx_guest_cr0_unrestricted(val));
 	return true;
 gp:
-	inject_gp();
+	inject_gp(v);
 	return false;
 }
 
@@ -94,7 +94,7 @@ void vmx_mode_write_cr(struct vcpu *v, unsigned cr, uint64_t val)
 	 * CR4 0xffffffff and expects it); a flat guest stops, naming it.
 	 */
 	if (cr == 4 && v->pc) {
-		inject_gp();
+		inject_gp(v);
 		return;
 	}
 	vcpu_stop(v, STOP_UNHANDLED, "MOV to CR%u (%#llx) at RIP %#llx is not emulated%s", cr,
