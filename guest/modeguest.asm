@@ -23,6 +23,23 @@ CR0_PG equ 1 << 31
 CR4_PAE equ 1 << 5
 AMD_EBX equ 0x68747541 ; "Auth" of AuthenticAMD
 
+; Fill the page directory at %1 with 512 2 MiB identity entries (present,
+; writable, PS), point CR3 at MG_PML4 and set CR4.PAE: both paths page so.
+%macro identity_pd_pae 1
+	mov edi, %1
+	mov eax, 0x83           ; present, writable, 2 MiB
+	mov ecx, 512
+%%pd:	mov [edi], eax
+	add eax, 0x200000
+	add edi, 8
+	loop %%pd
+	mov eax, cr4
+	or eax, CR4_PAE
+	mov cr4, eax
+	mov eax, MG_PML4
+	mov cr3, eax
+%endmacro
+
 org 0x100000
 
 bits 16
@@ -73,18 +90,7 @@ pae32:
 	xor eax, eax
 	rep stosd
 	mov dword [MG_PML4], MG_PML4 + 0x1000 + 1
-	mov edi, MG_PML4 + 0x1000
-	mov eax, 0x83
-	mov ecx, 512
-.pd:	mov [edi], eax
-	add eax, 0x200000
-	add edi, 8
-	loop .pd
-	mov eax, cr4
-	or eax, CR4_PAE
-	mov cr4, eax
-	mov eax, MG_PML4
-	mov cr3, eax
+	identity_pd_pae MG_PML4 + 0x1000
 	mov eax, cr0
 	or eax, CR0_PG
 	mov cr0, eax
@@ -136,19 +142,7 @@ prot32:
 	rep stosd
 	mov dword [MG_PML4], MG_PML4 + 0x1000 + 3
 	mov dword [MG_PML4 + 0x1000], MG_PML4 + 0x2000 + 3
-	mov edi, MG_PML4 + 0x2000
-	mov eax, 0x83           ; present, writable, 2 MiB
-	mov ecx, 512
-.pd:	mov [edi], eax
-	add eax, 0x200000
-	add edi, 8
-	loop .pd
-
-	mov eax, cr4
-	or eax, CR4_PAE
-	mov cr4, eax
-	mov eax, MG_PML4
-	mov cr3, eax
+	identity_pd_pae MG_PML4 + 0x2000
 	mov ecx, MSR_EFER
 	rdmsr
 	or eax, EFER_LME
