@@ -59,9 +59,25 @@ const char *msr_name(uint32_t msr)
 	return NULL;
 }
 
-static bool is_canonical(uint64_t a)
+const char *efer_write_refused(struct vcpu *v, uint64_t val)
 {
-	return (uint64_t)((int64_t)(a << 16) >> 16) == a;
+	uint64_t may = EFER_SCE | EFER_LME | EFER_LMA;
+
+	if (cpuid(0x80000001).edx & CPUID_80000001_EDX_NX)
+		may |= EFER_NXE;
+	if (val & ~may) /* SVME included: SVM is not the guest's (CPUID hides it) */
+		return "only SCE, LME and NXE may be set";
+	/* LME may not change while paging is on (SDM 3A, 10.8.5). */
+	if (((val ^ v->be->get_msr(v, MSR_EFER)) & EFER_LME) &&
+	    (v->be->get_cr(v, 0) & X86_CR0_PG))
+		return "LME may not change while paging is on";
+	return NULL;
+}
+
+void efer_write(struct vcpu *v, uint64_t val)
+{
+	/* LMA is the CPU's to set: a write keeps it. */
+	v->be->set_msr(v, MSR_EFER, (val & ~EFER_LMA) | (v->be->get_msr(v, MSR_EFER) & EFER_LMA));
 }
 
 /* Stop the guest: "RDMSR of MSR 0x... (NAME) at RIP 0x...: why". */
@@ -110,27 +126,19 @@ static int write_msr(struct vcpu *v, uint32_t msr, uint64_t val)
 {
 	switch (msr) {
 	case MSR_EFER: {
-		uint64_t old = v->be->get_msr(v, msr);
-		uint64_t may = EFER_SCE | EFER_LME | EFER_LMA;
+		const char *why = efer_write_refused(v, val);
 
-		if (cpuid(0x80000001).edx & CPUID_80000001_EDX_NX)
-			may |= EFER_NXE;
-		if (val & ~may) {
-			refuse(v, true, msr, val, "only SCE, LME and NXE may be set (IA32_EFER is %#llx)",
-			       (unsigned long long)old);
+		if (why) {
+			refuse(v, true, msr, val, "%s (IA32_EFER is %#llx)", why,
+			       (unsigned long long)v->be->get_msr(v, msr));
 			return -1;
 		}
-		/* LME may not change while paging is on (SDM 3A, 10.8.5); LMA is the CPU's. */
-		if (((val ^ old) & EFER_LME) && (v->be->get_cr(v, 0) & X86_CR0_PG)) {
-			refuse(v, true, msr, val, "LME may not change while paging is on");
-			return -1;
-		}
-		v->be->set_msr(v, msr, (val & ~EFER_LMA) | (old & EFER_LMA));
+		efer_write(v, val);
 		return 0;
 	}
 	case MSR_FS_BASE:
 	case MSR_GS_BASE:
-		if (!is_canonical(val)) {
+		if (!x86_canonical(val)) {
 			refuse(v, true, msr, val, "not a canonical address");
 			return -1;
 		}

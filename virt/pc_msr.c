@@ -15,11 +15,6 @@
 #define MISC_ENABLE_RESET 0x1801ULL /* fast strings; BTS and PEBS unavailable (as KVM) */
 #define MISC_ENABLE_RO 0x1880ULL    /* perfmon, BTS/PEBS unavailable: read-only here */
 
-static bool canonical(uint64_t a)
-{
-	return (uint64_t)((int64_t)(a << 16) >> 16) == a;
-}
-
 /* PAT entries may hold UC, WC, WT, WP, WB, UC- (0, 1, 4-7); 2 and 3 are reserved (SDM 3A 13.12.2). */
 static bool pat_valid(uint64_t pat)
 {
@@ -58,23 +53,6 @@ static void set_tsc(struct vcpu *v, uint64_t val)
 	v->be->set_tsc_offset(v, v->tsc_offset);
 }
 
-static int efer_write(struct vcpu *v, uint64_t val)
-{
-	uint64_t old = v->be->get_msr(v, MSR_EFER);
-	uint64_t may = EFER_SCE | EFER_LME | EFER_LMA;
-
-	if (cpuid(0x80000001).edx & CPUID_80000001_EDX_NX)
-		may |= EFER_NXE;
-	if (val & ~may)
-		return -1; /* SVME included: SVM is not the guest's (CPUID hides it) */
-	/* LME may not change while paging is on (SDM 3A, 10.8.5). */
-	if (((val ^ old) & EFER_LME) && (v->be->get_cr(v, 0) & X86_CR0_PG))
-		return -1;
-	/* LMA is the CPU's to set: a write keeps it. */
-	v->be->set_msr(v, MSR_EFER, (val & ~EFER_LMA) | (old & EFER_LMA));
-	return 0;
-}
-
 static int mce_msr(uint32_t msr, bool write, uint64_t *val, struct vcpu *v)
 {
 	if (msr == MSR_IA32_MCG_CAP) {
@@ -106,7 +84,10 @@ static int pc_msr_access(struct vcpu *v, uint32_t msr, bool write, uint64_t *val
 		}
 		switch (msr) {
 		case MSR_EFER:
-			return efer_write(v, *val);
+			if (efer_write_refused(v, *val))
+				return -1;
+			efer_write(v, *val);
+			return 0;
 		case MSR_IA32_PAT:
 			if (!pat_valid(*val))
 				return -1;
@@ -114,7 +95,7 @@ static int pc_msr_access(struct vcpu *v, uint32_t msr, bool write, uint64_t *val
 		case MSR_STAR: case MSR_SFMASK: case MSR_IA32_SYSENTER_CS:
 			break;
 		default: /* the address MSRs */
-			if (!canonical(*val))
+			if (!x86_canonical(*val))
 				return -1;
 		}
 		v->be->set_msr(v, msr, *val);

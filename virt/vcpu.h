@@ -413,6 +413,13 @@ uint64_t lapic_timer_due(struct vcpu *v);
 void vcpu_handle_hypercall(struct vcpu *v);
 /* RDMSR (@write false) or WRMSR: emulated, or the guest stops naming the MSR (virt/msr.c). */
 void vcpu_handle_msr(struct vcpu *v, bool write);
+/*
+ * EFER writes, one rule for both kinds of guest (virt/msr.c): NULL if the
+ * guest may write @val, else why not (a flat guest stops with it, a PC
+ * guest gets #GP); efer_write() stores it, LMA kept (the CPU's).
+ */
+const char *efer_write_refused(struct vcpu *v, uint64_t val);
+void efer_write(struct vcpu *v, uint64_t val);
 /* "IA32_EFER", ...; NULL for an MSR minihv has no name for. */
 const char *msr_name(uint32_t msr);
 /* A second-level fault at @gpa (write or not): mmu_fault(), stops with the reason. */

@@ -55,6 +55,12 @@ static inline struct cpuid_regs cpuid_count(uint32_t leaf, uint32_t sub)
 	return r;
 }
 
+/* A 48-bit canonical address: bits 63:47 all equal (SDM 3A, 3.3.7.1). */
+static inline bool x86_canonical(uint64_t a)
+{
+	return (uint64_t)((int64_t)(a << 16) >> 16) == a;
+}
+
 static inline struct cpuid_regs cpuid(uint32_t leaf)
 {
 	return cpuid_count(leaf, 0);
