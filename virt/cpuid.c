@@ -53,16 +53,8 @@
 
 #define HV_LEAF_TIMING 0x40000010u
 
-static void cpuid_raw(uint32_t leaf, uint32_t sub, uint32_t r[4])
-{
-	__asm__ __volatile__("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
-			     : "a"(leaf), "c"(sub));
-}
-
 void pc_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
-	uint32_t max_std;
-
 	if ((leaf & 0xffffff00u) == HV_CPUID_LEAF) {
 		r[0] = r[1] = r[2] = r[3] = 0;
 		if (leaf == HV_CPUID_LEAF) {
@@ -74,13 +66,14 @@ void pc_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4])
 		}
 		return;
 	}
-	cpuid_raw(leaf & 0x80000000u, 0, r);
-	max_std = r[0];
-	if (leaf > max_std) { /* past the last leaf: zeroes, as AMD answers */
+	/* Past the last leaf of its range (basic or extended): zeroes, as AMD answers. */
+	if (leaf > cpuid(leaf & 0x80000000u).eax) {
 		r[0] = r[1] = r[2] = r[3] = 0;
 		return;
 	}
-	cpuid_raw(leaf, sub, r);
+	struct cpuid_regs c = cpuid_count(leaf, sub);
+
+	r[0] = c.eax, r[1] = c.ebx, r[2] = c.ecx, r[3] = c.edx;
 	switch (leaf) {
 	case 1:
 		r[1] = (r[1] & 0x0000ffffu) | (v->index << 24) | (v->pc->ncpus << 16);
