@@ -132,5 +132,5 @@ void kmain(uint32_t magic, uint32_t mbi_pa)
 	}
 	vmx_disable(&this_cpu); /* VMXOFF on the way out, if VMX was turned on */
 	svm_disable(&svm_this_cpu); /* and EFER.SVME off, if SVM was */
-	emu_exit_as(status, pass && (status == EXIT_PASS || guest));
+	emu_exit_as(status, pass);
 }
