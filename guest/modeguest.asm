@@ -23,6 +23,18 @@ CR0_PG equ 1 << 31
 CR4_PAE equ 1 << 5
 AMD_EBX equ 0x68747541 ; "Auth" of AuthenticAMD
 
+; HC_EXIT with the code in EDI, after CPUID leaf 0 (EBX: the vendor): VMMCALL
+; on AMD, VMCALL elsewhere; it does not return.
+%macro hc_exit_any_vendor 0
+	mov eax, HC_EXIT
+	cmp ebx, AMD_EBX
+	je %%amd
+	vmcall
+	hlt
+%%amd:	vmmcall
+	hlt
+%endmacro
+
 ; Fill the page directory at %1 with 512 2 MiB identity entries (present,
 ; writable, PS), point CR3 at MG_PML4 and set CR4.PAE: both paths page so.
 %macro identity_pd_pae 1
@@ -70,13 +82,7 @@ real16:
 	movzx edi, ax
 	shl edi, 16
 	or di, si
-	mov eax, HC_EXIT
-	cmp ebx, AMD_EBX
-	je .amd
-	vmcall
-	hlt
-.amd:	vmmcall
-	hlt
+	hc_exit_any_vendor
 marker:	dw 0
 
 ; Offset 0x80, pae32: entered as prot32 is, turns on PAE paging without long
@@ -97,13 +103,7 @@ pae32:
 	xor eax, eax
 	cpuid
 	mov edi, 0x9ae          ; MG_PAE32_RAN
-	mov eax, HC_EXIT
-	cmp ebx, AMD_EBX
-	je .amd
-	vmcall
-	hlt
-.amd:	vmmcall
-	hlt
+	hc_exit_any_vendor
 
 	times 0x100 - ($ - $$) db 0
 
