@@ -33,8 +33,7 @@ int hv_backend(const struct vcpu_backend **be, struct mmu_caps *mc, char *err, s
 	return svm_mmu_caps(&svm_this_cpu.caps, hv_mmu_shadow, mc, err, errlen);
 }
 
-/* Identity-map [0, 4 GiB) for the guest with 2 MiB pages. */
-static void write_guest_page_tables(struct vm *vm)
+void guest_write_identity_tables(struct vm *vm)
 {
 	uint64_t *pml4 = vm_gpa_to_host(vm, GUEST_PML4, PAGE_SIZE, true);
 	uint64_t *pdpt = vm_gpa_to_host(vm, GUEST_PDPT, PAGE_SIZE, true);
@@ -83,7 +82,7 @@ int guest_create(struct guest *g, const char *name, const void *image, size_t le
 		vm_destroy(&g->vm);
 		return r;
 	}
-	write_guest_page_tables(&g->vm);
+	guest_write_identity_tables(&g->vm);
 	memcpy(vm_gpa_to_host(&g->vm, GUEST_LOAD, len, true), image, len);
 
 	struct vcpu_entry e = {
@@ -144,6 +143,16 @@ static int write_gpa(void *ctx, uint64_t gpa, const void *src, size_t len)
 	return vm_write_guest(ctx, gpa, src, len);
 }
 
+int guest_pc_ram_check(uint64_t ram, char *err, size_t errlen)
+{
+	if (ram <= PC_RAM_MAX)
+		return 0;
+	ksnprintf(err, errlen, "guest RAM of %llu MiB: a PC guest's RAM ends below the PCI hole "
+		  "and the local APIC, at %llu MiB", (unsigned long long)ram >> 20,
+		  (unsigned long long)PC_RAM_MAX >> 20);
+	return -EINVAL;
+}
+
 int guest_create_pc(struct guest *g, const char *name, const void *image, size_t len,
 		    uint64_t ram, const char *cmdline, const struct mb1_module *mods,
 		    unsigned nmods, unsigned ncpus, bool strict_io, char *err, size_t errlen)
@@ -153,12 +162,9 @@ int guest_create_pc(struct guest *g, const char *name, const void *image, size_t
 	int r;
 
 	memset(g, 0, sizeof(*g));
-	if (ram > PC_RAM_MAX) {
-		ksnprintf(err, errlen, "guest RAM of %llu MiB: a PC guest's RAM ends below the PCI "
-			  "hole and the local APIC, at %llu MiB", (unsigned long long)ram >> 20,
-			  (unsigned long long)PC_RAM_MAX >> 20);
-		return -EINVAL;
-	}
+	r = guest_pc_ram_check(ram, err, errlen);
+	if (r)
+		return r;
 	r = mb1_parse(image, len, ram, &im, err, errlen);
 	if (r)
 		return r;

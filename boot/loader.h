@@ -61,6 +61,23 @@ int guest_create_pc(struct guest *g, const char *name, const void *image, size_t
 		    uint64_t ram, const char *cmdline, const struct mb1_module *mods,
 		    unsigned nmods, unsigned ncpus, bool strict_io, char *err, size_t errlen);
 
+/*
+ * A Linux bzImage on the PC platform (boot/linux.c, guest/ABI.md "Linux
+ * guests"): the protected-mode kernel at its pref_address, @initrd at the
+ * top of RAM, the zero page and @cmdline (with minihv's additions) below
+ * 64 KiB, and vCPU 0 at the 64-bit entry with RSI = the zero page.
+ * Returns 0 or -errno with a message.
+ */
+int guest_create_linux(struct guest *g, const char *name, const void *image, size_t len,
+		       uint64_t ram, const char *cmdline, const void *initrd, size_t initrd_len,
+		       unsigned ncpus, bool strict_io, char *err, size_t errlen);
+
+/* 0, or -EINVAL with the reason: a PC guest's RAM must end below PC_RAM_MAX. */
+int guest_pc_ram_check(uint64_t ram, char *err, size_t errlen);
+
+/* Identity-map [0, 4 GiB) for the guest with 2 MiB pages, at GUEST_PML4. */
+void guest_write_identity_tables(struct vm *vm);
+
 /* Each vCPU's stack: vCPU i starts with RSP = ram - i * GUEST_VCPU_STACK (guest/ABI.md). */
 #define GUEST_VCPU_STACK 0x10000ULL
 

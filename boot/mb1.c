@@ -54,17 +54,20 @@ int guest_image_format(const void *img, size_t len, enum guest_format *fmt, char
 	}
 	const char *what = NULL;
 
-	if (len >= 0x206 && !memcmp(b + 0x202, "HdrS", 4))
-		what = "a Linux bzImage (the x86 boot protocol is not supported)";
-	else if (len >= 2 && b[0] == 'M' && b[1] == 'Z')
+	/* Linux's boot protocol: checked in full by bz_parse() (boot/bzimage.c). */
+	if (len >= 0x206 && !memcmp(b + 0x202, "HdrS", 4)) {
+		*fmt = GUEST_BZIMAGE;
+		return 0;
+	}
+	if (len >= 2 && b[0] == 'M' && b[1] == 'Z')
 		what = "a PE/COFF (EFI) image";
 	else if (len >= 2 && b[0] == 0x1f && b[1] == 0x8b)
 		what = "a gzip file (decompress it first)";
 	else if (find_header(b, len) >= 0)
 		what = "a multiboot1 kernel that is not ELF (the a.out kludge is not supported)";
 	if (what) {
-		ksnprintf(err, errlen, "guest image is %s: minihv runs a flat 64-bit binary or a "
-			  "multiboot1 ELF32 kernel (guest/ABI.md)", what);
+		ksnprintf(err, errlen, "guest image is %s: minihv runs a flat 64-bit binary, a "
+			  "multiboot1 ELF32 kernel or a Linux bzImage (guest/ABI.md)", what);
 		return -EINVAL;
 	}
 	*fmt = GUEST_FLAT;

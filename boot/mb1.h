@@ -30,7 +30,7 @@
 #define MB1_MMAP_RAM 1
 #define MB1_MMAP_RESERVED 2
 
-enum guest_format { GUEST_FLAT, GUEST_MB1_ELF };
+enum guest_format { GUEST_FLAT, GUEST_MB1_ELF, GUEST_BZIMAGE };
 
 struct mb1_segment {
 	uint32_t paddr, memsz;   /* where it goes, and how much (the rest of memsz is zeroes) */
@@ -46,9 +46,10 @@ struct mb1_image {
 
 /*
  * Which format @img (@len bytes) is: GUEST_MB1_ELF for an ELF file (which
- * mb1_parse() then checks), GUEST_FLAT for minihv's own flat binary, which
- * has no header; -EINVAL with the reason for a file that is neither (a
- * Linux bzImage, a PE or gzip file), and for a multiboot1 header on a file
+ * mb1_parse() then checks), GUEST_BZIMAGE for a Linux kernel ("HdrS" at
+ * 0x202; bz_parse() checks the rest), GUEST_FLAT for minihv's own flat
+ * binary, which has no header; -EINVAL with the reason for a file that is
+ * none of them (a PE or gzip file), and for a multiboot1 header on a file
  * that is not ELF (the a.out kludge, which minihv does not load).
  */
 int guest_image_format(const void *img, size_t len, enum guest_format *fmt, char *err,

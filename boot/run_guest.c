@@ -51,39 +51,69 @@ void guest_module_watchdog(struct vcpu *v)
 static struct guest_vcpu pc_aps[VM_MAX_VCPUS - 1];
 
 /*
- * A multiboot1 guest on the PC platform: vCPU 0 here in 32-bit mode, the
- * others each on a CPU of its own, waiting for INIT and SIPI.
+ * A multiboot1 kernel: the whole module string, "guest" first, is its
+ * command line, as GRUB and QEMU give it (a kvm-unit-tests test reads its
+ * arguments from argv[1] on); a "guest-env" module is its one module.
  */
-static int run_pc_guest(const struct boot_info *bi, const struct boot_module *m, bool *pass)
+static int create_mb1(struct guest *g, const struct boot_info *bi, const struct boot_module *m,
+		      uint64_t ram, unsigned n, char *err, size_t errlen)
 {
-	struct guest *g = &module_guest;
 	const struct boot_module *env = find_module(bi, "guest-env");
-	/*
-	 * The whole module string, "guest" first: a multiboot1 command line
-	 * starts with the kernel's name, as GRUB and QEMU give it (a
-	 * kvm-unit-tests test reads its arguments from argv[1] on).
-	 */
-	const char *cmdline = m->name;
 	struct mb1_module mod = { .string = "guest-env" };
-	unsigned n = kopts.guest_vcpus, started = 0, cpus[VM_MAX_VCPUS - 1];
-	uint64_t ram = kopts.guest_mem_given ? kopts.guest_mem : PC_DEFAULT_RAM;
-	char err[300];
 
 	if (env) {
 		mod.data = (const void *)env->start;
 		mod.len = (size_t)(env->end - env->start);
 	}
+	printk("minihv: multiboot1 guest, command line '%s'%s, %u vCPU%s, %llu MiB\n", m->name,
+	       env ? ", with its environment module" : "", n, n == 1 ? "" : "s",
+	       (unsigned long long)ram >> 20);
+	return guest_create_pc(g, "guest", (const void *)m->start, (size_t)(m->end - m->start), ram,
+			       m->name, env ? &mod : NULL, env ? 1 : 0, n, kopts.strict_io, err,
+			       errlen);
+}
+
+/*
+ * A Linux bzImage: the module string past "guest" is the kernel's command
+ * line; a "guest-initrd" module is its initrd.
+ */
+static int create_linux(struct guest *g, const struct boot_info *bi,
+			const struct boot_module *m, uint64_t ram, unsigned n, char *err,
+			size_t errlen)
+{
+	const struct boot_module *rd = find_module(bi, "guest-initrd");
+	const char *cmdline = m->name + strlen("guest");
+
+	while (*cmdline == ' ')
+		cmdline++;
+	printk("minihv: Linux guest%s, %u vCPU%s, %llu MiB\n", rd ? " with an initrd" : "", n,
+	       n == 1 ? "" : "s", (unsigned long long)ram >> 20);
+	return guest_create_linux(g, "guest", (const void *)m->start, (size_t)(m->end - m->start),
+				  ram, cmdline, rd ? (const void *)rd->start : NULL,
+				  rd ? (size_t)(rd->end - rd->start) : 0, n, kopts.strict_io, err,
+				  errlen);
+}
+
+/*
+ * A guest on the PC platform (a multiboot1 kernel or Linux): vCPU 0 here,
+ * the others each on a CPU of its own, waiting for INIT and SIPI.
+ */
+static int run_pc_guest(const struct boot_info *bi, const struct boot_module *m,
+			enum guest_format fmt, bool *pass)
+{
+	struct guest *g = &module_guest;
+	unsigned n = kopts.guest_vcpus, started = 0, cpus[VM_MAX_VCPUS - 1];
+	uint64_t ram = kopts.guest_mem_given ? kopts.guest_mem
+		     : fmt == GUEST_BZIMAGE ? LINUX_DEFAULT_RAM : PC_DEFAULT_RAM;
+	char err[300];
+
 	if (n > nr_cpus_online) {
 		printk("minihv: cannot run the guest: guest_vcpus=%u, but %u CPU%s online "
 		       "(one vCPU per CPU)\n", n, nr_cpus_online, nr_cpus_online == 1 ? " is" : "s are");
 		return RUN_GUEST_PC_FAILED;
 	}
-	printk("minihv: multiboot1 guest, command line '%s'%s, %u vCPU%s, %llu MiB\n", cmdline,
-	       env ? ", with its environment module" : "", n, n == 1 ? "" : "s",
-	       (unsigned long long)ram >> 20);
-	int r = guest_create_pc(g, "guest", (const void *)m->start, (size_t)(m->end - m->start),
-				ram, cmdline, env ? &mod : NULL, env ? 1 : 0, n,
-				kopts.strict_io, err, sizeof(err));
+	int r = fmt == GUEST_BZIMAGE ? create_linux(g, bi, m, ram, n, err, sizeof(err))
+				     : create_mb1(g, bi, m, ram, n, err, sizeof(err));
 	if (r) {
 		printk("minihv: cannot run the guest: %s\n", err);
 		return RUN_GUEST_PC_FAILED;
@@ -144,8 +174,8 @@ int run_guest_module(const struct boot_info *bi, const struct boot_module *m, bo
 		printk("minihv: cannot run the guest: %s\n", ferr);
 		return EXIT_FAIL;
 	}
-	if (fmt == GUEST_MB1_ELF)
-		return run_pc_guest(bi, m, pass);
+	if (fmt != GUEST_FLAT)
+		return run_pc_guest(bi, m, fmt, pass);
 
 	struct guest *g = &module_guest;
 	char err[200];

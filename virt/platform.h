@@ -21,6 +21,7 @@
 #define PC_LAPIC_BASE 0xfee00000ULL /* the local APIC's default base (SDM 3A, 11.4.1) */
 #define PC_RAM_MAX 0xc0000000ULL    /* RAM below the 3 GiB PCI hole, where the APIC is */
 #define PC_DEFAULT_RAM (128ULL << 20) /* without guest_mem=: QEMU's default for a PC */
+#define LINUX_DEFAULT_RAM (256ULL << 20) /* a Linux guest's: its kernel, initramfs and tmpfs */
 
 #define FWCFG_SIGNATURE 0x00
 #define FWCFG_ID 0x01
