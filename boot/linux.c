@@ -14,7 +14,6 @@
  */
 #include "boot/loader.h"
 #include "boot/bzimage.h"
-#include "arch/x86/tsc.h"
 #include "lib/lib.h"
 
 #define LINUX_ZERO_PAGE 0x7000ULL
