@@ -18,7 +18,20 @@ GUEST_MEM  ?=
 GUEST_VCPUS ?=
 GUEST_ARGS ?=
 GUEST_ENV  ?=
-RUN_CMDLINE := $(strip $(CMDLINE) $(if $(GUEST_MEM),guest_mem=$(GUEST_MEM)) \
+# A Linux guest (a bzImage), its initrd and command line: make run-linux boots
+# Debian's cloud kernel and a busybox initramfs (scripts/linux-guest.sh, into
+# $(BUILD)/linux) unless LINUX= or INITRD= name others; make run LINUX=file
+# boots that kernel instead of GUEST, with INITRD= if given. 256M of RAM
+# unless GUEST_MEM= says otherwise.
+LINUX      ?=
+INITRD     ?=
+LINUX_CMDLINE ?= console=ttyS0
+LINUX_DIR  := $(BUILD)/linux
+RUN_GUEST  := $(or $(LINUX),$(GUEST))
+RUN_GUEST_ARGS := $(if $(LINUX),$(LINUX_CMDLINE),$(GUEST_ARGS))
+RUN_CMDLINE := $(strip $(CMDLINE) $(if $(GUEST_MEM),guest_mem=$(GUEST_MEM),$(if $(LINUX),guest_mem=256M)) \
+	$(if $(GUEST_VCPUS),guest_vcpus=$(GUEST_VCPUS)))
+LINUX_RUN_CMDLINE := $(strip $(CMDLINE) guest_mem=$(or $(GUEST_MEM),256M) \
 	$(if $(GUEST_VCPUS),guest_vcpus=$(GUEST_VCPUS)))
 COMMA      := ,
 TESTS      ?= *
@@ -118,12 +131,13 @@ $(BUILD)/guest/%.bin.o: $(BUILD)/guest/%.bin
 	$(Q)cd $(BUILD)/guest && objcopy -I binary -O elf64-x86-64 -B i386:x86-64 \
 		--rename-section .data=.rodata.guest,alloc,load,readonly,data,contents $*.bin $*.bin.o
 
-.PHONY: all help deps kernel iso run test test-host test-qemu test-bochs test-kvm test-gdb \
+.PHONY: all help deps kernel iso run run-linux test test-host test-qemu test-bochs test-kvm test-gdb \
 	mutants debug gdb bench host-benches clean
 all: kernel iso $(HOST_TESTS)
 
 help:
 	@echo "make run          boot minihv under QEMU, serial console on this terminal"
+	@echo "make run-linux    boot Debian's cloud kernel as the guest, a busybox shell on the serial console"
 	@echo "make test         host unit tests + self-tests under QEMU TCG, Bochs (and KVM if present)"
 	@echo "make test-host | test-qemu | test-gdb | test-bochs | test-kvm   one part of 'make test'"
 	@echo "make debug        QEMU halted with its GDB stub on port $(GDB_PORT)"
@@ -134,6 +148,7 @@ help:
 	@echo "                  KUT_TESTS='glob ...'  KUT_BACKENDS=qemu,svm,shadow,bochs  KUT_JOBS=N  KUT_TIMEOUT=S"
 	@echo "variables: TESTS=GLOB[,-GLOB]  CMDLINE='...'  GDB_PORT=N  EMU=qemu|bochs"
 	@echo "make run:  GUEST=file (flat or multiboot1 ELF)  GUEST_ARGS='...'  GUEST_ENV=file  GUEST_MEM=N  GUEST_VCPUS=N"
+	@echo "make run-linux, or make run with a bzImage:  LINUX=file  INITRD=file  LINUX_CMDLINE='$(LINUX_CMDLINE)'"
 
 deps:
 	@scripts/deps.sh
@@ -185,27 +200,30 @@ $(KERNEL): $(BUILD)/minihv.pass1.elf $(BUILD)/ksyms.o
 	@grub-file --is-x86-multiboot2 $@ || { echo "$@: no valid multiboot2 header"; rm -f $@; exit 1; }
 
 # ISO images: $(1) name, $(2) kernel command line, $(3) guest module or empty,
-# $(4) the guest's command line, $(5) its environment module or empty.
+# $(4) the guest's command line, $(5) its environment module or empty,
+# $(6) a Linux guest's initrd module or empty.
 # The command line is part of the image, so it is a dependency (stamp file).
 define iso_rule
 $(BUILD)/$(1).cmdline: FORCE
 	@mkdir -p $(BUILD)
-	@echo '$(2) $(3) $(4) $(5)' | cmp -s - $$@ || echo '$(2) $(3) $(4) $(5)' > $$@
-$(BUILD)/$(1).iso: $(KERNEL) iso/grub.cfg.in $(BUILD)/$(1).cmdline $(3) $(5)
+	@echo '$(2) $(3) $(4) $(5)$(if $(6), $(6))' | cmp -s - $$@ || echo '$(2) $(3) $(4) $(5)$(if $(6), $(6))' > $$@
+$(BUILD)/$(1).iso: $(KERNEL) iso/grub.cfg.in $(BUILD)/$(1).cmdline $(3) $(5) $(6)
 	@rm -rf $(BUILD)/$(1).isodir && mkdir -p $(BUILD)/$(1).isodir/boot/grub
 	$(call say,ISO,$$@)
 	$(Q)cp $(KERNEL) $(BUILD)/$(1).isodir/boot/minihv.elf
 	$(Q)$(if $(3),cp $(3) $(BUILD)/$(1).isodir/boot/guest.bin)
 	$(Q)$(if $(5),cp $(5) $(BUILD)/$(1).isodir/boot/guest.env)
+	$(Q)$(if $(6),cp $(6) $(BUILD)/$(1).isodir/boot/initrd.img)
 	$(Q)sed -e 's|@CMDLINE@|$(2)|' \
-		-e 's|@MODULES@|$(if $(3),	module2 /boot/guest.bin guest $(4))$(if $(5),\n	module2 /boot/guest.env guest-env)|' \
+		-e 's|@MODULES@|$(if $(3),	module2 /boot/guest.bin guest $(4))$(if $(6),\n	module2 /boot/initrd.img guest-initrd)$(if $(5),\n	module2 /boot/guest.env guest-env)|' \
 		iso/grub.cfg.in > $(BUILD)/$(1).isodir/boot/grub/grub.cfg
 	$(Q)grub-mkrescue -o $$@ $(BUILD)/$(1).isodir 2> $(BUILD)/$(1).mkrescue.log || \
 		{ cat $(BUILD)/$(1).mkrescue.log; exit 1; }
 endef
 .PHONY: FORCE
 FORCE:
-$(eval $(call iso_rule,minihv,$(RUN_CMDLINE),$(GUEST),$(GUEST_ARGS),$(GUEST_ENV)))
+$(eval $(call iso_rule,minihv,$(RUN_CMDLINE),$(RUN_GUEST),$(RUN_GUEST_ARGS),$(GUEST_ENV),$(if $(LINUX),$(INITRD))))
+$(eval $(call iso_rule,minihv-linux,$(LINUX_RUN_CMDLINE),$(or $(LINUX),$(LINUX_DIR)/vmlinuz),$(LINUX_CMDLINE),,$(or $(INITRD),$(LINUX_DIR)/initrd.img)))
 $(eval $(call iso_rule,minihv-test,$(TEST_CMDLINE),))
 # The gdb test's own image: whatever TESTS= selects, gdb needs these tests.
 $(eval $(call iso_rule,minihv-gdb,tests=gdb_fixture$(COMMA)guest_faults_4k_backing$(COMMA)traps_unexpected_caught,))
@@ -248,8 +266,37 @@ iso: $(BUILD)/minihv.iso $(BUILD)/minihv-test.iso $(BUILD)/minihv-gdb.iso \
 	$(BUILD)/minihv-shadow-guests.iso $(BUILD)/minihv-test-no-touch1g.iso $(BUILD)/minihv-test-touch4k.iso \
 	$(BAD_ISOS)
 
-# A user's GUEST= must exist: say so before make reports "No rule to make target".
+# Debian's kernel and the busybox initramfs for make run-linux. The script
+# downloads only what $(LINUX_DIR)/debs lacks and rewrites a file only when
+# it changes, so an edit in guest/linux/ rebuilds the initrd alone; it writes
+# both, hence both touched here. rm -r $(LINUX_DIR) fetches apt's newest.
+$(LINUX_DIR)/vmlinuz: scripts/linux-guest.sh
+	$(call say,LINUX,$(LINUX_DIR))
+	$(Q)scripts/linux-guest.sh $(LINUX_DIR)
+	$(Q)touch $@ $(LINUX_DIR)/initrd.img
+$(LINUX_DIR)/initrd.img: $(LINUX_DIR)/vmlinuz scripts/mkinitramfs.py $(wildcard guest/linux/*)
+	$(call say,INITRD,$@)
+	$(Q)scripts/linux-guest.sh $(LINUX_DIR)
+	$(Q)touch $@
+
+# A user's GUEST=, LINUX=, INITRD= must exist: say so before make reports
+# "No rule to make target".
+ifneq ($(filter run run-linux,$(MAKECMDGOALS)),)
+ifneq ($(LINUX),)
+ifeq ($(wildcard $(LINUX)),)
+$(error LINUX=$(LINUX): no such file (a Linux bzImage))
+endif
+endif
+ifneq ($(INITRD),)
+ifeq ($(wildcard $(INITRD)),)
+$(error INITRD=$(INITRD): no such file (the Linux guest's initrd))
+endif
+endif
+endif
 ifneq ($(filter run,$(MAKECMDGOALS)),)
+ifneq ($(and $(LINUX),$(filter-out file,$(origin GUEST))),)
+$(error GUEST= and LINUX= both name the guest: give one)
+endif
 ifneq ($(origin GUEST),file)
 ifeq ($(wildcard $(GUEST)),)
 $(error GUEST=$(GUEST): no such file (a flat 64-bit binary or a multiboot1 ELF32 kernel, see guest/ABI.md))
@@ -264,6 +311,8 @@ endif
 
 run: deps $(BUILD)/minihv.iso
 	scripts/run.sh $(or $(EMU),auto) $(BUILD)/minihv.iso
+run-linux: deps $(BUILD)/minihv-linux.iso
+	scripts/run.sh $(or $(EMU),auto) $(BUILD)/minihv-linux.iso
 
 # Host unit tests of the pure modules, under ASan/UBSan.
 $(BUILD)/h/%.o: %.c
