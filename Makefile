@@ -63,7 +63,7 @@ KOBJ := $(patsubst %.c,$(BUILD)/k/%.o,$(KSRC)) $(patsubst %.asm,$(BUILD)/k/%.o,$
 # Pure modules: compiled for the kernel above and for the host unit tests below.
 PURE := lib/lockdep.c lib/printf.c lib/printk.c lib/strutil.c lib/cmdline.c boot/mb2.c boot/mb1.c boot/bzimage.c boot/acpi.c mm/frame.c mm/pt.c mm/x86pt.c \
 	mm/memmap.c mm/mm.c lib/ktest_select.c ept/ept_fmt.c ept/npt_fmt.c ept/memslot.c ept/inval.c ept/mmu.c ept/fault.c ept/notify.c \
-	ept/vm_memslot.c ept/check.c ept/gpc.c ept/unsync.c virt/remote.c virt/insn.c \
+	ept/vm_memslot.c ept/check.c ept/gpc.c ept/unsync.c virt/remote.c virt/insn.c virt/acpi_tables.c virt/ioapic.c \
 	ept/shadow.c ept/shadow_write.c ept/shadow_mem.c ept/shadow_walk.c ept/shadow_notify.c ept/shadow_audit.c ept/guest_mem.c
 # SVM's ASID allocator (svm/asid.c), host-tested by tests/host/test_svm_asid.c.
 PURE += svm/asid.c
