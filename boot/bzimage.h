@@ -30,6 +30,7 @@
 #define BZ_CMDLINE_SIZE 0x238
 #define BZ_PREF_ADDRESS 0x258
 #define BZ_INIT_SIZE 0x260
+#define BZ_ACPI_RSDP_ADDR 0x070  /* zero page: the RSDP's address (protocol 2.14 and later) */
 #define BZ_E820_ENTRIES 0x1e8    /* zero page: the count, then the table at 0x2d0 */
 #define BZ_E820_TABLE 0x2d0
 #define BZ_E820_MAX 128

@@ -37,6 +37,12 @@ static int linux_cmdline(char *buf, size_t size, const char *user, char *err, si
 				       n ? " " : "", (unsigned long long)tsc_khz);
 	if (!strstr(user, "tsc="))
 		n += (size_t)ksnprintf(buf + MIN(n, size), size - MIN(n, size), " tsc=reliable");
+	/*
+	 * The I/O APIC's timer check waits for IRQ 0 from a PIT, which this
+	 * PC does not have: the local APIC's TSC-deadline timer is the clock.
+	 */
+	if (!strstr(user, "no_timer_check"))
+		n += (size_t)ksnprintf(buf + MIN(n, size), size - MIN(n, size), " no_timer_check");
 	if (n >= size) {
 		ksnprintf(err, errlen, "kernel command line of %zu characters: minihv takes %zu", n,
 			  size - 1);
@@ -45,9 +51,33 @@ static int linux_cmdline(char *buf, size_t size, const char *user, char *err, si
 	return 0;
 }
 
-static int load(struct guest *g, const void *image, const struct bz_image *bi, uint64_t ram,
-		const char *cmdline, const void *initrd, size_t initrd_len, char *err, size_t errlen)
+/*
+ * The ACPI tables (virt/acpi_tables.c) at PC_ACPI_TABLES, in the BIOS
+ * area the e820 map reserves: the MADT is where Linux finds its CPUs and
+ * the I/O APIC (Debian's kernel has no MP-table parser), the FADT its PM1
+ * block for poweroff.
+ */
+static int write_acpi(struct vm *vm, unsigned ncpus, char *err, size_t errlen)
 {
+	static uint8_t buf[PAGE_SIZE];
+	struct acpi_platform p = {
+		.ncpus = ncpus, .lapic_base = (uint32_t)PC_LAPIC_BASE, .ioapic_id = (uint8_t)ncpus,
+		.ioapic_base = IOAPIC_BASE, .sci_irq = PC_SCI_IRQ, .pm1a_evt = PC_PM1A_EVT,
+		.pm1a_cnt = PC_PM1A_CNT,
+	};
+	size_t used;
+	int r = acpi_tables_build(buf, sizeof(buf), PC_ACPI_TABLES, &p, &used, err, errlen);
+
+	if (!r)
+		r = vm_write_guest(vm, PC_ACPI_TABLES, buf, used);
+	return r;
+}
+
+static int load(struct guest *g, const void *image, const struct bz_image *bi, uint64_t ram,
+		const char *cmdline, const void *initrd, size_t initrd_len, unsigned ncpus,
+		char *err, size_t errlen)
+{
+	uint64_t rsdp = PC_ACPI_TABLES;
 	static uint8_t zp[BZ_ZERO_PAGE]; /* one guest is created at a time (boot/run_guest.c) */
 	static char cmd[LINUX_CMDLINE_MAX];
 	uint64_t top = MIN(ram, (uint64_t)bi->initrd_addr_max + 1);
@@ -66,8 +96,11 @@ static int load(struct guest *g, const void *image, const struct bz_image *bi, u
 	if (!r)
 		r = bz_write_zero_page(zp, image, bi, ram, LINUX_CMDLINE, strlen(cmd), initrd_gpa,
 				       initrd_len, err, errlen);
+	if (!r)
+		r = write_acpi(&g->vm, ncpus, err, errlen);
 	if (r)
 		return r;
+	memcpy(zp + BZ_ACPI_RSDP_ADDR, &rsdp, sizeof(rsdp));
 	guest_write_identity_tables(&g->vm);
 	r = vm_write_guest(&g->vm, bi->load_addr, (const uint8_t *)image + bi->kernel_offset,
 			   bi->kernel_len);
@@ -108,12 +141,14 @@ int guest_create_linux(struct guest *g, const char *name, const void *image, siz
 		return r;
 	r = vm_add_ram(&g->vm, 0, ram, PT_LEVEL_4K, VM_RAM_LAZY, 0, err, errlen);
 	if (!r)
-		r = load(g, image, &bi, ram, cmdline, initrd, initrd_len, err, errlen);
+		r = load(g, image, &bi, ram, cmdline, initrd, initrd_len, ncpus, err, errlen);
 	if (r) {
 		vm_destroy(&g->vm);
 		return r;
 	}
-	pc_platform_init(&g->pc, ram, ncpus, strict_io);
+	pc_platform_init(&g->pc, &g->vm, ram, ncpus, strict_io);
+	g->pc.acpi = true;
+	g->pc.hlt_off = true;
 	g->is_pc = true;
 	struct vcpu_entry e = {
 		.rip = bi.load_addr + BZ_ENTRY64, .rsp = LINUX_STACK_TOP, .cr3 = GUEST_PML4,

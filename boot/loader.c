@@ -192,7 +192,7 @@ int guest_create_pc(struct guest *g, const char *name, const void *image, size_t
 		vm_destroy(&g->vm);
 		return r;
 	}
-	pc_platform_init(&g->pc, ram, ncpus, strict_io);
+	pc_platform_init(&g->pc, &g->vm, ram, ncpus, strict_io);
 	g->is_pc = true;
 	struct vcpu_entry e = {
 		.mode = VCPU_ENTRY_PROT32, .rip = im.entry, .rax = MB1_BOOT_MAGIC, .rbx = mbi,

@@ -138,11 +138,14 @@ static int run_pc_guest(const struct boot_info *bi, const struct boot_module *m,
 	/*
 	 * Port 0xf4 set exit_code to (code << 1) | 1 already; HC_EXIT's code is
 	 * given the same form. Any other stop is minihv's: status 2, which no
-	 * guest code gives, so no runner reads it as the guest's verdict.
+	 * guest code gives, so no runner reads it as the guest's verdict. A
+	 * Linux guest's clean ends (poweroff, reset) are status 0, as a
+	 * machine's shutdown is.
 	 */
-	long code = g->pc.debug_exit ? g->vcpu.exit_code : (g->vcpu.exit_code << 1) | 1;
+	bool is_linux = fmt == GUEST_BZIMAGE;
+	long code = g->pc.debug_exit || is_linux ? g->vcpu.exit_code : (g->vcpu.exit_code << 1) | 1;
 	int status = s == STOP_EXIT ? (int)(code & 0xff) : RUN_GUEST_PC_FAILED;
-	bool passed = s == STOP_EXIT && code == 1;
+	bool passed = s == STOP_EXIT && code == (is_linux ? 0 : 1);
 
 	printk("minihv: guest stopped: %s\n", g->vcpu.stop_reason);
 	__atomic_store_n(&g->pc.over, true, __ATOMIC_RELEASE);

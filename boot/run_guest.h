@@ -12,7 +12,8 @@ const struct boot_module *find_guest_module(const struct boot_info *bi);
  * Run it; returns minihv's exit status: 0 if a flat guest exited with code
  * 0, else 1; for a multiboot1 guest that left through port 0xf4 with code
  * C, (C << 1) | 1, as QEMU's isa-debug-exit exits (HC_EXIT's code alike),
- * else RUN_GUEST_PC_FAILED (even: no guest's code). @bi gives the
+ * 0 for a Linux guest that powered off or reset the machine, else
+ * RUN_GUEST_PC_FAILED (even: no guest's code). @bi gives the
  * "guest-env" module (the multiboot1 guest's one module) if there is one.
  * *@pass: whether that is a pass (code 0, or a flat guest's status 0).
  */

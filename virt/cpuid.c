@@ -51,6 +51,11 @@
 #define C81_ECX_WDT (1u << 13)
 #define C81_ECX_PERFCTR (1u << 23)
 
+#define C6_EAX_ARAT (1u << 2)
+/* Speculation-control MSRs no vCPU has here (SPEC_CTRL, PRED_CMD, ARCH_CAPABILITIES, FLUSH_CMD). */
+#define C7_EDX_SPEC_MSRS (0xfu << 26 | 1u << 31) /* IBRS/IBPB, STIBP, L1D_FLUSH, ARCH_CAP, SSBD */
+#define C88_EBX_SPEC_MSRS (0x7du << 12 | 3u << 24) /* IBPB, IBRS, STIBP(+always on, fast, pref), SSBD, VIRT_SSBD */
+
 #define HV_LEAF_TIMING 0x40000010u
 
 void pc_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4])
@@ -92,9 +97,12 @@ void pc_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4])
 			r[3] &= ~C1_EDX_APIC;
 		break;
 	case 5: /* MONITOR/MWAIT: not offered (MWAIT is a no-op here) */
-	case 6: /* thermal and power management */
 	case 0xa: /* no performance counters */
 		r[0] = r[1] = r[2] = r[3] = 0;
+		break;
+	case 6: /* no thermal or power management; the APIC timer runs in every state (ARAT) */
+		r[0] = C6_EAX_ARAT;
+		r[1] = r[2] = r[3] = 0;
 		break;
 	case 7:
 		if (sub == 0) {
@@ -102,6 +110,7 @@ void pc_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4])
 				  C7_EBX_PQE | C7_EBX_PT);
 			r[1] |= C7_EBX_TSC_ADJUST;
 			r[2] &= ~(C7_ECX_WAITPKG | C7_ECX_LA57 | C7_ECX_SGX_LC);
+			r[3] &= ~C7_EDX_SPEC_MSRS;
 			/* What the shadow MMU does not build (virt/shadow.c) is not offered. */
 			if (v->vm->shadow) {
 				r[1] &= ~(C7_EBX_SMEP | C7_EBX_SMAP);
@@ -115,6 +124,9 @@ void pc_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4])
 		break;
 	case 0x80000001u:
 		r[2] &= ~(v->be->cpuid81_ecx_hide | C81_ECX_SKINIT | C81_ECX_WDT | C81_ECX_PERFCTR);
+		break;
+	case 0x80000008u:
+		r[1] &= ~C88_EBX_SPEC_MSRS;
 		break;
 	}
 }

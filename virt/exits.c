@@ -53,8 +53,8 @@ bool vcpu_handle_io(struct vcpu *v, unsigned port, unsigned size, bool in, bool 
 	v->stats.io_exits++;
 	bool com1 = port >= COM1_BASE && port + size <= COM1_BASE + COM1_PORTS;
 
-	/* A multiboot1 guest's PC (virt/platform.c): an unknown port is counted, not fatal. */
-	if (!string && !com1 && v->pc && pc_handle_io(v, port, size, in))
+	/* A PC guest's ports, COM1 among them (virt/platform.c): an unknown one is counted, not fatal. */
+	if (!string && v->pc && pc_handle_io(v, port, size, in))
 		return true;
 	if (string || !com1) {
 		vcpu_stop(v, STOP_UNHANDLED, "unhandled %s%s of %u byte(s) at port %#x, RIP %#llx",
@@ -62,18 +62,10 @@ bool vcpu_handle_io(struct vcpu *v, unsigned port, unsigned size, bool in, bool 
 			  (unsigned long long)guest_rip(v));
 		return false;
 	}
-	/* A 16- or 32-bit access reaches consecutive byte registers, as on the ISA bus. */
-	if (in) {
-		uint64_t val = 0, mask = (1ULL << (size * 8)) - 1;
+	uint32_t val = uart_io(v, &v->uart, port - COM1_BASE, size, in, (uint32_t)v->regs.rax);
 
-		for (unsigned i = 0; i < size; i++)
-			val |= (uint64_t)uart_read(v, port - COM1_BASE + i) << (8 * i);
-		/* IN to AL/AX keeps the rest of RAX; IN to EAX zero-extends, as on hardware. */
-		v->regs.rax = size == 4 ? val : (v->regs.rax & ~mask) | val;
-	} else {
-		for (unsigned i = 0; i < size; i++)
-			uart_write(v, port - COM1_BASE + i, (uint8_t)(v->regs.rax >> (8 * i)));
-	}
+	if (in)
+		vcpu_set_in_result(v, size, val);
 	v->be->skip_instruction(v);
 	return true;
 }

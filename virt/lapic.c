@@ -79,6 +79,7 @@ void lapic_reset(struct vcpu *v, uint32_t id, bool bsp)
 	for (unsigned i = 0; i < LAPIC_NLVT; i++)
 		a->lvt[i] = LAPIC_LVT_MASKED;
 	a->sipi = -1;
+	a->eoi_level = -1;
 }
 
 static bool x2apic(const struct vlapic *a)
@@ -210,12 +211,44 @@ static void send_ipi(struct vcpu *v, uint32_t icr, uint32_t dest)
 	spin_unlock(&vm->vcpus_lock);
 }
 
+/* A level-triggered vector's EOI also goes to the I/O APIC (lapic_level_eoi(), unlocked). */
 static void eoi(struct vlapic *a)
 {
 	int vec = highest(a->isr);
 
-	if (vec >= 0)
-		set_vec(a->isr, (unsigned)vec, false);
+	if (vec < 0)
+		return;
+	set_vec(a->isr, (unsigned)vec, false);
+	if (a->tmr[vec / 32] & (1u << (vec % 32)))
+		a->eoi_level = vec;
+}
+
+/* After the APIC's lock is dropped: the I/O APIC's EOI (its lock ranks above ours). */
+static void lapic_level_eoi(struct vcpu *v)
+{
+	int vec = v->lapic.eoi_level;
+
+	if (vec < 0)
+		return;
+	v->lapic.eoi_level = -1;
+	pc_level_eoi(v->pc, (unsigned)vec);
+}
+
+void lapic_deliver_msg(struct vm *vm, uint32_t dest, bool logical, unsigned mode, unsigned vec,
+		       bool level)
+{
+	spin_lock(&vm->vcpus_lock);
+	for (unsigned i = 0; i < VM_MAX_VCPUS; i++) {
+		struct vcpu *t = vm->vcpus[i];
+
+		/* Lowest priority goes to the first that matches: all run at priority 0 here. */
+		if (t && dest_match(t, t, dest, logical)) {
+			deliver(t, mode, vec, level);
+			if (mode == LAPIC_DM_LOWEST)
+				break;
+		}
+	}
+	spin_unlock(&vm->vcpus_lock);
 }
 
 static unsigned lvt_index(uint32_t off)
@@ -366,6 +399,7 @@ void lapic_mmio(struct vcpu *v, uint32_t off, bool write, uint32_t *val)
 	spin_unlock(&a->lock);
 	if (r == 1)
 		send_ipi(v, icr, dest);
+	lapic_level_eoi(v);
 }
 
 int lapic_x2apic_msr(struct vcpu *v, uint32_t msr, bool write, uint64_t *val)
@@ -398,6 +432,7 @@ int lapic_x2apic_msr(struct vcpu *v, uint32_t msr, bool write, uint64_t *val)
 		*val = v32;
 	}
 	spin_unlock(&a->lock);
+	lapic_level_eoi(v);
 	return r;
 }
 

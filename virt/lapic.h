@@ -76,6 +76,7 @@ struct vlapic {
 	bool nmi;                /* an NMI is pending */
 	bool init;               /* INIT received: the vCPU goes back to wait for a SIPI */
 	int sipi;                /* a SIPI's vector, -1 for none */
+	int eoi_level;           /* a level-triggered vector just EOIed, for the I/O APIC; -1 */
 };
 
 #endif

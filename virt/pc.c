@@ -51,6 +51,7 @@ bool pc_before_entry(struct vcpu *v)
 
 	if (platform_over(v))
 		return false;
+	pc_poll_input(v);
 	if (__atomic_load_n(&a->init, __ATOMIC_ACQUIRE) && a->id != 0) {
 		/* An AP goes back to wait for its SIPI (boot/smp_guest.c); the BSP ignores INIT. */
 		vcpu_stop(v, STOP_INIT, "INIT received: waiting for a startup IPI");
@@ -84,6 +85,15 @@ void pc_hlt(struct vcpu *v)
 		if (e == -2 || (e >= 0 && !nmi_only) || platform_over(v) ||
 		    __atomic_load_n(&a->init, __ATOMIC_ACQUIRE) || READ_ONCE(v->vm->bugged))
 			return;
+		/*
+		 * A Linux guest's vCPU 0 halting with interrupts off is its last
+		 * act: poweroff without ACPI, or a halt (guest/ABI.md, "Linux guests").
+		 */
+		if (v->pc->hlt_off && nmi_only && v->index == 0) {
+			v->exit_code = 0;
+			vcpu_stop(v, STOP_EXIT, "the guest halted with interrupts off (powered off)");
+			return;
+		}
 		/* Nothing can wake it: no timer armed, interrupts off, no other vCPU to send one. */
 		if (alone && (nmi_only || lapic_timer_due(v) == ~0ULL) && e < 0) {
 			vcpu_stop(v, STOP_HLT, "guest halted at RIP %#llx with %s: nothing can wake it",
@@ -91,6 +101,7 @@ void pc_hlt(struct vcpu *v)
 				  nmi_only ? "interrupts off" : "no timer armed");
 			return;
 		}
+		pc_poll_input(v);
 		smp_poll_calls(); /* a host TLB shootdown waits for this CPU */
 		hal_cpu_relax();
 	}
@@ -143,6 +154,15 @@ static int fetch(struct vcpu *v, uint8_t *b, size_t *got)
 	return r;
 }
 
+/* A dword of the local APIC's page or the I/O APIC's. */
+static void apic_page(struct vcpu *v, uint64_t page, uint32_t off, bool write, uint32_t *val)
+{
+	if (page == PC_LAPIC_BASE)
+		lapic_mmio(v, off, write, val);
+	else
+		pc_ioapic_mmio(v->pc, off, write, val);
+}
+
 bool pc_mmio(struct vcpu *v, uint64_t gpa)
 {
 	uint8_t b[INSN_MAX_LEN];
@@ -150,16 +170,19 @@ bool pc_mmio(struct vcpu *v, uint64_t gpa)
 	struct insn in;
 	uint64_t rip = v->be->rip(v);
 
-	if ((gpa & ~(PAGE_SIZE - 1)) != PC_LAPIC_BASE)
+	uint64_t page = gpa & ~(PAGE_SIZE - 1);
+
+	if (page != PC_LAPIC_BASE && page != PC_IOAPIC_BASE)
 		return false;
 	int r = fetch(v, b, &got);
 
 	if (!r)
 		r = insn_decode(b, got, &in);
 	if (r || (in.kind != INSN_LOAD && in.kind != INSN_STORE) || in.gpr == 4) {
-		vcpu_stop(v, STOP_UNHANDLED, "local APIC access at GPA %#llx by an instruction "
+		vcpu_stop(v, STOP_UNHANDLED, "%s access at GPA %#llx by an instruction "
 			  "minihv does not emulate (%s at RIP %#llx; only MOV to or from a "
-			  "general register or MOV of an immediate is)", (unsigned long long)gpa,
+			  "general register or MOV of an immediate is)",
+			  page == PC_LAPIC_BASE ? "local APIC" : "I/O APIC", (unsigned long long)gpa,
 			  r == -EOPNOTSUPP && got ? "not a MOV" : r ? "unreadable" : "not a MOV",
 			  (unsigned long long)rip);
 		return true;
@@ -173,10 +196,10 @@ bool pc_mmio(struct vcpu *v, uint64_t gpa)
 			g[i] = i == 4 ? 0 : *vcpu_gpr(v, i);
 		val = (uint32_t)insn_store_value(&in, g);
 		if (in.size == 4)
-			lapic_mmio(v, off, true, &val);
+			apic_page(v, page, off, true, &val);
 	} else {
 		if (in.size == 4)
-			lapic_mmio(v, off, false, &val);
+			apic_page(v, page, off, false, &val);
 		uint64_t *dst = vcpu_gpr(v, (unsigned)in.gpr);
 
 		*dst = insn_load_result(&in, *dst, val); /* other sizes read 0 (SDM 3A, 11.4.1) */

@@ -10,6 +10,10 @@
 #include "lib/lib.h"
 
 #define MSR_K7_EVNTSEL0 0xc0010000 /* then EVNTSEL1-3, PERFCTR0-3 (APM vol. 2, 13.2) */
+#define MSR_K8_SYSCFG 0xc0010010
+#define MSR_K7_HWCR 0xc0010015
+#define MSR_K8_INT_PENDING_MSG 0xc0010055 /* Linux reads it unchecked on AMD (its E400 check) */
+#define MSR_F10H_DECFG 0xc0011029
 #define CPUID_VENDOR_AMD_EBX 0x68747541u /* "Auth" of AuthenticAMD */
 #define CPUID_7_ECX_PKS (1u << 31)
 #define MISC_ENABLE_RESET 0x1801ULL /* fast strings; BTS and PEBS unavailable (as KVM) */
@@ -179,6 +183,22 @@ static int pc_msr_access(struct vcpu *v, uint32_t msr, bool write, uint64_t *val
 	case MSR_IA32_MCG_CAP:
 	case MSR_IA32_MCG_STATUS:
 		return mce_msr(msr, write, val, v);
+	case MSR_IA32_FEATURE_CONTROL: /* locked with VMX off: CPUID offers no VMX either */
+		if (write)
+			return -1;
+		*val = FEATURE_CONTROL_LOCKED;
+		return 0;
+	/*
+	 * AMD configuration MSRs a kernel reads at boot (Linux's init_amd()):
+	 * present on every AMD CPU, with nothing here for them to configure,
+	 * so they read 0 and take writes as a no-op, as KVM's do.
+	 */
+	case MSR_K8_SYSCFG: case MSR_K7_HWCR: case MSR_K8_INT_PENDING_MSG: case MSR_F10H_DECFG:
+		if (cpuid(0).ebx != CPUID_VENDOR_AMD_EBX)
+			return -1;
+		if (!write)
+			*val = 0;
+		return 0;
 	}
 	return -1;
 }

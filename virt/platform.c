@@ -8,10 +8,24 @@
 #include "virt/vcpu.h"
 #include "lib/lib.h"
 
-void pc_platform_init(struct pc_platform *pc, uint64_t ram, unsigned ncpus, bool strict_io)
+/* The I/O APIC's messages wait in pc->out until the lock is dropped (unlock_deliver()). */
+static void collect(void *ctx, const struct ioapic_msg *m)
+{
+	struct pc_platform *pc = ctx;
+
+	if (pc->nout < IOAPIC_PINS) /* each pin sends at most one per update */
+		pc->out[pc->nout++] = *m;
+}
+
+void pc_platform_init(struct pc_platform *pc, struct vm *vm, uint64_t ram, unsigned ncpus,
+		      bool strict_io)
 {
 	memset(pc, 0, sizeof(*pc));
 	spin_lock_init(&pc->lock, LOCK_RANK_PLATFORM, "pc_platform");
+	pc->vm = vm;
+	uart_reset(&pc->uart);
+	/* The I/O APIC's ID follows the local APICs' (the MADT says the same). */
+	ioapic_reset(&pc->ioapic, ncpus, collect, pc);
 	pc->ram = ram;
 	pc->ncpus = ncpus;
 	pc->strict_io = strict_io;
@@ -92,12 +106,141 @@ static void pic_write(struct pc_platform *pc, unsigned chip, bool data, uint8_t 
 	pc->pic_imr[chip] = val;
 }
 
+/*
+ * Drop the platform lock, then deliver what the I/O APIC sent meanwhile:
+ * delivery takes vm->vcpus_lock and the local APICs' locks, and the first
+ * ranks below ours (lib/lockdep.h).
+ */
+static void unlock_deliver(struct pc_platform *pc)
+{
+	struct ioapic_msg m[IOAPIC_PINS];
+	unsigned n = pc->nout;
+
+	memcpy(m, pc->out, n * sizeof(m[0]));
+	pc->nout = 0;
+	spin_unlock(&pc->lock);
+	for (unsigned i = 0; i < n; i++)
+		lapic_deliver_msg(pc->vm, m[i].dest, m[i].logical, m[i].mode, m[i].vector, m[i].level);
+}
+
+/* Under the lock: the devices' interrupt lines into the I/O APIC. */
+static void update_lines(struct pc_platform *pc)
+{
+	bool line = uart_irq_line(&pc->uart);
+
+	if (line != pc->uart_line) {
+		pc->uart_line = line;
+		ioapic_set_irq(&pc->ioapic, PC_IRQ_COM1, line);
+	}
+}
+
+void pc_ioapic_mmio(struct pc_platform *pc, uint32_t off, bool write, uint32_t *val)
+{
+	spin_lock(&pc->lock);
+	ioapic_mmio(&pc->ioapic, off, write, val);
+	unlock_deliver(pc);
+}
+
+void pc_level_eoi(struct pc_platform *pc, unsigned vec)
+{
+	spin_lock(&pc->lock);
+	ioapic_eoi(&pc->ioapic, vec);
+	unlock_deliver(pc);
+}
+
+void pc_poll_input(struct vcpu *v)
+{
+	struct pc_platform *pc = v->pc;
+	uint64_t now = rdtsc();
+	int c;
+
+	/* One vCPU reads the line; a millisecond apart, so an exit-heavy guest pays little. */
+	if (v->index || now - pc->input_polled < tsc_khz)
+		return;
+	pc->input_polled = now;
+	spin_lock(&pc->lock);
+	/* What the FIFO cannot take stays in the host's UART (and its emulator's buffer). */
+	while (pc->uart.rx_count < UART_RX_FIFO && (c = serial_getc()) >= 0)
+		uart_receive(&pc->uart, (uint8_t)c);
+	update_lines(pc);
+	unlock_deliver(pc);
+}
+
+/*
+ * The ACPI PM1a block (ACPI 6.5, 4.8.3.2, 4.8.3.3): status reads 0 (no
+ * event ever happens), enable and control keep what is written. SCI_EN
+ * reads 1: the FADT's SMI_CMD is 0, the machine is always in ACPI mode.
+ * SLP_TYP 5 (the DSDT's \_S5) with SLP_EN powers the guest off.
+ */
+static void pm1_io(struct vcpu *v, unsigned port, unsigned size, bool in, uint32_t *val)
+{
+	struct pc_platform *pc = v->pc;
+
+	if (port < PC_PM1A_CNT) { /* status at +0, enable at +2 */
+		if (port >= PC_PM1A_EVT + 2 || size == 4) {
+			if (in)
+				*val = (size == 4 ? (uint32_t)pc->pm1_en << 16 : pc->pm1_en);
+			else
+				pc->pm1_en = (uint16_t)(size == 4 ? *val >> 16 : *val);
+		} else if (in) {
+			*val = 0;
+		}
+		return;
+	}
+	if (in) {
+		*val = pc->pm1_cnt | ACPI_PM1_SCI_EN;
+		return;
+	}
+	pc->pm1_cnt = (uint16_t)(*val & ~ACPI_PM1_SLP_EN);
+	if ((*val & ACPI_PM1_SLP_EN) &&
+	    ((*val & ACPI_PM1_SLP_TYP_MASK) >> ACPI_PM1_SLP_TYP_SHIFT) == ACPI_S5_SLP_TYP) {
+		v->exit_code = 0;
+		vcpu_stop(v, STOP_EXIT, "the guest powered off (ACPI S5: SLP_EN in PM1a control)");
+	}
+}
+
+/*
+ * The RTC and CMOS RAM (MC146818): the clock is the host's, read from its
+ * own RTC at each access (writes to the clock are dropped: the guest does
+ * not set the host's time), with no update or periodic interrupts (C reads
+ * 0, D says the time is valid). The rest of CMOS is the guest's. Without
+ * it Linux's boot spins 40,000 exits reading a clock that is not there.
+ */
+static void cmos_io(struct pc_platform *pc, unsigned port, bool in, uint32_t *val)
+{
+	unsigned reg = pc->cmos_index;
+
+	if (port == CMOS_INDEX) {
+		if (in)
+			*val = 0xff; /* write-only on the PC */
+		else
+			pc->cmos_index = (uint8_t)(*val & CMOS_REG_MASK);
+		return;
+	}
+	bool clock = reg <= RTC_STATUS_B || reg == RTC_CENTURY;
+
+	if (in)
+		*val = clock ? cmos_read(reg) : reg == RTC_STATUS_C ? 0
+		     : reg == RTC_STATUS_D ? RTC_VRT : pc->cmos_ram[reg];
+	else if (!clock && reg != RTC_STATUS_C && reg != RTC_STATUS_D)
+		pc->cmos_ram[reg] = (uint8_t)*val;
+}
+
 /* One byte (or the 2-/4-byte fw_cfg selector and PCI registers whole): false if unknown. */
 static bool pc_port(struct vcpu *v, unsigned port, unsigned size, bool in, uint32_t *val)
 {
 	struct pc_platform *pc = v->pc;
 
-	if (port == PC_FWCFG_PORT && !in && size == 2) {
+	if (port >= COM1_BASE && port + size <= COM1_BASE + COM1_PORTS) {
+		*val = uart_io(v, &pc->uart, port - COM1_BASE, size, in, *val);
+	} else if (pc->acpi && port >= PC_PM1A_EVT && port + size <= PC_PM1A_CNT + 2) {
+		pm1_io(v, port, size, in, val);
+	} else if ((port == CMOS_INDEX || port == CMOS_DATA) && size == 1) {
+		cmos_io(pc, port, in, val);
+	} else if (port == PC_KBC_STATUS || port == PC_PIT_CH2) {
+		if (in)
+			*val = 0; /* no key, no busy controller; a counter that reads 0 */
+	} else if (port == PC_FWCFG_PORT && !in && size == 2) {
 		pc->fwcfg_key = (uint16_t)*val;
 		pc->fwcfg_off = 0;
 	} else if (port == PC_FWCFG_PORT + 1 && size == 1) {
@@ -141,6 +284,12 @@ bool pc_handle_io(struct vcpu *v, unsigned port, unsigned size, bool in)
 			  "status %ld)", val, port, v->exit_code);
 		return true;
 	}
+	if (port == PC_KBC_STATUS && !in && (val & 0xff) == PC_KBC_RESET) {
+		/* The 8042's reset pulse (Linux's reboot=k): the machine resets, the guest ends. */
+		v->exit_code = 0;
+		vcpu_stop(v, STOP_EXIT, "the guest reset the machine (%#x to port %#x)", val, port);
+		return true;
+	}
 	spin_lock(&pc->lock);
 	bool known = pc_port(v, port, size, in, &val);
 
@@ -152,10 +301,11 @@ bool pc_handle_io(struct vcpu *v, unsigned port, unsigned size, bool in)
 		pc_count(pc->ports, &pc->nports, &pc->ports_other, port);
 		val = mask; /* an empty ISA bus: all ones; writes go nowhere */
 	}
-	spin_unlock(&pc->lock);
+	update_lines(pc);
+	unlock_deliver(pc);
 done:
 	if (in)
-		v->regs.rax = size == 4 ? val : (v->regs.rax & ~(uint64_t)mask) | val;
+		vcpu_set_in_result(v, size, val);
 	v->be->skip_instruction(v);
 	return true;
 }

@@ -11,6 +11,9 @@
 
 #include "lib/lib.h"
 #include "arch/x86/arch.h"
+#include "virt/uart.h"
+#include "virt/ioapic.h"
+#include "virt/acpi_tables.h"
 
 #define PC_DEBUG_EXIT_PORT 0xf4  /* QEMU's isa-debug-exit, iosize 4 (-device isa-debug-exit) */
 #define PC_FWCFG_PORT 0x510      /* QEMU fw_cfg: selector (16-bit), data at +1 (docs/specs/fw_cfg.rst) */
@@ -19,6 +22,15 @@
 #define PC_PCI_ADDR 0xcf8        /* PCI configuration mechanism #1 (PCI 3.0, 3.2.2.3.2) */
 #define PC_PCI_DATA 0xcfc
 #define PC_LAPIC_BASE 0xfee00000ULL /* the local APIC's default base (SDM 3A, 11.4.1) */
+#define PC_IOAPIC_BASE ((uint64_t)IOAPIC_BASE) /* as the MADT gives it (virt/acpi_tables.c) */
+#define PC_ACPI_TABLES 0xe0000ULL    /* the ACPI tables, in the BIOS area the e820 map reserves */
+#define PC_PM1A_EVT 0x600            /* ACPI PM1a event block (status, enable): the FADT's */
+#define PC_PM1A_CNT 0x604            /* ACPI PM1a control: SLP_TYP 5 + SLP_EN powers off */
+#define PC_SCI_IRQ 9                 /* the FADT's SCI_INT (never raised: no ACPI events) */
+#define PC_IRQ_COM1 4                /* COM1's ISA IRQ, I/O APIC pin 4 */
+#define PC_KBC_STATUS 0x64           /* 8042 status/command: 0xfe pulses the reset line */
+#define PC_KBC_RESET 0xfe
+#define PC_PIT_CH2 0x42              /* 8254 channel 2: reads 0 (no PIT to calibrate against) */
 #define PC_RAM_MAX 0xc0000000ULL    /* RAM below the 3 GiB PCI hole, where the APIC is */
 #define PC_DEFAULT_RAM (128ULL << 20) /* without guest_mem=: QEMU's default for a PC */
 #define LINUX_DEFAULT_RAM (256ULL << 20) /* a Linux guest's: its kernel, initramfs and tmpfs */
@@ -38,8 +50,22 @@ struct pc_counter {
 	uint64_t n;   /* accesses */
 };
 
+struct vm;
+
 struct pc_platform {
 	struct spinlock lock;    /* the devices below are the VM's, vCPUs share them */
+	struct vm *vm;           /* whose vCPUs the I/O APIC's messages go to */
+	bool acpi;               /* ACPI tables, I/O APIC and PM1 block (a Linux guest) */
+	bool hlt_off;            /* HLT with interrupts off and nothing to wake it: powered off */
+	struct uart16550 uart;   /* COM1, shared by the vCPUs (IRQ 4) */
+	bool uart_line;          /* its interrupt output, as the I/O APIC last saw it */
+	uint64_t input_polled;   /* host TSC when the host's serial input was last looked at */
+	struct vioapic ioapic;
+	struct ioapic_msg out[IOAPIC_PINS]; /* messages to deliver once the lock is dropped */
+	unsigned nout;
+	uint16_t pm1_en, pm1_cnt;
+	uint8_t cmos_index;      /* the RTC/CMOS register selected at port 0x70 */
+	uint8_t cmos_ram[128];   /* its battery-backed bytes (the clock's are the host's) */
 	uint64_t ram;            /* fw_cfg RAM size */
 	unsigned ncpus;          /* fw_cfg CPU count, and the vCPUs that may start */
 	bool strict_io;          /* strict_io: an unknown port stops the guest, as a flat guest's */
@@ -57,7 +83,14 @@ struct pc_platform {
 	unsigned nports, nmsrs;
 };
 
-void pc_platform_init(struct pc_platform *pc, uint64_t ram, unsigned ncpus, bool strict_io);
+void pc_platform_init(struct pc_platform *pc, struct vm *vm, uint64_t ram, unsigned ncpus,
+		      bool strict_io);
+/* The I/O APIC's page (@off into it), under the platform lock; messages delivered after. */
+void pc_ioapic_mmio(struct pc_platform *pc, uint32_t off, bool write, uint32_t *val);
+/* A local APIC's EOI of level-triggered vector @vec reaches the I/O APIC. */
+void pc_level_eoi(struct pc_platform *pc, unsigned vec);
+/* vCPU 0 between entries: the host's serial input into COM1 (at most once a millisecond). */
+void pc_poll_input(struct vcpu *v);
 /* Count one access to @id in @c (@n entries used of PC_COUNTED), or in *@other when full. */
 void pc_count(struct pc_counter *c, unsigned *n, uint64_t *other, uint32_t id);
 /* Print the counts of unknown ports and #GP MSRs, one line each, prefixed "VM[@name]". */

@@ -2,11 +2,12 @@
  * COM1 as a guest driver sees it: a 16550A whose registers read back what a
  * real one would, so probing drivers (scratch test, loopback test, divisor
  * round trip) find a UART. Transmission is instant: THR and the transmitter
- * are always empty, so output never blocks. Nothing is ever received except
- * what the guest sends itself in loopback mode. The modem inputs show a
- * terminal that is connected and ready (CTS, DSR, DCD on; RI off). No
- * interrupt is ever delivered (the guest has no interrupt controller), but
- * IIR reports pending ones as the chip would, for drivers that poll it.
+ * are always empty, so output never blocks. A flat guest receives only
+ * what it sends itself in loopback mode; a PC guest also what the host's
+ * serial line brings (uart_receive(), virt/pc_uart.c). The modem inputs
+ * show a terminal that is connected and ready (CTS, DSR, DCD on; RI off).
+ * IIR reports pending interrupts as the chip does; uart_irq_line() is the
+ * interrupt output, which a PC guest's I/O APIC takes as IRQ 4.
  */
 #include "virt/uart.h"
 #include "virt/console.h"
@@ -42,49 +43,75 @@ static void write_mcr(struct uart16550 *u, uint8_t val)
 			(changed & UART_MSR_DCD ? UART_MSR_DDCD : 0);
 }
 
-/* Highest-priority pending interrupt (data sheet table 4); reading it clears THRI. */
+/* Highest-priority pending interrupt (data sheet table 4), without side effects. */
+static uint8_t pending_id(const struct uart16550 *u)
+{
+	if ((u->ier & UART_IER_RLSI) && u->overrun)
+		return UART_IIR_RLSI;
+	if ((u->ier & UART_IER_RDI) && u->rx_count)
+		return UART_IIR_RDI;
+	if ((u->ier & UART_IER_THRI) && u->thre_pending)
+		return UART_IIR_THRI;
+	if ((u->ier & UART_IER_MSI) && u->msr_delta)
+		return UART_IIR_MSI;
+	return UART_IIR_NO_INT;
+}
+
+bool uart_irq_line(const struct uart16550 *u)
+{
+	return pending_id(u) != UART_IIR_NO_INT && (u->mcr & UART_MCR_OUT2);
+}
+
+/* Reading IIR when it reports THRI clears it (data sheet, table 4). */
 static uint8_t read_iir(struct uart16550 *u)
 {
-	uint8_t id = UART_IIR_NO_INT;
+	uint8_t id = pending_id(u);
 
-	if ((u->ier & UART_IER_RLSI) && u->overrun)
-		id = UART_IIR_RLSI;
-	else if ((u->ier & UART_IER_RDI) && u->rx_full)
-		id = UART_IIR_RDI;
-	else if ((u->ier & UART_IER_THRI) && u->thre_pending) {
-		id = UART_IIR_THRI;
+	if (id == UART_IIR_THRI)
 		u->thre_pending = false;
-	} else if ((u->ier & UART_IER_MSI) && u->msr_delta)
-		id = UART_IIR_MSI;
 	return id | (u->fifo_on ? UART_IIR_FIFO_ON : 0);
 }
 
-static void transmit(struct vcpu *v, uint8_t c)
+bool uart_receive(struct uart16550 *u, uint8_t c)
 {
-	struct uart16550 *u = &v->uart;
-
-	if (u->mcr & UART_MCR_LOOP) { /* the byte goes to our own receiver, not the line */
-		u->overrun |= u->rx_full;
-		u->rbr = c;
-		u->rx_full = true;
-	} else {
-		vcpu_console_putc(v, c);
+	if (u->rx_count == UART_RX_FIFO) {
+		u->overrun = true; /* the byte in the shift register is lost, as on the chip */
+		return false;
 	}
+	u->rx[(u->rx_head + u->rx_count) % UART_RX_FIFO] = c;
+	u->rx_count++;
+	return true;
+}
+
+static uint8_t rx_pop(struct uart16550 *u)
+{
+	uint8_t c;
+
+	if (!u->rx_count)
+		return 0;
+	c = u->rx[u->rx_head];
+	u->rx_head = (uint8_t)((u->rx_head + 1) % UART_RX_FIFO);
+	u->rx_count--;
+	return c;
+}
+
+static void transmit(struct vcpu *v, struct uart16550 *u, uint8_t c)
+{
+	if (u->mcr & UART_MCR_LOOP) /* the byte goes to our own receiver, not the line */
+		uart_receive(u, c);
+	else
+		vcpu_console_putc(v, c);
 	u->thre_pending = true; /* sent at once: THR is empty again */
 }
 
-uint8_t uart_read(struct vcpu *v, unsigned reg)
+uint8_t uart_read(struct uart16550 *u, unsigned reg)
 {
-	struct uart16550 *u = &v->uart;
 	bool dlab = u->lcr & UART_LCR_DLAB;
 	uint8_t val;
 
 	switch (reg) {
 	case UART_RBR:
-		if (dlab)
-			return u->dll;
-		u->rx_full = false;
-		return u->rbr;
+		return dlab ? u->dll : rx_pop(u);
 	case UART_IER:
 		return dlab ? u->dlm : u->ier;
 	case UART_IIR:
@@ -94,7 +121,7 @@ uint8_t uart_read(struct vcpu *v, unsigned reg)
 	case UART_MCR:
 		return u->mcr;
 	case UART_LSR:
-		val = UART_LSR_THRE | UART_LSR_TEMT | (u->rx_full ? UART_LSR_DR : 0) |
+		val = UART_LSR_THRE | UART_LSR_TEMT | (u->rx_count ? UART_LSR_DR : 0) |
 		      (u->overrun ? UART_LSR_OE : 0);
 		u->overrun = false; /* error bits clear on read */
 		return val;
@@ -107,9 +134,8 @@ uint8_t uart_read(struct vcpu *v, unsigned reg)
 	}
 }
 
-void uart_write(struct vcpu *v, unsigned reg, uint8_t val)
+void uart_write(struct vcpu *v, struct uart16550 *u, unsigned reg, uint8_t val)
 {
-	struct uart16550 *u = &v->uart;
 	bool dlab = u->lcr & UART_LCR_DLAB;
 
 	switch (reg) {
@@ -117,7 +143,7 @@ void uart_write(struct vcpu *v, unsigned reg, uint8_t val)
 		if (dlab)
 			u->dll = val;
 		else
-			transmit(v, val);
+			transmit(v, u, val);
 		break;
 	case UART_IER:
 		if (dlab) {
@@ -132,7 +158,7 @@ void uart_write(struct vcpu *v, unsigned reg, uint8_t val)
 	case UART_FCR:
 		u->fifo_on = val & UART_FCR_ENABLE;
 		if (val & UART_FCR_CLEAR_RX)
-			u->rx_full = false;
+			u->rx_count = 0;
 		break;
 	case UART_LCR:
 		u->lcr = val;
@@ -146,4 +172,18 @@ void uart_write(struct vcpu *v, unsigned reg, uint8_t val)
 	default:
 		break; /* LSR and MSR: writes have no effect (factory test on the chip) */
 	}
+}
+
+uint32_t uart_io(struct vcpu *v, struct uart16550 *u, unsigned reg, unsigned size, bool in,
+		 uint32_t val)
+{
+	uint32_t r = 0;
+
+	for (unsigned i = 0; i < size; i++) {
+		if (in)
+			r |= (uint32_t)uart_read(u, reg + i) << (8 * i);
+		else
+			uart_write(v, u, reg + i, (uint8_t)(val >> (8 * i)));
+	}
+	return r;
 }

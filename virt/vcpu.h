@@ -371,6 +371,13 @@ void vcpu_handle_cpuid(struct vcpu *v);
 bool vcpu_handle_io(struct vcpu *v, unsigned port, unsigned size, bool in, bool string);
 /* A PC port (virt/platform.c): true if handled, false if strict_io refuses it. */
 bool pc_handle_io(struct vcpu *v, unsigned port, unsigned size, bool in);
+/* An IN's result into RAX: AL/AX keep the rest of RAX; EAX zero-extends, as on hardware. */
+static inline void vcpu_set_in_result(struct vcpu *v, unsigned size, uint32_t val)
+{
+	uint64_t mask = size == 4 ? 0xffffffffULL : (1ULL << (size * 8)) - 1;
+
+	v->regs.rax = size == 4 ? val : (v->regs.rax & ~mask) | (val & mask);
+}
 
 /*
  * A multiboot1 guest's PC, per vCPU (virt/pc.c, virt/pc_msr.c,
@@ -410,6 +417,9 @@ int lapic_set_base(struct vcpu *v, uint64_t val);
 int lapic_deadline_msr(struct vcpu *v, bool write, uint64_t *val);
 int lapic_next_event(struct vcpu *v, bool take);
 uint64_t lapic_timer_due(struct vcpu *v);
+/* An interrupt message from the I/O APIC to the matching local APIC(s) of @vm (SDM 3A, 11.11.1). */
+void lapic_deliver_msg(struct vm *vm, uint32_t dest, bool logical, unsigned mode, unsigned vec,
+		       bool level);
 void vcpu_handle_hypercall(struct vcpu *v);
 /* RDMSR (@write false) or WRMSR: emulated, or the guest stops naming the MSR (virt/msr.c). */
 void vcpu_handle_msr(struct vcpu *v, bool write);

@@ -2,6 +2,8 @@
 #ifndef MINIHV_PORTS_H
 #define MINIHV_PORTS_H
 
+#include "arch/x86/cpu.h"
+
 #define COM1_BASE 0x3f8
 #define COM1_PORTS 8
 /* 16550 register offsets and bits (PC16550D data sheet). */
@@ -61,5 +63,23 @@
 #define BOCHS_SHUTDOWN_PORT 0x8900
 /* Bochs' port 0xE9 hack (bochsrc port_e9_hack, on in scripts/emu.sh): a read returns 0xE9. */
 #define BOCHS_E9_PORT 0xe9
+
+/* The MC146818 RTC and CMOS RAM (its data sheet; the PC's ports). */
+#define CMOS_INDEX 0x70      /* bit 7: NMI disable on the PC */
+#define CMOS_DATA 0x71
+#define CMOS_REG_MASK 0x7f
+#define RTC_STATUS_A 0x0a     /* bit 7: update in progress */
+#define RTC_STATUS_B 0x0b     /* data mode (BCD/binary), 12/24 hour, interrupt enables */
+#define RTC_STATUS_C 0x0c     /* interrupt flags, cleared by reading */
+#define RTC_STATUS_D 0x0d     /* bit 7: valid RAM and time */
+#define RTC_VRT 0x80
+#define RTC_CENTURY 0x32      /* the PC's century byte (ACPI FADT's default) */
+
+/* Register @reg of this machine's CMOS (index port then data port: no other CPU may interleave). */
+static inline uint8_t cmos_read(unsigned reg)
+{
+	outb(CMOS_INDEX, (uint8_t)(reg & CMOS_REG_MASK));
+	return inb(CMOS_DATA);
+}
 
 #endif

@@ -24,6 +24,13 @@ static void serial_raw(char c)
 	outb(COM1_BASE + UART_THR, (uint8_t)c);
 }
 
+int serial_getc(void)
+{
+	if (!(inb(COM1_BASE + UART_LSR) & UART_LSR_DR))
+		return -1;
+	return inb(COM1_BASE + UART_RBR);
+}
+
 static bool at_line_start = true;
 
 void serial_putc(char c)
