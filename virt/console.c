@@ -30,29 +30,54 @@ size_t console_escape(uint8_t c, char out[4])
 	return 4;
 }
 
+/* The line @v's output goes to: the PC's lines are under its lock. */
+static struct console_line *line_of(struct vcpu *v)
+{
+	return v->pc ? &v->pc->line : &v->line;
+}
+
+static void flush_line(struct vcpu *v, struct console_line *l)
+{
+	struct pc_platform *pc = v->pc;
+
+	if (pc && pc->console_raw) /* a third-party kernel's own lines (console=raw) */
+		printk("%.*s\n", (int)l->len, l->buf);
+	else
+		printk("guest[%s]: %.*s\n", v->vm->name, (int)l->len, l->buf);
+	if (pc && pc->watch && l->len >= strlen(pc->watch) &&
+	    !memcmp(l->buf, pc->watch, strlen(pc->watch))) {
+		memcpy(pc->watched, l->buf, l->len);
+		pc->watched[l->len] = '\0';
+		pc->watch_hits++;
+	}
+	l->len = 0;
+}
+
 void vcpu_flush_console(struct vcpu *v)
 {
-	if (v->pc && v->pc->console_raw) /* a third-party kernel's own lines (console=raw) */
-		printk("%.*s\n", (int)v->line_len, v->line);
-	else
-		printk("guest[%s]: %.*s\n", v->vm->name, (int)v->line_len, v->line);
-	v->line_len = 0;
+	if (v->pc)
+		spin_lock(&v->pc->lock);
+	if (line_of(v)->len)
+		flush_line(v, line_of(v));
+	if (v->pc)
+		spin_unlock(&v->pc->lock);
 }
 
 void vcpu_console_putc(struct vcpu *v, uint8_t c)
 {
+	struct console_line *l = line_of(v);
 	char s[4];
 	size_t n;
 
 	if (c == '\n') {
-		vcpu_flush_console(v);
+		flush_line(v, l);
 		return;
 	}
 	n = console_escape(c, s);
-	if (v->line_len + n > sizeof(v->line))
-		vcpu_flush_console(v); /* an escape is never split across lines */
-	memcpy(v->line + v->line_len, s, n);
-	v->line_len += (unsigned)n;
-	if (v->line_len == sizeof(v->line))
-		vcpu_flush_console(v); /* a long line is wrapped, not dropped */
+	if (l->len + n > sizeof(l->buf))
+		flush_line(v, l); /* an escape is never split across lines */
+	memcpy(l->buf + l->len, s, n);
+	l->len += (unsigned)n;
+	if (l->len == sizeof(l->buf))
+		flush_line(v, l); /* a long line is wrapped, not dropped */
 }

@@ -34,8 +34,12 @@ static long hc_write(struct vcpu *v, uint64_t gpa, uint64_t len)
 			return HC_RETRY;
 		if (r) /* a slot removed meanwhile, or the host kept the page away: what went out */
 			return (long)done;
+		if (v->pc) /* a PC guest's line is its COM1's, under the platform lock */
+			spin_lock(&v->pc->lock);
 		for (uint64_t i = 0; i < n; i++)
 			vcpu_console_putc(v, (uint8_t)buf[i]);
+		if (v->pc)
+			spin_unlock(&v->pc->lock);
 		done += n;
 	}
 	return (long)len;

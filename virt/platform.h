@@ -12,6 +12,7 @@
 #include "lib/lib.h"
 #include "arch/x86/arch.h"
 #include "virt/uart.h"
+#include "virt/console.h"
 #include "virt/ioapic.h"
 #include "virt/acpi_tables.h"
 
@@ -58,6 +59,14 @@ struct pc_platform {
 	bool acpi;               /* ACPI tables, I/O APIC and PM1 block (a Linux guest) */
 	bool hlt_off;            /* HLT with interrupts off and nothing to wake it: powered off */
 	struct uart16550 uart;   /* COM1, shared by the vCPUs (IRQ 4) */
+	struct console_line line; /* what COM1 sent, to the next '\n' */
+	/*
+	 * A test's eye on the console: the last line that starts with
+	 * @watch is copied to @watched (and counted), as it is printed.
+	 */
+	const char *watch;
+	char watched[CONSOLE_LINE + 1];
+	unsigned watch_hits;
 	bool uart_line;          /* its interrupt output, as the I/O APIC last saw it */
 	uint64_t input_polled;   /* host TSC when the host's serial input was last looked at */
 	struct vioapic ioapic;

@@ -130,7 +130,7 @@ bool vcpu_account_exit(struct vcpu *v, unsigned raw, enum vcpu_exit_kind k)
 void vcpu_stopped(struct vcpu *v)
 {
 	/* A last line without '\n' is not lost; a pause (yield) does not split one. */
-	if (v->line_len && v->stop != STOP_YIELD && v->stop != STOP_MEMORY_FAULT)
+	if (v->stop != STOP_YIELD && v->stop != STOP_MEMORY_FAULT)
 		vcpu_flush_console(v);
 }
 
@@ -158,8 +158,7 @@ void vcpu_destroy(struct vcpu *v)
 {
 	if (!v->hw.pa)
 		return;
-	if (v->line_len)
-		vcpu_flush_console(v); /* destroyed while paused mid-line */
+	vcpu_flush_console(v); /* destroyed while paused mid-line */
 	gpc_deactivate(&v->info);
 	/* Before its parts go: once this returns, no flush looks at it (virt/remote.c). */
 	vcpu_unregister(v);

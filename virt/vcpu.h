@@ -9,6 +9,7 @@
 #define MINIHV_VIRT_VCPU_H
 
 #include "virt/uart.h"
+#include "virt/console.h"
 #include "virt/unswitched.h"
 #include "virt/insn.h"      /* the decoder, for the backends' shadow-paging exits */
 #include "virt/platform.h"
@@ -282,8 +283,7 @@ struct vcpu {
 	uint64_t last_fault_seq;   /* the VM's invalidation seq at that fault */
 	struct memslot_cache slot_cache; /* the memslot of its last second-level fault */
 	/* Guest serial output, printed a line at a time with the guest's name (virt/console.c). */
-	char line[120];
-	unsigned line_len;
+	struct console_line line;
 	struct uart16550 uart;    /* its COM1 registers (virt/uart.c) */
 	struct exc_chain exc;     /* the exceptions of the last delivery */
 	struct vcpu_unswitched unswitched; /* x87/SSE and CR2 between runs (virt/unswitched.c) */

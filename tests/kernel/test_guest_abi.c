@@ -98,8 +98,8 @@ KTEST(guest_uart)
 		  g.vcpu.stop_reason, g.vcpu.exit_code)) {
 		const char *want = TG_UART_SHOWN;
 
-		CHECK(g.vcpu.line_len == strlen(want) && !memcmp(g.vcpu.line, want, strlen(want)),
-		      "console line '%.*s', want '%s'", (int)g.vcpu.line_len, g.vcpu.line, want);
+		CHECK(g.vcpu.line.len == strlen(want) && !memcmp(g.vcpu.line.buf, want, strlen(want)),
+		      "console line '%.*s', want '%s'", (int)g.vcpu.line.len, g.vcpu.line.buf, want);
 		vcpu_resume(&g.vcpu);
 		test_guest_run_ok(&g);
 	}
