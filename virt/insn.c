@@ -15,6 +15,10 @@
 
 #define PFX_OPSIZE 0x66 /* 2.1.1 group 3: 16-bit operands */
 #define PFX_LOCK 0xf0   /* 2.1.1 group 1: #UD on a MOV (and so on all our kinds) */
+#define PFX_REPNE 0xf2
+#define PFX_REP 0xf3
+#define OP_STOSB 0xaa
+#define OP_STOS 0xab    /* STOSW/D/Q by operand size */
 
 /* 2.1.2: ModRM is mod(7:6) reg(6:3) rm(2:0); SIB is scale index base alike. */
 #define MODRM_MOD(m) ((m) >> 6)
@@ -202,7 +206,7 @@ int insn_decode(const uint8_t *b, size_t avail, struct insn *out)
 	struct cursor c = { .b = b, .avail = avail };
 	struct insn i = none;
 	unsigned rex = 0;
-	bool opsize16 = false, lock = false, addr32 = false;
+	bool opsize16 = false, lock = false, addr32 = false, rep = false;
 	uint8_t op;
 	int rc;
 
@@ -220,6 +224,7 @@ int insn_decode(const uint8_t *b, size_t avail, struct insn *out)
 		opsize16 |= op == PFX_OPSIZE;
 		addr32 |= op == 0x67;
 		lock |= op == PFX_LOCK;
+		rep |= op == PFX_REP || op == PFX_REPNE;
 	}
 
 	switch (op) {
@@ -239,6 +244,15 @@ int insn_decode(const uint8_t *b, size_t avail, struct insn *out)
 	case 0xc6:
 	case 0xc7:
 		rc = decode_store(&c, op, rex, opsize16, &i);
+		break;
+	case OP_STOSB:
+	case OP_STOS:
+		/* ES:RDI, RAX, RCX (SDM 2B, STOS); 32-bit addressing (EDI, ECX) is not emulated. */
+		i.kind = INSN_STOS;
+		i.gpr = 0;
+		i.rep = rep;
+		i.size = op == OP_STOSB ? 1 : rex & REX_W ? 8 : opsize16 ? 2 : 4;
+		rc = addr32 ? -EOPNOTSUPP : 0;
 		break;
 	default:
 		return -EOPNOTSUPP;

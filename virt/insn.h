@@ -24,6 +24,7 @@ enum insn_kind {
 	INSN_INVLPG,      /* 0F 01 /7 with a memory operand */
 	INSN_STORE,       /* MOV to memory: 88 /r, 89 /r, C6 /0 ib, C7 /0 iw/id, A2, A3 */
 	INSN_LOAD,        /* MOV from memory: 8A /r, 8B /r, A0, A1 (emulated MMIO reads) */
+	INSN_STOS,        /* [REP] STOS: AA, AB (memset and clear_page of a guest table) */
 };
 
 struct insn {
@@ -46,6 +47,7 @@ struct insn {
 	unsigned size; /* STORE, LOAD: bytes written or read, 1, 2, 4 or 8 */
 	uint64_t imm;  /* STORE with an immediate: the value, sign-extended to 8 bytes */
 	bool mem;      /* LMSW: the operand is memory */
+	bool rep;      /* STOS with a REP (F3) or REPNE (F2, which STOS takes as REP) prefix */
 };
 
 /*
@@ -61,9 +63,10 @@ struct insn {
 int insn_decode(const uint8_t *b, size_t avail, struct insn *out);
 
 /*
- * The value a STORE writes, from the 16 GPRs in x86 order (0 RAX, 1 RCX,
- * 2 RDX, 3 RBX, 4 RSP, 5 RBP, 6 RSI, 7 RDI, 8-15 R8-R15).
- * Precondition: insn_decode() returned 0 and kind INSN_STORE for @i.
+ * The value a STORE (or each step of a STOS: gpr 0, RAX) writes, from the
+ * 16 GPRs in x86 order (0 RAX, 1 RCX, 2 RDX, 3 RBX, 4 RSP, 5 RBP, 6 RSI,
+ * 7 RDI, 8-15 R8-R15).
+ * Precondition: insn_decode() returned 0 and kind INSN_STORE or INSN_STOS.
  */
 uint64_t insn_store_value(const struct insn *i, const uint64_t gprs[16]);
 

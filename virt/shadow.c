@@ -167,8 +167,54 @@ int vcpu_shadow_fetch_insn(struct vcpu *v, struct insn *in, char *why, size_t le
 }
 
 /*
+ * [REP] STOS into a write-protected guest table (Linux clears its tables
+ * with clear_page's REP STOSQ or STOSB, the one it runs on among them:
+ * unprotecting that would only build it again). The steps that fall in
+ * this page are done here; RDI and RCX move on as the CPU's would, and
+ * with RCX left the guest runs the instruction on from there (SDM 2B,
+ * STOS; REP). Returns false to leave it to unprotect-and-retry: DF set,
+ * or a step across the page's end.
+ */
+static bool emulate_stos(struct vcpu *v, const struct insn *in, uint64_t gpa)
+{
+	uint64_t *rdi = vcpu_gpr(v, 7), *rcx = vcpu_gpr(v, 1);
+	uint64_t left = in->rep ? *rcx : 1;
+	uint64_t n = MIN(left, (PAGE_SIZE - (gpa & (PAGE_SIZE - 1))) / in->size);
+	uint64_t gprs[16] = { v->regs.rax };
+	char why[200];
+
+	if (v->be->get_rflags(v) & X86_RFLAGS_DF)
+		return false;
+	if (!left) {
+		v->be->set_rip(v, v->be->rip(v) + in->len);
+		return true;
+	}
+	if (!n)
+		return false;
+	for (uint64_t k = 0; k < n; k++) {
+		int r = shadow_emulated_write(v->vm, gpa + k * in->size, insn_store_value(in, gprs),
+					      in->size, why, sizeof(why));
+
+		if (r == -EAGAIN) {
+			n = k; /* the host is changing the page: the guest runs the rest again */
+			break;
+		}
+		if (r) {
+			vcpu_fault_failed(v, r, "emulated write", gpa + k * in->size, why);
+			return true;
+		}
+	}
+	*rdi += n * in->size;
+	if (in->rep)
+		*rcx -= n;
+	if (!in->rep || !*rcx)
+		v->be->set_rip(v, v->be->rip(v) + in->len);
+	return true;
+}
+
+/*
  * A store to a guest table that stays write-protected: do it for the guest
- * (plain MOVs only, what compiled page-table code uses), then resume after it.
+ * (MOVs, what compiled page-table code uses, and STOS), then resume after it.
  */
 static void emulate_store(struct vcpu *v, uint64_t gpa)
 {
@@ -189,6 +235,8 @@ static void emulate_store(struct vcpu *v, uint64_t gpa)
 	}
 	if (r == -EAGAIN)
 		return; /* the guest executes the store again */
+	if (!r && in.kind == INSN_STOS && emulate_stos(v, &in, gpa))
+		return;
 	if (r || in.kind != INSN_STORE || in.gpr == 4) {
 		uint64_t rip = v->be->rip(v);
 

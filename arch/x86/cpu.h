@@ -29,6 +29,7 @@
 #define X86_CR4_PKE (1UL << 22)
 
 #define X86_RFLAGS_IF (1UL << 9)
+#define X86_RFLAGS_DF (1UL << 10)
 #define X86_RFLAGS_TF (1UL << 8)
 #define X86_RFLAGS_RF (1UL << 16)
 

@@ -395,6 +395,34 @@ static void test_stores(void)
 	}
 }
 
+static void test_stos(void)
+{
+	struct insn i;
+	uint64_t gprs[16] = { 0x1122334455667788ULL };
+	static const struct { uint8_t b[4]; size_t n; unsigned size, len; bool rep; int rc; } t[] = {
+		{ { 0xf3, 0x48, 0xab }, 3, 8, 3, true, 0 },  /* rep stosq (clear_page_rep) */
+		{ { 0xf3, 0xaa }, 2, 1, 2, true, 0 },        /* rep stosb (clear_page_erms) */
+		{ { 0xab }, 1, 4, 1, false, 0 },             /* stosd */
+		{ { 0x66, 0xab }, 2, 2, 2, false, 0 },       /* stosw */
+		{ { 0xf2, 0x48, 0xab }, 3, 8, 3, true, 0 },  /* repne: STOS repeats all the same */
+		{ { 0x67, 0xf3, 0xab }, 3, 4, 3, true, -EOPNOTSUPP }, /* EDI/ECX: not emulated */
+		{ { 0xf3, 0x48 }, 2, 0, 0, false, -EINVAL }, /* cut short */
+	};
+
+	for (size_t k = 0; k < sizeof(t) / sizeof(t[0]); k++) {
+		int rc = insn_decode(t[k].b, t[k].n, &i);
+
+		T(rc == t[k].rc);
+		if (rc == 0)
+			T(i.kind == INSN_STOS && i.size == t[k].size && i.len == t[k].len &&
+			  i.rep == t[k].rep);
+		if (rc == -EOPNOTSUPP)
+			T(i.len == t[k].len);
+	}
+	i = (struct insn){ .kind = INSN_STOS, .gpr = 0, .size = 2 };
+	T(insn_store_value(&i, gprs) == 0x7788); /* stosw stores AX */
+}
+
 static void test_store_value(void)
 {
 	const struct insn ah = ST_HI(2, 0), dh = ST_HI(2, 2), bp = ST(3, 5, 2), r15 = ST(3, 15, 8);
@@ -469,7 +497,8 @@ static void test_random(void)
 				ok &= T(decode(b, got.len, &again) == rc && insn_eq(&got, &again));
 		} else if (T(rc == 0)) {
 			decoded++;
-			ok &= T(got.kind != INSN_OTHER && got.len >= 2 && got.len <= avail &&
+			ok &= T(got.kind != INSN_OTHER && got.len >= (got.kind == INSN_STOS ? 1 : 2) &&
+				got.len <= avail &&
 				got.len <= INSN_MAX_LEN);
 			ok &= T(decode(b, got.len, &again) == 0 && insn_eq(&got, &again));
 			ok &= T(decode(b, got.len - 1, &again) == -EINVAL);
@@ -496,6 +525,7 @@ int main(void)
 	test_cases();
 	test_stores();
 	RUN(test_store_value);
+	RUN(test_stos);
 	RUN(test_load_result);
 	RUN(test_random);
 	return tap_finish();
