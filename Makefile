@@ -29,9 +29,10 @@ LINUX_CMDLINE ?= console=ttyS0
 LINUX_DIR  := $(BUILD)/linux
 RUN_GUEST  := $(or $(LINUX),$(GUEST))
 RUN_GUEST_ARGS := $(if $(LINUX),$(LINUX_CMDLINE),$(GUEST_ARGS))
-RUN_CMDLINE := $(strip $(CMDLINE) $(if $(GUEST_MEM),guest_mem=$(GUEST_MEM),$(if $(LINUX),guest_mem=256M)) \
+RUN_CMDLINE := $(strip $(CMDLINE) $(if $(LINUX),console=live) \
+	$(if $(GUEST_MEM),guest_mem=$(GUEST_MEM),$(if $(LINUX),guest_mem=256M)) \
 	$(if $(GUEST_VCPUS),guest_vcpus=$(GUEST_VCPUS)))
-LINUX_RUN_CMDLINE := $(strip $(CMDLINE) guest_mem=$(or $(GUEST_MEM),256M) \
+LINUX_RUN_CMDLINE := $(strip $(CMDLINE) console=live guest_mem=$(or $(GUEST_MEM),256M) \
 	$(if $(GUEST_VCPUS),guest_vcpus=$(GUEST_VCPUS)))
 COMMA      := ,
 TESTS      ?= *

@@ -18,7 +18,7 @@ static const struct opt_def option_defs[] = {
 	{ "mmu", OPT_STRING, "mmu=auto|shadow" },
 	{ "fuzz_seed", OPT_SIZE, "fuzz_seed=N" },
 	{ "fuzz_ops", OPT_SIZE, "fuzz_ops=N (1 to 4294967295)" },
-	{ "console", OPT_STRING, "console=raw|prefixed" },
+	{ "console", OPT_STRING, "console=raw|prefixed|live" },
 	{ "watchdog", OPT_STRING, "watchdog=SECONDS|off" },
 	{ "strict_io", OPT_FLAG, "strict_io" },
 };
@@ -110,12 +110,10 @@ static int set_option(void *ctx, const struct opt_def *def, const char *val, siz
 		}
 		o->fuzz_ops = num;
 	} else if (!strcmp(def->key, "console")) {
-		if (len == 3 && !strncmp(val, "raw", 3)) {
-			o->console_raw = true;
-		} else if (len == 8 && !strncmp(val, "prefixed", 8)) {
-			o->console_raw = false;
-		} else {
-			ksnprintf(err, errlen, "'%.*s': expected raw or prefixed", (int)len, val);
+		o->console_raw = len == 3 && !strncmp(val, "raw", 3);
+		o->console_live = len == 4 && !strncmp(val, "live", 4);
+		if (!o->console_raw && !o->console_live && (len != 8 || strncmp(val, "prefixed", 8))) {
+			ksnprintf(err, errlen, "'%.*s': expected raw, prefixed or live", (int)len, val);
 			return 1;
 		}
 	} else if (!strcmp(def->key, "watchdog")) {

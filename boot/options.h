@@ -16,6 +16,7 @@ struct kernel_options {
 	uint64_t fuzz_seed; /* fuzz_seed=: the page-table fuzzer's seed (a failing one, again) */
 	uint64_t fuzz_ops;  /* fuzz_ops=: its operations per vCPU (0: the test's default) */
 	bool console_raw;   /* console=raw: a PC guest's lines without the "guest[name]: " prefix */
+	bool console_live;  /* console=live: its bytes as they come, for an interactive shell */
 	bool watchdog_off;  /* watchdog=off: the module guest runs as long as it likes */
 	unsigned watchdog_secs; /* watchdog=N: about N seconds without an exit (0: default) */
 	bool strict_io;     /* strict_io: an unknown port stops a PC guest, as a flat one */

@@ -119,6 +119,7 @@ static int run_pc_guest(const struct boot_info *bi, const struct boot_module *m,
 		return RUN_GUEST_PC_FAILED;
 	}
 	g->pc.console_raw = kopts.console_raw;
+	g->pc.console_live = kopts.console_live;
 	guest_module_watchdog(&g->vcpu);
 	smp_other_cpus(cpus, n - 1);
 	for (; started < n - 1; started++) {

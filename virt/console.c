@@ -36,11 +36,37 @@ static struct console_line *line_of(struct vcpu *v)
 	return v->pc ? &v->pc->line : &v->line;
 }
 
+/*
+ * console=live: a shell on the user's terminal needs its prompt and the
+ * echo of each key at once, so bytes go out as they come, without a
+ * prefix. The terminal is still not the guest's to drive: escape
+ * sequences (ESC and a byte, or a CSI up to its final byte) are dropped,
+ * and of the control characters only those that move within a line pass.
+ */
+static void live_putc(struct pc_platform *pc, uint8_t c)
+{
+	if (pc->live_esc == 1) {
+		pc->live_esc = c == '[' ? 2 : 0;
+		return;
+	}
+	if (pc->live_esc == 2) {
+		if (c >= 0x40 && c <= 0x7e) /* a CSI's final byte (ECMA-48, 5.4) */
+			pc->live_esc = 0;
+		return;
+	}
+	if (c == 0x1b)
+		pc->live_esc = 1;
+	else if ((c >= 0x20 && c < 0x7f) || c == '\n' || c == '\r' || c == '\t' || c == '\b')
+		printk("%c", c);
+}
+
 static void flush_line(struct vcpu *v, struct console_line *l)
 {
 	struct pc_platform *pc = v->pc;
 
-	if (pc && pc->console_raw) /* a third-party kernel's own lines (console=raw) */
+	if (pc && pc->console_live)
+		; /* printed as it came: the line is kept for pc->watch only */
+	else if (pc && pc->console_raw) /* a third-party kernel's own lines (console=raw) */
 		printk("%.*s\n", (int)l->len, l->buf);
 	else
 		printk("guest[%s]: %.*s\n", v->vm->name, (int)l->len, l->buf);
@@ -69,6 +95,8 @@ void vcpu_console_putc(struct vcpu *v, uint8_t c)
 	char s[4];
 	size_t n;
 
+	if (v->pc && v->pc->console_live)
+		live_putc(v->pc, c);
 	if (c == '\n') {
 		flush_line(v, l);
 		return;

@@ -80,6 +80,8 @@ struct pc_platform {
 	bool strict_io;          /* strict_io: an unknown port stops the guest, as a flat guest's */
 	bool over;               /* vCPU 0 stopped: the others stop too (virt/pc.c) */
 	bool console_raw;        /* console=raw: its serial lines printed as they are */
+	bool console_live;       /* console=live: each byte at once (virt/console.c) */
+	uint8_t live_esc;        /* console=live: inside an escape sequence (1: after ESC, 2: CSI) */
 	bool debug_exit;         /* it left through port 0xf4: exit_code is QEMU's status */
 	uint16_t fwcfg_key;
 	uint32_t fwcfg_off;
