@@ -118,6 +118,18 @@ static int run_pc_guest(const struct boot_info *bi, const struct boot_module *m,
 		printk("minihv: cannot run the guest: %s\n", err);
 		return RUN_GUEST_PC_FAILED;
 	}
+	/*
+	 * The other vCPUs start as a PC's APs do, in real mode at the SIPI's
+	 * page: say now if this backend cannot enter one, not when the guest
+	 * sends its SIPI.
+	 */
+	if (n > 1 && g->vcpu.be == &vmx_backend &&
+	    vmx_entry_mode_ok(&g->vcpu, VCPU_ENTRY_REAL, err, sizeof(err))) {
+		printk("minihv: cannot run the guest with %u vCPUs: its other vCPUs start in real "
+		       "mode (INIT, SIPI), and %s; guest_vcpus=1 runs it\n", n, err);
+		guest_destroy(g);
+		return RUN_GUEST_PC_FAILED;
+	}
 	g->pc.console_raw = kopts.console_raw;
 	g->pc.console_live = kopts.console_live;
 	guest_module_watchdog(&g->vcpu);
