@@ -120,6 +120,17 @@ static int load(struct guest *g, const void *image, const struct bz_image *bi, u
 	return r;
 }
 
+/*
+ * A Linux boot's phases, by the console lines that end them: the
+ * decompressor and early set-up until the kernel's first line (printed
+ * once it has a console: "Linux version"), the kernel's initialisation
+ * until it runs /init, and the initramfs's /init until its marker
+ * (guest/linux/init). make bench prints the exits and time of each.
+ */
+static const char *const linux_marks[] = {
+	"Linux version", "Run /init as init process", "minihv-linux: init reached",
+};
+
 int guest_create_linux(struct guest *g, const char *name, const void *image, size_t len,
 		       uint64_t ram, const char *cmdline, const void *initrd, size_t initrd_len,
 		       unsigned ncpus, bool strict_io, char *err, size_t errlen)
@@ -149,6 +160,9 @@ int guest_create_linux(struct guest *g, const char *name, const void *image, siz
 	pc_platform_init(&g->pc, &g->vm, ram, ncpus, strict_io);
 	g->pc.acpi = true;
 	g->pc.hlt_off = true;
+	g->pc.marks = linux_marks;
+	g->pc.nmarks = ARRAY_SIZE(linux_marks);
+	g->pc.start_tsc = rdtsc();
 	g->is_pc = true;
 	struct vcpu_entry e = {
 		.rip = bi.load_addr + BZ_ENTRY64, .rsp = LINUX_STACK_TOP, .cr3 = GUEST_PML4,

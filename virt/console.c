@@ -30,6 +30,17 @@ size_t console_escape(uint8_t c, char out[4])
 	return 4;
 }
 
+/* Whether @needle occurs in the @len bytes at @hay (no NUL there). */
+static bool strnstr_len(const char *hay, size_t len, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (size_t i = 0; i + n <= len; i++)
+		if (!memcmp(hay + i, needle, n))
+			return true;
+	return false;
+}
+
 /* The line @v's output goes to: the PC's lines are under its lock. */
 static struct console_line *line_of(struct vcpu *v)
 {
@@ -70,6 +81,11 @@ static void flush_line(struct vcpu *v, struct console_line *l)
 		printk("%.*s\n", (int)l->len, l->buf);
 	else
 		printk("guest[%s]: %.*s\n", v->vm->name, (int)l->len, l->buf);
+	for (unsigned i = 0; pc && i < pc->nmarks; i++)
+		if (!pc->mark_tsc[i] && strnstr_len(l->buf, l->len, pc->marks[i])) {
+			pc->mark_tsc[i] = rdtsc();
+			pc->mark_exits[i] = pc_vm_exits(pc);
+		}
 	if (pc && pc->watch && l->len >= strlen(pc->watch) &&
 	    !memcmp(l->buf, pc->watch, strlen(pc->watch))) {
 		memcpy(pc->watched, l->buf, l->len);

@@ -64,6 +64,34 @@ void pc_print_stats(const struct pc_platform *pc, const char *name)
 	}
 	if (pc->msrs_other)
 		printk("VM[%s]   other MSRs: %llu #GP\n", name, (unsigned long long)pc->msrs_other);
+	uint64_t t = pc->start_tsc, x = 0;
+
+	for (unsigned i = 0; i < pc->nmarks; i++) {
+		if (!pc->mark_tsc[i]) /* not printed (quiet, or the guest ended before) */
+			continue;
+		printk("VM[%s]   phase to '%s': %llu exits, %llu ms\n", name, pc->marks[i],
+		       (unsigned long long)(pc->mark_exits[i] - x),
+		       (unsigned long long)((pc->mark_tsc[i] - t) / tsc_khz));
+		t = pc->mark_tsc[i];
+		x = pc->mark_exits[i];
+	}
+	if (pc->nmarks && t != pc->start_tsc)
+		printk("VM[%s]   phase to the end: %llu exits, %llu ms\n", name,
+		       (unsigned long long)(pc_vm_exits(pc) - x),
+		       (unsigned long long)((rdtsc() - t) / tsc_khz));
+}
+
+uint64_t pc_vm_exits(const struct pc_platform *pc)
+{
+	uint64_t n = 0;
+
+	for (unsigned i = 0; i < VM_MAX_VCPUS; i++) {
+		const struct vcpu *v = READ_ONCE(pc->vm->vcpus[i]);
+
+		if (v)
+			n += READ_ONCE(v->stats.exits_total);
+	}
+	return n;
 }
 
 /* fw_cfg's item @key, byte @off (little-endian numbers, as QEMU's x86 fw_cfg). */

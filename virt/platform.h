@@ -43,6 +43,7 @@
 #define FWCFG_MAX_CPUS 0x0f
 #define FWCFG_FILE_DIR 0x19
 
+#define PC_MARKS 4 /* boot phases timed (pc->marks) */
 #define PC_SYSCALL_MSRS 5 /* STAR, LSTAR, CSTAR, FMASK, KERNEL_GS_BASE */
 #define PC_COUNTED 16 /* distinct unknown ports and MSRs listed by number; the rest summed */
 
@@ -67,6 +68,14 @@ struct pc_platform {
 	const char *watch;
 	char watched[CONSOLE_LINE + 1];
 	unsigned watch_hits;
+	/*
+	 * Phases of a boot, for its figures: the first console line holding
+	 * @marks[i] ends phase i, and the VM's exits and the host TSC then are
+	 * kept (a Linux guest's: boot/linux.c).
+	 */
+	const char *const *marks;
+	unsigned nmarks;
+	uint64_t start_tsc, mark_tsc[PC_MARKS], mark_exits[PC_MARKS];
 	bool uart_line;          /* its interrupt output, as the I/O APIC last saw it */
 	uint64_t input_polled;   /* host TSC when the host's serial input was last looked at */
 	struct vioapic ioapic;
@@ -106,5 +115,7 @@ void pc_poll_input(struct vcpu *v);
 void pc_count(struct pc_counter *c, unsigned *n, uint64_t *other, uint32_t id);
 /* Print the counts of unknown ports and #GP MSRs, one line each, prefixed "VM[@name]". */
 void pc_print_stats(const struct pc_platform *pc, const char *name);
+/* The VM's exits so far, all vCPUs (statistics: read without their locks). */
+uint64_t pc_vm_exits(const struct pc_platform *pc);
 
 #endif
