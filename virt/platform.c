@@ -176,6 +176,14 @@ void pc_level_eoi(struct pc_platform *pc, unsigned vec)
 	unlock_deliver(pc);
 }
 
+/* The next byte typed: a test's first (pc->input), then the host's serial line; -1 for none. */
+static int next_input(struct pc_platform *pc)
+{
+	if (pc->input && *pc->input)
+		return (uint8_t)*pc->input++;
+	return serial_getc();
+}
+
 void pc_poll_input(struct vcpu *v)
 {
 	struct pc_platform *pc = v->pc;
@@ -188,7 +196,7 @@ void pc_poll_input(struct vcpu *v)
 	pc->input_polled = now;
 	spin_lock(&pc->lock);
 	/* What the FIFO cannot take stays in the host's UART (and its emulator's buffer). */
-	while (pc->uart.rx_count < UART_RX_FIFO && (c = serial_getc()) >= 0)
+	while (pc->uart.rx_count < UART_RX_FIFO && (c = next_input(pc)) >= 0)
 		uart_receive(&pc->uart, (uint8_t)c);
 	update_lines(pc);
 	unlock_deliver(pc);

@@ -78,6 +78,7 @@ struct pc_platform {
 	uint64_t start_tsc, mark_tsc[PC_MARKS], mark_exits[PC_MARKS];
 	bool uart_line;          /* its interrupt output, as the I/O APIC last saw it */
 	uint64_t input_polled;   /* host TSC when the host's serial input was last looked at */
+	const char *input;       /* a test's typed input: taken before the host's line, NUL ends it */
 	struct vioapic ioapic;
 	struct ioapic_msg out[IOAPIC_PINS]; /* messages to deliver once the lock is dropped */
 	unsigned nout;
