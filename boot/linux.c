@@ -172,12 +172,5 @@ int guest_create_linux(struct guest *g, const char *name, const void *image, siz
 		.rip = bi.load_addr + BZ_ENTRY64, .rsp = LINUX_STACK_TOP, .cr3 = GUEST_PML4,
 		.rsi = LINUX_ZERO_PAGE,
 	};
-	r = vcpu_create(&g->vcpu, &g->vm, be, &e, err, errlen);
-	if (r) {
-		vm_destroy(&g->vm);
-		return r;
-	}
-	pc_vcpu_init(&g->vcpu, &g->pc, 0);
-	g->have_vcpu = true;
-	return 0;
+	return guest_pc_vcpu0(g, be, &e, err, errlen);
 }

@@ -207,7 +207,14 @@ int guest_create_pc(struct guest *g, const char *name, const void *image, size_t
 	struct vcpu_entry e = {
 		.mode = VCPU_ENTRY_PROT32, .rip = im.entry, .rax = MB1_BOOT_MAGIC, .rbx = mbi,
 	};
-	r = vcpu_create(&g->vcpu, &g->vm, be, &e, err, errlen);
+	return guest_pc_vcpu0(g, be, &e, err, errlen);
+}
+
+int guest_pc_vcpu0(struct guest *g, const struct vcpu_backend *be, const struct vcpu_entry *e,
+		   char *err, size_t errlen)
+{
+	int r = vcpu_create(&g->vcpu, &g->vm, be, e, err, errlen);
+
 	if (r) {
 		vm_destroy(&g->vm);
 		return r;

@@ -72,6 +72,13 @@ int guest_create_linux(struct guest *g, const char *name, const void *image, siz
 		       uint64_t ram, const char *cmdline, const void *initrd, size_t initrd_len,
 		       unsigned ncpus, bool strict_io, char *err, size_t errlen);
 
+/*
+ * A PC guest's vCPU 0 with entry state @e, on its platform g->pc (set up
+ * already); on failure the VM is destroyed. 0 or -errno with a message.
+ */
+int guest_pc_vcpu0(struct guest *g, const struct vcpu_backend *be, const struct vcpu_entry *e,
+		   char *err, size_t errlen);
+
 /* 0, or -EINVAL with the reason: a PC guest's RAM must end below PC_RAM_MAX. */
 int guest_pc_ram_check(uint64_t ram, char *err, size_t errlen);
 
