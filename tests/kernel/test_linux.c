@@ -26,7 +26,7 @@
 #define LINUX_CMDLINE "console=ttyS0 panic=-1 reboot=k quiet minihv.run="
 /*
  * Measured under QEMU TCG on 2 busy cores: check 4 s (shadow 7 s), e2e
- * 68 s with the mix (57 s without), 120 s on shadow paging.
+ * 68-91 s with the mix (57 s without), 105-121 s on shadow paging.
  */
 #define LINUX_CHECK_SECS 120
 #define LINUX_E2E_SECS 300
