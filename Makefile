@@ -132,7 +132,7 @@ $(BUILD)/guest/%.bin.o: $(BUILD)/guest/%.bin
 	$(Q)cd $(BUILD)/guest && objcopy -I binary -O elf64-x86-64 -B i386:x86-64 \
 		--rename-section .data=.rodata.guest,alloc,load,readonly,data,contents $*.bin $*.bin.o
 
-.PHONY: all help deps kernel iso run run-linux test test-host test-qemu test-bochs test-kvm test-gdb \
+.PHONY: all help deps kernel iso run run-linux test test-host test-qemu test-linux test-bochs test-kvm test-gdb \
 	mutants debug gdb bench host-benches clean
 all: kernel iso $(HOST_TESTS)
 
@@ -140,7 +140,7 @@ help:
 	@echo "make run          boot minihv under QEMU, serial console on this terminal"
 	@echo "make run-linux    boot Debian's cloud kernel as the guest, a busybox shell on the serial console"
 	@echo "make test         host unit tests + self-tests under QEMU TCG, Bochs (and KVM if present)"
-	@echo "make test-host | test-qemu | test-gdb | test-bochs | test-kvm   one part of 'make test'"
+	@echo "make test-host | test-qemu | test-linux | test-gdb | test-bochs | test-kvm   one part of 'make test'"
 	@echo "make debug        QEMU halted with its GDB stub on port $(GDB_PORT)"
 	@echo "make gdb          attach gdb to 'make debug' (symbols, breakpoint at kmain)"
 	@echo "make bench        deterministic counts and host-side timings"
@@ -202,21 +202,28 @@ $(KERNEL): $(BUILD)/minihv.pass1.elf $(BUILD)/ksyms.o
 
 # ISO images: $(1) name, $(2) kernel command line, $(3) guest module or empty,
 # $(4) the guest's command line, $(5) its environment module or empty,
-# $(6) a Linux guest's initrd module or empty.
+# $(6) a Linux guest's initrd module or empty, $(7) further modules, each
+# FILE=NAME: /boot/NAME in the image, the module's string NAME (the kernel
+# tests find Linux so: tests/kernel/test_linux.c).
 # The command line is part of the image, so it is a dependency (stamp file).
+iso_mod_file = $(firstword $(subst =, ,$(1)))
+iso_mod_name = $(lastword $(subst =, ,$(1)))
+# Their grub.cfg lines, each "\n<TAB>module2 ...", with no space between two.
+iso_mod_lines = $(subst @@,,$(subst @@ ,,$(foreach m,$(1),\n	module2 /boot/$(call iso_mod_name,$(m)) $(call iso_mod_name,$(m))@@)))
 define iso_rule
 $(BUILD)/$(1).cmdline: FORCE
 	@mkdir -p $(BUILD)
-	@echo '$(2) $(3) $(4) $(5)$(if $(6), $(6))' | cmp -s - $$@ || echo '$(2) $(3) $(4) $(5)$(if $(6), $(6))' > $$@
-$(BUILD)/$(1).iso: $(KERNEL) iso/grub.cfg.in $(BUILD)/$(1).cmdline $(3) $(5) $(6)
+	@echo '$(2) $(3) $(4) $(5)$(if $(6), $(6))$(if $(7), $(7))' | cmp -s - $$@ || echo '$(2) $(3) $(4) $(5)$(if $(6), $(6))$(if $(7), $(7))' > $$@
+$(BUILD)/$(1).iso: $(KERNEL) iso/grub.cfg.in $(BUILD)/$(1).cmdline $(3) $(5) $(6) $(foreach m,$(7),$(call iso_mod_file,$(m)))
 	@rm -rf $(BUILD)/$(1).isodir && mkdir -p $(BUILD)/$(1).isodir/boot/grub
 	$(call say,ISO,$$@)
 	$(Q)cp $(KERNEL) $(BUILD)/$(1).isodir/boot/minihv.elf
 	$(Q)$(if $(3),cp $(3) $(BUILD)/$(1).isodir/boot/guest.bin)
 	$(Q)$(if $(5),cp $(5) $(BUILD)/$(1).isodir/boot/guest.env)
 	$(Q)$(if $(6),cp $(6) $(BUILD)/$(1).isodir/boot/initrd.img)
-	$(Q)sed -e 's|@CMDLINE@|$(2)|' \
-		-e 's|@MODULES@|$(if $(3),	module2 /boot/guest.bin guest $(4))$(if $(6),\n	module2 /boot/initrd.img guest-initrd)$(if $(5),\n	module2 /boot/guest.env guest-env)|' \
+	$(foreach m,$(7),$(Q)cp $(call iso_mod_file,$(m)) $(BUILD)/$(1).isodir/boot/$(call iso_mod_name,$(m))
+	)$(Q)sed -e 's|@CMDLINE@|$(2)|' \
+		-e 's|@MODULES@|$(if $(3),	module2 /boot/guest.bin guest $(4))$(if $(6),\n	module2 /boot/initrd.img guest-initrd)$(if $(5),\n	module2 /boot/guest.env guest-env)$(call iso_mod_lines,$(7))|' \
 		iso/grub.cfg.in > $(BUILD)/$(1).isodir/boot/grub/grub.cfg
 	$(Q)grub-mkrescue -o $$@ $(BUILD)/$(1).isodir 2> $(BUILD)/$(1).mkrescue.log || \
 		{ cat $(BUILD)/$(1).mkrescue.log; exit 1; }
@@ -254,6 +261,13 @@ $(eval $(call iso_rule,minihv-shadow-guests,tests=guest_*$(COMMA)-guest_faults_*
 $(eval $(call iso_rule,minihv-test-no-touch1g,tests=$(TESTS)$(COMMA)-guest_faults_*_backing $(EXTRA_CMDLINE),))
 $(eval $(call iso_rule,minihv-test-touch4k,tests=$(TESTS)$(COMMA)-guest_faults_1g_backing$(COMMA)-guest_faults_2m_backing $(EXTRA_CMDLINE),))
 $(eval $(call iso_rule,minihv-debug,$(TEST_CMDLINE) on_panic=halt,))
+# The Linux guest tests (tests/kernel/test_linux.c): Debian's kernel and the
+# busybox initramfs as the modules "linux" and "linux-initrd", on EPT/NPT
+# and on shadow paging. make test needs them, hence the download.
+LINUX_TEST_MODULES := $(LINUX_DIR)/vmlinuz=linux $(LINUX_DIR)/initrd.img=linux-initrd
+$(eval $(call iso_rule,minihv-linux-tests,tests=linux_*,,,,,$(LINUX_TEST_MODULES)))
+$(eval $(call iso_rule,minihv-linux-tests-shadow,tests=linux_* mmu=shadow,,,,,$(LINUX_TEST_MODULES)))
+LINUX_TEST_ISOS := $(BUILD)/minihv-linux-tests.iso $(BUILD)/minihv-linux-tests-shadow.iso
 
 # Bad input, booted for real by scripts/test-badinput.sh: each image must be
 # refused with a message that names the mistake.
@@ -368,7 +382,7 @@ $(BUILD)/host-bench/%: $(BUILD)/hb/tests/host/%.o $(BENCH_OBJ)
 NPROC := $(shell nproc 2>/dev/null || echo 1)
 PAR_BUILD = $(MAKE) $(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC))
 test: deps
-	$(PAR_BUILD) all
+	$(PAR_BUILD) all $(LINUX_TEST_ISOS)
 	scripts/test.sh all
 # Mutation testing of the invalidation protocol (tests/mutants/*.txt);
 # `make test` runs it too. MUTANTS='name ...' runs only those.
@@ -376,8 +390,11 @@ mutants: deps
 	scripts/mutants.py $(MUTANTS)
 test-host: $(HOST_TESTS) $(HOST_TSAN)
 	scripts/test.sh host
-test-qemu: deps all
+test-qemu: deps all $(LINUX_TEST_ISOS)
 	scripts/test.sh qemu
+# The Linux guest tests alone (minihv-linux-tests*.iso under QEMU).
+test-linux: deps all $(LINUX_TEST_ISOS)
+	scripts/test.sh linux
 test-bochs: deps all
 	scripts/test.sh bochs
 test-kvm: deps all

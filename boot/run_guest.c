@@ -13,8 +13,7 @@
 static struct guest module_guest;
 static struct guest_vcpu module_vcpus[VM_MAX_VCPUS - 1];
 
-/* The module whose string's first word is @name, or NULL. */
-static const struct boot_module *find_module(const struct boot_info *bi, const char *name)
+const struct boot_module *boot_find_module(const struct boot_info *bi, const char *name)
 {
 	size_t n = strlen(name);
 
@@ -29,7 +28,7 @@ static const struct boot_module *find_module(const struct boot_info *bi, const c
 
 const struct boot_module *find_guest_module(const struct boot_info *bi)
 {
-	return find_module(bi, "guest");
+	return boot_find_module(bi, "guest");
 }
 
 /*
@@ -58,7 +57,7 @@ static struct guest_vcpu pc_aps[VM_MAX_VCPUS - 1];
 static int create_mb1(struct guest *g, const struct boot_info *bi, const struct boot_module *m,
 		      uint64_t ram, unsigned n, char *err, size_t errlen)
 {
-	const struct boot_module *env = find_module(bi, "guest-env");
+	const struct boot_module *env = boot_find_module(bi, "guest-env");
 	struct mb1_module mod = { .string = "guest-env" };
 
 	if (env) {
@@ -81,7 +80,7 @@ static int create_linux(struct guest *g, const struct boot_info *bi,
 			const struct boot_module *m, uint64_t ram, unsigned n, char *err,
 			size_t errlen)
 {
-	const struct boot_module *rd = find_module(bi, "guest-initrd");
+	const struct boot_module *rd = boot_find_module(bi, "guest-initrd");
 	const char *cmdline = m->name + strlen("guest");
 
 	while (*cmdline == ' ')

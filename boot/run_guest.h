@@ -3,6 +3,10 @@
 
 #include "boot/bootinfo.h"
 
+/* The information kmain() parsed (boot/kmain.c). */
+extern struct boot_info boot_info;
+/* The module whose string's first word is @name, or NULL. */
+const struct boot_module *boot_find_module(const struct boot_info *bi, const char *name);
 /*
  * The module named "guest": its string is "guest", then the guest's own
  * command line (a multiboot1 guest's; GUEST_ARGS= in `make run`).

@@ -14,7 +14,8 @@
  *  - No writable leaf maps a shadowed guest table that is not unsync.
  *  - Every present leaf is in the rmap, and the rmap holds nothing else.
  *  - Every shadow page of a guest table lies in a memslot.
- *  - The paging-off root holds PDPTEs only (P and an address, entries 0-3),
+ *  - The paging-off root holds PDPTEs only (P and an address, entries 0-3;
+ *    the CPU may set A),
  *    and its tree holds no page of a guest table.
  *  - An unsync page (or one with unsync children) has its bit set in every
  *    parent (a stale bit is allowed, a missing one would skip a sync).
@@ -98,7 +99,13 @@ static void audit_link(struct audit *a, struct shadow_page *sp, unsigned i, pte_
 	    !has_parent_link(child, sp, i))
 		audit_bad(a, "shadow: entry %u of the level-%u page of gfn %#llx and its child "
 			  "(gfn %#llx) disagree", i, sp->role.level, ULL(sp->gfn), ULL(child->gfn));
-	if (sp_is_pae_root(sp) && (i >= 4 || (e & ~X86_PTE_ADDR_MASK) != X86_PTE_P))
+	/*
+	 * The accessed bit aside: QEMU's walk sets it in a legacy-PAE PDPTE
+	 * (its mmu_translate()), as linux_smp under mmu=shadow found: the AP
+	 * starts with paging off, and entry 0 read P|A (0x...021).
+	 */
+	if (sp_is_pae_root(sp) &&
+	    (i >= 4 || (e & ~(X86_PTE_ADDR_MASK | X86_PTE_A)) != X86_PTE_P))
 		audit_bad(a, "shadow: entry %u (%#llx) of the paging-off root is not a PDPTE", i,
 			  ULL(e));
 	if (child->role.nonpaging != sp->role.nonpaging)

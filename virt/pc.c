@@ -148,10 +148,13 @@ static int fetch(struct vcpu *v, uint8_t *b, size_t *got)
 		return -EOPNOTSUPP;
 	r = vcpu_read_linear(v, la, b, first);
 	*got = first;
-	if (!r && first < INSN_MAX_LEN && !vcpu_read_linear(v, la + first, b + first,
-							  INSN_MAX_LEN - first))
+	if (r || first == INSN_MAX_LEN)
+		return r;
+	/* The next page may hold nothing of it; but one the host is changing may. */
+	int r2 = vcpu_read_linear(v, la + first, b + first, INSN_MAX_LEN - first);
+	if (!r2)
 		*got = INSN_MAX_LEN;
-	return r;
+	return r2 == -EAGAIN ? r2 : 0;
 }
 
 /* A dword of the local APIC's page or the I/O APIC's. */
@@ -176,6 +179,16 @@ bool pc_mmio(struct vcpu *v, uint64_t gpa)
 		return false;
 	int r = fetch(v, b, &got);
 
+	/*
+	 * -EAGAIN: a host change owns the instruction's page (or a guest
+	 * table on the way to it) for now, a migrate between its steps. The
+	 * guest runs the instruction again and exits here again once the
+	 * change is over, as after a second-level fault that retries. Found
+	 * by linux_e2e: a Linux guest's EOI write while the host migrated its
+	 * kernel text (tests/kernel/test_linux.c).
+	 */
+	if (r == -EAGAIN)
+		return true;
 	if (!r)
 		r = insn_decode(b, got, &in);
 	if (r || (in.kind != INSN_LOAD && in.kind != INSN_STORE) || in.gpr == 4) {

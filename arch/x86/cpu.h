@@ -177,6 +177,15 @@ static inline void cpu_relax(void)
 	__asm__ __volatile__("pause" ::: "memory");
 }
 
+/*
+ * Interrupts off: sleep until the next interrupt, take it, and return with
+ * them off again (STI's one-instruction shadow: none slips in before HLT).
+ */
+static inline void cpu_wait_interrupt(void)
+{
+	__asm__ __volatile__("sti; hlt; cli" ::: "memory");
+}
+
 static inline __noreturn void cpu_halt_forever(void)
 {
 	for (;;)

@@ -12,8 +12,7 @@
  * timeouts watch for the rest.
  */
 #include "tests/kernel/guest_util.h"
-#include "ept/vm.h"
-#include "mm/mm.h"
+#include "tests/kernel/mix_util.h"
 
 #define STRESS_GPA (1ULL << 30)
 #define STRESS_SIZE (4ULL << 20)   /* two 2 MiB blocks: collapse and split have work */
@@ -61,11 +60,7 @@ static struct stress st;
 
 static uint64_t rnd(void)
 {
-	/* xorshift64: seeded, so a failing run can be replayed */
-	st.rng ^= st.rng << 13;
-	st.rng ^= st.rng >> 7;
-	st.rng ^= st.rng << 17;
-	return st.rng;
+	return mix_rnd(&st.rng);
 }
 
 static uint64_t hva_of(uint64_t gpa)
@@ -76,29 +71,9 @@ static uint64_t hva_of(uint64_t gpa)
 static bool coherent(void)
 {
 	char why[160];
+	long bad = mix_incoherent(&st.g.vm, why, sizeof(why));
 
-	spin_lock(&st.g.vm.mmu_lock);
-	long bad = ept_check_coherent(&st.g.vm, why, sizeof(why));
-	spin_unlock(&st.g.vm.mmu_lock);
 	return CHECK(bad == 0, "%ld leaves map another frame than the host: %s", bad, why);
-}
-
-static int op_migrate(uint64_t hva)
-{
-	uint64_t fresh, old;
-	int r = frame_alloc(&phys_frames, FRAME_ORDER_4K, &fresh);
-
-	if (r)
-		return r;
-	r = mm_migrate(&host_mm, hva, fresh, &old);
-	if (r) {
-		frame_free(&phys_frames, fresh, FRAME_ORDER_4K);
-		return r;
-	}
-	/* Poisoned before it is free: a vCPU still on it reads TG_POISON. */
-	memset(phys_to_virt(old), 0xdb, PAGE_SIZE);
-	frame_free(&phys_frames, old, FRAME_ORDER_4K);
-	return 0;
 }
 
 static int op_gpc(void)
@@ -129,7 +104,7 @@ static int one_op(unsigned op)
 
 	switch (op) {
 	case OP_MIGRATE:
-		return op_migrate(hva);
+		return mix_migrate(hva); /* a vCPU still on the old frame reads TG_POISON */
 	case OP_PROTECT:
 		r = mm_protect(&host_mm, hva, PAGE_SIZE, PT_PROT_R, false);
 		if (r >= 0)
