@@ -105,7 +105,11 @@ long tg_uart(void)
 	if (com1_in(UART_MSR) != (UART_MSR_CTS | UART_MSR_DCD | UART_MSR_DDSR | UART_MSR_TERI) ||
 	    com1_in(UART_MSR) != (UART_MSR_CTS | UART_MSR_DCD))
 		return 10;
-	/* Loopback: what is sent is received, not printed; a second byte overruns. */
+	/*
+	 * Loopback: what is sent is received, not printed. With the FIFO on
+	 * (FCR above) two bytes wait in it in order; with it off (16450 mode)
+	 * a second byte overruns and replaces the first.
+	 */
 	com1_out(UART_THR, 'L');
 	if (com1_in(UART_LSR) != (UART_LSR_TEMT | UART_LSR_THRE | UART_LSR_DR))
 		return 11;
@@ -113,9 +117,16 @@ long tg_uart(void)
 		return 12;
 	com1_out(UART_THR, 'a');
 	com1_out(UART_THR, 'b');
+	if (com1_in(UART_LSR) != (UART_LSR_TEMT | UART_LSR_THRE | UART_LSR_DR) ||
+	    com1_in(UART_RBR) != 'a' || com1_in(UART_RBR) != 'b' ||
+	    (com1_in(UART_LSR) & UART_LSR_DR))
+		return 13;
+	com1_out(UART_FCR, 0);
+	com1_out(UART_THR, 'c');
+	com1_out(UART_THR, 'd');
 	if (com1_in(UART_LSR) != (UART_LSR_TEMT | UART_LSR_THRE | UART_LSR_OE | UART_LSR_DR) ||
 	    com1_in(UART_LSR) != (UART_LSR_TEMT | UART_LSR_THRE | UART_LSR_DR) ||
-	    com1_in(UART_RBR) != 'b')
+	    com1_in(UART_RBR) != 'd')
 		return 13;
 	com1_out(UART_MCR, UART_MCR_DTR_RTS_OUT2);
 	if ((com1_in(UART_MSR) & 0xf0) != (UART_MSR_CTS | UART_MSR_DSR | UART_MSR_DCD))

@@ -86,6 +86,8 @@ static void flush_line(struct vcpu *v, struct console_line *l)
 			pc->mark_tsc[i] = rdtsc();
 			pc->mark_exits[i] = pc_vm_exits(pc);
 		}
+	if (pc && pc->input_gate && strnstr_len(l->buf, l->len, pc->input_gate))
+		pc->input_open = true;
 	if (pc && pc->watch && l->len >= strlen(pc->watch) &&
 	    !memcmp(l->buf, pc->watch, strlen(pc->watch))) {
 		memcpy(pc->watched, l->buf, l->len);

@@ -179,7 +179,7 @@ void pc_level_eoi(struct pc_platform *pc, unsigned vec)
 /* The next byte typed: a test's first (pc->input), then the host's serial line; -1 for none. */
 static int next_input(struct pc_platform *pc)
 {
-	if (pc->input && *pc->input)
+	if (pc->input && *pc->input && (!pc->input_gate || pc->input_open))
 		return (uint8_t)*pc->input++;
 	return serial_getc();
 }
@@ -196,7 +196,7 @@ void pc_poll_input(struct vcpu *v)
 	pc->input_polled = now;
 	spin_lock(&pc->lock);
 	/* What the FIFO cannot take stays in the host's UART (and its emulator's buffer). */
-	while (pc->uart.rx_count < UART_RX_FIFO && (c = next_input(pc)) >= 0)
+	while (uart_rx_room(&pc->uart) && (c = next_input(pc)) >= 0)
 		uart_receive(&pc->uart, (uint8_t)c);
 	update_lines(pc);
 	unlock_deliver(pc);

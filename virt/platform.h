@@ -79,6 +79,8 @@ struct pc_platform {
 	bool uart_line;          /* its interrupt output, as the I/O APIC last saw it */
 	uint64_t input_polled;   /* host TSC when the host's serial input was last looked at */
 	const char *input;       /* a test's typed input: taken before the host's line, NUL ends it */
+	const char *input_gate;  /* ... once a console line holding this has been printed */
+	bool input_open;
 	struct vioapic ioapic;
 	struct ioapic_msg out[IOAPIC_PINS]; /* messages to deliver once the lock is dropped */
 	unsigned nout;

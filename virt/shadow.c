@@ -167,9 +167,9 @@ int vcpu_shadow_fetch_insn(struct vcpu *v, struct insn *in, char *why, size_t le
 }
 
 /*
- * [REP] STOS into a write-protected guest table (Linux clears its tables
- * with clear_page's REP STOSQ or STOSB, the one it runs on among them:
- * unprotecting that would only build it again). The steps that fall in
+ * [REP] STOS into a write-protected guest table that unprotecting did not
+ * free (Linux clears the table it runs on with clear_page's REP STOSQ or
+ * STOSB: unprotecting it only builds it again). The steps that fall in
  * this page are done here; RDI and RCX move on as the CPU's would, and
  * with RCX left the guest runs the instruction on from there (SDM 2B,
  * STOS; REP). Returns false to leave it to unprotect-and-retry: DF set,
@@ -235,7 +235,13 @@ static void emulate_store(struct vcpu *v, uint64_t gpa)
 	}
 	if (r == -EAGAIN)
 		return; /* the guest executes the store again */
-	if (!r && in.kind == INSN_STOS && emulate_stos(v, &in, gpa))
+	/*
+	 * A STOS is unprotected first, as below: a table page reused as data
+	 * is then written natively. Back at the same write, the page is a
+	 * table the guest runs on (Linux clears its root so): emulated.
+	 */
+	if (!r && in.kind == INSN_STOS && v->be->rip(v) == v->sh.unprotect_rip &&
+	    gpa == v->sh.unprotect_gpa && emulate_stos(v, &in, gpa))
 		return;
 	if (r || in.kind != INSN_STORE || in.gpr == 4) {
 		uint64_t rip = v->be->rip(v);

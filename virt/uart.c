@@ -72,10 +72,20 @@ static uint8_t read_iir(struct uart16550 *u)
 	return id | (u->fifo_on ? UART_IIR_FIFO_ON : 0);
 }
 
+unsigned uart_rx_room(const struct uart16550 *u)
+{
+	unsigned cap = u->fifo_on ? UART_RX_FIFO : 1;
+
+	return cap > u->rx_count ? cap - u->rx_count : 0;
+}
+
 bool uart_receive(struct uart16550 *u, uint8_t c)
 {
-	if (u->rx_count == UART_RX_FIFO) {
-		u->overrun = true; /* the byte in the shift register is lost, as on the chip */
+	if (!uart_rx_room(u)) {
+		u->overrun = true;
+		if (u->fifo_on)
+			return false; /* the FIFO keeps its bytes; the new one is lost */
+		u->rx[u->rx_head] = c; /* 16450 mode: the new byte replaces the unread one */
 		return false;
 	}
 	u->rx[(u->rx_head + u->rx_count) % UART_RX_FIFO] = c;
@@ -156,9 +166,10 @@ void uart_write(struct vcpu *v, struct uart16550 *u, unsigned reg, uint8_t val)
 		u->ier = val & UART_IER_MASK;
 		break;
 	case UART_FCR:
-		u->fifo_on = val & UART_FCR_ENABLE;
-		if (val & UART_FCR_CLEAR_RX)
+		/* FCR bit 0 changed, or RX reset: the receive FIFO is emptied (data sheet, FCR). */
+		if ((val & UART_FCR_CLEAR_RX) || u->fifo_on != (bool)(val & UART_FCR_ENABLE))
 			u->rx_count = 0;
+		u->fifo_on = val & UART_FCR_ENABLE;
 		break;
 	case UART_LCR:
 		u->lcr = val;

@@ -38,7 +38,13 @@ void uart_write(struct vcpu *v, struct uart16550 *u, unsigned reg, uint8_t val);
  */
 uint32_t uart_io(struct vcpu *v, struct uart16550 *u, unsigned reg, unsigned size, bool in,
 		 uint32_t val);
-/* A byte from the line (the host's serial input): false when the FIFO was full (overrun). */
+/* Bytes the receiver can take: 16 with the FIFO on, 1 without (16450 mode). */
+unsigned uart_rx_room(const struct uart16550 *u);
+/*
+ * A byte from the line (the host's serial input, or the guest's own in
+ * loopback): false on an overrun (no room: with the FIFO on the new byte
+ * is lost, without it the new byte replaces the unread one, as the chip's).
+ */
 bool uart_receive(struct uart16550 *u, uint8_t c);
 /*
  * The chip's INTRPT output as the PC wires it: an enabled interrupt is

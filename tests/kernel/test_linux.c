@@ -8,7 +8,8 @@
  * stops vCPU 0 with exit code 0; the tests read the script's verdict on
  * the guest's console (pc->watch).
  *  - linux_boot_check: uname, /proc/cpuinfo, ls /proc ("minihv-check: ok").
- *  - linux_smp: the same with 2 vCPUs (ACPI MADT, INIT/SIPI, IPIs).
+ *  - linux_shell: busybox's shell answers a command line typed into COM1.
+ *  - linux_smp: linux_boot_check with 2 vCPUs (ACPI MADT, INIT/SIPI, IPIs).
  *  - linux_e2e: the mission's end-to-end test. The guest forks and execs
  *    1000+ processes and writes, reads back and checksums a 64 MiB tmpfs
  *    file while another CPU runs the host's changes against its RAM
@@ -251,6 +252,31 @@ KTEST(linux_boot_check)
 	linux_passed(s, "minihv-check: ok");
 	linux_coherent();
 	linux_print_stats("linux_boot_check");
+	guest_destroy(&lr.g);
+}
+
+/*
+ * The interactive shell (make run-linux): no script, so /init starts
+ * busybox init and a shell on ttyS0; the test types a command line into
+ * COM1 once the shell's banner is out (pc->input: what the host's serial
+ * line would bring) and poweroff. Typed bytes reach the guest through the
+ * UART's receive FIFO and IRQ 4; the answer comes back through the tty.
+ */
+KTEST(linux_shell)
+{
+	static const char typed[] =
+		"echo \"minihv-shell: $((6 * 7)) $(uname -s) $(grep -c ^processor /proc/cpuinfo)"
+		" $(ls /proc | grep -c ^meminfo)\"\npoweroff\n";
+
+	if (!linux_create("shell", 1, "minihv-shell: "))
+		return;
+	lr.g.pc.input = typed;
+	lr.g.pc.input_gate = "built-in shell (ash)";
+	enum vcpu_stop s = linux_run(other_cpu(0), LINUX_CHECK_SECS);
+
+	linux_passed(s, "minihv-shell: 42 Linux 1 1");
+	CHECK(!*lr.g.pc.input, "%zu typed bytes not taken", strlen(lr.g.pc.input));
+	linux_print_stats("linux_shell");
 	guest_destroy(&lr.g);
 }
 
