@@ -171,6 +171,11 @@ run_linux() { # [shadow]
 	QEMU_TIMEOUT=$LINUX_TIMEOUT NO_SKIPS=1 run_qemu tcg "linux${1:+-$1}" \
 		"$BUILD/minihv-linux-tests${1:+-$1}.iso"
 }
+# The same kernel on VMX+EPT (Bochs Skylake): a boot and the check script.
+run_linux_bochs() {
+	BOCHS_TIMEOUT=$LINUX_TIMEOUT NO_SKIPS=1 run_bochs corei7_skylake_x "" \
+		"$BUILD/minihv-linux-tests-bochs.iso" linux
+}
 
 # The KVM run tests what TCG cannot only where KVM offers VMX or SVM to its
 # guests. Prints why not, or nothing when it does.
@@ -339,12 +344,12 @@ add_all() {
 	job 1000 run_layers # a few seconds: first, so that it prints first
 	job 60 run_qemu tcg
 	job 150 run_qemu tcg mmu=shadow "$BUILD/minihv-shadow.iso"
-	job 100 run_linux
-	job 170 run_linux shadow
+	job 110 run_linux
+	job 120 run_linux shadow
 	job 15 run_gdb
 	job 5 run_badinput
 	job 5 run_script kut ../tests/kut/test_kut.sh # scripts/kut.sh's self-test, no emulator
-	job 170 run_mutants
+	job 310 run_mutants
 	add_bochs
 	job 0 run_kvm
 }
@@ -359,6 +364,7 @@ add_bochs() {
 	local cpu q
 	for cpu in $BOCHS_CPUS; do job "$(bochs_cost "$cpu")" run_bochs "$cpu"; done
 	job 60 run_bochs_shadow
+	job 70 run_linux_bochs
 	for q in $BOCHS_SMP_QUANTA; do
 		job 30 run_bochs corei7_skylake_x "$q" "$BUILD/minihv-smp.iso"
 	done
@@ -387,6 +393,7 @@ qemu)
 linux)
 	job 1 run_linux
 	job 2 run_linux shadow
+	job 3 run_linux_bochs
 	pool
 	;;
 # One image each (scripts/mutants.py runs one, and the other only if needed).
