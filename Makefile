@@ -273,7 +273,7 @@ $(eval $(call iso_rule,minihv-linux-tests,tests=linux_e2e$(COMMA)linux_shell$(CO
 $(eval $(call iso_rule,minihv-linux-tests-shadow,tests=linux_e2e mmu=shadow,,,,,$(LINUX_TEST_MODULES)))
 $(eval $(call iso_rule,minihv-linux-tests-bochs,tests=linux_boot_check,,,,,$(LINUX_TEST_MODULES)))
 LINUX_TEST_ISOS := $(BUILD)/minihv-linux-tests.iso $(BUILD)/minihv-linux-tests-shadow.iso \
-	$(BUILD)/minihv-linux-tests-bochs.iso
+	$(BUILD)/minihv-linux-tests-bochs.iso $(BUILD)/bad-linux-small.iso
 
 # Bad input, booted for real by scripts/test-badinput.sh: each image must be
 # refused with a message that names the mistake.
@@ -286,6 +286,9 @@ $(BUILD)/guest/empty.bin:
 	@mkdir -p $(dir $@)
 	@: > $@
 BAD_ISOS := $(patsubst %,$(BUILD)/bad-%.iso,cmdline-long key-twice tests-glob guest-empty)
+# Debian's kernel in 32 MiB: it needs 16 MiB + init_size. Built by make test
+# with the Linux images (a plain make downloads nothing).
+$(eval $(call iso_rule,bad-linux-small,guest_mem=32M,$(LINUX_DIR)/vmlinuz,console=ttyS0,,$(LINUX_DIR)/initrd.img))
 
 iso: $(BUILD)/minihv.iso $(BUILD)/minihv-test.iso $(BUILD)/minihv-gdb.iso \
 	$(BUILD)/minihv-bench.iso $(BUILD)/minihv-budget.iso $(BUILD)/minihv-boot.iso $(BUILD)/minihv-smp.iso $(BUILD)/minihv-shadow.iso \
