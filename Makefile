@@ -36,7 +36,10 @@ LINUX_RUN_CMDLINE := $(strip $(CMDLINE) console=live guest_mem=$(or $(GUEST_MEM)
 	$(if $(GUEST_VCPUS),guest_vcpus=$(GUEST_VCPUS)))
 COMMA      := ,
 TESTS      ?= *
-TEST_CMDLINE ?= tests=$(TESTS) $(EXTRA_CMDLINE)
+# The Linux guest tests run in images of their own, which carry the kernel
+# (minihv-linux-tests*.iso); the others leave them out.
+NOT_LINUX  := $(COMMA)-linux_*
+TEST_CMDLINE ?= tests=$(TESTS)$(NOT_LINUX) $(EXTRA_CMDLINE)
 GDB_PORT   ?= 1234
 QEMU_MEM   ?= 3G
 
@@ -258,8 +261,8 @@ $(eval $(call iso_rule,minihv-shadow-guests,tests=guest_*$(COMMA)-guest_faults_*
 # same paths (scripts/test.sh, "What each Bochs run adds"): Ivy Bridge's
 # EPT 4K and 2M faults are Skylake's; Penryn keeps the 4K one, the VMX
 # shadow fault path at scale, the 2M one differs from it only host-side.
-$(eval $(call iso_rule,minihv-test-no-touch1g,tests=$(TESTS)$(COMMA)-guest_faults_*_backing $(EXTRA_CMDLINE),))
-$(eval $(call iso_rule,minihv-test-touch4k,tests=$(TESTS)$(COMMA)-guest_faults_1g_backing$(COMMA)-guest_faults_2m_backing $(EXTRA_CMDLINE),))
+$(eval $(call iso_rule,minihv-test-no-touch1g,tests=$(TESTS)$(COMMA)-guest_faults_*_backing$(NOT_LINUX) $(EXTRA_CMDLINE),))
+$(eval $(call iso_rule,minihv-test-touch4k,tests=$(TESTS)$(COMMA)-guest_faults_1g_backing$(COMMA)-guest_faults_2m_backing$(NOT_LINUX) $(EXTRA_CMDLINE),))
 $(eval $(call iso_rule,minihv-debug,$(TEST_CMDLINE) on_panic=halt,))
 # The Linux guest tests (tests/kernel/test_linux.c): Debian's kernel and the
 # busybox initramfs as the modules "linux" and "linux-initrd". make test
