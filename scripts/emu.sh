@@ -1,6 +1,20 @@
 # Emulator command lines, shared by run.sh and test.sh (sourced, not run).
+USER_QEMU_MEM=${QEMU_MEM:-} USER_BOCHS_MEGS=${BOCHS_MEGS:-}
 QEMU_MEM=${QEMU_MEM:-3G}
 BOCHS_MEGS=${BOCHS_MEGS:-3072}
+
+# size_mib N[K|M|G] (minihv's guest_mem= syntax, decimal or 0x): MiB, rounded up.
+size_mib() {
+	local v=$1 n u
+	n=${v%[KkMmGg]} u=${v#"$n"}
+	case "$n" in 0x*|0X*) n=$((n)) ;; *[!0-9]*|"") return 1 ;; esac
+	case "$u" in
+	K|k) echo $(((n + 1023) / 1024)) ;;
+	M|m) echo "$n" ;;
+	G|g) echo $((n * 1024)) ;;
+	*) echo $(((n + 1048575) / 1048576)) ;;
+	esac
+}
 # Bochs caps its host allocation at 2048 MiB; it pages the rest of guest RAM on demand.
 BOCHS_HOST_MEGS=${BOCHS_HOST_MEGS:-2048}
 BOCHS_CPU=${BOCHS_CPU:-corei7_skylake_x}

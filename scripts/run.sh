@@ -6,6 +6,17 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/emu.sh"
 mode=$1 iso=$2
+# The machine's memory follows the guest's: guest_mem= on the image's
+# command line (its grub.cfg) plus 2 GiB for minihv, at least the 3 GiB
+# default; QEMU_MEM= or BOCHS_MEGS= given by the user win.
+cfg=${iso%.iso}.isodir/boot/grub/grub.cfg
+gm=$(sed -n 's/.*multiboot2 [^ ]*minihv.elf.* guest_mem=\([^ ]*\).*/\1/p' "$cfg" 2>/dev/null | head -1)
+if [ -n "$gm" ] && mib=$(size_mib "$gm"); then
+	want=$((mib + 2048))
+	[ "$want" -lt 3072 ] && want=3072
+	[ -n "${USER_QEMU_MEM:-}" ] || QEMU_MEM=${want}M
+	[ -n "${USER_BOCHS_MEGS:-}" ] || BOCHS_MEGS=$want
+fi
 if [ "$mode" = auto ]; then
 	# Guests need VMX or SVM: QEMU/KVM when this CPU has either, else QEMU
 	# TCG, whose -cpu max emulates SVM with nested paging, else Bochs (VMX).
