@@ -72,13 +72,15 @@ bool vcpu_handle_io(struct vcpu *v, unsigned port, unsigned size, bool in, bool 
 
 void vcpu_handle_hlt(struct vcpu *v)
 {
+	uint64_t at = guest_rip(v); /* the HLT's own address, for the messages */
+
 	v->be->skip_instruction(v);
 	if (v->pc) { /* a PC guest sleeps until an interrupt (virt/pc.c) */
-		pc_hlt(v);
+		pc_hlt(v, at);
 		return;
 	}
 	/* No interrupts are ever delivered: a halted guest would sleep forever. */
-	vcpu_stop(v, STOP_HLT, "guest halted at RIP %#llx", (unsigned long long)guest_rip(v));
+	vcpu_stop(v, STOP_HLT, "guest halted at RIP %#llx (the HLT)", (unsigned long long)at);
 }
 
 void vcpu_handle_tdp_misconfig(struct vcpu *v, uint64_t gpa)

@@ -71,7 +71,7 @@ bool pc_before_entry(struct vcpu *v)
 	return true;
 }
 
-void pc_hlt(struct vcpu *v)
+void pc_hlt(struct vcpu *v, uint64_t at)
 {
 	struct vlapic *a = &v->lapic;
 	/* RFLAGS.IF alone: an STI right before the HLT shadows only the HLT itself. */
@@ -96,8 +96,8 @@ void pc_hlt(struct vcpu *v)
 		}
 		/* Nothing can wake it: no timer armed, interrupts off, no other vCPU to send one. */
 		if (alone && (nmi_only || lapic_timer_due(v) == ~0ULL) && e < 0) {
-			vcpu_stop(v, STOP_HLT, "guest halted at RIP %#llx with %s: nothing can wake it",
-				  (unsigned long long)v->be->rip(v),
+			vcpu_stop(v, STOP_HLT, "guest halted at RIP %#llx (the HLT) with %s: nothing "
+				  "can wake it", (unsigned long long)at,
 				  nmi_only ? "interrupts off" : "no timer armed");
 			return;
 		}

@@ -392,7 +392,7 @@ void pc_vcpu_init(struct vcpu *v, struct pc_platform *pc, uint32_t apic_id);
  */
 bool pc_before_entry(struct vcpu *v);
 /* HLT: sleep until an interrupt is due (or the guest stops); RIP already past it. */
-void pc_hlt(struct vcpu *v);
+void pc_hlt(struct vcpu *v, uint64_t at);
 void pc_handle_msr(struct vcpu *v, bool write);
 void pc_msr_reset(struct vcpu *v);
 void pc_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4]);
