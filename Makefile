@@ -151,7 +151,8 @@ help:
 	@echo "make kut KUT=DIR  kvm-unit-tests from a built tree under plain QEMU and minihv (docs/kut.md)"
 	@echo "                  KUT_TESTS='glob ...'  KUT_BACKENDS=qemu,svm,shadow,bochs  KUT_JOBS=N  KUT_TIMEOUT=S"
 	@echo "variables: TESTS=GLOB[,-GLOB]  CMDLINE='...'  GDB_PORT=N  EMU=qemu|bochs"
-	@echo "make run:  GUEST=file (flat or multiboot1 ELF)  GUEST_ARGS='...'  GUEST_ENV=file  GUEST_MEM=N  GUEST_VCPUS=N"
+	@echo "make run:  GUEST=file (flat or multiboot1 ELF)  GUEST_ARGS='...'  GUEST_ENV=file  GUEST_MEM=N[K|M|G]  GUEST_VCPUS=N"
+	@echo "           EMU=qemu|kvm|bochs (default: the fastest here)  CMDLINE='minihv options'  QEMU_MEM=, BOCHS_MEGS= (default: GUEST_MEM + 2G, at least 3G)"
 	@echo "make run-linux, or make run with a bzImage:  LINUX=file  INITRD=file  LINUX_CMDLINE='$(LINUX_CMDLINE)'"
 
 deps:

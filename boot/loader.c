@@ -122,8 +122,8 @@ void guest_print_stats(const struct guest *g)
 	const struct vm_stats *st = &g->vm.stats;
 	const struct vcpu_stats *vs = &g->vcpu.stats;
 
-	printk("VM[%s] statistics (%s): %llu exits, %llu EPT violations, %llu retries, "
-	       "%llu INVEPTs\n", g->vm.name, g->vcpu.be ? g->vcpu.be->name : "-",
+	printk("VM[%s] statistics (%s): vCPU 0: %llu exits; the VM: %llu EPT violations, %llu "
+	       "retries, %llu INVEPTs\n", g->vm.name, g->vcpu.be ? g->vcpu.be->name : "-",
 	       (unsigned long long)vs->exits_total,
 	       (unsigned long long)st->ept_violations, (unsigned long long)st->ept_retries,
 	       (unsigned long long)st->invept);

@@ -196,8 +196,12 @@ int run_guest_module(const struct boot_info *bi, const struct boot_module *m, bo
 	char err[200];
 	size_t len = (size_t)(m->end - m->start);
 
-	printk("minihv: running guest module (%zu bytes) with %llu MiB of RAM\n", len,
-	       (unsigned long long)kopts.guest_mem >> 20);
+	if (kopts.guest_mem & ((1ULL << 20) - 1)) /* guest_mem=4100K is not "4 MiB" */
+		printk("minihv: running guest module (%zu bytes) with %llu KiB of RAM\n", len,
+		       (unsigned long long)kopts.guest_mem >> 10);
+	else
+		printk("minihv: running guest module (%zu bytes) with %llu MiB of RAM\n", len,
+		       (unsigned long long)kopts.guest_mem >> 20);
 	unsigned n = kopts.guest_vcpus, started = 1, cpus[VM_MAX_VCPUS - 1];
 
 	if (n > nr_cpus_online) {
@@ -234,17 +238,36 @@ int run_guest_module(const struct boot_info *bi, const struct boot_module *m, bo
 	enum vcpu_stop s;
 	while ((s = guest_run(g)) == STOP_YIELD)
 		vcpu_resume(&g->vcpu);
-	printk("minihv: guest stopped: %s\n", g->vcpu.stop_reason);
+	printk("minihv: %s stopped: %s\n", n > 1 ? "vCPU 0" : "guest", g->vcpu.stop_reason);
 	bool others_ok = started == n;
+	int failed = s == STOP_EXIT && g->vcpu.exit_code == 0 ? -1 : 0;
+	char why[160];
+
+	ksnprintf(why, sizeof(why), "%s", g->vcpu.stop_reason);
+
 	for (unsigned i = 1; i < started; i++) {
 		struct guest_vcpu *gv = &module_vcpus[i - 1];
+		bool ok;
 
 		guest_wait_vcpu(gv);
-		others_ok &= gv->stop == STOP_EXIT && gv->vcpu.exit_code == 0;
+		ok = !gv->err && gv->stop == STOP_EXIT && gv->vcpu.exit_code == 0;
+		printk("minihv: vCPU %u stopped: %s\n", i, gv->err ? gv->why : gv->vcpu.stop_reason);
+		printk("VM[%s]   vCPU %u: %llu exits\n", g->vm.name, i,
+		       (unsigned long long)gv->vcpu.stats.exits_total);
+		if (!ok && failed < 0) {
+			failed = (int)i;
+			ksnprintf(why, sizeof(why), "%s", gv->err ? gv->why : gv->vcpu.stop_reason);
+		}
+		others_ok &= ok;
 	}
 	guest_print_stats(g);
 	long code = g->vcpu.exit_code;
 	guest_destroy(g);
 	*pass = s == STOP_EXIT && code == 0 && others_ok;
+	/* The last line before the status names the vCPU that failed (the lowest number). */
+	if (!*pass && n > 1 && failed >= 0)
+		printk("minihv: the guest failed: vCPU %d: %s\n", failed, why);
+	else if (!*pass && n > 1)
+		printk("minihv: the guest failed: vCPU %u of %u not started\n", started, n);
 	return *pass ? EXIT_PASS : EXIT_FAIL;
 }

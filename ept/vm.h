@@ -111,6 +111,7 @@ struct vm {
 	void *vcpu;
 	void *vcpus[VM_MAX_VCPUS];
 	unsigned nr_vcpus;
+	unsigned max_vcpus_seen;  /* the most it had at once: its console tags lines by vCPU then */
 	/* Remote flush requests (virt/remote.c): a vCPU flushes when it sees a new one. */
 	uint64_t tlb_gen;
 	/* Shadow paging instead of EPT/NPT (ept/shadow.h); @ept stays empty then. */

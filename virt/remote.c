@@ -32,6 +32,7 @@ static int register_locked(struct vm *vm, struct vcpu *v)
 		v->index = i;
 		vm->vcpus[i] = v;
 		vm->nr_vcpus++;
+		vm->max_vcpus_seen = MAX(vm->max_vcpus_seen, vm->nr_vcpus);
 		if (!vm->vcpu)
 			vm->vcpu = v;
 		return 0;
