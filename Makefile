@@ -286,10 +286,12 @@ $(eval $(call iso_rule,bad-cmdline-long,$(BAD_LONG),))
 $(eval $(call iso_rule,bad-key-twice,tests=cmdline_good quiet quiet,))
 $(eval $(call iso_rule,bad-tests-glob,tests=pt_*$(COMMA)pr_mapp,))
 $(eval $(call iso_rule,bad-guest-empty,,$(BUILD)/guest/empty.bin))
+# A 4-vCPU guest whose vCPU 2 exits with code 5 (guest/vcpufail.c): the report names it.
+$(eval $(call iso_rule,bad-vcpu2-fails,guest_vcpus=4,$(BUILD)/guest/vcpufail.bin))
 $(BUILD)/guest/empty.bin:
 	@mkdir -p $(dir $@)
 	@: > $@
-BAD_ISOS := $(patsubst %,$(BUILD)/bad-%.iso,cmdline-long key-twice tests-glob guest-empty)
+BAD_ISOS := $(patsubst %,$(BUILD)/bad-%.iso,cmdline-long key-twice tests-glob guest-empty vcpu2-fails)
 # Debian's kernel in 32 MiB: it needs 16 MiB + init_size. Built by make test
 # with the Linux images (a plain make downloads nothing).
 $(eval $(call iso_rule,bad-linux-small,guest_mem=32M,$(LINUX_DIR)/vmlinuz,console=ttyS0,,$(LINUX_DIR)/initrd.img))

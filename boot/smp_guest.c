@@ -61,6 +61,8 @@ static void run_here(void *arg)
 	gv->err = hv_backend(&be, &mc, gv->why, sizeof(gv->why));
 	if (!gv->err)
 		gv->err = vcpu_create(v, &g->vm, be, &e, gv->why, sizeof(gv->why));
+	if (!gv->err)
+		v->number = gv->index; /* its slot in vm->vcpus[] depends on who registered first */
 	if (gv->err) {
 		gv->stop = STOP_ENTRY_FAIL;
 		__atomic_store_n(&gv->done, true, __ATOMIC_RELEASE);

@@ -19,6 +19,9 @@ cases=(
 	"key-twice|bad command line: option 'quiet' given twice"
 	"tests-glob|tests= glob 'pr_mapp' matches no test; closest: pt_map"
 	"guest-empty|cannot run the guest: guest image is empty (0 bytes)"
+	"vcpu2-fails|minihv: the guest failed: vCPU 2: guest exited with code 5"
+	"vcpu2-fails|guest[guest/2]: vCPU 2 of 4"
+	"vcpu2-fails|VM[guest]   vCPU 2: "
 	"linux-small|in guest RAM of 32 MiB: give the guest more memory (guest_mem=)|5"
 )
 

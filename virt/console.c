@@ -80,7 +80,7 @@ static void flush_line(struct vcpu *v, struct console_line *l)
 	else if (pc && pc->console_raw) /* a third-party kernel's own lines (console=raw) */
 		printk("%.*s\n", (int)l->len, l->buf);
 	else if (!pc && v->vm->max_vcpus_seen > 1) /* a flat guest's vCPUs each have a line */
-		printk("guest[%s/%u]: %.*s\n", v->vm->name, v->index, (int)l->len, l->buf);
+		printk("guest[%s/%u]: %.*s\n", v->vm->name, v->number, (int)l->len, l->buf);
 	else
 		printk("guest[%s]: %.*s\n", v->vm->name, (int)l->len, l->buf);
 	for (unsigned i = 0; pc && i < pc->nmarks; i++)

@@ -246,6 +246,7 @@ struct vcpu {
 	 */
 	bool exits_slow;
 	unsigned index;           /* in vm->vcpus[] */
+	unsigned number;          /* the guest's number for it (R8 at entry; 0 for the first) */
 	unsigned cpu;             /* the CPU it was created on, and runs on (its VMCS) */
 	int mode;                 /* enum vcpu_mode; written by its CPU, read by flushers */
 	uint64_t entries;         /* guest entries so far: a kicked vCPU has left when it moves */
