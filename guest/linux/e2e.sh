@@ -4,9 +4,9 @@
 # workload. (a) At least 1000 fork+execs, counted by the kernel itself
 # (/proc/stat "processes"); (b) a 64 MiB file on a tmpfs written from a
 # deterministic generator through tee, its MD5 taken from the stream, then
-# from the file by name and again from
-# its stdin: all three must equal the value computed on the host
-# (EXPECT below). Prints one "minihv-e2e: forks=N checksum=HEX ok" or
+# from the file read back: both must equal the value computed on the host
+# (EXPECT below). (A third read cost the suite a 64 MiB MD5 under nested
+# emulation and checked nothing the second does not.) Prints one "minihv-e2e: forks=N checksum=HEX ok" or
 # "minihv-e2e: FAIL reason" line, then "minihv-e2e: done".
 #
 # It runs under an emulator in an emulator: no per-byte shell loops; the
@@ -73,13 +73,10 @@ size=$(stat -c %s "$dir/data")
 [ "$size" = $((MIB << 20)) ] || fail "$dir/data is $size bytes, not $((MIB << 20))"
 sum_file=$(md5sum "$dir/data") || fail "md5sum $dir/data"
 sum_file=${sum_file%% *}
-sum_pipe=$(md5sum < "$dir/data") || fail "md5sum < $dir/data"
-sum_pipe=${sum_pipe%% *}
 n=$(($(forks) - start))
 
 [ "$sum_stream" = "$EXPECT" ] || fail "stream md5 $sum_stream, expected $EXPECT"
 [ "$sum_file" = "$EXPECT" ] || fail "file md5 $sum_file (stream $sum_stream)"
-[ "$sum_pipe" = "$EXPECT" ] || fail "second read md5 $sum_pipe (stream $sum_stream)"
 [ "$n" -ge 1000 ] || fail "only $n processes forked"
 rm -f "$dir/data" "$dir/base64k" "$dir/base1m"
 [ -z "${E2E_DIR:-}" ] && umount "$dir"
