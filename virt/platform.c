@@ -154,12 +154,11 @@ static void unlock_deliver(struct pc_platform *pc)
 /* Under the lock: the devices' interrupt lines into the I/O APIC. */
 static void update_lines(struct pc_platform *pc)
 {
-	bool line = uart_irq_line(&pc->uart);
-
-	if (line != pc->uart_line) {
-		pc->uart_line = line;
-		ioapic_set_irq(&pc->ioapic, PC_IRQ_COM1, line);
-	}
+	/*
+	 * The I/O APIC keeps each pin's level: an edge pin fires on a rise
+	 * only, a level pin while high and not yet acknowledged (Remote IRR).
+	 */
+	ioapic_set_irq(&pc->ioapic, PC_IRQ_COM1, uart_irq_line(&pc->uart));
 }
 
 void pc_ioapic_mmio(struct pc_platform *pc, uint32_t off, bool write, uint32_t *val)

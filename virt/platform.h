@@ -76,7 +76,6 @@ struct pc_platform {
 	const char *const *marks;
 	unsigned nmarks;
 	uint64_t start_tsc, mark_tsc[PC_MARKS], mark_exits[PC_MARKS];
-	bool uart_line;          /* its interrupt output, as the I/O APIC last saw it */
 	uint64_t input_polled;   /* host TSC when the host's serial input was last looked at */
 	const char *input;       /* a test's typed input: taken before the host's line, NUL ends it */
 	const char *input_gate;  /* ... once a console line holding this has been printed */
