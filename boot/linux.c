@@ -26,23 +26,24 @@
  * which nothing else tells the kernel (there is no PIT, HPET or PM timer
  * to calibrate against: without it the kernel stops at "could not
  * calculate TSC khz"), and tsc=reliable (no other clocksource to watch
- * it). A setting the user gave wins: the kernel takes the last one.
+ * it), and no_timer_check (the I/O APIC's timer check waits for IRQ 0 from
+ * a PIT, which this PC does not have: the local APIC's TSC-deadline timer
+ * is the clock). Each is added unless the user's line sets it.
  */
 static int linux_cmdline(char *buf, size_t size, const char *user, char *err, size_t errlen)
 {
+	char khz[40];
+	const struct { const char *key, *opt; } add[] = {
+		{ "tsc_early_khz=", khz }, { "tsc=", "tsc=reliable" },
+		{ "no_timer_check", "no_timer_check" },
+	};
 	size_t n = (size_t)ksnprintf(buf, size, "%s", user);
 
-	if (!strstr(user, "tsc_early_khz="))
-		n += (size_t)ksnprintf(buf + MIN(n, size), size - MIN(n, size), "%stsc_early_khz=%llu",
-				       n ? " " : "", (unsigned long long)tsc_khz);
-	if (!strstr(user, "tsc="))
-		n += (size_t)ksnprintf(buf + MIN(n, size), size - MIN(n, size), " tsc=reliable");
-	/*
-	 * The I/O APIC's timer check waits for IRQ 0 from a PIT, which this
-	 * PC does not have: the local APIC's TSC-deadline timer is the clock.
-	 */
-	if (!strstr(user, "no_timer_check"))
-		n += (size_t)ksnprintf(buf + MIN(n, size), size - MIN(n, size), " no_timer_check");
+	ksnprintf(khz, sizeof(khz), "tsc_early_khz=%llu", (unsigned long long)tsc_khz);
+	for (size_t i = 0; i < ARRAY_SIZE(add); i++)
+		if (!strstr(user, add[i].key))
+			n += (size_t)ksnprintf(buf + MIN(n, size), size - MIN(n, size), "%s%s",
+					       n ? " " : "", add[i].opt);
 	if (n >= size) {
 		ksnprintf(err, errlen, "kernel command line of %zu characters: minihv takes %zu", n,
 			  size - 1);

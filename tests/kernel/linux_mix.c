@@ -1,8 +1,9 @@
 /*
  * The host's changes to a running Linux guest's RAM (linux_mix.h): the
  * mix of tests/kernel/test_smp_stress.c against pages a real kernel uses,
- * picked at random among those the host maps (the guest's RAM is lazy: a
- * page is mapped once the guest or the loader touched it). None of them
+ * picked at random among those the host maps (all of a Linux guest's RAM
+ * at first, boot/linux.c; a page the mix unmapped until the guest touches
+ * it again). None of them
  * may lose the guest's data: a migrate copies, a write-protect is undone,
  * and the two unmaps keep what the page held (zeroes, which the next
  * access faults in again; or a copy, put in place before the unmap ends).
