@@ -83,7 +83,7 @@ KERNEL := $(BUILD)/minihv.elf
 # Guest images: flat binaries at guest-physical 1 MiB, linked into the kernel
 # (the self-test guest) and shipped as a multiboot2 module (the demo guest).
 GUESTS := hello testguest
-GCFLAGS := -std=gnu11 -O2 $(WARN) -I. -ffreestanding -fno-stack-protector \
+GCFLAGS := -std=gnu11 -O2 -g $(WARN) -I. -ffreestanding -fno-stack-protector \
 	-fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only -fno-asynchronous-unwind-tables \
 	-fno-tree-loop-distribute-patterns -MMD -MP
 GUEST_BINOBJ := $(patsubst %,$(BUILD)/guest/%.bin.o,$(GUESTS))
@@ -144,8 +144,9 @@ help:
 	@echo "make run-linux    boot Debian's cloud kernel as the guest, a busybox shell on the serial console"
 	@echo "make test         host unit tests + self-tests under QEMU TCG, Bochs (and KVM if present)"
 	@echo "make test-host | test-qemu | test-linux | test-gdb | test-bochs | test-kvm   one part of 'make test'"
-	@echo "make debug        QEMU halted with its GDB stub on port $(GDB_PORT)"
-	@echo "make gdb          attach gdb to 'make debug' (symbols, breakpoint at kmain)"
+	@echo "make debug        QEMU halted with its GDB stub on port $(GDB_PORT) (the tests, or GUEST=/LINUX=)"
+	@echo "make gdb          attach gdb to 'make debug': breakpoint at kmain, or with GUEST_ELF=file"
+	@echo "                  the guest's symbols and a stop at its entry (GUEST_BREAK=symbol)"
 	@echo "make bench        deterministic counts and host-side timings"
 	@echo "make mutants      break the protocol's key lines one by one; every mutant must be killed"
 	@echo "make kut KUT=DIR  kvm-unit-tests from a built tree under plain QEMU and minihv (docs/kut.md)"
@@ -417,14 +418,27 @@ test-kvm: deps all
 test-gdb: deps all
 	scripts/test.sh gdb
 
-debug: deps $(BUILD)/minihv-debug.iso
-	@echo "QEMU halted, GDB stub on localhost:$(GDB_PORT). In another terminal: make gdb GDB_PORT=$(GDB_PORT)"
-	@echo "Kernel command line: $(TEST_CMDLINE) on_panic=halt"
-	scripts/run.sh debug $(BUILD)/minihv-debug.iso $(GDB_PORT)
+# make debug boots the self-tests, or the user's guest where GUEST= or LINUX=
+# names one (as make run would, plus on_panic=halt); make gdb attaches, and
+# with GUEST_ELF= (the ELF the guest was made from: a multiboot1 GUEST= is
+# one itself, a flat build/guest/NAME.bin has NAME.elf beside it) loads its
+# symbols and stops at GUEST_BREAK (its entry point unless given) in the guest.
+DEBUG_GUEST := $(if $(LINUX),$(LINUX),$(if $(filter-out file,$(origin GUEST)),$(GUEST)))
+DEBUG_ISO   := $(if $(DEBUG_GUEST),$(BUILD)/minihv-debug-guest.iso,$(BUILD)/minihv-debug.iso)
+$(eval $(call iso_rule,minihv-debug-guest,$(RUN_CMDLINE) on_panic=halt,$(RUN_GUEST),$(RUN_GUEST_ARGS),$(GUEST_ENV),$(if $(LINUX),$(INITRD))))
+GUEST_ELF   ?= $(if $(filter-out file,$(origin GUEST)),$(firstword \
+	$(shell head -c 4 '$(GUEST)' 2>/dev/null | grep -q ELF && echo '$(GUEST)') \
+	$(wildcard $(GUEST:.bin=.elf))))
+GUEST_BREAK ?= *$$guest_entry
+debug: deps $(DEBUG_ISO)
+	@echo "QEMU halted, GDB stub on localhost:$(GDB_PORT). In another terminal: make gdb GDB_PORT=$(GDB_PORT)$(if $(DEBUG_GUEST), GUEST_ELF=$(or $(GUEST_ELF),FILE.elf))"
+	@echo "Kernel command line: $(if $(DEBUG_GUEST),$(RUN_CMDLINE),$(TEST_CMDLINE)) on_panic=halt"
+	scripts/run.sh debug $(DEBUG_ISO) $(GDB_PORT)
 
 gdb: $(KERNEL)
 	gdb -q -x scripts/gdbinit -ex 'target remote localhost:$(GDB_PORT)' \
-		-ex 'hbreak kmain' -ex 'continue' $(KERNEL)
+		$(if $(GUEST_ELF),-ex 'hv-guest-elf $(GUEST_ELF)' -ex 'hv-break $(GUEST_BREAK)', \
+		-ex 'hbreak kmain') -ex 'continue' $(GDB_EXTRA) $(KERNEL)
 
 host-benches: $(HOST_BENCHES)
 bench: deps

@@ -9,7 +9,9 @@
 # tables and the vCPU's state with hv-tdp and hv-vcpu. Prints TAP lines and
 # "N passed, N failed, N skipped". gdb and QEMU are always ended. It boots its
 # own image (tests=gdb_fixture,guest_faults_4k_backing,traps_unexpected_caught),
-# whatever TESTS= says.
+# whatever TESTS= says. Then it debugs a guest as its author would: make debug
+# GUEST=hello.bin and make gdb GUEST_ELF=hello.elf, a stop in the guest's
+# code, its live registers, its memory and code read through its own tables.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/emu.sh"
@@ -53,6 +55,36 @@ grc=$?
 wait "$qpid" 2>/dev/null
 trap - EXIT
 cleanup
+
+# A user's guest, the way README tells its author: `make debug GUEST=...` in
+# one terminal, `make gdb GUEST_ELF=...` in another (here GDB_EXTRA adds
+# -batch and the commands). GUEST_BREAK=_start names minihv's _start too,
+# which runs first, at boot (and GRUB runs at 0x100000 before it): hv-break
+# passes those and stops in the guest's.
+GUEST_BIN=$BUILD/guest/hello.bin GUEST_ELF=$BUILD/guest/hello.elf
+gport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+setsid make -s --no-print-directory debug BUILD="$BUILD" GUEST="$GUEST_BIN" GDB_PORT="$gport" \
+	> "$OUT/guest-serial.log" 2>&1 </dev/null &
+dpid=$!
+gcleanup() { kill -- -"$dpid" 2>/dev/null; sleep 0.2; kill -9 -- -"$dpid" 2>/dev/null; wait "$dpid" 2>/dev/null; }
+trap gcleanup EXIT
+# QEMU listens once make has built the image: watch /proc/net/tcp, not a
+# probe connection (QEMU would take that for gdb's).
+listening() { awk -v p="$(printf ':%04X' "$gport")" '$2 ~ p"$" && $4 == "0A" { f = 1 } END { exit !f }' /proc/net/tcp; }
+for _ in $(seq 600); do listening && break; kill -0 "$dpid" 2>/dev/null || break; sleep 0.1; done
+timeout -k 5 "$GDB_TIMEOUT" make -s --no-print-directory gdb BUILD="$BUILD" GDB_PORT="$gport" \
+	GUEST_ELF="$GUEST_ELF" GUEST_BREAK=_start GDB_EXTRA="-batch -nx \
+	-ex 'echo @@entry-begin\n' -ex 'hv-vcpu' -ex 'hv-disas \$\$pc 2' -ex 'echo @@entry-end\n' \
+	-ex 'delete' -ex 'hv-break guest_main' -ex 'continue' \
+	-ex 'echo @@main-begin\n' -ex 'hv-vcpu' -ex 'hv-gva \$\$pc 16' -ex 'echo @@main-end\n' \
+	-ex 'delete' -ex 'hbreak vcpu_handle_tdp_fault' -ex 'continue' \
+	-ex 'echo @@host-begin\n' -ex 'hv-vcpu guest' -ex 'hv-disas guest \$\$vcpu_rip 1' \
+	-ex 'hv-gpa guest 0x100020 16' -ex 'echo @@host-end\n' -ex 'delete' -ex 'continue'" \
+	> "$OUT/guest-gdb.log" 2>&1 </dev/null
+ggrc=$?
+for _ in $(seq 100); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.1; done
+trap - EXIT
+gcleanup
 
 n=0 failed=0
 check() { # name, then a command that succeeds for a pass
@@ -117,5 +149,33 @@ done
 check gdb_clear_errors bash -c 'grep -q "hv-ept: no VM named .nosuchvm." "$1" &&
 	grep -q "hv-pt: usage: hv-pt ADDR" "$1" && ! grep -qE "Traceback|Python Exception" "$1"' _ "$OUT/gdb.log"
 check gdb_run_completes grep -qaE '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$OUT/serial.log"
+
+# The guest's own debugging (issue 25): what the ELF says is what gdb shows.
+entry=$(between "$OUT/guest-gdb.log" '^@@entry-begin' '^@@entry-end')
+gmain=$(between "$OUT/guest-gdb.log" '^@@main-begin' '^@@main-end')
+ghost=$(between "$OUT/guest-gdb.log" '^@@host-begin' '^@@host-end')
+sym() { nm "$GUEST_ELF" | awk -v s="$1" '$3 == s { print "0x" substr($1, match($1, /[1-9a-f]/)) }'; }
+# objdump's text of the ELF's first instruction at $1, as hv-disas prints it.
+insn() { objdump -d -M intel --start-address="$1" "$GUEST_ELF" | awk -F'\t' 'NF >= 3 { print $NF; exit }'; }
+check gdb_guest_session_ended test "$ggrc" != 124 -a "$ggrc" != 137
+gstart=$(sym _start)
+check gdb_guest_stops_in_guest bash -c 'grep -qE "^hv-break: CPU 0 stopped in vCPU guest at $2 <_start> \([1-9][0-9]* hits in minihv" "$1"' \
+	_ "$OUT/guest-gdb.log" "$gstart"
+check gdb_guest_hv_vcpu_live_in_guest bash -c 'grep -q "^  rip $2 .*(live: the CPU.s registers, in the guest on CPU 0)" <<< "$1"' \
+	_ "$entry" "$gstart"
+check gdb_guest_disas_matches_elf bash -c 'grep -qF "=> $2 <_start>:" <<< "$1" && grep -F "=> $2 <_start>:" <<< "$1" | grep -qF "$3"' \
+	_ "$entry" "$gstart" "$(insn "$gstart")"
+check gdb_guest_break_on_symbol bash -c 'grep -q "stopped in vCPU guest at $2 <guest_main>" "$1" &&
+	grep -q "^  rip $2 .*(live" <<< "$3"' _ "$OUT/guest-gdb.log" "$(sym guest_main)" "$gmain"
+main_off=$(( $(sym guest_main) - 0x100000 ))
+main_bytes=$(od -An -tx1 -v -j "$main_off" -N 16 "$GUEST_BIN" | tr -s ' \n' ' ' | sed 's/^ //; s/ $//')
+check gdb_guest_hv_gva_reads_guest_memory bash -c 'grep -qF "$2: $3" <<< "$1"' _ "$gmain" "$(sym guest_main)" "$main_bytes"
+gpa_bytes=$(od -An -tx1 -v -j 32 -N 16 "$GUEST_BIN" | tr -s ' \n' ' ' | sed 's/^ //; s/ $//')
+check gdb_guest_hv_gpa_reads_guest_memory grep -qF "0x100020: $gpa_bytes" <<< "$ghost"
+# Stopped in minihv's nested-page-fault path mid-run: the VMCB's state, not zeros.
+check gdb_guest_hv_vcpu_live_from_vmcb bash -c 'grep -q "^hv-vcpu guest: last SVM exit 0x400 .* stop running" <<< "$1" &&
+	grep -qE "^  rip 0x10[0-9a-f]{4} .*\(live: the VMCB at its last exit, on CPU 0, in minihv\)" <<< "$1" &&
+	grep -qE "^=> 0x10[0-9a-f]{4} <guest_main\+[0-9]+>:" <<< "$1"' _ "$ghost"
+check gdb_guest_run_completes grep -qa '^minihv: exit status 0' "$OUT/guest-serial.log"
 echo "$((n - failed)) passed, $failed failed, 0 skipped"
 [ "$failed" = 0 ]

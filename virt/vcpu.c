@@ -142,7 +142,11 @@ enum vcpu_stop vcpu_run(struct vcpu *v)
 			  v->index, v->vm->name, v->cpu, cpu_id());
 		return v->stop;
 	}
-	return v->be->run(v);
+	/* For gdb's hv-vcpu (scripts/gdb/guest.py): the VMCB is live, the snapshot stale. */
+	WRITE_ONCE(v->in_run, true);
+	enum vcpu_stop stop = v->be->run(v);
+	WRITE_ONCE(v->in_run, false);
+	return stop;
 }
 
 bool vcpu_resume(struct vcpu *v)

@@ -249,6 +249,7 @@ struct vcpu {
 	unsigned number;          /* the guest's number for it (R8 at entry; 0 for the first) */
 	unsigned cpu;             /* the CPU it was created on, and runs on (its VMCS) */
 	int mode;                 /* enum vcpu_mode; written by its CPU, read by flushers */
+	bool in_run;              /* inside vcpu_run(): the snapshot below is not its state */
 	uint64_t entries;         /* guest entries so far: a kicked vCPU has left when it moves */
 	uint64_t tlb_gen;         /* the VM's flush request it last honoured */
 	uint64_t local_flushes;   /* flushes it did before an entry */

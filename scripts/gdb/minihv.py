@@ -6,11 +6,11 @@
 #   hv-ept VM GPA     walk VM's EPT tables for GPA
 #   hv-inval VM       invalidation state and statistics
 #   hv-gpc VM         active gfn-to-pfn caches
-#   hv-vcpu VM        exit reason, all GPRs, RIP/RSP/RFLAGS, CR0/CR3/CR4, EFER
 #   hv-tests          registered tests and their results so far
 #   hv-vms            live VMs (the names and indexes VM arguments accept)
 # VM is a name ("gdbvm"), an index into vm_registry, or an expression of type
-# struct vm *. ADDR and GPA are gdb expressions.
+# struct vm *. ADDR and GPA are gdb expressions. The guest's side (hv-vcpu,
+# hv-break, hv-gpa, hv-gva, hv-disas, hv-guest-elf) is in guest.py.
 
 import gdb
 
@@ -237,41 +237,6 @@ class HvGpc(HvCommand):
             print("  no active gfn-to-pfn caches")
 
 
-class HvVcpu(HvCommand):
-    """hv-vcpu VM: the exit reason by name, the GPRs saved at the last exit, and RIP,
-    RSP, RFLAGS, CR0/CR3/CR4 and EFER as the vCPU's last stop left them."""
-
-    def run(self, arg):
-        vm = find_vm(arg)
-        name = vm["name"].string()
-        if not u64(vm["vcpu"]):
-            print("hv-vcpu %s: no vCPU (not created yet)" % name)
-            return
-        v = vm["vcpu"].cast(gdb.lookup_type("struct vcpu").pointer())
-        reason = u64(v["last_exit_reason"])
-        stop = c_string_array("stop_names", int(v["stop"]), "?")
-        r = v["regs"]
-        if u64(v["be"]) and v["be"]["name"].string() == "SVM":
-            # The same line as dump_vcpu's on SVM; the state below is the VMCB's, as saved.
-            print("hv-vcpu %s: last SVM exit %#x EXITINFO1 %#x stop %s" %
-                  (name, reason & 0xFFFFFFFF, u64(v["last_exit_qual"]), stop))
-        else:
-            rname = c_string_array("exit_names", reason & 0xFFFF, "UNKNOWN")
-            print("hv-vcpu %s: last exit %d (%s) qualification %#x stop %s" %
-                  (name, reason & 0xFFFF, rname, u64(v["last_exit_qual"]), stop))
-        s = v["snap"]
-
-        def regs(names, src):
-            return " ".join("%s %#x" % (n, u64(src[n])) for n in names)
-        # The same lines as the kernel's dump_vcpu (vmx/dump.c); the gdb test compares them.
-        print("  %s (at the last stop)" % regs(("rip", "rsp", "rflags"), s))
-        print("  " + regs(("rax", "rbx", "rcx", "rdx"), r))
-        print("  " + regs(("rsi", "rdi", "rbp", "r8"), r))
-        print("  " + regs(("r9", "r10", "r11", "r12"), r))
-        print("  " + regs(("r13", "r14", "r15"), r))
-        print("  " + regs(("cr0", "cr3", "cr4", "efer"), s))
-
-
 class HvTests(HvCommand):
     """hv-tests: registered tests and their results so far."""
 
@@ -305,6 +270,5 @@ class HvVms(HvCommand):
 
 
 for cls, name in ((HvPt, "hv-pt"), (HvEpt, "hv-ept"), (HvEpt, "hv-tdp"), (HvInval, "hv-inval"),
-                  (HvGpc, "hv-gpc"),
-                  (HvVcpu, "hv-vcpu"), (HvTests, "hv-tests"), (HvVms, "hv-vms")):
+                  (HvGpc, "hv-gpc"), (HvTests, "hv-tests"), (HvVms, "hv-vms")):
     cls(name)

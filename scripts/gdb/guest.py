@@ -1,0 +1,596 @@
+# gdb helpers for debugging a guest under minihv (QEMU's GDB stub): the
+# guest's own symbols, breakpoints that stop only in the guest, its vCPUs'
+# live registers, and its memory by guest-physical and guest-virtual address.
+# Sourced by scripts/gdbinit after minihv.py, whose helpers it uses (both run
+# in gdb's __main__).
+#
+#   hv-guest-elf FILE      load the guest's symbols (its ELF), explain the overlap
+#   hv-break LOCATION      a breakpoint that stops only when the guest runs there
+#   hv-vcpu [VM]           registers: live where they can be read (see below);
+#                          sets $vcpu_rip, $vcpu_rsp, $vcpu_cr3 from what it shows
+#   hv-gpa [VM] GPA [LEN]  hex dump of guest-physical memory
+#   hv-gva [VM] GVA [LEN]  the same through the guest's own page tables
+#   hv-disas [VM] GVA [N]  disassemble N guest instructions, with guest symbols
+#
+# Why gdb's own x, disassemble and bt do not work on guest addresses: QEMU's
+# stub shows the CPU as it runs. While the guest runs (SVM under QEMU TCG),
+# the CPU's registers are the guest's, but QEMU translates gdb's addresses
+# through the guest's CR3 as if guest-physical were host-physical, so reads
+# fail or return host memory. While minihv runs, an address is minihv's: flat
+# guests are linked at 1 MiB (guest/guest.ld), where minihv's kernel is too
+# (linker.ld), so `x/i 0x100745` shows minihv's code. These commands read
+# host-physical memory through QEMU's monitor (`xp`), which works in both, and
+# translate guest addresses the way the CPU does: the guest's page tables,
+# then the VM's memslots and the host's page tables (minihv maps memory 1:1).
+
+import os
+import subprocess
+
+# The VMCB's state-save fields (svm/svm_defs.h, from AMD APM vol. 2, table B-2).
+VMCB_FIELDS = {"efer": 0x4d0, "cr4": 0x548, "cr3": 0x550, "cr0": 0x558,
+               "rflags": 0x570, "rip": 0x578, "rsp": 0x5d8}
+EFER_SVME, EFER_LMA = 1 << 12, 1 << 10
+CR0_PE, CR0_PG = 1, 1 << 31
+CR4_PSE, CR4_PAE, CR4_LA57 = 1 << 4, 1 << 5, 1 << 12
+GPRS = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8", "r9", "r10", "r11",
+        "r12", "r13", "r14", "r15")
+VCPU_IN_GUEST = 1  # enum vcpu_mode (virt/vcpu.h)
+
+
+# ---- host-physical memory, from either context ----
+
+def monitor_xp(pa, n):
+    try:
+        out = gdb.execute("monitor xp /%dxb %#x" % (n, pa), to_string=True)
+    except gdb.error as e:
+        raise HvError("cannot read host-physical %#x through QEMU's monitor (%s): "
+                      "these commands need QEMU's GDB stub" % (pa, e))
+    data = []
+    for line in out.splitlines():
+        if ":" in line:
+            data += [int(t, 16) for t in line.split(":", 1)[1].split()]
+    if len(data) < n:
+        raise HvError("cannot read host-physical %#x (QEMU says: %s)" % (pa, out.strip()))
+    return bytes(data[:n])
+
+
+def host_root_addr():
+    return u64(symbol("&host_mm.pt.root", "the host page tables"))
+
+
+IN_GUEST = {}  # per gdb thread, until the target runs again
+
+
+def forget_context(_event):
+    IN_GUEST.clear()
+
+
+gdb.events.cont.connect(forget_context)
+gdb.events.stop.connect(forget_context)
+
+
+def in_guest():
+    """True while the CPU gdb stopped runs the guest: its CR3 is not the host's
+    (or its paging is off) once the host has its page tables."""
+    t = selected_thread().num
+    if t not in IN_GUEST:
+        root = int.from_bytes(monitor_xp(host_root_addr(), 8), "little")
+        cr0 = u64(gdb.parse_and_eval("$cr0"))
+        cr3 = u64(gdb.parse_and_eval("$cr3"))
+        # A root of 0: minihv is still booting, no guest yet.
+        IN_GUEST[t] = bool(root) and (not cr0 & CR0_PG or cr3 & ADDR_MASK != root)
+    return IN_GUEST[t]
+
+
+def hread(addr, n):
+    """Host memory (1:1 mapped: virtual is physical)."""
+    if not in_guest():
+        try:
+            return bytes(gdb.selected_inferior().read_memory(addr, n))
+        except gdb.MemoryError:
+            raise HvError("cannot read memory at %#x" % addr)
+    out = b""
+    while len(out) < n:  # the monitor's output grows with the count: in pieces
+        k = min(n - len(out), 512)
+        out += monitor_xp(addr + len(out), k)
+    return out
+
+
+class HObj:
+    """A host structure at an address, read field by field with hread()."""
+
+    def __init__(self, addr, typ):
+        self.addr, self.type = addr, typ.strip_typedefs()
+
+    def __getitem__(self, key):
+        if isinstance(key, int):
+            elt = self.type.target()
+            return HObj(self.addr + key * elt.sizeof, elt)
+        for f in self.type.fields():
+            if f.name == key:
+                return HObj(self.addr + f.bitpos // 8, f.type)
+        raise HvError("%s has no field %s" % (self.type, key))
+
+    def int(self):
+        return int.from_bytes(hread(self.addr, self.type.sizeof), "little")
+
+    def deref(self):
+        return HObj(self.int(), self.type.target())
+
+    def string(self):
+        p = self.int()
+        raw = hread(p, 64) if p else b""
+        return raw.split(b"\0", 1)[0].decode("ascii", "replace")
+
+
+def string_array(name, idx, default):
+    """c_string_array() (minihv.py) without gdb's memory access."""
+    arr = symbol(name, name)
+    if not 0 <= idx < int(arr.type.sizeof // arr[0].type.sizeof):
+        return default
+    p = HObj(u64(arr.address) + 8 * idx, arr[0].type)
+    return p.string() if p.int() else default
+
+
+# ---- VMs and vCPUs, read without gdb's own memory access ----
+
+def vcpus_of(vm):
+    n = vm["nr_vcpus"].int()
+    out = []
+    for i in range(n):
+        p = vm["vcpus"][i].int()
+        if p:
+            out.append(HObj(p, gdb.lookup_type("struct vcpu")))
+    if not out and vm["vcpu"].int():
+        out.append(vm["vcpu"].deref())
+    return out
+
+
+def hvms():
+    reg = symbol("vm_registry", "the VM registry")
+    n = int(reg.type.sizeof // reg[0].type.sizeof)
+    base = u64(reg.address)
+    vmt = gdb.lookup_type("struct vm")
+    out = []
+    for i in range(n):
+        p = int.from_bytes(hread(base + 8 * i, 8), "little")
+        if p:
+            out.append(HObj(p, vmt))
+    return out
+
+
+def selected_thread():
+    t = gdb.selected_thread()
+    if t is None:
+        raise HvError("no target: is QEMU still running (make debug)?")
+    return t
+
+
+def this_cpu():
+    return selected_thread().num - 1  # QEMU: thread N is CPU N-1
+
+
+def vcpu_on_this_cpu():
+    """(vm, vcpu) of the vCPU running on the CPU gdb stopped, or (None, None)."""
+    cpu = this_cpu()
+    for vm in hvms():
+        for v in vcpus_of(vm):
+            if v["cpu"].int() == cpu and v["in_run"].int():
+                return vm, v
+    return None, None
+
+
+def find_hvm(arg):
+    """find_vm() (minihv.py) without gdb's memory access: a name, a registry
+    index or a struct vm * expression."""
+    arg = arg.strip()
+    vms = hvms()
+    for vm in vms:
+        if vm["name"].string() == arg:
+            return vm
+    if arg.isdigit():
+        p = int.from_bytes(hread(u64(symbol("&vm_registry", "the VM registry")) + 8 * int(arg), 8),
+                           "little")
+        if not p:
+            raise HvError("no live VM at index %s" % arg)
+        return HObj(p, gdb.lookup_type("struct vm"))
+    try:
+        p = u64(gdb.parse_and_eval(arg))
+    except gdb.error:
+        raise HvError("no VM named '%s' (live: %s)" % (arg, ", ".join(v["name"].string() for v in vms)
+                                                      or "none yet"))
+    return HObj(p, gdb.lookup_type("struct vm"))
+
+
+def split_vm(arg, nmin):
+    """[VM] ARGS...: a first word naming a live VM picks it; else the VM
+    running on this CPU, or the only live one."""
+    parts = arg.split()
+    vms = hvms()
+    if len(parts) > nmin:
+        for vm in vms:
+            if vm["name"].string() == parts[0]:
+                return vm, parts[1:]
+    vm, _ = vcpu_on_this_cpu()
+    if vm is None:
+        if len(vms) != 1:
+            raise HvError("which VM? no vCPU runs on CPU %d and %d VMs are live (%s): "
+                          "name one first" % (this_cpu(), len(vms),
+                                              ", ".join(v["name"].string() for v in vms)))
+        vm = vms[0]
+    return vm, parts
+
+
+def is_svm(v):
+    return v["be"].deref()["name"].string() == "SVM"
+
+
+def vcpu_tag(vm, v):
+    name = vm["name"].string()
+    return "%s/%d" % (name, v["number"].int()) if vm["nr_vcpus"].int() > 1 else name
+
+
+class VcpuState:
+    """A vCPU's registers and where they came from (@source, for the user)."""
+
+    def __init__(self, vm, v):
+        shadow = vm["shadow"].int() & 0xff
+        self.regs = {}
+        self.live = True
+        if v["in_run"].int() and v["mode"].int() == VCPU_IN_GUEST and \
+                v["cpu"].int() == this_cpu() and in_guest():
+            self.source = "live: the CPU's registers, in the guest on CPU %d" % this_cpu()
+            for r in GPRS + ("rip", "rsp", "cr0", "cr3", "cr4", "efer"):
+                self.regs[r] = u64(gdb.parse_and_eval("$" + r))
+            self.regs["rflags"] = u64(gdb.parse_and_eval("$eflags"))
+            self.regs["efer"] &= ~EFER_SVME
+        elif v["in_run"].int() and is_svm(v):
+            where = "in the guest on CPU %d" if v["mode"].int() == VCPU_IN_GUEST else \
+                "on CPU %d, in minihv"
+            self.source = "live: the VMCB at its last exit, " + where % v["cpu"].int()
+            vmcb = v["hw"]["va"].int()
+            for r, off in VMCB_FIELDS.items():
+                self.regs[r] = int.from_bytes(hread(vmcb + off, 8), "little")
+            self.regs["efer"] &= ~EFER_SVME
+            for r in GPRS:
+                self.regs[r] = v["regs"][r].int()
+        else:
+            self.live = False
+            self.source = "at the last stop" if not v["in_run"].int() else \
+                "at the last stop: gdb cannot VMREAD the running vCPU's VMCS"
+            for r in ("rip", "rsp", "rflags", "cr0", "cr3", "cr4", "efer"):
+                self.regs[r] = v["snap"][r].int()
+            for r in GPRS:
+                self.regs[r] = v["regs"][r].int()
+            return
+        if shadow:  # the CPU walks the shadow root: the guest's own values are kept apart
+            for r in ("cr0", "cr3", "cr4", "efer"):
+                self.regs[r] = v["sh"][r].int()
+
+
+# ---- guest addresses ----
+
+def host_translate(hva):
+    root = int.from_bytes(hread(host_root_addr(), 8), "little")
+    table = root
+    for level in range(PT_LEVELS, 0, -1):
+        e = int.from_bytes(hread(table + 8 * index(hva, level), 8), "little")
+        if not x86_present(e):
+            return None
+        if level == 1 or x86_huge(e):
+            return entry_addr(e, level, x86_huge) + (hva & ((1 << shift(level)) - 1))
+        table = entry_addr(e, level, x86_huge)
+
+
+def gpa_to_hpa(vm, gpa):
+    slots = vm["slots"]
+    arr = slots["slot"].deref()
+    for i in range(slots["n"].int()):
+        s = HObj(arr.addr + i * arr.type.sizeof, arr.type)
+        base, n = s["base_gfn"].int(), s["npages"].int()
+        if base <= gpa >> 12 < base + n:
+            hva = s["hva"].int() + gpa - (base << 12)
+            hpa = host_translate(hva)
+            if hpa is None:
+                raise HvError("gpa %#x: its host page (hva %#x) is not mapped now" % (gpa, hva))
+            return hpa
+    raise HvError("gpa %#x is in no memslot of VM %s" % (gpa, vm["name"].string()))
+
+
+def gpa_read(vm, gpa, n):
+    out = b""
+    while len(out) < n:
+        a = gpa + len(out)
+        k = min(n - len(out), 4096 - (a & 4095))
+        out += hread(gpa_to_hpa(vm, a), k)
+    return out
+
+
+def gva_to_gpa(vm, regs, gva):
+    """The guest's page walk (SDM vol. 3A, 4.3-4.5) with its CR0/CR3/CR4/EFER."""
+    cr0, cr3, cr4, efer = regs["cr0"], regs["cr3"], regs["cr4"], regs["efer"]
+    if not cr0 & CR0_PG:
+        return gva
+    if efer & EFER_LMA or cr4 & CR4_PAE:
+        if efer & EFER_LMA:
+            levels, table = (5 if cr4 & CR4_LA57 else 4), cr3 & ADDR_MASK
+        else:  # PAE: the PDPTE, 4 of them at CR3[31:5]
+            pdpte = int.from_bytes(gpa_read(vm, (cr3 & 0xffffffe0) + 8 * ((gva >> 30) & 3), 8),
+                                   "little")
+            if not pdpte & 1:
+                raise HvError("gva %#x: not mapped (PDPTE %#x)" % (gva, pdpte))
+            levels, table = 2, pdpte & ADDR_MASK
+        for level in range(levels, 0, -1):
+            e = int.from_bytes(gpa_read(vm, table + 8 * index(gva, level), 8), "little")
+            if not e & 1:
+                raise HvError("gva %#x: not mapped (L%d entry %#x)" % (gva, level, e))
+            if level == 1 or (level in (2, 3) and e & 0x80):
+                return (e & ADDR_MASK & ~((1 << shift(level)) - 1)) + \
+                    (gva & ((1 << shift(level)) - 1))
+            table = e & ADDR_MASK
+    # 32-bit paging: 10+10+12, 4 MiB pages with CR4.PSE
+    pde = int.from_bytes(gpa_read(vm, (cr3 & 0xfffff000) + 4 * ((gva >> 22) & 1023), 4), "little")
+    if not pde & 1:
+        raise HvError("gva %#x: not mapped (PDE %#x)" % (gva, pde))
+    if cr4 & CR4_PSE and pde & 0x80:
+        return (pde & 0xffc00000) + (gva & 0x3fffff)
+    pte = int.from_bytes(gpa_read(vm, (pde & 0xfffff000) + 4 * ((gva >> 12) & 1023), 4), "little")
+    if not pte & 1:
+        raise HvError("gva %#x: not mapped (PTE %#x)" % (gva, pte))
+    return (pte & 0xfffff000) + (gva & 0xfff)
+
+
+def gva_read(vm, regs, gva, n):
+    out = b""
+    while len(out) < n:
+        a = gva + len(out)
+        k = min(n - len(out), 4096 - (a & 4095))
+        out += gpa_read(vm, gva_to_gpa(vm, regs, a), k)
+    return out
+
+
+def hexdump(addr, data):
+    for i in range(0, len(data), 16):
+        print("  %#x: %s" % (addr + i, " ".join("%02x" % b for b in data[i:i + 16])))
+
+
+def guest_regs_of(vm):
+    """The registers of the VM's vCPU on this CPU, else of its first vCPU."""
+    _, v = vcpu_on_this_cpu()
+    if v is None or v["vm"].int() != vm.addr:
+        vs = vcpus_of(vm)
+        if not vs:
+            raise HvError("VM %s has no vCPU" % vm["name"].string())
+        v = vs[0]
+    return VcpuState(vm, v)
+
+
+# ---- the guest's symbols ----
+
+GUEST = {"elf": None, "syms": []}
+
+
+def guest_symbol(addr):
+    best = None
+    for a, name in GUEST["syms"]:
+        if a > addr:
+            break
+        best = (a, name)
+    if best is None:
+        return ""
+    off = addr - best[0]
+    return " <%s%s>" % (best[1], "+%d" % off if off else "")
+
+
+def elf_info(path):
+    """(entry, [(start, end)] of its loaded segments) from the ELF headers."""
+    with open(path, "rb") as f:
+        h = f.read(64)
+        if h[:4] != b"\x7fELF":
+            raise HvError("%s is not an ELF file (give the ELF the guest was made from)" % path)
+        is64 = h[4] == 2
+        le = lambda b: int.from_bytes(b, "little")
+        entry = le(h[24:32]) if is64 else le(h[24:28])
+        phoff = le(h[32:40]) if is64 else le(h[28:32])
+        phentsize, phnum = (le(h[54:56]), le(h[56:58])) if is64 else (le(h[42:44]), le(h[44:46]))
+        segs = []
+        for i in range(phnum):
+            f.seek(phoff + i * phentsize)
+            p = f.read(phentsize)
+            if le(p[0:4]) != 1:  # PT_LOAD
+                continue
+            paddr, memsz = (le(p[24:32]), le(p[40:48])) if is64 else (le(p[12:16]), le(p[20:24]))
+            segs.append((paddr, paddr + memsz))
+    return entry, segs
+
+
+class HvGuestElf(HvCommand):
+    """hv-guest-elf FILE: load the guest's symbols from the ELF its image was made from."""
+
+    def run(self, arg):
+        path = os.path.expanduser(arg.strip())
+        if not path:
+            raise HvError("usage: hv-guest-elf FILE (the guest's ELF, e.g. build/guest/hello.elf)")
+        if not os.path.isfile(path):
+            raise HvError("%s: no such file" % path)
+        entry, segs = elf_info(path)
+        gdb.execute("add-symbol-file %s" % path, to_string=True)
+        nm = subprocess.run(["nm", "-n", "--defined-only", path], capture_output=True, text=True)
+        GUEST["elf"] = path
+        GUEST["syms"] = [(int(a, 16), n) for a, t, n in
+                         (l.split(None, 2) for l in nm.stdout.splitlines() if l.count(" ") >= 2)
+                         if t in "TtWw"]
+        gdb.set_convenience_variable("guest_entry", entry)
+        print("hv-guest-elf: %s, entry %#x ($guest_entry)" % (path, entry))
+        ks, ke = u64(symbol("&_kernel_start", "minihv's kernel")), u64(symbol("&__bss_end", "x"))
+        for s, e in segs:
+            if s < ke and e > ks:
+                print("  its [%#x, %#x) overlaps minihv's own kernel [%#x, %#x): a guest\n"
+                      "  address there is also minihv's. gdb's own stop lines may name minihv's\n"
+                      "  symbols there, and its x, disassemble and bt read minihv's memory (in\n"
+                      "  minihv) or fail (in the guest). Use hv-break to stop in the guest only,\n"
+                      "  hv-disas/hv-gva/hv-gpa to read its memory, hv-vcpu for its registers."
+                      % (s, e, ks, ke))
+                break
+
+
+class GuestBreakpoint(gdb.Breakpoint):
+    skipped = 0  # hits in minihv's own code at a guest breakpoint's address, in all
+
+    def stop(self):
+        IN_GUEST.clear()  # gdb resumes after a passed hit without a cont event: no stale answer
+        try:
+            if not in_guest():
+                GuestBreakpoint.skipped += 1
+                return False
+            vm, v = vcpu_on_this_cpu()
+            pc = u64(gdb.parse_and_eval("$pc"))
+            who = "vCPU %s" % vcpu_tag(vm, v) if v is not None else "a guest"
+            print("hv-break: CPU %d stopped in %s at %#x%s (%d hits in minihv's own code "
+                  "passed)" % (this_cpu(), who, pc, guest_symbol(pc), GuestBreakpoint.skipped))
+        except (HvError, gdb.error) as e:
+            print("hv-break: %s" % e)
+        return True
+
+
+class HvBreak(HvCommand):
+    """hv-break LOCATION...: hardware breakpoints that stop only in guest code (the
+    guest and minihv share addresses: see hv-guest-elf)."""
+
+    def run(self, arg):
+        if not arg.strip():
+            raise HvError("usage: hv-break LOCATION... (guest symbols, or *ADDRESS)")
+        kind = getattr(gdb, "BP_HARDWARE_BREAKPOINT", gdb.BP_BREAKPOINT)
+        for loc in arg.split():
+            b = GuestBreakpoint(loc, type=kind)
+            print("hv-break %d at %s: stops only in the guest" % (b.number, loc))
+
+
+class HvVcpu(HvCommand):
+    """hv-vcpu [VM]: the registers of each of VM's vCPUs, or of the vCPU running on the
+    CPU gdb stopped: live from the CPU (stopped in the guest) or the VMCB (SVM), else
+    as the last stop left them, each labelled with its source."""
+
+    def run(self, arg):
+        if arg.strip():
+            hvm = find_hvm(arg)
+            vs = vcpus_of(hvm)
+            if not vs:
+                print("hv-vcpu %s: no vCPU (not created yet)" % hvm["name"].string())
+        else:
+            hvm, v = vcpu_on_this_cpu()
+            if v is None:
+                raise HvError("no vCPU runs on CPU %d: name a VM (hv-vms)" % this_cpu())
+            vs = [v]
+        for v in vs:
+            self.show(hvm, v)
+
+    def show(self, vm, v):
+        reason = v["last_exit_reason"].int()
+        stop = string_array("stop_names", v["stop"].int(), "?")
+        tag = vcpu_tag(vm, v)
+        if is_svm(v):
+            # The same line as dump_vcpu's on SVM (vmx/dump.c).
+            print("hv-vcpu %s: last SVM exit %#x EXITINFO1 %#x stop %s" %
+                  (tag, reason & 0xFFFFFFFF, v["last_exit_qual"].int(), stop))
+        else:
+            rname = string_array("exit_names", reason & 0xFFFF, "UNKNOWN")
+            print("hv-vcpu %s: last exit %d (%s) qualification %#x stop %s" %
+                  (tag, reason & 0xFFFF, rname, v["last_exit_qual"].int(), stop))
+        s = VcpuState(vm, v)
+        r = s.regs
+
+        def line(names):
+            return "  " + " ".join("%s %#x" % (n, r[n]) for n in names)
+        # The same lines as the kernel's dump_vcpu; the gdb test compares them.
+        print(line(("rip", "rsp", "rflags")) + " (%s)" % s.source)
+        print(line(("rax", "rbx", "rcx", "rdx")))
+        print(line(("rsi", "rdi", "rbp", "r8")))
+        print(line(("r9", "r10", "r11", "r12")))
+        print(line(("r13", "r14", "r15")))
+        print(line(("cr0", "cr3", "cr4", "efer")))
+        # For hv-disas $vcpu_rip and the like from minihv's side, where $rip is minihv's.
+        for n in ("rip", "rsp", "cr3"):
+            gdb.set_convenience_variable("vcpu_" + n, r[n])
+
+
+def parse_len(parts, i, default):
+    return int(gdb.parse_and_eval(parts[i])) if len(parts) > i else default
+
+
+class HvGpa(HvCommand):
+    """hv-gpa [VM] GPA [LEN]: LEN bytes (64) of guest-physical memory."""
+
+    def run(self, arg):
+        vm, parts = split_vm(arg, 1)
+        if not parts:
+            raise HvError("usage: hv-gpa [VM] GPA [LEN]")
+        gpa, n = u64(gdb.parse_and_eval(parts[0])), parse_len(parts, 1, 64)
+        print("hv-gpa %s %#x -> hpa %#x" % (vm["name"].string(), gpa, gpa_to_hpa(vm, gpa)))
+        hexdump(gpa, gpa_read(vm, gpa, n))
+
+
+class HvGva(HvCommand):
+    """hv-gva [VM] GVA [LEN]: LEN bytes (64) at a guest-virtual address, through the
+    guest's page tables (its CR3 from hv-vcpu's source)."""
+
+    def run(self, arg):
+        vm, parts = split_vm(arg, 1)
+        if not parts:
+            raise HvError("usage: hv-gva [VM] GVA [LEN]")
+        gva, n = u64(gdb.parse_and_eval(parts[0])), parse_len(parts, 1, 64)
+        regs = guest_regs_of(vm).regs
+        gpa = gva_to_gpa(vm, regs, gva)
+        print("hv-gva %s %#x -> gpa %#x -> hpa %#x (cr3 %#x)" %
+              (vm["name"].string(), gva, gpa, gpa_to_hpa(vm, gpa), regs["cr3"]))
+        hexdump(gva, gva_read(vm, regs, gva, n))
+
+
+class HvDisas(HvCommand):
+    """hv-disas [VM] GVA [N]: N (8) guest instructions from a guest-virtual address,
+    in the guest's mode (64-bit, 32-bit or real), with its symbols (hv-guest-elf)."""
+
+    def run(self, arg):
+        vm, parts = split_vm(arg, 1)
+        if not parts:
+            raise HvError("usage: hv-disas [VM] GVA [N]")
+        gva, count = u64(gdb.parse_and_eval(parts[0])), parse_len(parts, 1, 8)
+        state = guest_regs_of(vm)
+        regs = state.regs
+        # Up to 15 bytes an instruction (SDM vol. 2A, 2.3.11), stopping short of
+        # an unmapped page rather than failing.
+        data = b""
+        try:
+            data = gva_read(vm, regs, gva, 15 * count)
+        except HvError:
+            while True:
+                try:
+                    data += gva_read(vm, regs, gva + len(data), 4096 - ((gva + len(data)) & 4095))
+                except HvError:
+                    break
+            if not data:
+                raise
+        mach = "i386:x86-64" if regs["efer"] & EFER_LMA else \
+            "i386" if regs["cr0"] & CR0_PE else "i8086"
+        tmp = "/tmp/hv-disas-%d.bin" % os.getpid()
+        with open(tmp, "wb") as f:
+            f.write(data)
+        out = subprocess.run(["objdump", "-D", "-b", "binary", "-m", mach, "-M", "intel",
+                              "--adjust-vma=%#x" % gva, tmp], capture_output=True, text=True)
+        os.unlink(tmp)
+        print("hv-disas %s %#x (%s%s)" % (vm["name"].string(), gva, mach,
+                                         ", the vCPU's rip marked =>" if state.live else ""))
+        n = 0
+        for l in out.stdout.splitlines():
+            a = l.split(":", 1)[0].strip()
+            if n >= count or not a or not all(c in "0123456789abcdef" for c in a) or "\t" not in l:
+                continue
+            addr = int(a, 16)
+            mark = "=>" if state.live and addr == regs["rip"] else "  "
+            print("%s %#x%s:%s" % (mark, addr, guest_symbol(addr), l.split(":", 1)[1]))
+            n += 1
+
+
+for cls, name in ((HvGuestElf, "hv-guest-elf"), (HvBreak, "hv-break"), (HvVcpu, "hv-vcpu"),
+                  (HvGpa, "hv-gpa"), (HvGva, "hv-gva"), (HvDisas, "hv-disas")):
+    cls(name)
