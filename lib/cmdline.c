@@ -107,12 +107,16 @@ static int check_value(const struct opt_def *def, const char *val, size_t vlen, 
 		ksnprintf(msg, size, "option '%s' needs a value: %s", def->key,
 			  def->syntax);
 		bad = 1;
-	} else if (def->type == OPT_SIZE) {
+	} else if (def->type == OPT_SIZE || def->type == OPT_NUMBER) {
 		int r = parse_size(val, vlen, num);
+		/* A count takes no K/M/G (no hex digit is one): guest_vcpus=2K is a mistake. */
+		if (!r && def->type == OPT_NUMBER && strchr("kKmMgG", val[vlen - 1]))
+			r = -EINVAL;
 		if (r) {
 			ksnprintf(msg, size, "option '%s': bad number '%.*s' (%s): %s",
 				  def->key, (int)vlen, val,
-				  r == -ERANGE ? "too large" : "not N[K|M|G]", def->syntax);
+				  r == -ERANGE ? "too large" : def->type == OPT_SIZE ? "not N[K|M|G]" :
+				  "not a decimal or 0x hex number", def->syntax);
 			bad = 1;
 		}
 	}

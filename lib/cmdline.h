@@ -15,6 +15,7 @@ enum opt_type {
 	OPT_FLAG,   /* `key` alone */
 	OPT_STRING, /* `key=text` (non-empty) */
 	OPT_SIZE,   /* `key=N[K|M|G]`, decimal or 0x hex */
+	OPT_NUMBER, /* `key=N`, decimal or 0x hex: a count, no size suffix */
 };
 
 struct opt_def {
@@ -25,7 +26,7 @@ struct opt_def {
 
 /*
  * Called once per valid option. @val/@len is the raw value (NULL for flags),
- * @num the parsed number for OPT_SIZE. Returning non-zero with a message in
+ * @num the parsed number for OPT_SIZE and OPT_NUMBER. Returning non-zero with a message in
  * @err (of @errlen bytes) rejects the value.
  */
 typedef int (*opt_fn)(void *ctx, const struct opt_def *def, const char *val, size_t len,

@@ -12,6 +12,7 @@ __noreturn void emu_exit_as(int status, bool pass)
 	/* The status line starts a line of its own and the log ends with a newline. */
 	serial_end_line();
 	printk("minihv: exit status %d (%s)\n", status, pass ? "pass" : "fail");
+	serial_drain();
 	/* QEMU: exits here with (status << 1) | 1; elsewhere the port is unused. */
 	outb(QEMU_DEBUG_EXIT_PORT, (uint8_t)status);
 	/* Bochs: pass breaks into the debugger, which quits (exit 0); fail is a panic (exit 1). */

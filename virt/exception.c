@@ -122,8 +122,11 @@ static void __printf(2, 3) sb_add(struct strbuf *sb, const char *fmt, ...)
 		sb->len = MIN(sb->len + (size_t)n, sb->size - 1);
 }
 
-/* "#GP (vector 13, error 0x32 = IDT entry 6)", "#PF (vector 14, error 0x2 ..., CR2 0x...)" */
-static void describe(struct strbuf *sb, const struct exc_event *e)
+/*
+ * "#GP (vector 13, error 0x32 = IDT entry 6)", "#PF (vector 14, error 0x2 ..., CR2 0x...)".
+ * @prev: the event whose delivery raised @e, or NULL.
+ */
+static void describe(struct strbuf *sb, const struct exc_event *e, const struct exc_event *prev)
 {
 	const char *name = exception_name(e->vector);
 	int word = 0;
@@ -152,6 +155,14 @@ static void describe(struct strbuf *sb, const struct exc_event *e)
 			       : e->error & X86_PF_WRITE ? "write" : "read",
 			       e->error & X86_PF_USER ? " user" : "",
 			       e->error & X86_PF_RSVD ? " reserved-bit" : "");
+		else if (e->error & X86_ERR_IDT && prev && X86_ERR_INDEX(e->error) != prev->vector &&
+			 e->error == prev->vector * 16u + 2)
+			/*
+			 * QEMU TCG's own code for a 64-bit IDT entry beyond the limit:
+			 * the entry's byte offset + 2 (target/i386/tcg/seg_helper.c,
+			 * do_interrupt64), where the SDM (3A 6.13) has index * 8 + 2.
+			 */
+			sb_add(sb, " = IDT entry %u*", prev->vector);
 		else if (e->error & X86_ERR_IDT)
 			sb_add(sb, " = IDT entry %u", X86_ERR_INDEX(e->error));
 		else if (X86_ERR_INDEX(e->error) || (e->error & X86_ERR_TI))
@@ -174,10 +185,11 @@ static void stop_triple_fault(struct vcpu *v, uint32_t idt_limit)
 	for (unsigned i = 0; i < c->n; i++) {
 		if (i)
 			sb_add(&sb, " -> ");
-		describe(&sb, &c->ev[i]);
+		describe(&sb, &c->ev[i], i ? &c->ev[i - 1] : NULL);
 	}
-	vcpu_stop(v, STOP_TRIPLE_FAULT, "triple fault at RIP %#llx: %s; guest IDT limit %#x",
-		  (unsigned long long)c->rip, chain, idt_limit);
+	vcpu_stop(v, STOP_TRIPLE_FAULT, "triple fault at RIP %#llx: %s; guest IDT limit %#x%s",
+		  (unsigned long long)c->rip, chain, idt_limit,
+		  strchr(chain, '*') ? " (*QEMU's error code, vector * 16 + 2)" : "");
 }
 
 

@@ -278,7 +278,7 @@ struct vcpu {
 	uint64_t nmi_iret_rip;
 	enum vcpu_stop stop;
 	long exit_code;
-	char stop_reason[256];
+	char stop_reason[320]; /* a triple fault's chain of five exceptions fits */
 	unsigned last_exit_reason; /* the backend's exit code */
 	uint64_t last_exit_qual;   /* VMX: the qualification; SVM: EXITINFO1 */
 	uint64_t last_fault_gpa;   /* the GPA of the latest second-level fault */

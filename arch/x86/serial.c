@@ -47,6 +47,17 @@ void serial_end_line(void)
 		serial_putc('\n');
 }
 
+void serial_drain(void)
+{
+	/*
+	 * Bochs sends a byte a character time after THR takes it (its serial
+	 * model's transmit timer): one power-off later the log lost its end.
+	 * Bounded, as serial_raw(); a missing UART reads 0xff, TEMT set.
+	 */
+	for (long i = 0; i < 10000000 && !(inb(COM1_BASE + UART_LSR) & UART_LSR_TEMT); i++)
+		cpu_relax();
+}
+
 void serial_write(const char *s, size_t n)
 {
 	while (n--)

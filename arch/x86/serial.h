@@ -10,5 +10,7 @@ void serial_write(const char *s, size_t n);
 int serial_getc(void);
 /* End a partly written line, so whatever is printed next starts a line of its own. */
 void serial_end_line(void);
+/* Wait until the UART has sent every byte (LSR.TEMT): before powering off. */
+void serial_drain(void);
 
 #endif

@@ -16,6 +16,7 @@ static const struct opt_def defs[] = {
 	{ "tests", OPT_STRING, "tests=GLOB[,-GLOB]" },
 	{ "mem", OPT_SIZE, "mem=N[K|M|G]" },
 	{ "name", OPT_STRING, "name=TEXT" },
+	{ "count", OPT_NUMBER, "count=N" },
 };
 
 struct seen {
@@ -36,7 +37,7 @@ static int record(void *ctx, const struct opt_def *def, const char *val, size_t 
 		if (val)
 			return 1; /* the parser must never pass a flag a value */
 		s->quiet = true;
-	} else if (!strcmp(def->key, "mem")) {
+	} else if (!strcmp(def->key, "mem") || !strcmp(def->key, "count")) {
 		s->mem = num;
 	} else {
 		char *dst = !strcmp(def->key, "tests") ? s->tests : s->name;
@@ -138,7 +139,14 @@ static void test_cmdline_bad_values(void)
 	T(parse("mem=-1", &s) == 1 && strstr(err, "bad number"));
 	T(parse("mem=18446744073709551616", &s) == 1 && strstr(err, "too large"));
 	T(parse("mem=17179869184G", &s) == 1 && strstr(err, "too large"));
+	/* A count: no size suffix, and its message does not offer one. */
+	T(parse("count=x", &s) == 1 && strstr(err, "bad number 'x'") &&
+	  strstr(err, "not a decimal or 0x hex number") && !strstr(err, "K|M|G"));
+	T(parse("count=2K", &s) == 1 && strstr(err, "bad number '2K'"));
+	T(parse("count=0x1g", &s) == 1);
 	T(s.calls == 0);
+	T(parse("count=0x1f", &s) == 0 && s.mem == 0x1f);
+	T(parse("count=12", &s) == 0 && s.mem == 12);
 }
 
 static void test_cmdline_key_twice(void)
