@@ -14,8 +14,9 @@ CMDLINE    ?=
 # kernel, guest/ABI.md), its RAM and vCPUs; a multiboot1 kernel's command
 # line (GUEST_ARGS) and its one module (GUEST_ENV, e.g. kvm-unit-tests' env).
 GUEST      ?= $(BUILD)/guest/hello.bin
-GUEST_MEM  ?=
-GUEST_VCPUS ?=
+# guest_mem= and guest_vcpus=, as on minihv's command line, say the same.
+GUEST_MEM  ?= $(guest_mem)
+GUEST_VCPUS ?= $(guest_vcpus)
 GUEST_ARGS ?=
 GUEST_ENV  ?=
 # A Linux guest (a bzImage), its initrd and command line: make run-linux boots
