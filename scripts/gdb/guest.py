@@ -238,12 +238,8 @@ class VcpuState:
         self.regs = {}
         self.live = True
         if v["in_run"].int() and v["mode"].int() == VCPU_IN_GUEST and \
-                v["cpu"].int() == this_cpu() and in_guest():
-            self.source = "live: the CPU's registers, in the guest on CPU %d" % this_cpu()
-            for r in GPRS + ("rip", "rsp", "cr0", "cr3", "cr4", "efer"):
-                self.regs[r] = u64(gdb.parse_and_eval("$" + r))
-            self.regs["rflags"] = u64(gdb.parse_and_eval("$eflags"))
-            self.regs["efer"] &= ~EFER_SVME
+                self.cpu_regs(v["cpu"].int()):
+            self.source = "live: the CPU's registers, in the guest on CPU %d" % v["cpu"].int()
         elif v["in_run"].int() and is_svm(v):
             where = "in the guest on CPU %d" if v["mode"].int() == VCPU_IN_GUEST else \
                 "on CPU %d, in minihv"
@@ -266,6 +262,26 @@ class VcpuState:
         if shadow:  # the CPU walks the shadow root: the guest's own values are kept apart
             for r in ("cr0", "cr3", "cr4", "efer"):
                 self.regs[r] = v["sh"][r].int()
+
+
+    def cpu_regs(self, cpu):
+        """The registers of CPU @cpu (gdb's thread cpu + 1, all stopped with
+        the one gdb stopped at) if it runs the guest; False if not."""
+        here = selected_thread()
+        there = [t for t in gdb.selected_inferior().threads() if t.num == cpu + 1]
+        if not there:
+            return False
+        try:
+            there[0].switch()
+            if not in_guest():
+                return False
+            for r in GPRS + ("rip", "rsp", "cr0", "cr3", "cr4", "efer"):
+                self.regs[r] = u64(gdb.parse_and_eval("$" + r))
+            self.regs["rflags"] = u64(gdb.parse_and_eval("$eflags"))
+            self.regs["efer"] &= ~EFER_SVME
+            return True
+        finally:
+            here.switch()
 
 
 # ---- guest addresses ----
