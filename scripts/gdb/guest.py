@@ -1,27 +1,24 @@
 # gdb helpers for debugging a guest under minihv (QEMU's GDB stub): the
 # guest's own symbols, breakpoints that stop only in the guest, its vCPUs'
 # live registers, and its memory by guest-physical and guest-virtual address.
-# Sourced by scripts/gdbinit after minihv.py, whose helpers it uses (both run
-# in gdb's __main__).
+# Sourced by scripts/gdbinit after minihv.py and hostmem.py, whose helpers it
+# uses (all run in gdb's __main__).
 #
 #   hv-guest-elf FILE      load the guest's symbols (its ELF), explain the overlap
-#   hv-break LOCATION      a breakpoint that stops only when the guest runs there
+#   hv-break LOCATION...   breakpoints that stop only when the guest runs there
 #   hv-vcpu [VM]           registers: live where they can be read (see below);
 #                          sets $vcpu_rip, $vcpu_rsp, $vcpu_cr3 from what it shows
 #   hv-gpa [VM] GPA [LEN]  hex dump of guest-physical memory
 #   hv-gva [VM] GVA [LEN]  the same through the guest's own page tables
 #   hv-disas [VM] GVA [N]  disassemble N guest instructions, with guest symbols
 #
-# Why gdb's own x, disassemble and bt do not work on guest addresses: QEMU's
-# stub shows the CPU as it runs. While the guest runs (SVM under QEMU TCG),
-# the CPU's registers are the guest's, but QEMU translates gdb's addresses
-# through the guest's CR3 as if guest-physical were host-physical, so reads
-# fail or return host memory. While minihv runs, an address is minihv's: flat
+# Why gdb's own x, disassemble and bt do not work on guest addresses: flat
 # guests are linked at 1 MiB (guest/guest.ld), where minihv's kernel is too
-# (linker.ld), so `x/i 0x100745` shows minihv's code. These commands read
-# host-physical memory through QEMU's monitor (`xp`), which works in both, and
-# translate guest addresses the way the CPU does: the guest's page tables,
-# then the VM's memslots and the host's page tables (minihv maps memory 1:1).
+# (linker.ld), so stopped in minihv `x/i 0x100745` shows minihv's code, and
+# stopped in the guest QEMU reads guest-physical as host-physical
+# (hostmem.py). These commands translate guest addresses the way the CPU
+# does: the guest's page tables, then the VM's memslots and the host's page
+# tables, and read the result through hostmem.py.
 
 import os
 import subprocess
@@ -30,204 +27,10 @@ import subprocess
 VMCB_FIELDS = {"efer": 0x4d0, "cr4": 0x548, "cr3": 0x550, "cr0": 0x558,
                "rflags": 0x570, "rip": 0x578, "rsp": 0x5d8}
 EFER_SVME, EFER_LMA = 1 << 12, 1 << 10
-CR0_PE, CR0_PG = 1, 1 << 31
+CR0_PE = 1
 CR4_PSE, CR4_PAE, CR4_LA57 = 1 << 4, 1 << 5, 1 << 12
 GPRS = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8", "r9", "r10", "r11",
         "r12", "r13", "r14", "r15")
-VCPU_IN_GUEST = 1  # enum vcpu_mode (virt/vcpu.h)
-
-
-# ---- host-physical memory, from either context ----
-
-def monitor_xp(pa, n):
-    try:
-        out = gdb.execute("monitor xp /%dxb %#x" % (n, pa), to_string=True)
-    except gdb.error as e:
-        raise HvError("cannot read host-physical %#x through QEMU's monitor (%s): "
-                      "these commands need QEMU's GDB stub" % (pa, e))
-    data = []
-    for line in out.splitlines():
-        if ":" in line:
-            data += [int(t, 16) for t in line.split(":", 1)[1].split()]
-    if len(data) < n:
-        raise HvError("cannot read host-physical %#x (QEMU says: %s)" % (pa, out.strip()))
-    return bytes(data[:n])
-
-
-def host_root_addr():
-    return u64(symbol("&host_mm.pt.root", "the host page tables"))
-
-
-IN_GUEST = {}  # per gdb thread, until the target runs again
-
-
-def forget_context(_event):
-    IN_GUEST.clear()
-
-
-gdb.events.cont.connect(forget_context)
-gdb.events.stop.connect(forget_context)
-
-
-def in_guest():
-    """True while the CPU gdb stopped runs the guest: its CR3 is not the host's
-    (or its paging is off) once the host has its page tables."""
-    t = selected_thread().num
-    if t not in IN_GUEST:
-        root = int.from_bytes(monitor_xp(host_root_addr(), 8), "little")
-        cr0 = u64(gdb.parse_and_eval("$cr0"))
-        cr3 = u64(gdb.parse_and_eval("$cr3"))
-        # A root of 0: minihv is still booting, no guest yet.
-        IN_GUEST[t] = bool(root) and (not cr0 & CR0_PG or cr3 & ADDR_MASK != root)
-    return IN_GUEST[t]
-
-
-def hread(addr, n):
-    """Host memory (1:1 mapped: virtual is physical)."""
-    if not in_guest():
-        try:
-            return bytes(gdb.selected_inferior().read_memory(addr, n))
-        except gdb.MemoryError:
-            raise HvError("cannot read memory at %#x" % addr)
-    out = b""
-    while len(out) < n:  # the monitor's output grows with the count: in pieces
-        k = min(n - len(out), 512)
-        out += monitor_xp(addr + len(out), k)
-    return out
-
-
-class HObj:
-    """A host structure at an address, read field by field with hread()."""
-
-    def __init__(self, addr, typ):
-        self.addr, self.type = addr, typ.strip_typedefs()
-
-    def __getitem__(self, key):
-        if isinstance(key, int):
-            elt = self.type.target()
-            return HObj(self.addr + key * elt.sizeof, elt)
-        for f in self.type.fields():
-            if f.name == key:
-                return HObj(self.addr + f.bitpos // 8, f.type)
-        raise HvError("%s has no field %s" % (self.type, key))
-
-    def int(self):
-        return int.from_bytes(hread(self.addr, self.type.sizeof), "little")
-
-    def deref(self):
-        return HObj(self.int(), self.type.target())
-
-    def string(self):
-        p = self.int()
-        raw = hread(p, 64) if p else b""
-        return raw.split(b"\0", 1)[0].decode("ascii", "replace")
-
-
-def string_array(name, idx, default):
-    """c_string_array() (minihv.py) without gdb's memory access."""
-    arr = symbol(name, name)
-    if not 0 <= idx < int(arr.type.sizeof // arr[0].type.sizeof):
-        return default
-    p = HObj(u64(arr.address) + 8 * idx, arr[0].type)
-    return p.string() if p.int() else default
-
-
-# ---- VMs and vCPUs, read without gdb's own memory access ----
-
-def vcpus_of(vm):
-    n = vm["nr_vcpus"].int()
-    out = []
-    for i in range(n):
-        p = vm["vcpus"][i].int()
-        if p:
-            out.append(HObj(p, gdb.lookup_type("struct vcpu")))
-    if not out and vm["vcpu"].int():
-        out.append(vm["vcpu"].deref())
-    return out
-
-
-def hvms():
-    reg = symbol("vm_registry", "the VM registry")
-    n = int(reg.type.sizeof // reg[0].type.sizeof)
-    base = u64(reg.address)
-    vmt = gdb.lookup_type("struct vm")
-    out = []
-    for i in range(n):
-        p = int.from_bytes(hread(base + 8 * i, 8), "little")
-        if p:
-            out.append(HObj(p, vmt))
-    return out
-
-
-def selected_thread():
-    t = gdb.selected_thread()
-    if t is None:
-        raise HvError("no target: is QEMU still running (make debug)?")
-    return t
-
-
-def this_cpu():
-    return selected_thread().num - 1  # QEMU: thread N is CPU N-1
-
-
-def vcpu_on_this_cpu():
-    """(vm, vcpu) of the vCPU running on the CPU gdb stopped, or (None, None)."""
-    cpu = this_cpu()
-    for vm in hvms():
-        for v in vcpus_of(vm):
-            if v["cpu"].int() == cpu and v["in_run"].int():
-                return vm, v
-    return None, None
-
-
-def find_hvm(arg):
-    """find_vm() (minihv.py) without gdb's memory access: a name, a registry
-    index or a struct vm * expression."""
-    arg = arg.strip()
-    vms = hvms()
-    for vm in vms:
-        if vm["name"].string() == arg:
-            return vm
-    if arg.isdigit():
-        p = int.from_bytes(hread(u64(symbol("&vm_registry", "the VM registry")) + 8 * int(arg), 8),
-                           "little")
-        if not p:
-            raise HvError("no live VM at index %s" % arg)
-        return HObj(p, gdb.lookup_type("struct vm"))
-    try:
-        p = u64(gdb.parse_and_eval(arg))
-    except gdb.error:
-        raise HvError("no VM named '%s' (live: %s)" % (arg, ", ".join(v["name"].string() for v in vms)
-                                                      or "none yet"))
-    return HObj(p, gdb.lookup_type("struct vm"))
-
-
-def split_vm(arg, nmin):
-    """[VM] ARGS...: a first word naming a live VM picks it; else the VM
-    running on this CPU, or the only live one."""
-    parts = arg.split()
-    vms = hvms()
-    if len(parts) > nmin:
-        for vm in vms:
-            if vm["name"].string() == parts[0]:
-                return vm, parts[1:]
-    vm, _ = vcpu_on_this_cpu()
-    if vm is None:
-        if len(vms) != 1:
-            raise HvError("which VM? no vCPU runs on CPU %d and %d VMs are live (%s): "
-                          "name one first" % (this_cpu(), len(vms),
-                                              ", ".join(v["name"].string() for v in vms)))
-        vm = vms[0]
-    return vm, parts
-
-
-def is_svm(v):
-    return v["be"].deref()["name"].string() == "SVM"
-
-
-def vcpu_tag(vm, v):
-    name = vm["name"].string()
-    return "%s/%d" % (name, v["number"].int()) if vm["nr_vcpus"].int() > 1 else name
 
 
 class VcpuState:
