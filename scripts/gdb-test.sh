@@ -135,7 +135,7 @@ check gdb_npf_backtrace_ends_at_entry ends_at_entry "$npfbt"
 # U set (NPT's x86 format), and hv-vcpu names the #NPF exit from the VMCB.
 check gdb_hv_tdp_walks_npt bash -c 'grep -q "^hv-tdp " <<< "$1" &&
 	grep -qE "^  L1.*P W U" <<< "$1" && grep -q -- "-> 0x.* level 4K" <<< "$1" &&
-	grep -q "last SVM exit 0x400" <<< "$1"' _ "$npt"
+	grep -q "last SVM exit 0x400 (NPF)" <<< "$1"' _ "$npt"
 check gdb_hv_tests bash -c 'grep -q "traps_unexpected_caught: running" "$1" &&
 	grep -q "gdb_fixture: ok$" "$1"' _ "$OUT/gdb.log"
 names=(hv_pt hv_ept_mapped hv_ept_unmapped hv_inval hv_gpc hv_vcpu)
@@ -173,7 +173,7 @@ check gdb_guest_hv_gva_reads_guest_memory bash -c 'grep -qF "$2: $3" <<< "$1"' _
 gpa_bytes=$(od -An -tx1 -v -j 32 -N 16 "$GUEST_BIN" | tr -s ' \n' ' ' | sed 's/^ //; s/ $//')
 check gdb_guest_hv_gpa_reads_guest_memory grep -qF "0x100020: $gpa_bytes" <<< "$ghost"
 # Stopped in minihv's nested-page-fault path mid-run: the VMCB's state, not zeros.
-check gdb_guest_hv_vcpu_live_from_vmcb bash -c 'grep -q "^hv-vcpu guest: last SVM exit 0x400 .* stop running" <<< "$1" &&
+check gdb_guest_hv_vcpu_live_from_vmcb bash -c 'grep -q "^hv-vcpu guest: last SVM exit 0x400 (NPF) .* stop running" <<< "$1" &&
 	grep -qE "^  rip 0x10[0-9a-f]{4} .*\(live: the VMCB at its last exit, on CPU 0, in minihv\)" <<< "$1" &&
 	grep -qE "^=> 0x10[0-9a-f]{4} <guest_main\+[0-9]+>:" <<< "$1"' _ "$ghost"
 check gdb_guest_run_completes grep -qa '^minihv: exit status 0' "$OUT/guest-serial.log"

@@ -127,7 +127,7 @@ static enum vcpu_exit_kind ud_kind(struct vcpu *v)
 static void not_emulated(struct vcpu *v, uint64_t code)
 {
 	vcpu_stop(v, STOP_UNHANDLED, "unhandled exit %#llx (%s), EXITINFO1 %#llx, RIP %#llx",
-		  (unsigned long long)code, code == SVM_EXIT_INVD ? "INVD" : "XSETBV",
+		  (unsigned long long)code, svm_exit_name((unsigned)code),
 		  (unsigned long long)v->last_exit_qual, (unsigned long long)svm_guest_rip(v));
 }
 
@@ -283,8 +283,9 @@ bool svm_handle_exit(struct vcpu *v, uint64_t code, enum vcpu_exit_kind kind)
 			svm_handle_exception(v, (unsigned)(code - SVM_EXIT_EXCP_BASE));
 			break;
 		}
-		vcpu_stop(v, STOP_UNHANDLED, "unhandled exit %#llx, EXITINFO1 %#llx, RIP %#llx",
-			  (unsigned long long)code, (unsigned long long)info1,
+		vcpu_stop(v, STOP_UNHANDLED, "unhandled exit %#llx (%s), EXITINFO1 %#llx, RIP %#llx",
+			  (unsigned long long)code, svm_exit_name((unsigned)code),
+			  (unsigned long long)info1,
 			  (unsigned long long)svm_guest_rip(v));
 		break;
 	}

@@ -52,5 +52,9 @@ void svm_set_cr(struct vcpu *v, unsigned cr, uint64_t guest, uint64_t hw);
 void svm_set_rip(struct vcpu *v, uint64_t rip);
 void svm_handle_cr_access(struct vcpu *v, uint64_t code);
 void svm_handle_invlpg(struct vcpu *v);
+/* "NPF", "IOIO", "EXCP_UD" for an exit code (svm/names.c); "UNKNOWN" for none. */
+#define SVM_EXIT_NAMES 0x90
+extern const char *const svm_exit_names[SVM_EXIT_NAMES];
+const char *svm_exit_name(unsigned code);
 
 #endif

@@ -181,6 +181,7 @@ static void svm_vcpu_destroy(struct vcpu *v)
 const struct vcpu_backend svm_backend = {
 	.name = "SVM",
 	.tdp_name = "NPT",
+	.exit_name = svm_exit_name,
 	.create = svm_vcpu_create,
 	.run = svm_vcpu_run,
 	.destroy = svm_vcpu_destroy,

@@ -168,6 +168,7 @@ struct vcpu;
 struct vcpu_backend {
 	const char *name;     /* "VMX", "SVM" */
 	const char *tdp_name; /* "EPT", "NPT" */
+	const char *(*exit_name)(unsigned code); /* "EPT_VIOLATION", "NPF" */
 	int (*create)(struct vcpu *v, const struct vcpu_entry *e, char *err, size_t errlen);
 	/* Run until the guest stops; returns v->stop. */
 	enum vcpu_stop (*run)(struct vcpu *v);

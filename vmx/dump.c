@@ -102,9 +102,10 @@ void dump_vcpu(struct vm *vm)
 	}
 	const struct vcpu_regs *r = &v->regs;
 	if (v->be && !strcmp(v->be->name, "SVM"))
-		printk("hv-vcpu %s: last SVM exit %#x EXITINFO1 %#llx stop %s\n", vm->name,
-		       v->last_exit_reason, (unsigned long long)v->last_exit_qual,
-		       vcpu_stop_name(v->stop));
+		printk("hv-vcpu %s: last SVM exit %#x (%s) EXITINFO1 %#llx stop %s\n", vm->name,
+		       v->last_exit_reason, v->stats.exits_total ? v->be->exit_name(v->last_exit_reason)
+		       : "none yet",
+		       (unsigned long long)v->last_exit_qual, vcpu_stop_name(v->stop));
 	else
 		printk("hv-vcpu %s: last exit %u (%s) qualification %#llx stop %s\n", vm->name,
 		       v->last_exit_reason & 0xffff, exit_reason_name(v->last_exit_reason),

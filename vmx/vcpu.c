@@ -220,6 +220,7 @@ static void vmx_vcpu_destroy(struct vcpu *v)
 const struct vcpu_backend vmx_backend = {
 	.name = "VMX",
 	.tdp_name = "EPT",
+	.exit_name = exit_reason_name,
 	.create = vmx_vcpu_create,
 	.run = vmx_vcpu_run,
 	.destroy = vmx_vcpu_destroy,

@@ -310,8 +310,10 @@ class HvVcpu(HvCommand):
         tag = vcpu_tag(vm, v)
         if is_svm(v):
             # The same line as dump_vcpu's on SVM (vmx/dump.c).
-            print("hv-vcpu %s: last SVM exit %#x EXITINFO1 %#x stop %s" %
-                  (tag, reason & 0xFFFFFFFF, v["last_exit_qual"].int(), stop))
+            print("hv-vcpu %s: last SVM exit %#x (%s) EXITINFO1 %#x stop %s" %
+                  (tag, reason & 0xFFFFFFFF, svm_exit_name(reason & 0xFFFFFFFF)
+                   if v["stats"]["exits_total"].int() else "none yet",
+                   v["last_exit_qual"].int(), stop))
         else:
             rname = string_array("exit_names", reason & 0xFFFF, "UNKNOWN")
             print("hv-vcpu %s: last exit %d (%s) qualification %#x stop %s" %
@@ -331,6 +333,15 @@ class HvVcpu(HvCommand):
         # For hv-disas $vcpu_rip and the like from minihv's side, where $rip is minihv's.
         for n in ("rip", "rsp", "cr3"):
             gdb.set_convenience_variable("vcpu_" + n, r[n])
+
+
+def svm_exit_name(code):
+    """svm/names.c's svm_exit_name(): its table, then the codes above it."""
+    if code < 0x90:
+        return string_array("svm_exit_names", code, "UNKNOWN")
+    if 0x90 <= code <= 0x9f:
+        return "CR_WRITE_TRAP"
+    return {0x400: "NPF", 0xFFFFFFFF: "INVALID"}.get(code, "UNKNOWN")
 
 
 def parse_len(parts, i, default):
