@@ -57,12 +57,12 @@ bit refresh_lock;
 
 #define backing (slot -> hostpt[slot_hva] : NONE)
 
-inline lock() { atomic { mmu_lock == 0 -> mmu_lock = 1 } }
-inline unlock() { mmu_lock = 0 }
-inline wlock() { atomic { writer == 0 && readers == 0 -> writer = 1 } }
-inline wunlock() { writer = 0 }
-inline rlock() { atomic { writer == 0 -> readers++ } }
-inline runlock() { readers-- }
+inline lock() { atomic { mmu_lock == 0 -> mmu_lock = 1 } } /* C: lib/spinlock.h: spin_lock(mmu_lock) */
+inline unlock() { mmu_lock = 0 } /* C: lib/spinlock.h: spin_unlock(mmu_lock) */
+inline wlock() { atomic { writer == 0 && readers == 0 -> writer = 1 } } /* C: lib/rwlock.h: write_lock(gpc->lock) */
+inline wunlock() { writer = 0 } /* C: lib/rwlock.h: write_unlock(gpc->lock) */
+inline rlock() { atomic { writer == 0 -> readers++ } } /* C: lib/rwlock.h: read_lock(gpc->lock) */
+inline runlock() { readers-- } /* C: lib/rwlock.h: read_unlock(gpc->lock) */
 
 /* mmu_lock held: clear the cache if its page lies in the range. */
 inline gpc_invalidate_start(h) {

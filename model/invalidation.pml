@@ -61,8 +61,8 @@ byte covering[NG];    /* ghost: changes of each gfn started and not ended */
 #define backing(g) (slot -> hostpt[g] : NONE)
 #define stale(g) (covering[g] == 0 && ept[g] != NONE && ept[g] != backing(g))
 
-inline lock() { atomic { mmu_lock == 0 -> mmu_lock = 1 } }
-inline unlock() { mmu_lock = 0 }
+inline lock() { atomic { mmu_lock == 0 -> mmu_lock = 1 } } /* C: lib/spinlock.h: spin_lock(mmu_lock) */
+inline unlock() { mmu_lock = 0 } /* C: lib/spinlock.h: spin_unlock(mmu_lock) */
 
 inline inval_begin() {
 	atomic { in_progress++; if :: in_progress == 1 -> rstart = INVALID; rend = INVALID :: else fi } /* C: ept/inval.c: mmu_invalidate_begin */

@@ -59,20 +59,20 @@ byte sb_val[NV * SB];
 
 #define no_stale(v) (!in_guest[v] || my_gen[v] >= flushed)
 
-inline lock_vcpus() { atomic { vcpus_lock == 0 -> vcpus_lock = 1 } }
+inline lock_vcpus() { atomic { vcpus_lock == 0 -> vcpus_lock = 1 } } /* C: lib/spinlock.h: spin_lock(vcpus_lock) (a locked cmpxchg) */
 
 /* A plain store of mode (mov): into the buffer. */
 inline store_mode_buffered(v, val) {
-	atomic { sb_n[v] < SB -> sb_val[v * SB + sb_n[v]] = val; sb_n[v]++ }
+	atomic { sb_n[v] < SB -> sb_val[v * SB + sb_n[v]] = val; sb_n[v]++ } /* C: (x86-TSO: the plain store of v->mode waits in the store buffer) */
 }
 /* A locked store (xchg): the buffer drains first. */
 inline store_mode_locked(v, val) {
-	atomic { sb_n[v] == 0 -> mode[v] = val }
+	atomic { sb_n[v] == 0 -> mode[v] = val } /* C: (x86-TSO: xchg drains the store buffer, then stores v->mode) */
 }
 
 proctype drain(byte v) {
 end:	do
-	:: atomic { sb_n[v] > 0 -> mode[v] = sb_val[v * SB]; sb_val[v * SB] = sb_val[v * SB + 1]; sb_val[v * SB + 1] = 0; sb_n[v]-- } /* C: (the CPU's store buffer commits a store) */
+	:: atomic { sb_n[v] > 0 -> mode[v] = sb_val[v * SB]; sb_val[v * SB] = sb_val[v * SB + 1]; sb_val[v * SB + 1] = 0; sb_n[v]-- } /* C: (x86-TSO: the CPU's store buffer commits its oldest store to memory) */
 	od
 }
 

@@ -53,7 +53,7 @@ bit mmu_lock;
 #define all_kept (kept(3) && kept(4) && kept(5) && kept(6))
 #define all_synced (!unsync[3] && !unsync[4] && !unsync[5] && !unsync[6])
 
-inline lock() { atomic { mmu_lock == 0 -> mmu_lock = 1 } }
+inline lock() { atomic { mmu_lock == 0 -> mmu_lock = 1 } } /* C: lib/spinlock.h: spin_lock(mmu_lock) */
 
 /* Clear page p's bit i for child c, which must be handed over or in sync. */
 inline clear_bit(cp, ci, cc) {
