@@ -160,11 +160,18 @@ done:
 proctype change(byte g; byte newf) {
 	atomic {
 		lock(); /* C: ept/notify.c: vm_invalidate_start: spin_lock(mmu_lock) */
-		covering[g]++; mn_active++; /* C: ept/notify.c: vm_invalidate_start: mn_active++ */
+		covering[g]++;
+#ifdef MUTANT_mn_active_only_with_slot
+		if :: slot -> mn_active++ :: else fi; /* C: ept/notify.c: vm_invalidate_start (mutant: mn_active++ only when a slot is hit) */
+#else
+		mn_active++; /* C: ept/notify.c: vm_invalidate_start: mn_active++ */
+#endif
 		if
 		:: slot -> /* C: ept/notify.c: vm_invalidate_start: for_each_slot_range hits a slot */
 			inval_begin();
+#ifndef MUTANT_range_add_skipped
 			range_add(g, g + 1);
+#endif
 			ept[g] = NONE /* C: ept/notify.c: vm_invalidate_gfns -> pt_zap */
 		:: else -> skip /* C: ept/notify.c: vm_invalidate_start: no slot, no begin() */
 		fi;

@@ -109,7 +109,7 @@ proctype vcpu(byte v) {
 		fi;
 		atomic {
 			in_guest[v] = 1; /* C: vmx/vcpu.c, svm/vcpu.c: VM entry (the guest runs) */
-			assert(no_stale(v)) /* C: virt/remote.c: (property: no guest on an old TLB after a flush) */
+			assert(no_stale(v)) /* C: virt/vcpu.h: vcpu_enter_guest_mode done, the guest runs (property: no guest on an old TLB after a flush) */
 		};
 		in_guest[v] = 0; /* C: vmx/vcpu.c, svm/vcpu.c: VM exit (kicked or not) */
 		atomic { sb_n[v] == 0 -> entries[v]++ }; /* C: virt/vcpu.h: vcpu_exit_guest_mode: entries++ (lock add) */

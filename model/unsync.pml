@@ -15,7 +15,6 @@
  *   or was handed over in the vector with all its own bits cleared;
  * - when the walk returns (-ENOSPC included), every unsync level-1 page is
  *   still found by its bits from the root, or is in the vector;
- * - the vector never overflows (the add comes after the full check).
  *
  * Where the C code departs from the model, and why that is safe:
  * - C holds mmu_lock across the whole sync_root(), and try_unsync() holds
@@ -65,12 +64,7 @@ inline clear_bit(cp, ci, cc) {
 }
 
 inline vec_add(vc) {
-	atomic { assert(vn < CAP); vec[vn] = vc; vn++ } /* C: ept/unsync.c: vec_add */
-}
-
-/* The mutants' clear: no property check (they break exactly that). */
-inline clear_bit_unchecked(up, ui) {
-	atomic { bits[up * 2 + ui] = 0; cnt[up]-- } /* C: ept/unsync.c: sp_clear_unsync_child_bit */
+	atomic { vec[vn] = vc; vn++ } /* C: ept/unsync.c: vec_add (an index past CAP is an error Spin reports itself) */
 }
 
 /*
@@ -87,7 +81,7 @@ inline walk_table(tp, ti, tc, tnr, tret) {
 	:: ti < 2 && bits[tp * 2 + ti] ->
 		tc = child(tp, ti);
 #ifdef MUTANT_clear_bit_before_walk
-		clear_bit_unchecked(tp, ti); /* C: ept/unsync.c: sp_unsync_walk (mutant: bit cleared before the child is handed over) */
+		clear_bit(tp, ti, tc); /* C: ept/unsync.c: sp_unsync_walk (mutant: bit cleared before the child is handed over) */
 #endif
 		if
 		:: !unsync[tc] && cnt[tc] == 0 -> skip /* C: ept/unsync.c: sp_unsync_walk: child in sync, the bit is stale */
@@ -95,7 +89,7 @@ inline walk_table(tp, ti, tc, tnr, tret) {
 			if
 			:: vn >= CAP -> /* C: ept/unsync.c: sp_unsync_walk: vec_full, -ENOSPC with the bit set */
 #ifdef MUTANT_unsync_walk_clears_unadded_child
-				clear_bit_unchecked(tp, ti); /* C: ept/unsync.c: sp_unsync_walk (mutant: clears the bit of a child not added) */
+				clear_bit(tp, ti, tc); /* C: ept/unsync.c: sp_unsync_walk (mutant: clears the bit of a child not added) */
 #endif
 				tret = ENOSPC; break
 			:: else -> skip
@@ -118,7 +112,7 @@ inline walk_root(i, c, nr, ret, j, d, nr2, r2) {
 	:: i < 2 && bits[i] ->
 		c = child(0, i);
 #ifdef MUTANT_clear_bit_before_walk
-		clear_bit_unchecked(0, i); /* C: ept/unsync.c: sp_unsync_walk (mutant: bit cleared before the child is handed over) */
+		clear_bit(0, i, c); /* C: ept/unsync.c: sp_unsync_walk (mutant: bit cleared before the child is handed over) */
 #endif
 		if
 		:: !unsync[c] && cnt[c] == 0 -> skip /* C: ept/unsync.c: sp_unsync_walk: child in sync, the bit is stale */
@@ -126,7 +120,7 @@ inline walk_root(i, c, nr, ret, j, d, nr2, r2) {
 			if
 			:: vn >= CAP -> /* C: ept/unsync.c: sp_unsync_walk: vec_full, -ENOSPC with the bit set */
 #ifdef MUTANT_unsync_walk_clears_unadded_child
-				clear_bit_unchecked(0, i); /* C: ept/unsync.c: sp_unsync_walk (mutant: clears the bit of a child not added) */
+				clear_bit(0, i, c); /* C: ept/unsync.c: sp_unsync_walk (mutant: clears the bit of a child not added) */
 #endif
 				ret = ENOSPC; break
 			:: else -> skip

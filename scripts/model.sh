@@ -123,6 +123,21 @@ c_trail() {
 		/<<<<<START OF CYCLE>>>>>/ { print "      -- the cycle starts here, and repeats forever" }'
 }
 
+# What the counter-example of DIR breaks: the "C:" comment of the line of
+# the failed assertion (spin -t replays the trail), or pan's own words
+# (a non-progress cycle, an invalid end state).
+c_what() {
+	local model=$1 dir=$2 sdef=$3 mutant=$4 line
+	# shellcheck disable=SC2086
+	line=$( (cd "$dir" && spin $sdef -DMUTANT_$mutant -t "$model.pml") 2>&1 |
+		sed -n 's/.*\.pml:\([0-9]*\), Error: assertion violated.*/\1/p' | head -1)
+	if [ -n "$line" ]; then
+		sed -n "${line}s/.*C: \(.*\) \*\/.*/\1/p" "$dir/$model.pml"
+	else
+		grep -m1 -oE 'non-progress cycle|acceptance cycle|invalid end state' "$dir/pan.out"
+	fi
+}
+
 echo "# Spin: $(spin -V 2>&1 | head -1); pan built with gcc $CCOPT; work folder $WORK"
 mkdir -p "$WORK"
 START=$(now)
@@ -165,10 +180,10 @@ while read -r model mutant checks cname; do
 			killed=$check
 			# Steps in the counter-example (a cycle's "-N:-N:-N" markers are not steps).
 			len=$(grep -cv '^-' "$WORK/mut-$model-$mutant/$model.pml.trail" 2>/dev/null)
-			what=$(grep -m1 -E 'assertion violated|acceptance cycle|non-progress cycle|invalid end state' "$WORK/mut-$model-$mutant/pan.out" | sed 's/^pan:[0-9]*: *//; s/ (at depth.*//' | cut -c1-60)
+			IFS='|' read -r _ sdef _ _ <<< "$spec"
+			what=$(c_what "$model" "$WORK/mut-$model-$mutant" "$sdef" "$mutant")
 			case " $MODEL_TRAILS " in *" all "* | *" $mutant "*) trail=1 ;; *) trail= ;; esac
 			if [ -n "$trail" ]; then
-				IFS='|' read -r _ sdef _ _ <<< "$spec"
 				TRAILS+=("$model mutant $mutant ($check run, $len steps): $what"
 					"$(c_trail "$model" "$WORK/mut-$model-$mutant" "$sdef" "$mutant")")
 			fi
@@ -177,10 +192,10 @@ while read -r model mutant checks cname; do
 	done
 	if [ -n "$killed" ]; then
 		ok "$label # killed by $killed, counter-example of $len steps"
-		MTABLE+=("$(printf '%-46s %-9s %6s  %-38s %s' "$model/$mutant" "$killed" "$len" "${cname:--}" "$what")")
+		MTABLE+=("$(printf '%-50s %-8s %5s  %-38s %s' "$model/$mutant" "$killed" "$len" "${cname:--}" "$what")")
 	else
 		notok "$label # SURVIVED${why:+: $why}"
-		MTABLE+=("$(printf '%-46s %-9s %6s  %-38s %s' "$model/$mutant" SURVIVED - "${cname:--}" "$why")")
+		MTABLE+=("$(printf '%-50s %-8s %5s  %-38s %s' "$model/$mutant" SURVIVED - "${cname:--}" "$why")")
 	fi
 done < "$root/model/mutants.txt"
 
@@ -189,7 +204,7 @@ printf '# %-28s %10s %6s %7s  %s\n' model states depth seconds result
 for l in "${TABLE[@]}"; do echo "# $l"; done
 echo "# models: ${MODEL_SECS}s"
 echo "#"
-printf '# %-46s %-9s %6s  %-38s %s\n' mutant killed-by steps "C mutant (make mutants)" counter-example
+printf '# %-50s %-8s %5s  %-38s %s\n' mutant "found by" steps "C mutant (make mutants)" "what the counter-example breaks"
 for l in "${MTABLE[@]}"; do echo "# $l"; done
 echo "# all: $(secs "$START")s"
 for ((i = 0; i < ${#TRAILS[@]}; i += 2)); do
