@@ -42,7 +42,10 @@
  *   path (make mutants marks no test for it but a step-point one). The
  *   reader of the one lockless API, mmu_invalidate_retry() (ept/inval.h,
  *   no caller in the kernel today, host-tested), is what the order is for:
- *   the model keeps one such reader so that the swap is caught.
+ *   the model keeps one such reader so that the swap is caught. It runs in
+ *   a check of its own (-DRETRY_READER: the two changes and the memslot
+ *   change with the reader instead of the vCPUs): all six processes
+ *   together are 40 million states, over the time this check may take.
  */
 #define NG 2          /* gfns 0 and 1, one slot covering both */
 #define INVALID 255   /* INVALID_GPA */
