@@ -348,7 +348,7 @@ run_mutants() {
 # measured on a 2-core machine; they only set the start order.
 add_all() {
 	job 1000 run_layers # a few seconds: first, so that it prints first
-	job 60 run_model # Spin, about 50 s of one core
+	job 60 run_model # Spin: about 60 s of one core
 	job 60 run_qemu tcg
 	job 150 run_qemu tcg mmu=shadow "$BUILD/minihv-shadow.iso"
 	job 110 run_linux
