@@ -61,8 +61,8 @@ checks_of() {
 # run MODEL CHECK-LINE DIR [MUTANT]: sets R_STATES R_DEPTH R_ERRORS R_SECS
 # R_DONE (exhaustive: yes/no) R_WHY, leaves pan's output in DIR/pan.out.
 run() {
-	local model=$1 spec=$2 dir=$3 mutant=${4:-} name sdef gdef pflags start
-	IFS='|' read -r name sdef gdef pflags <<< "$spec"
+	local model=$1 spec=$2 dir=$3 mutant=${4:-} sdef gdef pflags start
+	IFS='|' read -r _ sdef gdef pflags <<< "$spec"
 	rm -rf "$dir" && mkdir -p "$dir"
 	cp "$root/model/$model.pml" "$dir/"
 	R_STATES=- R_DEPTH=- R_ERRORS=- R_SECS=- R_DONE=no R_WHY=
@@ -167,7 +167,7 @@ MODEL_SECS=$(secs "$START")
 while read -r model mutant checks cname; do
 	case "$model" in '' | '#'*) continue ;; esac
 	label=model_${model}_mutant_$mutant
-	killed= len= why=
+	killed='' len='' why=''
 	for check in ${checks//,/ }; do
 		spec=$(checks_of "$model" | grep "^$check|")
 		if [ -z "$spec" ]; then why="no run '$check' for $model"; break; fi
