@@ -137,7 +137,7 @@ $(BUILD)/guest/%.bin.o: $(BUILD)/guest/%.bin
 		--rename-section .data=.rodata.guest,alloc,load,readonly,data,contents $*.bin $*.bin.o
 
 .PHONY: all help deps kernel iso run run-linux test test-host test-qemu test-linux test-bochs test-kvm test-gdb \
-	mutants debug gdb bench host-benches clean
+	mutants model debug gdb bench host-benches clean
 all: kernel iso $(HOST_TESTS)
 
 help:
@@ -150,6 +150,7 @@ help:
 	@echo "                  the guest's symbols and a stop at its entry (GUEST_BREAK=symbol)"
 	@echo "make bench        deterministic counts and host-side timings"
 	@echo "make mutants      break the protocol's key lines one by one; every mutant must be killed"
+	@echo "make model        Spin: check the protocol models of model/ exhaustively, and their mutants (docs/model.md)"
 	@echo "make kut KUT=DIR  kvm-unit-tests from a built tree under plain QEMU and minihv (docs/kut.md)"
 	@echo "                  KUT_TESTS='glob ...'  KUT_BACKENDS=qemu,svm,shadow,bochs  KUT_JOBS=N  KUT_TIMEOUT=S"
 	@echo "variables: TESTS=GLOB[,-GLOB]  CMDLINE='...'  GDB_PORT=N  EMU=qemu|bochs"
@@ -405,6 +406,10 @@ test: deps
 # `make test` runs it too. MUTANTS='name ...' runs only those.
 mutants: deps
 	scripts/mutants.py $(MUTANTS)
+# The Promela models of model/ under Spin, and their mutants (docs/model.md);
+# `make test` runs it too.
+model: deps
+	scripts/test.sh model
 test-host: $(HOST_TESTS) $(HOST_TSAN)
 	scripts/test.sh host
 test-qemu: deps all $(LINUX_TEST_ISOS)

@@ -3,7 +3,7 @@
 # as root (apt-get update first), otherwise prints the exact command and fails.
 set -eu
 PKGS="gcc make nasm binutils grub-common grub-pc-bin xorriso mtools qemu-system-x86 \
-bochs bochsbios vgabios bochs-term gdb python3"
+bochs bochsbios vgabios bochs-term gdb python3 spin"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Usage: test.sh all|host|layers|qemu|qemu-tcg|qemu-shadow|linux|gdb|bad-input|mutants|bochs|kvm
+# Usage: test.sh all|host|layers|model|qemu|qemu-tcg|qemu-shadow|linux|gdb|bad-input|mutants|bochs|kvm
 # Runs the host unit tests and boots the test image under each emulator with a
 # timeout, reads the TAP lines from the serial log, prints one result line per
 # run and, last, the overall "N passed, N failed, N skipped". Exits non-zero
@@ -329,6 +329,12 @@ run_layers() {
 }
 
 run_gdb() { run_script gdb gdb-test.sh; }
+# The Spin models and their mutants (scripts/model.sh, docs/model.md): the
+# table of states and counter-examples, and the swapped-store trail.
+run_model() {
+	run_script model model.sh
+	grep -a '^# ' "$LOGS/model.log" | sed 's/^# /  model| /'
+}
 run_badinput() { run_script bad-input test-badinput.sh; }
 run_mutants() {
 	# One worker: the other core runs the emulators, and a second worker
@@ -342,6 +348,7 @@ run_mutants() {
 # measured on a 2-core machine; they only set the start order.
 add_all() {
 	job 1000 run_layers # a few seconds: first, so that it prints first
+	job 60 run_model # Spin: about 60 s of one core
 	job 60 run_qemu tcg
 	job 150 run_qemu tcg mmu=shadow "$BUILD/minihv-shadow.iso"
 	job 110 run_linux
@@ -402,9 +409,10 @@ qemu-shadow) run_qemu tcg mmu=shadow "$BUILD/minihv-shadow.iso" ;;
 bad-input) run_badinput ;;
 mutants) run_mutants ;;
 layers) run_layers ;;
+model) run_model ;;
 bochs) add_bochs; pool ;;
 kvm) run_kvm ;;
-*) echo "test.sh: unknown part '$what' (all, host, layers, qemu, qemu-tcg, qemu-shadow, linux, gdb, bad-input, mutants, bochs, kvm)" >&2; exit 2 ;;
+*) echo "test.sh: unknown part '$what' (all, host, layers, model, qemu, qemu-tcg, qemu-shadow, linux, gdb, bad-input, mutants, bochs, kvm)" >&2; exit 2 ;;
 esac
 echo "total: $(elapsed "$START")s wall, $POOL_JOBS runs at a time"
 echo "$P passed, $F failed, $S skipped"
