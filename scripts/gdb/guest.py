@@ -344,8 +344,14 @@ def svm_exit_name(code):
     return {0x400: "NPF", 0xFFFFFFFF: "INVALID"}.get(code, "UNKNOWN")
 
 
+MAX_LEN = 4096  # bytes or instructions: each 512 bytes is a monitor round trip
+
+
 def parse_len(parts, i, default):
-    return int(gdb.parse_and_eval(parts[i])) if len(parts) > i else default
+    n = int(gdb.parse_and_eval(parts[i])) if len(parts) > i else default
+    if not 0 < n <= MAX_LEN:
+        raise HvError("a length of %d: give 1 to %d" % (n, MAX_LEN))
+    return n
 
 
 class HvGpa(HvCommand):
