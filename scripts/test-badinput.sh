@@ -25,16 +25,20 @@ cases=(
 	"linux-small|in guest RAM of 32 MiB: give the guest more memory (guest_mem=)|5"
 )
 
-n=0 failed=0
+n=0 failed=0 booted=
 for c in "${cases[@]}"; do
 	name=${c%%|*} want=${c#*|} exit=3
 	case "$want" in *"|"*) exit=${want##*|} want=${want%|*} ;; esac
 	log=$OUT/$name.log
-	rm -f "$log"
-	qemu_cmd tcg "$BUILD/bad-$name.iso" "$log"
-	timeout -k 5 "$TIMEOUT" "${CMD[@]}" > "$OUT/$name.stderr" 2>&1 </dev/null
-	rc=$?
-	touch "$log"
+	# Cases of one image in a row check the same boot's log.
+	if [ "$name" != "$booted" ]; then
+		rm -f "$log"
+		qemu_cmd tcg "$BUILD/bad-$name.iso" "$log"
+		timeout -k 5 "$TIMEOUT" "${CMD[@]}" > "$OUT/$name.stderr" 2>&1 </dev/null
+		rc=$?
+		touch "$log"
+		booted=$name
+	fi
 	n=$((n + 1))
 	# isa-debug-exit: minihv's failure status 1 leaves QEMU with (1 << 1) | 1 = 3.
 	if [ "$rc" = "$exit" ] && grep -aqF -- "$want" "$log"; then

@@ -37,35 +37,34 @@ class VcpuState:
     """A vCPU's registers and where they came from (@source, for the user)."""
 
     def __init__(self, vm, v):
-        shadow = vm["shadow"].int() & 0xff
+        in_run, cpu = v["in_run"].int(), v["cpu"].int()
+        in_guest_mode = v["mode"].int() == VCPU_IN_GUEST
         self.regs = {}
-        self.live = True
-        if v["in_run"].int() and v["mode"].int() == VCPU_IN_GUEST and \
-                self.cpu_regs(v["cpu"].int()):
-            self.source = "live: the CPU's registers, in the guest on CPU %d" % v["cpu"].int()
-        elif v["in_run"].int() and is_svm(v):
-            where = "in the guest on CPU %d" if v["mode"].int() == VCPU_IN_GUEST else \
-                "on CPU %d, in minihv"
-            self.source = "live: the VMCB at its last exit, " + where % v["cpu"].int()
-            vmcb = v["hw"]["va"].int()
-            for r, off in VMCB_FIELDS.items():
-                self.regs[r] = int.from_bytes(hread(vmcb + off, 8), "little")
-            self.regs["efer"] &= ~EFER_SVME
-            for r in GPRS:
-                self.regs[r] = v["regs"][r].int()
+        self.live = bool(in_run)
+        if in_run and in_guest_mode and self.cpu_regs(cpu):
+            self.source = "live: the CPU's registers, in the guest on CPU %d" % cpu
         else:
-            self.live = False
-            self.source = "at the last stop" if not v["in_run"].int() else \
-                "at the last stop: gdb cannot VMREAD the running vCPU's VMCS"
-            for r in ("rip", "rsp", "rflags", "cr0", "cr3", "cr4", "efer"):
-                self.regs[r] = v["snap"][r].int()
             for r in GPRS:
                 self.regs[r] = v["regs"][r].int()
-            return
-        if shadow:  # the CPU walks the shadow root: the guest's own values are kept apart
+            if in_run and is_svm(v):
+                self.source = "live: the VMCB at its last exit, " + \
+                    ("in the guest on CPU %d" if in_guest_mode else "on CPU %d, in minihv") % cpu
+                base = min(VMCB_FIELDS.values())
+                save = hread(v["hw"]["va"].int() + base, max(VMCB_FIELDS.values()) + 8 - base)
+                for r, off in VMCB_FIELDS.items():
+                    self.regs[r] = int.from_bytes(save[off - base:off - base + 8], "little")
+                self.regs["efer"] &= ~EFER_SVME
+            else:
+                self.live = False
+                self.source = "at the last stop" if not in_run else \
+                    "at the last stop: gdb cannot VMREAD the running vCPU's VMCS"
+                for r in ("rip", "rsp", "rflags", "cr0", "cr3", "cr4", "efer"):
+                    self.regs[r] = v["snap"][r].int()
+                return
+        if vm["shadow"].int() & 0xff:
+            # The CPU walks the shadow root: the guest's own values are kept apart.
             for r in ("cr0", "cr3", "cr4", "efer"):
                 self.regs[r] = v["sh"][r].int()
-
 
     def cpu_regs(self, cpu):
         """The registers of CPU @cpu (gdb's thread cpu + 1, all stopped with
@@ -90,15 +89,9 @@ class VcpuState:
 # ---- guest addresses ----
 
 def host_translate(hva):
-    root = int.from_bytes(hread(host_root_addr(), 8), "little")
-    table = root
-    for level in range(PT_LEVELS, 0, -1):
-        e = int.from_bytes(hread(table + 8 * index(hva, level), 8), "little")
-        if not x86_present(e):
-            return None
-        if level == 1 or x86_huge(e):
-            return entry_addr(e, level, x86_huge) + (hva & ((1 << shift(level)) - 1))
-        table = entry_addr(e, level, x86_huge)
+    """hva to host-physical through minihv's own tables, None if not mapped."""
+    return resolve(host_root(), hva, lambda a: int.from_bytes(hread(a, 8), "little"),
+                   x86_present, lambda e, level: level == 1 or x86_huge(e))[1]
 
 
 def gpa_to_hpa(vm, gpa):
@@ -139,14 +132,13 @@ def gva_to_gpa(vm, regs, gva):
             if not pdpte & 1:
                 raise HvError("gva %#x: not mapped (PDPTE %#x)" % (gva, pdpte))
             levels, table = 2, pdpte & ADDR_MASK
-        for level in range(levels, 0, -1):
-            e = int.from_bytes(gpa_read(vm, table + 8 * index(gva, level), 8), "little")
-            if not e & 1:
-                raise HvError("gva %#x: not mapped (L%d entry %#x)" % (gva, level, e))
-            if level == 1 or (level in (2, 3) and e & 0x80):
-                return (e & ADDR_MASK & ~((1 << shift(level)) - 1)) + \
-                    (gva & ((1 << shift(level)) - 1))
-            table = e & ADDR_MASK
+        # PS maps 1 GiB at L3 and 2 MiB at L2; it is reserved higher up.
+        steps, gpa = resolve(table, gva, lambda a: int.from_bytes(gpa_read(vm, a, 8), "little"),
+                             x86_present, lambda e, level: level == 1 or
+                             (level in (2, 3) and x86_huge(e)), levels)
+        if gpa is None:
+            raise HvError("gva %#x: not mapped (L%d entry %#x)" % ((gva,) + steps[-1]))
+        return gpa
     # 32-bit paging: 10+10+12, 4 MiB pages with CR4.PSE
     pde = int.from_bytes(gpa_read(vm, (cr3 & 0xfffff000) + 4 * ((gva >> 22) & 1023), 4), "little")
     if not pde & 1:
@@ -159,12 +151,19 @@ def gva_to_gpa(vm, regs, gva):
     return (pte & 0xfffff000) + (gva & 0xfff)
 
 
-def gva_read(vm, regs, gva, n):
+def gva_read(vm, regs, gva, n, partial=False):
+    """@n bytes from @gva; with @partial, those before the first page that
+    does not translate (an error if that is the first)."""
     out = b""
     while len(out) < n:
         a = gva + len(out)
         k = min(n - len(out), 4096 - (a & 4095))
-        out += gpa_read(vm, gva_to_gpa(vm, regs, a), k)
+        try:
+            out += gpa_read(vm, gva_to_gpa(vm, regs, a), k)
+        except HvError:
+            if not partial or not out:
+                raise
+            break
     return out
 
 
@@ -173,10 +172,9 @@ def hexdump(addr, data):
         print("  %#x: %s" % (addr + i, " ".join("%02x" % b for b in data[i:i + 16])))
 
 
-def guest_regs_of(vm):
-    """The registers of the VM's vCPU on this CPU, else of its first vCPU."""
-    _, v = vcpu_on_this_cpu()
-    if v is None or v["vm"].int() != vm.addr:
+def guest_regs_of(vm, v):
+    """The registers of @v (the VM's vCPU on this CPU), else of its first vCPU."""
+    if v is None:
         vs = vcpus_of(vm)
         if not vs:
             raise HvError("VM %s has no vCPU" % vm["name"].string())
@@ -186,7 +184,7 @@ def guest_regs_of(vm):
 
 # ---- the guest's symbols ----
 
-GUEST = {"elf": None, "syms": []}
+GUEST = {"syms": []}  # (address, name) of hv-guest-elf's text symbols, by address
 
 
 def guest_symbol(addr):
@@ -235,7 +233,6 @@ class HvGuestElf(HvCommand):
         entry, segs = elf_info(path)
         gdb.execute("add-symbol-file %s" % path, to_string=True)
         nm = subprocess.run(["nm", "-n", "--defined-only", path], capture_output=True, text=True)
-        GUEST["elf"] = path
         GUEST["syms"] = [(int(a, 16), n) for a, t, n in
                          (l.split(None, 2) for l in nm.stdout.splitlines() if l.count(" ") >= 2)
                          if t in "TtWw"]
@@ -257,12 +254,12 @@ class GuestBreakpoint(gdb.Breakpoint):
     skipped = 0  # hits in minihv's own code at a guest breakpoint's address, in all
 
     def stop(self):
-        IN_GUEST.clear()  # gdb resumes after a passed hit without a cont event: no stale answer
+        forget_stop()  # gdb resumes after a passed hit without a cont event: no stale answer
         try:
             if not in_guest():
                 GuestBreakpoint.skipped += 1
                 return False
-            vm, v = vcpu_on_this_cpu()
+            vm, v = vcpu_on_this_cpu(hvms())
             pc = u64(gdb.parse_and_eval("$pc"))
             who = "vCPU %s" % vcpu_tag(vm, v) if v is not None else "a guest"
             print("hv-break: CPU %d stopped in %s at %#x%s (%d hits in minihv's own code "
@@ -297,7 +294,7 @@ class HvVcpu(HvCommand):
             if not vs:
                 print("hv-vcpu %s: no vCPU (not created yet)" % hvm["name"].string())
         else:
-            hvm, v = vcpu_on_this_cpu()
+            hvm, v = vcpu_on_this_cpu(hvms())
             if v is None:
                 raise HvError("no vCPU runs on CPU %d: name a VM (hv-vms)" % this_cpu())
             vs = [v]
@@ -358,7 +355,7 @@ class HvGpa(HvCommand):
     """hv-gpa [VM] GPA [LEN]: LEN bytes (64) of guest-physical memory."""
 
     def run(self, arg):
-        vm, parts = split_vm(arg, 1)
+        vm, _, parts = split_vm(arg, 1)
         if not parts:
             raise HvError("usage: hv-gpa [VM] GPA [LEN]")
         gpa, n = u64(gdb.parse_and_eval(parts[0])), parse_len(parts, 1, 64)
@@ -371,11 +368,11 @@ class HvGva(HvCommand):
     guest's page tables (its CR3 from hv-vcpu's source)."""
 
     def run(self, arg):
-        vm, parts = split_vm(arg, 1)
+        vm, v, parts = split_vm(arg, 1)
         if not parts:
             raise HvError("usage: hv-gva [VM] GVA [LEN]")
         gva, n = u64(gdb.parse_and_eval(parts[0])), parse_len(parts, 1, 64)
-        regs = guest_regs_of(vm).regs
+        regs = guest_regs_of(vm, v).regs
         gpa = gva_to_gpa(vm, regs, gva)
         print("hv-gva %s %#x -> gpa %#x -> hpa %#x (cr3 %#x)" %
               (vm["name"].string(), gva, gpa, gpa_to_hpa(vm, gpa), regs["cr3"]))
@@ -387,25 +384,15 @@ class HvDisas(HvCommand):
     in the guest's mode (64-bit, 32-bit or real), with its symbols (hv-guest-elf)."""
 
     def run(self, arg):
-        vm, parts = split_vm(arg, 1)
+        vm, v, parts = split_vm(arg, 1)
         if not parts:
             raise HvError("usage: hv-disas [VM] GVA [N]")
         gva, count = u64(gdb.parse_and_eval(parts[0])), parse_len(parts, 1, 8)
-        state = guest_regs_of(vm)
+        state = guest_regs_of(vm, v)
         regs = state.regs
         # Up to 15 bytes an instruction (SDM vol. 2A, 2.3.11), stopping short of
         # an unmapped page rather than failing.
-        data = b""
-        try:
-            data = gva_read(vm, regs, gva, 15 * count)
-        except HvError:
-            while True:
-                try:
-                    data += gva_read(vm, regs, gva + len(data), 4096 - ((gva + len(data)) & 4095))
-                except HvError:
-                    break
-            if not data:
-                raise
+        data = gva_read(vm, regs, gva, 15 * count, partial=True)
         mach = "i386:x86-64" if regs["efer"] & EFER_LMA else \
             "i386" if regs["cr0"] & CR0_PE else "i8086"
         tmp = "/tmp/hv-disas-%d.bin" % os.getpid()

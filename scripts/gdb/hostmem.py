@@ -32,32 +32,43 @@ def monitor_xp(pa, n):
     return bytes(data[:n])
 
 
-def host_root_addr():
-    return u64(symbol("&host_mm.pt.root", "the host page tables"))
+# What one stop showed, forgotten when the target runs again: whether each
+# CPU (gdb thread) runs a guest, the host's page-table root, and the 256-byte
+# chunks of host memory read through the monitor.
+STOP = {"in_guest": {}, "root": None, "chunks": {}}
+CHUNK = 256
 
 
-IN_GUEST = {}  # per gdb thread, until the target runs again
+def forget_stop(_event=None):
+    STOP["in_guest"].clear()
+    STOP["chunks"].clear()
+    STOP["root"] = None
 
 
-def forget_context(_event):
-    IN_GUEST.clear()
+gdb.events.cont.connect(forget_stop)
+gdb.events.stop.connect(forget_stop)
+gdb.events.memory_changed.connect(forget_stop)
 
 
-gdb.events.cont.connect(forget_context)
-gdb.events.stop.connect(forget_context)
+def host_root():
+    """host_mm.pt.root, the same on every CPU: 0 while minihv boots."""
+    if STOP["root"] is None:
+        addr = u64(symbol("&host_mm.pt.root", "the host page tables"))
+        STOP["root"] = int.from_bytes(monitor_xp(addr, 8), "little")
+    return STOP["root"]
 
 
 def in_guest():
     """True while the CPU gdb stopped runs the guest: its CR3 is not the host's
     (or its paging is off) once the host has its page tables."""
     t = selected_thread().num
-    if t not in IN_GUEST:
-        root = int.from_bytes(monitor_xp(host_root_addr(), 8), "little")
+    if t not in STOP["in_guest"]:
+        root = host_root()
         cr0 = u64(gdb.parse_and_eval("$cr0"))
         cr3 = u64(gdb.parse_and_eval("$cr3"))
         # A root of 0: minihv is still booting, no guest yet.
-        IN_GUEST[t] = bool(root) and (not cr0 & CR0_PG or cr3 & ADDR_MASK != root)
-    return IN_GUEST[t]
+        STOP["in_guest"][t] = bool(root) and (not cr0 & CR0_PG or cr3 & ADDR_MASK != root)
+    return STOP["in_guest"][t]
 
 
 def hread(addr, n):
@@ -67,10 +78,15 @@ def hread(addr, n):
             return bytes(gdb.selected_inferior().read_memory(addr, n))
         except gdb.MemoryError:
             raise HvError("cannot read memory at %#x" % addr)
+    # Through the monitor, a chunk at a time: each is a round trip, and the
+    # commands read a structure's fields, a table's entries, one by one.
     out = b""
-    while len(out) < n:  # the monitor's output grows with the count: in pieces
-        k = min(n - len(out), 512)
-        out += monitor_xp(addr + len(out), k)
+    while len(out) < n:
+        a = addr + len(out)
+        base = a - a % CHUNK
+        if base not in STOP["chunks"]:
+            STOP["chunks"][base] = monitor_xp(base, CHUNK)
+        out += STOP["chunks"][base][a - base:a - base + n - len(out)]
     return out
 
 
@@ -102,39 +118,36 @@ class HObj:
 
 
 def string_array(name, idx, default):
-    """c_string_array() (minihv.py) without gdb's memory access."""
+    """Entry @idx of the kernel's string table @name (stop_names, exit_names),
+    or @default past its end or where it is NULL."""
     arr = symbol(name, name)
     if not 0 <= idx < int(arr.type.sizeof // arr[0].type.sizeof):
         return default
-    p = HObj(u64(arr.address) + 8 * idx, arr[0].type)
+    p = HObj(u64(arr.address), arr.type)[idx]
     return p.string() if p.int() else default
 
 
 # ---- VMs and vCPUs, read without gdb's own memory access ----
 
 def vcpus_of(vm):
-    n = vm["nr_vcpus"].int()
-    out = []
-    for i in range(n):
-        p = vm["vcpus"][i].int()
-        if p:
-            out.append(HObj(p, gdb.lookup_type("struct vcpu")))
+    vcpu = gdb.lookup_type("struct vcpu")  # vm->vcpus[] holds void *
+    ptrs = (vm["vcpus"][i].int() for i in range(vm["nr_vcpus"].int()))
+    out = [HObj(p, vcpu) for p in ptrs if p]
     if not out and vm["vcpu"].int():
         out.append(vm["vcpu"].deref())
     return out
 
 
 def hvms():
+    """(index, vm) of each live VM in vm_registry, as live_vms() (minihv.py)."""
     reg = symbol("vm_registry", "the VM registry")
+    arr = HObj(u64(reg.address), reg.type)
     n = int(reg.type.sizeof // reg[0].type.sizeof)
-    base = u64(reg.address)
-    vmt = gdb.lookup_type("struct vm")
-    out = []
-    for i in range(n):
-        p = int.from_bytes(hread(base + 8 * i, 8), "little")
-        if p:
-            out.append(HObj(p, vmt))
-    return out
+    return [(i, arr[i].deref()) for i in range(n) if arr[i].int()]
+
+
+def hvm_names(vms):
+    return ", ".join("%d %s" % (i, vm["name"].string()) for i, vm in vms) or "none yet"
 
 
 def selected_thread():
@@ -148,10 +161,10 @@ def this_cpu():
     return selected_thread().num - 1  # QEMU: thread N is CPU N-1
 
 
-def vcpu_on_this_cpu():
+def vcpu_on_this_cpu(vms):
     """(vm, vcpu) of the vCPU running on the CPU gdb stopped, or (None, None)."""
     cpu = this_cpu()
-    for vm in hvms():
+    for _, vm in vms:
         for v in vcpus_of(vm):
             if v["cpu"].int() == cpu and v["in_run"].int():
                 return vm, v
@@ -163,40 +176,38 @@ def find_hvm(arg):
     index or a struct vm * expression."""
     arg = arg.strip()
     vms = hvms()
-    for vm in vms:
+    for _, vm in vms:
         if vm["name"].string() == arg:
             return vm
     if arg.isdigit():
-        p = int.from_bytes(hread(u64(symbol("&vm_registry", "the VM registry")) + 8 * int(arg), 8),
-                           "little")
-        if not p:
-            raise HvError("no live VM at index %s" % arg)
-        return HObj(p, gdb.lookup_type("struct vm"))
+        for i, vm in vms:
+            if i == int(arg):
+                return vm
+        raise HvError("no live VM at index %s (live: %s)" % (arg, hvm_names(vms)))
     try:
         p = u64(gdb.parse_and_eval(arg))
     except gdb.error:
-        raise HvError("no VM named '%s' (live: %s)" % (arg, ", ".join(v["name"].string() for v in vms)
-                                                      or "none yet"))
+        raise HvError("no VM named '%s' (live: %s)" % (arg, hvm_names(vms)))
     return HObj(p, gdb.lookup_type("struct vm"))
 
 
 def split_vm(arg, nmin):
     """[VM] ARGS...: a first word naming a live VM picks it; else the VM
-    running on this CPU, or the only live one."""
+    running on this CPU, or the only live one. Returns the VM, the vCPU that
+    runs on this CPU (None if it is not one of the VM's) and the other words."""
     parts = arg.split()
     vms = hvms()
+    vm, v = vcpu_on_this_cpu(vms)
     if len(parts) > nmin:
-        for vm in vms:
-            if vm["name"].string() == parts[0]:
-                return vm, parts[1:]
-    vm, _ = vcpu_on_this_cpu()
+        for _, named in vms:
+            if named["name"].string() == parts[0]:
+                return named, v if vm is not None and vm.addr == named.addr else None, parts[1:]
     if vm is None:
         if len(vms) != 1:
             raise HvError("which VM? no vCPU runs on CPU %d and %d VMs are live (%s): "
-                          "name one first" % (this_cpu(), len(vms),
-                                              ", ".join(v["name"].string() for v in vms)))
-        vm = vms[0]
-    return vm, parts
+                          "name one first" % (this_cpu(), len(vms), hvm_names(vms)))
+        vm = vms[0][1]
+    return vm, v, parts
 
 
 def is_svm(v):

@@ -89,28 +89,34 @@ def ept_flags(e, level):
     return s
 
 
-def entry_addr(e, level, huge):
-    a = e & ADDR_MASK
-    if level > 1 and huge(e):
-        a &= ~((1 << shift(level)) - 1)
-    return a
+def resolve(root, addr, read, present, leaf, levels=PT_LEVELS):
+    """One 4-level-style walk: the (level, entry) pairs it reads with @read
+    (an address to a u64), and the address it ends at, None where an entry is
+    not @present. @leaf(e, level) says whether a present entry maps."""
+    steps, table = [], root
+    for level in range(levels, 0, -1):
+        e = read(table + 8 * index(addr, level))
+        steps.append((level, e))
+        if not present(e):
+            return steps, None
+        if leaf(e, level):
+            size = 1 << shift(level)
+            return steps, (e & ADDR_MASK & ~(size - 1)) + (addr & (size - 1))
+        table = e & ADDR_MASK
+    return steps, None
 
 
 def walk(what, root, addr, present, huge, flags):
     """Print one walk exactly as dump_walk() in vmx/dump.c does."""
     print("%s %#x root %#x" % (what, addr, root))
-    table = root
-    for level in range(PT_LEVELS, 0, -1):
-        e = read_u64(table + 8 * index(addr, level))
+    steps, pa = resolve(root, addr, read_u64, present, lambda e, level: level == 1 or huge(e))
+    for level, e in steps:
         print("  L%d[%3u] 0x%016x %s" % (level, index(addr, level), e, flags(e, level)))
-        if not present(e):
-            print("  -> not mapped (stops at L%d)" % level)
-            return
-        if level == 1 or huge(e):
-            pa = entry_addr(e, level, huge) + (addr & ((1 << shift(level)) - 1))
-            print("  -> %#x level %s" % (pa, LEVEL_NAMES[level]))
-            return
-        table = entry_addr(e, level, huge)
+    level = steps[-1][0]
+    if pa is None:
+        print("  -> not mapped (stops at L%d)" % level)
+    else:
+        print("  -> %#x level %s" % (pa, LEVEL_NAMES[level]))
 
 
 def live_vms():
@@ -147,14 +153,6 @@ def find_vm(arg):
 
 def names(vms):
     return ", ".join("%d %s" % (i, p["name"].string()) for i, p in vms) or "none yet"
-
-
-def c_string_array(name, idx, default):
-    arr = symbol(name, name)
-    n = int(arr.type.sizeof // arr[0].type.sizeof)
-    if 0 <= idx < n and u64(arr[idx]):
-        return arr[idx].string()
-    return default
 
 
 class HvCommand(gdb.Command):
