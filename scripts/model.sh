@@ -85,8 +85,10 @@ run() {
 	R_DEPTH=$(sed -n 's/.*depth reached \([0-9]*\).*/\1/p' "$o" | head -1)
 	R_ERRORS=$(sed -n 's/.*errors: \([0-9]*\).*/\1/p' "$o" | head -1)
 	: "${R_STATES:=-}" "${R_DEPTH:=-}" "${R_ERRORS:=-}"
-	if grep -qE 'Search not completed|max search depth too small|out of memory|too many processes' "$o"; then
-		R_WHY="search not exhaustive: $(grep -m1 -E 'Search not completed|max search depth|out of memory|too many' "$o")"
+	local short
+	short=$(grep -m1 -E 'Search not completed|max search depth too small|out of memory|too many processes' "$o")
+	if [ -n "$short" ]; then
+		R_WHY="search not exhaustive: $short"
 	elif [ "$R_ERRORS" = - ]; then
 		R_WHY="pan did not finish: $(tail -n 2 "$o" | tr '\n' ' ')"
 	else
@@ -144,11 +146,11 @@ START=$(now)
 for model in $MODELS; do
 	while read -r spec; do
 		check=${spec%%|*}
-		label=model_$model${check/#safety/}
-		label=${label/_reader/_retry_reader}
-		[ "$check" != safety ] && [ "$check" != reader ] && label=model_${model}_$check
-		[ "$check" = reader ] && label=model_${model}_retry_reader
-		[ "$check" = safety ] && label=model_$model
+		case "$check" in
+		safety) label=model_$model ;;
+		reader) label=model_${model}_retry_reader ;;
+		*) label=model_${model}_$check ;;
+		esac
 		run "$model" "$spec" "$WORK/$model-$check"
 		result=ok
 		if [ "$R_DONE" != yes ]; then
@@ -172,7 +174,7 @@ while read -r model mutant checks cname; do
 		spec=$(checks_of "$model" | grep "^$check|")
 		if [ -z "$spec" ]; then why="no run '$check' for $model"; break; fi
 		run "$model" "$spec" "$WORK/mut-$model-$mutant" "$mutant"
-		if [ -n "$R_WHY" ] && [ "$R_DONE" != yes ] && [ "$R_ERRORS" = - ]; then
+		if [ -n "$R_WHY" ] && [ "$R_ERRORS" = - ]; then
 			why=$R_WHY
 			break
 		fi

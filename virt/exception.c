@@ -124,20 +124,22 @@ static void __printf(2, 3) sb_add(struct strbuf *sb, const char *fmt, ...)
 
 /*
  * "#GP (vector 13, error 0x32 = IDT entry 6)", "#PF (vector 14, error 0x2 ..., CR2 0x...)".
- * @prev: the event whose delivery raised @e, or NULL.
+ * @prev: the event whose delivery raised @e, or NULL. True if it named a
+ * #GP error code in QEMU's encoding (marked '*').
  */
-static void describe(struct strbuf *sb, const struct exc_event *e, const struct exc_event *prev)
+static bool describe(struct strbuf *sb, const struct exc_event *e, const struct exc_event *prev)
 {
 	const char *name = exception_name(e->vector);
 	int word = 0;
+	bool qemu = false;
 
 	if (e->type == INTR_TYPE_SOFT_INTR) {
 		sb_add(sb, "INT %#x", e->vector);
-		return;
+		return false;
 	}
 	if (e->type == INTR_TYPE_EXT_INTR) {
 		sb_add(sb, "interrupt %#x", e->vector);
-		return;
+		return false;
 	}
 	while (name[0] == '#' && name[word] && name[word] != ' ')
 		word++; /* "#UD invalid opcode" -> "#UD" */
@@ -148,30 +150,33 @@ static void describe(struct strbuf *sb, const struct exc_event *e, const struct 
 		sb_add(sb, ", INT1");
 	if (e->has_error) {
 		sb_add(sb, ", error %#x", e->error);
-		if (e->vector == X86_EXC_PF)
+		if (e->vector == X86_EXC_PF) {
 			sb_add(sb, " = %s %s%s%s",
 			       e->error & X86_PF_PROT ? "protection" : "not-present",
 			       e->error & X86_PF_FETCH ? "fetch"
 			       : e->error & X86_PF_WRITE ? "write" : "read",
 			       e->error & X86_PF_USER ? " user" : "",
 			       e->error & X86_PF_RSVD ? " reserved-bit" : "");
-		else if (e->error & X86_ERR_IDT && prev && X86_ERR_INDEX(e->error) != prev->vector &&
-			 e->error == prev->vector * 16u + 2)
+		} else if (e->error & X86_ERR_IDT && prev && X86_ERR_INDEX(e->error) != prev->vector &&
+			   e->error == prev->vector * 16u + 2) {
 			/*
 			 * QEMU TCG's own code for a 64-bit IDT entry beyond the limit:
 			 * the entry's byte offset + 2 (target/i386/tcg/seg_helper.c,
 			 * do_interrupt64), where the SDM (3A 6.13) has index * 8 + 2.
 			 */
 			sb_add(sb, " = IDT entry %u*", prev->vector);
-		else if (e->error & X86_ERR_IDT)
+			qemu = true;
+		} else if (e->error & X86_ERR_IDT) {
 			sb_add(sb, " = IDT entry %u", X86_ERR_INDEX(e->error));
-		else if (X86_ERR_INDEX(e->error) || (e->error & X86_ERR_TI))
+		} else if (X86_ERR_INDEX(e->error) || (e->error & X86_ERR_TI)) {
 			sb_add(sb, " = %s selector %#x", e->error & X86_ERR_TI ? "LDT" : "GDT",
 			       X86_ERR_INDEX(e->error) << 3);
+		}
 	}
 	if (e->vector == X86_EXC_PF && e->type == INTR_TYPE_HARD_EXCEPTION)
 		sb_add(sb, ", CR2 %#llx", (unsigned long long)e->cr2);
 	sb_add(sb, ")");
+	return qemu;
 }
 
 /* Stop with the record: "triple fault at RIP r: #UD (vector 6) -> #GP (...) -> ...". */
@@ -181,15 +186,17 @@ static void stop_triple_fault(struct vcpu *v, uint32_t idt_limit)
 	struct strbuf sb = { chain, sizeof(chain), 0 };
 	const struct exc_chain *c = &v->exc;
 
+	bool qemu = false;
+
 	chain[0] = '\0';
 	for (unsigned i = 0; i < c->n; i++) {
 		if (i)
 			sb_add(&sb, " -> ");
-		describe(&sb, &c->ev[i], i ? &c->ev[i - 1] : NULL);
+		qemu |= describe(&sb, &c->ev[i], i ? &c->ev[i - 1] : NULL);
 	}
 	vcpu_stop(v, STOP_TRIPLE_FAULT, "triple fault at RIP %#llx: %s; guest IDT limit %#x%s",
 		  (unsigned long long)c->rip, chain, idt_limit,
-		  strchr(chain, '*') ? " (*QEMU's error code, vector * 16 + 2)" : "");
+		  qemu ? " (*QEMU's error code, vector * 16 + 2)" : "");
 }
 
 

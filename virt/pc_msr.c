@@ -20,6 +20,12 @@
 #define MISC_ENABLE_RO 0x1880ULL    /* perfmon, BTS/PEBS unavailable: read-only here */
 
 /* PAT entries may hold UC, WC, WT, WP, WB, UC- (0, 1, 4-7); 2 and 3 are reserved (SDM 3A 13.12.2). */
+/* The MSRs every AMD CPU has, whatever CPUID says, follow the host's vendor. */
+static bool host_is_amd(void)
+{
+	return cpuid(0).ebx == CPUID_VENDOR_AMD_EBX;
+}
+
 static bool pat_valid(uint64_t pat)
 {
 	for (unsigned i = 0; i < 8; i++) {
@@ -112,7 +118,7 @@ static int pc_msr_access(struct vcpu *v, uint32_t msr, bool write, uint64_t *val
 	 * AMD CPU, whatever CPUID says; no PMU is emulated, so, as KVM without
 	 * one, they read 0 and ignore writes (kvm-unit-tests' pmu_init() resets them).
 	 */
-	if (msr >= MSR_K7_EVNTSEL0 && msr < MSR_K7_EVNTSEL0 + 8 && cpuid(0).ebx == CPUID_VENDOR_AMD_EBX) {
+	if (msr >= MSR_K7_EVNTSEL0 && msr < MSR_K7_EVNTSEL0 + 8 && host_is_amd()) {
 		if (!write)
 			*val = 0;
 		return 0;
@@ -194,7 +200,7 @@ static int pc_msr_access(struct vcpu *v, uint32_t msr, bool write, uint64_t *val
 	 * so they read 0 and take writes as a no-op, as KVM's do.
 	 */
 	case MSR_K8_SYSCFG: case MSR_K7_HWCR: case MSR_K8_INT_PENDING_MSG: case MSR_F10H_DECFG:
-		if (cpuid(0).ebx != CPUID_VENDOR_AMD_EBX)
+		if (!host_is_amd())
 			return -1;
 		if (!write)
 			*val = 0;

@@ -186,11 +186,11 @@ static int next_input(struct pc_platform *pc)
 void pc_poll_input(struct vcpu *v)
 {
 	struct pc_platform *pc = v->pc;
-	uint64_t now = rdtsc();
+	uint64_t now;
 	int c;
 
 	/* One vCPU reads the line; a millisecond apart, so an exit-heavy guest pays little. */
-	if (v->index || now - pc->input_polled < tsc_khz)
+	if (v->index || (now = rdtsc()) - pc->input_polled < tsc_khz)
 		return;
 	pc->input_polled = now;
 	spin_lock(&pc->lock);
@@ -268,6 +268,8 @@ static bool pc_port(struct vcpu *v, unsigned port, unsigned size, bool in, uint3
 
 	if (port >= COM1_BASE && port + size <= COM1_BASE + COM1_PORTS) {
 		*val = uart_io(v, &pc->uart, port - COM1_BASE, size, in, *val);
+		/* The I/O APIC re-checks its pins itself on its own writes and EOIs. */
+		update_lines(pc);
 	} else if (pc->acpi && port >= PC_PM1A_EVT && port + size <= PC_PM1A_CNT + 2) {
 		pm1_io(v, port, size, in, val);
 	} else if ((port == CMOS_INDEX || port == CMOS_DATA) && size == 1) {
@@ -336,7 +338,6 @@ bool pc_handle_io(struct vcpu *v, unsigned port, unsigned size, bool in)
 		pc_count(pc->ports, &pc->nports, &pc->ports_other, port);
 		val = mask; /* an empty ISA bus: all ones; writes go nowhere */
 	}
-	update_lines(pc);
 	unlock_deliver(pc);
 done:
 	if (in)

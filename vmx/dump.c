@@ -111,7 +111,7 @@ void dump_vcpu(struct vm *vm)
 		       v->last_exit_reason & 0xffff, exit_reason_name(v->last_exit_reason),
 		       (unsigned long long)v->last_exit_qual, vcpu_stop_name(v->stop));
 	const struct vcpu_snapshot *s = &v->snap;
-	/* The same lines as gdb's hv-vcpu (scripts/gdb/minihv.py); the test compares them. */
+	/* The same lines as gdb's hv-vcpu (scripts/gdb/guest.py); the test compares them. */
 	printk("  rip %#llx rsp %#llx rflags %#llx (at the last stop)\n",
 	       (unsigned long long)s->rip, (unsigned long long)s->rsp,
 	       (unsigned long long)s->rflags);

@@ -1,6 +1,6 @@
 /*
  * Text dumps of the hypervisor's structures. gdb's hv-* commands
- * (scripts/gdb/minihv.py) print exactly the same lines from memory, and the
+ * (scripts/gdb/minihv.py, guest.py) print exactly the same lines from memory, and the
  * gdb test compares the two.
  */
 #ifndef MINIHV_DUMP_H
