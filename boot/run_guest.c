@@ -7,7 +7,6 @@
 #include "boot/run_guest.h"
 #include "boot/loader.h"
 #include "boot/mb1.h"
-#include "vmx/vmx.h"
 #include "lib/lib.h"
 
 static struct guest module_guest;
@@ -117,18 +116,6 @@ static int run_pc_guest(const struct boot_info *bi, const struct boot_module *m,
 		printk("minihv: cannot run the guest: %s\n", err);
 		return RUN_GUEST_PC_FAILED;
 	}
-	/*
-	 * The other vCPUs start as a PC's APs do, in real mode at the SIPI's
-	 * page: say now if this backend cannot enter one, not when the guest
-	 * sends its SIPI.
-	 */
-	if (n > 1 && g->vcpu.be == &vmx_backend &&
-	    vmx_entry_mode_ok(&g->vcpu, VCPU_ENTRY_REAL, err, sizeof(err))) {
-		printk("minihv: cannot run the guest with %u vCPUs: its other vCPUs start in real "
-		       "mode (INIT, SIPI), and %s; guest_vcpus=1 runs it\n", n, err);
-		guest_destroy(g);
-		return RUN_GUEST_PC_FAILED;
-	}
 	g->pc.console_raw = kopts.console_raw;
 	g->pc.console_live = kopts.console_live;
 	guest_module_watchdog(&g->vcpu);
@@ -145,7 +132,19 @@ static int run_pc_guest(const struct boot_info *bi, const struct boot_module *m,
 		while (!__atomic_load_n(&gv->ready, __ATOMIC_ACQUIRE) &&
 		       !__atomic_load_n(&gv->done, __ATOMIC_ACQUIRE))
 			hal_cpu_relax();
+		/*
+		 * It is created as a PC's AP waits, in real mode (boot/smp_guest.c):
+		 * a backend that cannot enter one says so now, not at the SIPI.
+		 */
+		if (gv->err) {
+			printk("minihv: cannot run the guest with %u vCPUs: vCPU %u, which starts "
+			       "in real mode (INIT, SIPI): %s; guest_vcpus=1 runs it\n", n,
+			       started + 1, gv->why);
+			break;
+		}
 	}
+	if (started != n - 1)
+		vcpu_stop(&g->vcpu, STOP_ENTRY_FAIL, "not run: vCPU %u did not start", started + 1);
 	enum vcpu_stop s = started == n - 1 ? guest_run(g) : STOP_ENTRY_FAIL;
 	/*
 	 * Port 0xf4 set exit_code to (code << 1) | 1 already; HC_EXIT's code is

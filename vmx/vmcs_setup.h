@@ -17,6 +17,8 @@ uint64_t vmx_guest_cr4(uint64_t cr4);
 uint64_t vmx_guest_cr0_unrestricted(uint64_t cr0);
 /* The CR0 bits minihv owns for a vCPU entered outside long mode: PG, and NE that VMX fixes. */
 uint64_t vmx_mode_cr0_mask(void);
+/* Can @v run from entry mode @mode? 0, or -EOPNOTSUPP / -EINVAL with the reason. */
+int vmx_entry_mode_ok(const struct vcpu *v, enum vcpu_entry_mode mode, char *err, size_t errlen);
 /*
  * Load @e's entry state: its mode's controls (unrestricted guest, IA-32e
  * mode guest, CR0 ownership), registers and segments. 0, or -errno with the

@@ -5,7 +5,6 @@
 #ifndef MINIHV_VMX_H
 #define MINIHV_VMX_H
 
-#include "virt/vcpu.h"
 #include "vmx/vmx_caps.h"
 #include "vmx/vmx_insn.h"
 #include "arch/x86/arch.h"
@@ -25,11 +24,6 @@ int hv_ready(char *why, size_t len);
 
 /* 0, or -ENODEV/-EPERM/-EINVAL/-EIO/-EBUSY with the reason in @why. */
 int vmx_enable(struct vmx_cpu *c, char *why, size_t len);
-/*
- * Whether this CPU's VMX can enter @v in @mode (real or 32-bit mode need
- * unrestricted guest, and so EPT): 0, or -errno with the reason.
- */
-int vmx_entry_mode_ok(const struct vcpu *v, enum vcpu_entry_mode mode, char *err, size_t errlen);
 void vmx_disable(struct vmx_cpu *c);
 
 /*
