@@ -132,16 +132,12 @@ void guest_print_stats(const struct guest *g)
 	       (unsigned long long)st->ept_installed[PT_LEVEL_4K],
 	       (unsigned long long)st->ept_installed[PT_LEVEL_2M],
 	       (unsigned long long)st->ept_installed[PT_LEVEL_1G], g->vm.ept.table_pages);
-	if (g->vm.shadow) /* seed 004's figures: what shadowing this guest cost */
-		printk("VM[%s]   shadow: %llu faults (%llu the guest's own), %llu write-protect "
-		       "faults (%llu emulated, %llu unprotected), %llu unsync pages, %llu synced at "
-		       "%llu root loads (CR3), %llu pages made, %llu zapped\n", g->vm.name,
-		       (unsigned long long)st->shadow_faults, (unsigned long long)st->shadow_reflected,
-		       (unsigned long long)st->shadow_wp_faults, (unsigned long long)st->shadow_emulated,
-		       (unsigned long long)st->shadow_unprotected, (unsigned long long)st->shadow_unsynced,
-		       (unsigned long long)st->shadow_synced, (unsigned long long)st->shadow_root_loads,
-		       (unsigned long long)st->shadow_pages_created,
-		       (unsigned long long)st->shadow_pages_zapped);
+	if (g->vm.shadow) {
+		char prefix[48];
+
+		ksnprintf(prefix, sizeof(prefix), "VM[%s]   ", g->vm.name);
+		vm_print_shadow_stats(&g->vm, prefix);
+	}
 	for (unsigned k = 0; k < VEXIT_KINDS; k++)
 		if (vs->exits[k])
 			printk("VM[%s]   exit %-18s %llu\n", g->vm.name, vcpu_exit_kind_name(k),

@@ -115,6 +115,12 @@ int guest_start_vcpu(struct guest *g, struct guest_vcpu *gv, unsigned index, uns
 void guest_module_watchdog(struct vcpu *v);
 /* Wait until it stopped and was destroyed on its CPU. */
 void guest_wait_vcpu(struct guest_vcpu *gv);
+/*
+ * A PC guest's AP: wait until it is created and waits for its INIT and SIPI,
+ * or its creation failed (gv->err, gv->why): before vCPU 0 runs, so that
+ * its INIT and SIPI find it. 0, or gv->err.
+ */
+int guest_wait_vcpu_ready(struct guest_vcpu *gv);
 void guest_destroy(struct guest *g);
 void guest_print_stats(const struct guest *g);
 

@@ -128,15 +128,11 @@ static int run_pc_guest(const struct boot_info *bi, const struct boot_module *m,
 			printk("minihv: vCPU %u not started: %s\n", started + 1, err);
 			break;
 		}
-		/* Created before vCPU 0 runs, so its INIT and SIPI find it. */
-		while (!__atomic_load_n(&gv->ready, __ATOMIC_ACQUIRE) &&
-		       !__atomic_load_n(&gv->done, __ATOMIC_ACQUIRE))
-			hal_cpu_relax();
 		/*
 		 * It is created as a PC's AP waits, in real mode (boot/smp_guest.c):
 		 * a backend that cannot enter one says so now, not at the SIPI.
 		 */
-		if (gv->err) {
+		if (guest_wait_vcpu_ready(gv)) {
 			printk("minihv: cannot run the guest with %u vCPUs: vCPU %u, which starts "
 			       "in real mode (INIT, SIPI): %s; guest_vcpus=1 runs it\n", n,
 			       started + 1, gv->why);
@@ -195,12 +191,10 @@ int run_guest_module(const struct boot_info *bi, const struct boot_module *m, bo
 	char err[200];
 	size_t len = (size_t)(m->end - m->start);
 
-	if (kopts.guest_mem & ((1ULL << 20) - 1)) /* guest_mem=4100K is not "4 MiB" */
-		printk("minihv: running guest module (%zu bytes) with %llu KiB of RAM\n", len,
-		       (unsigned long long)kopts.guest_mem >> 10);
-	else
-		printk("minihv: running guest module (%zu bytes) with %llu MiB of RAM\n", len,
-		       (unsigned long long)kopts.guest_mem >> 20);
+	bool kib = kopts.guest_mem & ((1ULL << 20) - 1); /* guest_mem=4100K is not "4 MiB" */
+
+	printk("minihv: running guest module (%zu bytes) with %llu %s of RAM\n", len,
+	       (unsigned long long)kopts.guest_mem >> (kib ? 10 : 20), kib ? "KiB" : "MiB");
 	unsigned n = kopts.guest_vcpus, started = 1, cpus[VM_MAX_VCPUS - 1];
 
 	if (n > nr_cpus_online) {
@@ -238,7 +232,7 @@ int run_guest_module(const struct boot_info *bi, const struct boot_module *m, bo
 	while ((s = guest_run(g)) == STOP_YIELD)
 		vcpu_resume(&g->vcpu);
 	printk("minihv: %s stopped: %s\n", n > 1 ? "vCPU 0" : "guest", g->vcpu.stop_reason);
-	bool others_ok = started == n;
+	/* -1: vCPU 0 and every vCPU started passed. */
 	int failed = s == STOP_EXIT && g->vcpu.exit_code == 0 ? -1 : 0;
 	char why[160];
 
@@ -246,23 +240,22 @@ int run_guest_module(const struct boot_info *bi, const struct boot_module *m, bo
 
 	for (unsigned i = 1; i < started; i++) {
 		struct guest_vcpu *gv = &module_vcpus[i - 1];
-		bool ok;
 
 		guest_wait_vcpu(gv);
-		ok = !gv->err && gv->stop == STOP_EXIT && gv->vcpu.exit_code == 0;
-		printk("minihv: vCPU %u stopped: %s\n", i, gv->err ? gv->why : gv->vcpu.stop_reason);
+		const char *reason = gv->err ? gv->why : gv->vcpu.stop_reason;
+		bool ok = !gv->err && gv->stop == STOP_EXIT && gv->vcpu.exit_code == 0;
+
+		printk("minihv: vCPU %u stopped: %s\n", i, reason);
 		printk("VM[%s]   vCPU %u: %llu exits\n", g->vm.name, i,
 		       (unsigned long long)gv->vcpu.stats.exits_total);
 		if (!ok && failed < 0) {
 			failed = (int)i;
-			ksnprintf(why, sizeof(why), "%s", gv->err ? gv->why : gv->vcpu.stop_reason);
+			ksnprintf(why, sizeof(why), "%s", reason);
 		}
-		others_ok &= ok;
 	}
 	guest_print_stats(g);
-	long code = g->vcpu.exit_code;
 	guest_destroy(g);
-	*pass = s == STOP_EXIT && code == 0 && others_ok;
+	*pass = failed < 0 && started == n;
 	/* The last line before the status names the vCPU that failed (the lowest number). */
 	if (!*pass && n > 1 && failed >= 0)
 		printk("minihv: the guest failed: vCPU %d: %s\n", failed, why);

@@ -121,6 +121,14 @@ int guest_start_vcpu(struct guest *g, struct guest_vcpu *gv, unsigned index, uns
 	return 0;
 }
 
+int guest_wait_vcpu_ready(struct guest_vcpu *gv)
+{
+	while (!__atomic_load_n(&gv->ready, __ATOMIC_ACQUIRE) &&
+	       !__atomic_load_n(&gv->done, __ATOMIC_ACQUIRE))
+		hal_cpu_relax();
+	return gv->err;
+}
+
 void guest_wait_vcpu(struct guest_vcpu *gv)
 {
 	while (!__atomic_load_n(&gv->done, __ATOMIC_ACQUIRE))

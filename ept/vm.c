@@ -96,6 +96,23 @@ static void free_backing(uint64_t hva, uint64_t size)
 	}
 }
 
+void vm_print_shadow_stats(const struct vm *vm, const char *prefix)
+{
+	const struct vm_stats *st = &vm->stats;
+
+	printk("%sshadow: %llu faults (%llu the guest's own), %llu write-protect faults "
+	       "(%llu emulated, %llu unsynced, %llu unprotected), %llu synced in %llu walks at "
+	       "%llu root loads (CR3), %llu pages made, %llu zapped (%llu reclaimed)\n", prefix,
+	       (unsigned long long)st->shadow_faults, (unsigned long long)st->shadow_reflected,
+	       (unsigned long long)st->shadow_wp_faults, (unsigned long long)st->shadow_emulated,
+	       (unsigned long long)st->shadow_unsynced, (unsigned long long)st->shadow_unprotected,
+	       (unsigned long long)st->shadow_synced, (unsigned long long)st->shadow_sync_walks,
+	       (unsigned long long)st->shadow_root_loads,
+	       (unsigned long long)st->shadow_pages_created,
+	       (unsigned long long)st->shadow_pages_zapped,
+	       (unsigned long long)st->shadow_reclaimed);
+}
+
 void vm_destroy(struct vm *vm)
 {
 	if (vm_destroy_hook)

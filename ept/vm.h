@@ -142,6 +142,8 @@ struct mmu_caps {
 int vm_create(struct vm *vm, const char *name, const struct mmu_caps *caps, char *err,
 	      size_t errlen);
 void vm_destroy(struct vm *vm);
+/* One line of seed 004's figures, what shadowing the VM cost: "@prefix shadow: N faults ...". */
+void vm_print_shadow_stats(const struct vm *vm, const char *prefix);
 
 /*
  * Give the VM [gpa, gpa + size) of RAM backed by freshly allocated host pages

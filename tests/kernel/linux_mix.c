@@ -207,13 +207,10 @@ static int one_change(struct linux_mix *m, unsigned op)
 	case MIX_MIGRATE:
 		return mix_migrate(hva); /* -EINVAL inside a 2 MiB page */
 	case MIX_PROTECT:
-		r = mm_protect(&host_mm, hva, PAGE_SIZE, PT_PROT_R, false);
-		if (r >= 0)
-			r = mm_protect(&host_mm, hva, PAGE_SIZE, PT_PROT_RW, false);
+		r = mix_protect_cycle(hva);
 		return r < 0 ? (int)r : 0;
 	case MIX_NUMA:
-		r = mm_protect(&host_mm, ALIGN_DOWN(hva, MIX_NUMA_PAGES * PAGE_SIZE),
-			       MIX_NUMA_PAGES * PAGE_SIZE, 0, true);
+		r = mix_numa(hva, MIX_NUMA_PAGES);
 		return r < 0 ? (int)r : r ? 0 : -ENOENT; /* every page hinted already */
 	case MIX_UNMAP_ZERO:
 		return unmap_zero(hva);

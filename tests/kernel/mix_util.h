@@ -46,6 +46,20 @@ static inline int mix_migrate(uint64_t hva)
 	return 0;
 }
 
+/* Write-protect the 4 KiB page at @hva, then give write access back: an mprotect() round trip. */
+static inline long mix_protect_cycle(uint64_t hva)
+{
+	long r = mm_protect(&host_mm, hva, PAGE_SIZE, PT_PROT_R, false);
+
+	return r < 0 ? r : mm_protect(&host_mm, hva, PAGE_SIZE, PT_PROT_RW, false);
+}
+
+/* NUMA-hint the block of @pages pages around @hva: the pages hinted, or -errno. */
+static inline long mix_numa(uint64_t hva, unsigned pages)
+{
+	return mm_protect(&host_mm, ALIGN_DOWN(hva, pages * PAGE_SIZE), pages * PAGE_SIZE, 0, true);
+}
+
 /*
  * ept_check_coherent() under mmu_lock (with shadow paging, the auditor
  * too): the leaves that map another frame than the host's, the first in @why.

@@ -26,13 +26,10 @@ static void shadow_pt(uint64_t mode, const char *how)
 		printk("# TG_SHADOW_PT code %#lx: step * 256 + check, or CR2 << 16 | 0xff00 | "
 		       "error of an unexpected #PF (guest/testguest_shadow.c)\n", g.vcpu.exit_code);
 	const struct vm_stats *st = &g.vm.stats;
-	printk("# shadow %s: faults %llu reflected %llu wp %llu unsynced %llu emulated %llu "
-	       "sync_walks %llu synced %llu root_loads %llu\n",
-	       how, (unsigned long long)st->shadow_faults,
-	       (unsigned long long)st->shadow_reflected, (unsigned long long)st->shadow_wp_faults,
-	       (unsigned long long)st->shadow_unsynced, (unsigned long long)st->shadow_emulated,
-	       (unsigned long long)st->shadow_sync_walks, (unsigned long long)st->shadow_synced,
-	       (unsigned long long)st->shadow_root_loads);
+	char prefix[48];
+
+	ksnprintf(prefix, sizeof(prefix), "# shadow_pt %s: ", how);
+	vm_print_shadow_stats(&g.vm, prefix);
 	/* The guest's own #PFs of steps c, d, f and h went back to it. */
 	CHECK(st->shadow_reflected >= 3, "reflected %llu", (unsigned long long)st->shadow_reflected);
 	/* Its PTE writes left a level-1 table unsync, and a flush synced it. */

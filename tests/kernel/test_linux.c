@@ -211,19 +211,12 @@ static void linux_print_stats(const char *test)
 	       (unsigned long long)st->remote_kicks, (unsigned long long)v->local_flushes,
 	       (unsigned long long)st->host_faultins, (unsigned long long)st->numa_faults,
 	       (unsigned long long)lr.resumes);
-	if (lr.g.vm.shadow)
-		printk("# %s: shadow: %llu faults (%llu the guest's), %llu pages created, %llu "
-		       "zapped, %llu write-protect faults (%llu unsynced, %llu emulated), %llu "
-		       "synced in %llu walks, %llu CR3 loads\n", test,
-		       (unsigned long long)st->shadow_faults, (unsigned long long)st->shadow_reflected,
-		       (unsigned long long)st->shadow_pages_created,
-		       (unsigned long long)st->shadow_pages_zapped,
-		       (unsigned long long)st->shadow_wp_faults,
-		       (unsigned long long)st->shadow_unsynced,
-		       (unsigned long long)st->shadow_emulated,
-		       (unsigned long long)st->shadow_synced,
-		       (unsigned long long)st->shadow_sync_walks,
-		       (unsigned long long)st->shadow_root_loads);
+	if (lr.g.vm.shadow) {
+		char prefix[48];
+
+		ksnprintf(prefix, sizeof(prefix), "# %s: ", test);
+		vm_print_shadow_stats(&lr.g.vm, prefix);
+	}
 }
 
 /* The final check: every leaf maps the host's frame (with shadow paging, the auditor too). */
@@ -295,10 +288,7 @@ KTEST(linux_smp)
 	int r = guest_start_vcpu(&lr.g, &lr.ap, 1, 2, ap_cpu, 0, 0, 0, err, sizeof(err));
 	if (!CHECK(r == 0, "guest_start_vcpu: %s (%s)", err, errno_name(r)))
 		goto out;
-	while (!__atomic_load_n(&lr.ap.ready, __ATOMIC_ACQUIRE) &&
-	       !__atomic_load_n(&lr.ap.done, __ATOMIC_ACQUIRE))
-		hal_cpu_relax();
-	enum vcpu_stop s = lr.ap.err ? STOP_ENTRY_FAIL : linux_run(other_cpu(1), LINUX_CHECK_SECS);
+	enum vcpu_stop s = guest_wait_vcpu_ready(&lr.ap) ? STOP_ENTRY_FAIL : linux_run(other_cpu(1), LINUX_CHECK_SECS);
 	CHECK(!lr.ap.err, "vCPU 1: %s", lr.ap.why);
 	linux_passed(s, "minihv-check: ok");
 	__atomic_store_n(&lr.g.pc.over, true, __ATOMIC_RELEASE);

@@ -88,11 +88,7 @@ static bool pc_start_ap(struct guest *g)
 
 	if (!CHECK(r == 0, "guest_start_vcpu: %s (%s)", err, errno_name(r)))
 		return false;
-	/* Created before vCPU 0 runs, so its INIT and SIPI find it. */
-	while (!__atomic_load_n(&pc_ap.ready, __ATOMIC_ACQUIRE) &&
-	       !__atomic_load_n(&pc_ap.done, __ATOMIC_ACQUIRE))
-		hal_cpu_relax();
-	if (!CHECK(!pc_ap.err, "vCPU 1: %s (%s)", pc_ap.why, errno_name(pc_ap.err))) {
+	if (!CHECK(!guest_wait_vcpu_ready(&pc_ap), "vCPU 1: %s (%s)", pc_ap.why, errno_name(pc_ap.err))) {
 		guest_wait_vcpu(&pc_ap);
 		return false;
 	}

@@ -106,12 +106,10 @@ static int one_op(unsigned op)
 	case OP_MIGRATE:
 		return mix_migrate(hva); /* a vCPU still on the old frame reads TG_POISON */
 	case OP_PROTECT:
-		r = mm_protect(&host_mm, hva, PAGE_SIZE, PT_PROT_R, false);
-		if (r >= 0)
-			r = mm_protect(&host_mm, hva, PAGE_SIZE, PT_PROT_RW, false);
+		r = mix_protect_cycle(hva);
 		break;
 	case OP_NUMA:
-		r = mm_protect(&host_mm, ALIGN_DOWN(hva, 16 * PAGE_SIZE), 16 * PAGE_SIZE, 0, true);
+		r = mix_numa(hva, 16);
 		break;
 	case OP_UNMAP:
 		r = mm_unmap(&host_mm, hva_of(scratch), PAGE_SIZE);
