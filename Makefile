@@ -30,11 +30,12 @@ LINUX_CMDLINE ?= console=ttyS0
 LINUX_DIR  := $(BUILD)/linux
 RUN_GUEST  := $(or $(LINUX),$(GUEST))
 RUN_GUEST_ARGS := $(if $(LINUX),$(LINUX_CMDLINE),$(GUEST_ARGS))
-RUN_CMDLINE := $(strip $(CMDLINE) $(if $(LINUX),console=live) \
-	$(if $(GUEST_MEM),guest_mem=$(GUEST_MEM),$(if $(LINUX),guest_mem=256M)) \
+# minihv's command line for the user's guest, a Linux one where $(1) is set.
+run_cmdline = $(strip $(CMDLINE) $(if $(1),console=live) \
+	$(if $(GUEST_MEM),guest_mem=$(GUEST_MEM),$(if $(1),guest_mem=256M)) \
 	$(if $(GUEST_VCPUS),guest_vcpus=$(GUEST_VCPUS)))
-LINUX_RUN_CMDLINE := $(strip $(CMDLINE) console=live guest_mem=$(or $(GUEST_MEM),256M) \
-	$(if $(GUEST_VCPUS),guest_vcpus=$(GUEST_VCPUS)))
+RUN_CMDLINE := $(call run_cmdline,$(LINUX))
+LINUX_RUN_CMDLINE := $(call run_cmdline,linux)
 COMMA      := ,
 TESTS      ?= *
 # The Linux guest tests run in images of their own, which carry the kernel
@@ -209,36 +210,36 @@ $(KERNEL): $(BUILD)/minihv.pass1.elf $(BUILD)/ksyms.o
 
 # ISO images: $(1) name, $(2) kernel command line, $(3) guest module or empty,
 # $(4) the guest's command line, $(5) its environment module or empty,
-# $(6) a Linux guest's initrd module or empty, $(7) further modules, each
-# FILE=NAME: /boot/NAME in the image, the module's string NAME (the kernel
-# tests find Linux so: tests/kernel/test_linux.c).
+# $(6) further modules, each FILE=NAME: /boot/NAME in the image, the
+# module's string NAME (the kernel tests find Linux so: tests/kernel/test_linux.c).
 # The command line is part of the image, so it is a dependency (stamp file).
 iso_mod_file = $(firstword $(subst =, ,$(1)))
 iso_mod_name = $(lastword $(subst =, ,$(1)))
+# A Linux guest's initrd, as such a module (boot/run_guest.c finds "guest-initrd").
+initrd_mod = $(if $(1),$(1)=guest-initrd)
 # Their grub.cfg lines, each "\n<TAB>module2 ...", with no space between two.
 iso_mod_lines = $(subst @@,,$(subst @@ ,,$(foreach m,$(1),\n	module2 /boot/$(call iso_mod_name,$(m)) $(call iso_mod_name,$(m))@@)))
 define iso_rule
 $(BUILD)/$(1).cmdline: FORCE
 	@mkdir -p $(BUILD)
-	@echo '$(2) $(3) $(4) $(5)$(if $(6), $(6))$(if $(7), $(7))' | cmp -s - $$@ || echo '$(2) $(3) $(4) $(5)$(if $(6), $(6))$(if $(7), $(7))' > $$@
-$(BUILD)/$(1).iso: $(KERNEL) iso/grub.cfg.in $(BUILD)/$(1).cmdline $(3) $(5) $(6) $(foreach m,$(7),$(call iso_mod_file,$(m)))
+	@echo '$(2) $(3) $(4) $(5)$(if $(6), $(6))' | cmp -s - $$@ || echo '$(2) $(3) $(4) $(5)$(if $(6), $(6))' > $$@
+$(BUILD)/$(1).iso: $(KERNEL) iso/grub.cfg.in $(BUILD)/$(1).cmdline $(3) $(5) $(foreach m,$(6),$(call iso_mod_file,$(m)))
 	@rm -rf $(BUILD)/$(1).isodir && mkdir -p $(BUILD)/$(1).isodir/boot/grub
 	$(call say,ISO,$$@)
 	$(Q)cp $(KERNEL) $(BUILD)/$(1).isodir/boot/minihv.elf
 	$(Q)$(if $(3),cp $(3) $(BUILD)/$(1).isodir/boot/guest.bin)
 	$(Q)$(if $(5),cp $(5) $(BUILD)/$(1).isodir/boot/guest.env)
-	$(Q)$(if $(6),cp $(6) $(BUILD)/$(1).isodir/boot/initrd.img)
-	$(foreach m,$(7),$(Q)cp $(call iso_mod_file,$(m)) $(BUILD)/$(1).isodir/boot/$(call iso_mod_name,$(m))
+	$(foreach m,$(6),$(Q)cp $(call iso_mod_file,$(m)) $(BUILD)/$(1).isodir/boot/$(call iso_mod_name,$(m))
 	)$(Q)sed -e 's|@CMDLINE@|$(2)|' \
-		-e 's|@MODULES@|$(if $(3),	module2 /boot/guest.bin guest $(4))$(if $(6),\n	module2 /boot/initrd.img guest-initrd)$(if $(5),\n	module2 /boot/guest.env guest-env)$(call iso_mod_lines,$(7))|' \
+		-e 's|@MODULES@|$(if $(3),	module2 /boot/guest.bin guest $(4))$(if $(5),\n	module2 /boot/guest.env guest-env)$(call iso_mod_lines,$(6))|' \
 		iso/grub.cfg.in > $(BUILD)/$(1).isodir/boot/grub/grub.cfg
 	$(Q)grub-mkrescue -o $$@ $(BUILD)/$(1).isodir 2> $(BUILD)/$(1).mkrescue.log || \
 		{ cat $(BUILD)/$(1).mkrescue.log; exit 1; }
 endef
 .PHONY: FORCE
 FORCE:
-$(eval $(call iso_rule,minihv,$(RUN_CMDLINE),$(RUN_GUEST),$(RUN_GUEST_ARGS),$(GUEST_ENV),$(if $(LINUX),$(INITRD))))
-$(eval $(call iso_rule,minihv-linux,$(LINUX_RUN_CMDLINE),$(or $(LINUX),$(LINUX_DIR)/vmlinuz),$(LINUX_CMDLINE),,$(or $(INITRD),$(LINUX_DIR)/initrd.img)))
+$(eval $(call iso_rule,minihv,$(RUN_CMDLINE),$(RUN_GUEST),$(RUN_GUEST_ARGS),$(GUEST_ENV),$(call initrd_mod,$(if $(LINUX),$(INITRD)))))
+$(eval $(call iso_rule,minihv-linux,$(LINUX_RUN_CMDLINE),$(or $(LINUX),$(LINUX_DIR)/vmlinuz),$(LINUX_CMDLINE),,$(call initrd_mod,$(or $(INITRD),$(LINUX_DIR)/initrd.img))))
 $(eval $(call iso_rule,minihv-test,$(TEST_CMDLINE),))
 # The gdb test's own image: whatever TESTS= selects, gdb needs these tests.
 $(eval $(call iso_rule,minihv-gdb,tests=gdb_fixture$(COMMA)guest_faults_4k_backing$(COMMA)traps_unexpected_caught,))
@@ -250,8 +251,8 @@ $(eval $(call iso_rule,minihv-boot,tests=cmdline_good,))
 # make bench's Linux boots (scripts/bench.sh): Debian's kernel to its marker,
 # on nested paging and on shadow paging; plain QEMU boots the same files.
 LINUX_BENCH_ARGS := console=ttyS0 panic=-1 reboot=k minihv.run=check
-$(eval $(call iso_rule,minihv-linux-bench,guest_mem=256M,$(LINUX_DIR)/vmlinuz,$(LINUX_BENCH_ARGS),,$(LINUX_DIR)/initrd.img))
-$(eval $(call iso_rule,minihv-linux-bench-shadow,mmu=shadow guest_mem=256M,$(LINUX_DIR)/vmlinuz,$(LINUX_BENCH_ARGS),,$(LINUX_DIR)/initrd.img))
+$(eval $(call iso_rule,minihv-linux-bench,guest_mem=256M,$(LINUX_DIR)/vmlinuz,$(LINUX_BENCH_ARGS),,$(call initrd_mod,$(LINUX_DIR)/initrd.img)))
+$(eval $(call iso_rule,minihv-linux-bench-shadow,mmu=shadow guest_mem=256M,$(LINUX_DIR)/vmlinuz,$(LINUX_BENCH_ARGS),,$(call initrd_mod,$(LINUX_DIR)/initrd.img)))
 # The SMP tests alone, for Bochs runs at other interleavings (quantum=, scripts/test.sh).
 $(eval $(call iso_rule,minihv-smp,tests=smp_*,))
 # Shadow paging where the CPU has EPT/NPT (mmu=shadow): the whole suite under
@@ -276,9 +277,9 @@ $(eval $(call iso_rule,minihv-debug,$(TEST_CMDLINE) on_panic=halt,))
 # paging the end-to-end test; under Bochs (VMX+EPT) a boot and the check
 # script (uname, /proc/cpuinfo, ls /proc).
 LINUX_TEST_MODULES := $(LINUX_DIR)/vmlinuz=linux $(LINUX_DIR)/initrd.img=linux-initrd
-$(eval $(call iso_rule,minihv-linux-tests,tests=linux_e2e$(COMMA)linux_shell$(COMMA)linux_smp,,,,,$(LINUX_TEST_MODULES)))
-$(eval $(call iso_rule,minihv-linux-tests-shadow,tests=linux_e2e mmu=shadow,,,,,$(LINUX_TEST_MODULES)))
-$(eval $(call iso_rule,minihv-linux-tests-bochs,tests=linux_boot_check,,,,,$(LINUX_TEST_MODULES)))
+$(eval $(call iso_rule,minihv-linux-tests,tests=linux_e2e$(COMMA)linux_shell$(COMMA)linux_smp,,,,$(LINUX_TEST_MODULES)))
+$(eval $(call iso_rule,minihv-linux-tests-shadow,tests=linux_e2e mmu=shadow,,,,$(LINUX_TEST_MODULES)))
+$(eval $(call iso_rule,minihv-linux-tests-bochs,tests=linux_boot_check,,,,$(LINUX_TEST_MODULES)))
 LINUX_TEST_ISOS := $(BUILD)/minihv-linux-tests.iso $(BUILD)/minihv-linux-tests-shadow.iso \
 	$(BUILD)/minihv-linux-tests-bochs.iso $(BUILD)/bad-linux-small.iso
 
@@ -297,7 +298,7 @@ $(BUILD)/guest/empty.bin:
 BAD_ISOS := $(patsubst %,$(BUILD)/bad-%.iso,cmdline-long key-twice tests-glob guest-empty vcpu2-fails)
 # Debian's kernel in 32 MiB: it needs 16 MiB + init_size. Built by make test
 # with the Linux images (a plain make downloads nothing).
-$(eval $(call iso_rule,bad-linux-small,guest_mem=32M,$(LINUX_DIR)/vmlinuz,console=ttyS0,,$(LINUX_DIR)/initrd.img))
+$(eval $(call iso_rule,bad-linux-small,guest_mem=32M,$(LINUX_DIR)/vmlinuz,console=ttyS0,,$(call initrd_mod,$(LINUX_DIR)/initrd.img)))
 
 iso: $(BUILD)/minihv.iso $(BUILD)/minihv-test.iso $(BUILD)/minihv-gdb.iso \
 	$(BUILD)/minihv-bench.iso $(BUILD)/minihv-budget.iso $(BUILD)/minihv-boot.iso $(BUILD)/minihv-smp.iso $(BUILD)/minihv-shadow.iso \
@@ -431,7 +432,7 @@ test-gdb: deps all
 # symbols and stops at GUEST_BREAK (its entry point unless given) in the guest.
 DEBUG_GUEST := $(if $(LINUX),$(LINUX),$(if $(filter-out file,$(origin GUEST)),$(GUEST)))
 DEBUG_ISO   := $(if $(DEBUG_GUEST),$(BUILD)/minihv-debug-guest.iso,$(BUILD)/minihv-debug.iso)
-$(eval $(call iso_rule,minihv-debug-guest,$(RUN_CMDLINE) on_panic=halt,$(RUN_GUEST),$(RUN_GUEST_ARGS),$(GUEST_ENV),$(if $(LINUX),$(INITRD))))
+$(eval $(call iso_rule,minihv-debug-guest,$(RUN_CMDLINE) on_panic=halt,$(RUN_GUEST),$(RUN_GUEST_ARGS),$(GUEST_ENV),$(call initrd_mod,$(if $(LINUX),$(INITRD)))))
 GUEST_ELF   ?= $(if $(filter-out file,$(origin GUEST)),$(firstword \
 	$(shell head -c 4 '$(GUEST)' 2>/dev/null | grep -q ELF && echo '$(GUEST)') \
 	$(wildcard $(GUEST:.bin=.elf))))
