@@ -136,6 +136,7 @@ static int run_pc_guest(const struct boot_info *bi, const struct boot_module *m,
 			printk("minihv: cannot run the guest with %u vCPUs: vCPU %u, which starts "
 			       "in real mode (INIT, SIPI): %s; guest_vcpus=1 runs it\n", n,
 			       started + 1, gv->why);
+			guest_wait_vcpu(gv); /* its CPU is done with it before the guest goes */
 			break;
 		}
 	}

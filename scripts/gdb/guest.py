@@ -289,7 +289,7 @@ class HvVcpu(HvCommand):
 
     def run(self, arg):
         if arg.strip():
-            hvm = find_hvm(arg)
+            hvm = find_vm(arg)
             vs = vcpus_of(hvm)
             if not vs:
                 print("hv-vcpu %s: no vCPU (not created yet)" % hvm["name"].string())

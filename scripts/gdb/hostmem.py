@@ -106,7 +106,8 @@ class HObj:
         raise HvError("%s has no field %s" % (self.type, key))
 
     def int(self):
-        return int.from_bytes(hread(self.addr, self.type.sizeof), "little")
+        """Its value as its C type gives it (signed, bool, pointer)."""
+        return int(gdb.Value(hread(self.addr, self.type.sizeof), self.type))
 
     def deref(self):
         return HObj(self.int(), self.type.target())
@@ -139,14 +140,14 @@ def vcpus_of(vm):
 
 
 def hvms():
-    """(index, vm) of each live VM in vm_registry, as live_vms() (minihv.py)."""
+    """(index, vm) of each live VM in vm_registry."""
     reg = symbol("vm_registry", "the VM registry")
     arr = HObj(u64(reg.address), reg.type)
     n = int(reg.type.sizeof // reg[0].type.sizeof)
     return [(i, arr[i].deref()) for i in range(n) if arr[i].int()]
 
 
-def hvm_names(vms):
+def vm_names(vms):
     return ", ".join("%d %s" % (i, vm["name"].string()) for i, vm in vms) or "none yet"
 
 
@@ -171,10 +172,12 @@ def vcpu_on_this_cpu(vms):
     return None, None
 
 
-def find_hvm(arg):
-    """find_vm() (minihv.py) without gdb's memory access: a name, a registry
-    index or a struct vm * expression."""
+def find_vm(arg):
+    """The VM @arg names: a name, a registry index, or an expression of type
+    struct vm * (or struct vm)."""
     arg = arg.strip()
+    if not arg:
+        raise HvError("which VM? give a name, an index or a struct vm * (see hv-vms)")
     vms = hvms()
     for _, vm in vms:
         if vm["name"].string() == arg:
@@ -183,12 +186,13 @@ def find_hvm(arg):
         for i, vm in vms:
             if i == int(arg):
                 return vm
-        raise HvError("no live VM at index %s (live: %s)" % (arg, hvm_names(vms)))
+        raise HvError("no live VM at index %s (live: %s)" % (arg, vm_names(vms)))
     try:
-        p = u64(gdb.parse_and_eval(arg))
+        v = gdb.parse_and_eval(arg)
     except gdb.error:
-        raise HvError("no VM named '%s' (live: %s)" % (arg, hvm_names(vms)))
-    return HObj(p, gdb.lookup_type("struct vm"))
+        raise HvError("no VM named '%s' (live: %s)" % (arg, vm_names(vms)))
+    return HObj(u64(v if v.type.code == gdb.TYPE_CODE_PTR else v.address),
+                gdb.lookup_type("struct vm"))
 
 
 def split_vm(arg, nmin):
@@ -205,7 +209,7 @@ def split_vm(arg, nmin):
     if vm is None:
         if len(vms) != 1:
             raise HvError("which VM? no vCPU runs on CPU %d and %d VMs are live (%s): "
-                          "name one first" % (this_cpu(), len(vms), hvm_names(vms)))
+                          "name one first" % (this_cpu(), len(vms), vm_names(vms)))
         vm = vms[0][1]
     return vm, v, parts
 

@@ -10,7 +10,9 @@
 #   hv-vms            live VMs (the names and indexes VM arguments accept)
 # VM is a name ("gdbvm"), an index into vm_registry, or an expression of type
 # struct vm *. ADDR and GPA are gdb expressions. The guest's side (hv-vcpu,
-# hv-break, hv-gpa, hv-gva, hv-disas, hv-guest-elf) is in guest.py.
+# hv-break, hv-gpa, hv-gva, hv-disas, hv-guest-elf) is in guest.py. Memory is
+# read through hostmem.py (hread, HObj, find_vm), sourced after this file,
+# so that every command works stopped in minihv or in a guest.
 
 import gdb
 
@@ -29,11 +31,7 @@ def u64(value):
 
 
 def read_u64(addr):
-    try:
-        mem = gdb.selected_inferior().read_memory(addr, 8)
-    except gdb.MemoryError:
-        raise HvError("cannot read memory at %#x" % addr)
-    return int.from_bytes(bytes(mem), "little")
+    return int.from_bytes(hread(addr, 8), "little")
 
 
 def symbol(expr, what):
@@ -119,42 +117,6 @@ def walk(what, root, addr, present, huge, flags):
         print("  -> %#x level %s" % (pa, LEVEL_NAMES[level]))
 
 
-def live_vms():
-    reg = symbol("vm_registry", "the VM registry")
-    vms = []
-    for i in range(int(reg.type.sizeof // reg[0].type.sizeof)):
-        p = reg[i]
-        if u64(p):
-            vms.append((i, p))
-    return vms
-
-
-def find_vm(arg):
-    arg = arg.strip()
-    if not arg:
-        raise HvError("which VM? give a name, an index or a struct vm * (see hv-vms)")
-    vms = live_vms()
-    for i, p in vms:
-        if p["name"].string() == arg:
-            return p
-    if arg.isdigit():
-        for i, p in vms:
-            if i == int(arg):
-                return p
-        raise HvError("no live VM at index %s (live: %s)" % (arg, names(vms)))
-    try:
-        v = gdb.parse_and_eval(arg)
-    except gdb.error:
-        raise HvError("no VM named '%s' (live: %s)" % (arg, names(vms)))
-    if v.type.code != gdb.TYPE_CODE_PTR:
-        v = v.address
-    return v.cast(gdb.lookup_type("struct vm").pointer())
-
-
-def names(vms):
-    return ", ".join("%d %s" % (i, p["name"].string()) for i, p in vms) or "none yet"
-
-
 class HvCommand(gdb.Command):
     def __init__(self, name):
         super().__init__(name, gdb.COMMAND_USER)
@@ -175,7 +137,7 @@ class HvPt(HvCommand):
     def run(self, arg):
         if not arg.strip():
             raise HvError("usage: hv-pt ADDR")
-        root = u64(symbol("host_mm.pt.root", "the host page tables"))
+        root = host_root()
         if not root:
             raise HvError("the host page tables are not set up yet (host_mm.pt.root is 0)")
         walk("hv-pt", root, u64(gdb.parse_and_eval(arg)), x86_present, x86_huge, x86_flags)
@@ -190,11 +152,11 @@ class HvEpt(HvCommand):
         if len(parts) != 2:
             raise HvError("usage: %s VM GPA" % self.cmd)
         vm = find_vm(parts[0])
-        root = u64(vm["ept"]["root"])
+        root = vm["ept"]["root"].int()
         if not root:
             raise HvError("VM %s has no second-level tables yet" % vm["name"].string())
         fmt = vm["ept"]["fmt"]
-        npt = u64(fmt) and fmt["name"].string() == "NPT"
+        npt = fmt.int() and fmt.deref()["name"].string() == "NPT"
         walk("%s %s" % (self.cmd, vm["name"].string()), root,
              u64(gdb.parse_and_eval(parts[1])),
              *((x86_present, x86_huge, x86_flags) if npt else (ept_present, ept_huge, ept_flags)))
@@ -207,14 +169,14 @@ class HvInval(HvCommand):
         vm = find_vm(arg)
         iv, st = vm["inval"], vm["stats"]
         name = vm["name"].string()
-        start, end = u64(iv["range_start"]), u64(iv["range_end"])
+        start, end = iv["range_start"].int(), iv["range_end"].int()
         rng = "none" if start == INVALID_GPA else "[%#x, %#x)" % (start, end)
         print("hv-inval %s: in_progress %d seq %d range %s" %
-              (name, int(iv["in_progress"]), u64(iv["seq"]), rng))
+              (name, iv["in_progress"].int(), iv["seq"].int(), rng))
         print("  invalidations %d zaps %d invept %d retries %d violations %d%s" %
-              (u64(st["invalidations"]), u64(st["ept_zaps"]), u64(st["invept"]),
-               u64(st["ept_retries"]), u64(st["ept_violations"]),
-               " BUGGED" if bool(vm["bugged"]) else ""))
+              (st["invalidations"].int(), st["ept_zaps"].int(), st["invept"].int(),
+               st["ept_retries"].int(), st["ept_violations"].int(),
+               " BUGGED" if vm["bugged"].int() else ""))
 
 
 class HvGpc(HvCommand):
@@ -223,13 +185,14 @@ class HvGpc(HvCommand):
     def run(self, arg):
         vm = find_vm(arg)
         print("hv-gpc %s" % vm["name"].string())
-        g = vm["gpc_list"]
+        p = vm["gpc_list"]
         n = 0
-        while u64(g) and n < 64:
+        while p.int() and n < 64:
+            g = p.deref()
             print("  gpc gpa %#x len %d hva %#x pa %#x valid %d generation %d" %
-                  (u64(g["gpa"]), u64(g["len"]), u64(g["uhva"]), u64(g["pa"]),
-                   1 if bool(g["valid"]) else 0, u64(g["generation"])))
-            g = g["next"]
+                  (g["gpa"].int(), g["len"].int(), g["uhva"].int(), g["pa"].int(),
+                   1 if g["valid"].int() else 0, g["generation"].int()))
+            p = g["next"]
             n += 1
         if not n:
             print("  no active gfn-to-pfn caches")
@@ -260,11 +223,11 @@ class HvVms(HvCommand):
     """hv-vms: live VMs."""
 
     def run(self, arg):
-        vms = live_vms()
+        vms = hvms()
         if not vms:
             print("hv-vms: no live VM")
-        for i, p in vms:
-            print("  %d %s" % (i, p["name"].string()))
+        for i, vm in vms:
+            print("  %d %s" % (i, vm["name"].string()))
 
 
 for cls, name in ((HvPt, "hv-pt"), (HvEpt, "hv-ept"), (HvEpt, "hv-tdp"), (HvInval, "hv-inval"),

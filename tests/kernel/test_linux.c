@@ -288,7 +288,8 @@ KTEST(linux_smp)
 	int r = guest_start_vcpu(&lr.g, &lr.ap, 1, 2, ap_cpu, 0, 0, 0, err, sizeof(err));
 	if (!CHECK(r == 0, "guest_start_vcpu: %s (%s)", err, errno_name(r)))
 		goto out;
-	enum vcpu_stop s = guest_wait_vcpu_ready(&lr.ap) ? STOP_ENTRY_FAIL : linux_run(other_cpu(1), LINUX_CHECK_SECS);
+	enum vcpu_stop s = guest_wait_vcpu_ready(&lr.ap) ? STOP_ENTRY_FAIL
+						       : linux_run(other_cpu(1), LINUX_CHECK_SECS);
 	CHECK(!lr.ap.err, "vCPU 1: %s", lr.ap.why);
 	linux_passed(s, "minihv-check: ok");
 	__atomic_store_n(&lr.g.pc.over, true, __ATOMIC_RELEASE);
