@@ -23,7 +23,8 @@ GDB_TIMEOUT=${GDB_TIMEOUT:-180}
 mkdir -p "$OUT"
 rm -f "$OUT"/*
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+port=$(free_port)
 qemu_cmd tcg "$ISO" "$OUT/serial.log"
 "${CMD[@]}" -S -gdb "tcp:127.0.0.1:$port" > "$OUT/qemu.stderr" 2>&1 </dev/null &
 qpid=$!
@@ -62,7 +63,7 @@ cleanup
 # which runs first, at boot (and GRUB runs at 0x100000 before it): hv-break
 # passes those and stops in the guest's.
 GUEST_BIN=$BUILD/guest/hello.bin GUEST_ELF=$BUILD/guest/hello.elf
-gport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+gport=$(free_port)
 setsid make -s --no-print-directory debug BUILD="$BUILD" GUEST="$GUEST_BIN" GDB_PORT="$gport" \
 	> "$OUT/guest-serial.log" 2>&1 </dev/null &
 dpid=$!
@@ -168,9 +169,11 @@ check gdb_guest_disas_matches_elf bash -c 'grep -qF "=> $2 <_start>:" <<< "$1" &
 check gdb_guest_break_on_symbol bash -c 'grep -q "stopped in vCPU guest at $2 <guest_main>" "$1" &&
 	grep -q "^  rip $2 .*(live" <<< "$3"' _ "$OUT/guest-gdb.log" "$(sym guest_main)" "$gmain"
 main_off=$(( $(sym guest_main) - 0x100000 ))
-main_bytes=$(od -An -tx1 -v -j "$main_off" -N 16 "$GUEST_BIN" | tr -s ' \n' ' ' | sed 's/^ //; s/ $//')
+# 16 bytes of the flat image from offset $1, as hv-gva and hv-gpa print them.
+image_bytes() { od -An -tx1 -v -j "$1" -N 16 "$GUEST_BIN" | tr -s ' \n' ' ' | sed 's/^ //; s/ $//'; }
+main_bytes=$(image_bytes "$main_off")
 check gdb_guest_hv_gva_reads_guest_memory bash -c 'grep -qF "$2: $3" <<< "$1"' _ "$gmain" "$(sym guest_main)" "$main_bytes"
-gpa_bytes=$(od -An -tx1 -v -j 32 -N 16 "$GUEST_BIN" | tr -s ' \n' ' ' | sed 's/^ //; s/ $//')
+gpa_bytes=$(image_bytes 32)
 check gdb_guest_hv_gpa_reads_guest_memory grep -qF "0x100020: $gpa_bytes" <<< "$ghost"
 # Stopped in minihv's nested-page-fault path mid-run: the VMCB's state, not zeros.
 check gdb_guest_hv_vcpu_live_from_vmcb bash -c 'grep -q "^hv-vcpu guest: last SVM exit 0x400 (NPF) .* stop running" <<< "$1" &&
